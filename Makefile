@@ -1,0 +1,30 @@
+# Two entry points: `make demo` and `make test`. Both create the virtualenv and install on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.ccpairs-installed
+EXTRAS ?= train,gcp,test
+DEMO_OUT ?= out/demo
+
+.PHONY: install demo test bench clean
+
+$(STAMP): setup.py constraints-cpu.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints-cpu.txt -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m pipelines.demo --output $(DEMO_OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/reddit_pipeline.py
+	$(PY) benchmarks/langid.py
+
+clean:
+	rm -rf out build *.egg-info

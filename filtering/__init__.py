@@ -1,0 +1,1 @@
+"""Model-based filters over extracted pairs (consistency filtering)."""

@@ -1,0 +1,1 @@
+"""Apache Beam graphs: one module per source, plus shared options, sinks and accounting."""

