@@ -15,6 +15,7 @@ REJECT_UNKNOWN_RECORD_TYPE = "unknown_record_type"
 REJECT_INVALID_XML = "invalid_xml"
 REJECT_UNSAFE_XML = "unsafe_xml"  # DTD, entity declarations or external entities
 REJECT_UNREADABLE_FILE = "unreadable_file"
+REJECT_PARSE_ERROR = "parse_error"  # the parser failed in a way it did not foresee (a bug to look at)
 
 # Dropped: a well-formed record that a filter or a selection step left out.
 DROP_DUPLICATE_RECORD = "duplicate_record"  # same source id seen again (e.g. in two input files)
@@ -29,6 +30,7 @@ DROP_LINK_ONLY = "link_only"
 DROP_NON_ENGLISH = "non_english"
 DROP_EMPTY_TEXT = "empty_text"
 DROP_PARENT_MISSING = "parent_missing"  # its parent (post, comment, question) is not in the input
+DROP_PARENT_DROPPED = "parent_dropped"  # its parent is in the input but a filter dropped it
 DROP_NOT_TOP_REPLY = "not_top_reply"  # not among the top-N replies of its parent
 DROP_NO_REPLY = "no_reply"  # a post/comment/question no kept reply answers
 DROP_OTHER_POST_TYPE = "other_post_type"  # e.g. Stack Exchange tag wikis

@@ -1,0 +1,205 @@
+"""The versioned sink: <output>/<source>/<version>/{pairs,rejects}-SSSSS-of-NNNNN.parquet + manifest.json.
+
+Shards are made deterministic: each row goes to shard hash(key) % N and rows are sorted by key
+inside a shard, so a rerun on the same input writes byte-identical files (and a retried bundle
+just rewrites the same bytes). manifest.json is written after every shard, and a version without
+it is incomplete. Writing into a complete version is refused unless --overwrite.
+"""
+
+import hashlib
+import io
+import json
+import math
+import posixpath
+import subprocess
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines.accounting import CountOutcomes
+from schemas import manifest as M
+from schemas.pairs import PAIR_SCHEMA
+from schemas.rejects import REJECT_SCHEMA
+
+DEFAULT_ROWS_PER_SHARD = 200_000
+REJECT_ROWS_PER_SHARD = 1_000_000
+
+
+class VersionExists(RuntimeError):
+    pass
+
+
+def version_dir(output: str, source: str, version: str) -> str:
+    return FileSystems.join(output, source, version)
+
+
+def prepare_version_dir(path: str, overwrite: bool) -> None:
+    """At launch: refuse a complete version unless overwrite; clear shards left by a failed run."""
+    manifest_path = FileSystems.join(path, M.MANIFEST_NAME)
+    if FileSystems.exists(manifest_path):
+        if not overwrite:
+            raise VersionExists(f"{path} is a complete version (has {M.MANIFEST_NAME}); pass --overwrite to replace it")
+        FileSystems.delete([manifest_path])
+    stale = []
+    for pattern in ("pairs-*.parquet", "rejects-*.parquet"):
+        for match in FileSystems.match([FileSystems.join(path, pattern)])[0].metadata_list:
+            stale.append(match.path)
+    if stale:
+        FileSystems.delete(stale)
+    if not path.startswith(("gs://", "s3://")) and not FileSystems.exists(path):
+        FileSystems.mkdirs(path)  # object stores have no directories
+
+
+def code_version() -> str:
+    """The git commit of the code that ran, or the package version when not in a checkout."""
+    here = posixpath.dirname(posixpath.abspath(__file__))
+    try:
+        sha = subprocess.run(["git", "-C", here, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        if sha:
+            return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        from importlib.metadata import version
+
+        return "ccpairs-" + version("ccpairs")
+    except Exception:  # noqa: BLE001 - not installed as a distribution
+        return "unknown"
+
+
+def shard_of(key: str, num_shards: int) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big") % num_shards
+
+
+def shard_name(prefix: str, index: int, num_shards: int) -> str:
+    return f"{prefix}-{index:05d}-of-{num_shards:05d}.parquet"
+
+
+def write_parquet(path: str, rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> int:
+    """Write rows to one Parquet file through Beam's FileSystems (local, gs://, s3://)."""
+    table = pa.Table.from_pylist(list(rows), schema=schema)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    with FileSystems.create(path) as handle:
+        handle.write(buffer.getvalue())
+    return table.num_rows
+
+
+def pair_sort_key(pair: Mapping[str, Any]) -> str:
+    return pair["pair_id"]
+
+
+def reject_sort_key(reject: Mapping[str, Any]) -> str:
+    position = reject["position"]
+    return f"{reject['input_file']}\x1f{position if position is not None else -1:015d}\x1f{reject['snippet']}"
+
+
+class _WriteShard(beam.DoFn):
+    def __init__(self, directory: str, prefix: str, schema: pa.Schema, sort_key: Callable[[Mapping], str]):
+        self._directory, self._prefix, self._schema, self._sort_key = directory, prefix, schema, sort_key
+
+    def process(self, element, num_shards):
+        index, rows = element
+        rows = sorted(rows, key=self._sort_key)
+        path = FileSystems.join(self._directory, shard_name(self._prefix, index, num_shards))
+        yield {"path": posixpath.basename(path), "rows": write_parquet(path, rows, self._schema)}
+
+
+class WriteShards(beam.PTransform):
+    """Rows -> deterministic Parquet shards; outputs one {"path", "rows"} per shard written.
+
+    `num_shards=0` picks ceil(rows / rows_per_shard), at least 1. Zero rows still give one
+    (empty) shard, so every version has a readable schema.
+    """
+
+    def __init__(self, directory: str, prefix: str, schema: pa.Schema, sort_key: Callable[[Mapping], str],
+                 num_shards: int = 0, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD):
+        super().__init__()
+        self._directory, self._prefix, self._schema = directory, prefix, schema
+        self._sort_key, self._num_shards, self._rows_per_shard = sort_key, num_shards, rows_per_shard
+
+    def expand(self, rows):
+        fixed, per_shard, sort_key = self._num_shards, self._rows_per_shard, self._sort_key
+        total = rows | "CountRows" >> beam.combiners.Count.Globally()
+        num_shards = total | "NumShards" >> beam.Map(
+            lambda n: fixed or max(1, math.ceil(n / per_shard)))
+        keyed = rows | "AssignShard" >> beam.Map(
+            lambda row, n: (shard_of(sort_key(row), n), row), n=beam.pvalue.AsSingleton(num_shards))
+        # Every shard index gets an (empty) entry, so empty shards are written too.
+        empties = num_shards | "AllShardIndexes" >> beam.FlatMap(lambda n: [(i, None) for i in range(n)])
+        grouped = (
+            (keyed, empties)
+            | "Merge" >> beam.Flatten()
+            | "GroupByShard" >> beam.GroupByKey()
+            | "DropPlaceholders" >> beam.Map(lambda kv: (kv[0], [r for r in kv[1] if r is not None]))
+        )
+        return grouped | "Write" >> beam.ParDo(
+            _WriteShard(self._directory, self._prefix, self._schema, sort_key),
+            num_shards=beam.pvalue.AsSingleton(num_shards))
+
+
+class _WriteManifest(beam.DoFn):
+    def __init__(self, directory: str, fields: Dict[str, Any]):
+        self._directory, self._fields = directory, fields
+
+    def process(self, _, pair_shards, reject_shards, outcomes, records_read):
+        used = outcomes.get("used", 0)
+        dropped = {k.split("/", 1)[1]: v for k, v in outcomes.items() if k.startswith("dropped/")}
+        rejected = {k.split("/", 1)[1]: v for k, v in outcomes.items() if k.startswith("rejected/")}
+        manifest = M.build_manifest(
+            records_read=records_read,
+            records_used=used,
+            records_dropped=dropped,
+            records_rejected=rejected,
+            pairs=sum(s["rows"] for s in pair_shards),
+            shards=sorted(pair_shards, key=lambda s: s["path"]),
+            reject_shards=sorted(reject_shards, key=lambda s: s["path"]),
+            **self._fields,
+        )
+        with FileSystems.create(FileSystems.join(self._directory, M.MANIFEST_NAME)) as handle:
+            handle.write(M.dumps(manifest).encode("utf-8"))
+        yield manifest
+
+
+class WriteVersion(beam.PTransform):
+    """pairs, rejects, outcomes and per-file record counts -> a complete version directory.
+
+    Input: a dict of PCollections {"pairs", "rejects", "outcomes", "records_read"}; the last
+    one holds one integer per input file (lines seen), counted independently of the outcomes so
+    the manifest invariant is a real check. Output: the manifest dict (one element).
+    """
+
+    def __init__(self, *, directory: str, dataset: str, version: str, inputs: List[Dict[str, Any]],
+                 num_shards: int = 0, options: Optional[Mapping[str, Any]] = None,
+                 extra: Optional[Mapping[str, Any]] = None):
+        super().__init__()
+        self._directory, self._num_shards = directory, num_shards
+        self._fields = dict(dataset=dataset, version=version, code_version=code_version(),
+                            inputs=inputs, options=dict(options or {}), extra=dict(extra or {}))
+
+    def expand(self, pcolls):
+        pair_shards = pcolls["pairs"] | "WritePairs" >> WriteShards(
+            self._directory, "pairs", PAIR_SCHEMA, pair_sort_key, self._num_shards)
+        reject_shards = pcolls["rejects"] | "WriteRejects" >> WriteShards(
+            self._directory, "rejects", REJECT_SCHEMA, reject_sort_key, 0, REJECT_ROWS_PER_SHARD)
+        outcomes = pcolls["outcomes"] | "CountOutcomes" >> CountOutcomes()
+        records_read = pcolls["records_read"] | "SumRead" >> beam.CombineGlobally(sum)
+        begin = pcolls["pairs"].pipeline | "ManifestTrigger" >> beam.Create([None])
+        return begin | "WriteManifest" >> beam.ParDo(
+            _WriteManifest(self._directory, self._fields),
+            pair_shards=beam.pvalue.AsList(pair_shards),
+            reject_shards=beam.pvalue.AsList(reject_shards),
+            outcomes=beam.pvalue.AsSingleton(outcomes),
+            records_read=beam.pvalue.AsSingleton(records_read),
+        )
+
+
+def read_manifest(directory: str) -> Dict[str, Any]:
+    with FileSystems.open(FileSystems.join(directory, M.MANIFEST_NAME)) as handle:
+        return json.loads(handle.read().decode("utf-8"))

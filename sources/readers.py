@@ -1,0 +1,110 @@
+"""Streaming line readers for compressed dumps, with truncation reported instead of swallowed.
+
+`zstandard`'s stream_reader returns a short read, silently, when a file is cut off. Pushshift
+dumps are often truncated by interrupted downloads, so we drive the decompressor ourselves and
+know whether the last frame ended. Pushshift files need a 2 GiB window (`--long=31`).
+"""
+
+import bz2
+import gzip
+import lzma
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, Union
+
+import zstandard
+
+ZSTD_MAX_WINDOW = 2**31
+CHUNK_BYTES = 1 << 20
+
+
+class TruncatedInput(Exception):
+    """The compressed stream ended before its last frame did."""
+
+
+@dataclass(frozen=True)
+class RawLine:
+    position: int  # 1-based line number
+    data: bytes  # without the trailing newline
+
+
+@dataclass(frozen=True)
+class TruncatedTail:
+    position: int  # line number the partial tail would have had
+    data: bytes  # whatever was decoded of it (may be empty)
+    detail: str
+
+
+def iter_zstd_chunks(fileobj: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Decompressed chunks of a (multi-frame) zstd stream; TruncatedInput if the last frame is cut."""
+    decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+    frame = decompressor.decompressobj()
+    frame_open = False
+    while True:
+        compressed = fileobj.read(chunk_bytes)
+        if not compressed:
+            break
+        while compressed:
+            try:
+                out = frame.decompress(compressed)
+            except zstandard.ZstdError as exc:
+                raise TruncatedInput(f"corrupt zstd data: {exc}") from exc
+            frame_open = True
+            if out:
+                yield out
+            if frame.eof:
+                compressed = frame.unused_data
+                frame = decompressor.decompressobj()
+                frame_open = False
+            else:
+                compressed = b""
+    if frame_open:
+        raise TruncatedInput("zstd stream ends inside a frame (file truncated?)")
+
+
+def _iter_stdlib_chunks(stream, chunk_bytes: int) -> Iterator[bytes]:
+    try:
+        while True:
+            out = stream.read(chunk_bytes)
+            if not out:
+                return
+            yield out
+    except (EOFError, OSError, lzma.LZMAError) as exc:
+        raise TruncatedInput(f"{type(exc).__name__}: {exc}") from exc
+
+
+def iter_decompressed_chunks(fileobj: BinaryIO, name: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Pick the codec from the file name: .zst, .gz, .bz2, .xz, anything else is read as is."""
+    lower = name.lower()
+    if lower.endswith((".zst", ".zstd")):
+        return iter_zstd_chunks(fileobj, chunk_bytes)
+    if lower.endswith(".gz"):
+        return _iter_stdlib_chunks(gzip.GzipFile(fileobj=fileobj), chunk_bytes)
+    if lower.endswith(".bz2"):
+        return _iter_stdlib_chunks(bz2.BZ2File(fileobj), chunk_bytes)
+    if lower.endswith(".xz"):
+        return _iter_stdlib_chunks(lzma.LZMAFile(fileobj), chunk_bytes)
+    return _iter_stdlib_chunks(fileobj, chunk_bytes)
+
+
+def iter_lines(fileobj: BinaryIO, name: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Union[RawLine, TruncatedTail]]:
+    """Every line of a (compressed) text file as bytes; a truncated stream ends with a TruncatedTail.
+
+    Blank lines are skipped (they are not records). CRLF endings lose their CR.
+    """
+    pending = b""
+    position = 0
+    try:
+        for chunk in iter_decompressed_chunks(fileobj, name, chunk_bytes):
+            pending += chunk
+            lines = pending.split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                position += 1
+                line = line.rstrip(b"\r")
+                if line.strip():
+                    yield RawLine(position, line)
+    except TruncatedInput as exc:
+        yield TruncatedTail(position + 1, pending, str(exc))
+        return
+    if pending.strip():
+        yield RawLine(position + 1, pending.rstrip(b"\r"))

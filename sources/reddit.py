@@ -1,0 +1,212 @@
+"""Reddit (Pushshift) records: raw JSON object -> typed post -> drop reason -> (query, passage) pair.
+
+Submissions and comments are told apart by their fields (`title` vs `body`), never by file name:
+dumps get renamed and mixed. Field sets differ by era (2005 comments have 18 keys, 2019 ones ~41);
+only the fields read here are required.
+
+Pairs (E5): (post title [+ selftext], top-level comment) and (parent comment, reply).
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, FrozenSet, Mapping, Optional, Tuple
+
+from schemas import reasons as R
+from schemas.pairs import make_pair, utc_from_epoch
+from sources.errors import RejectRecord
+from sources.text import clean_markdown, is_link_only
+
+SOURCE = "reddit"
+SUBMISSION_PREFIX = "t3_"
+COMMENT_PREFIX = "t1_"
+DELETED_MARKERS = frozenset({"[deleted]", "[removed]", "[deleted by user]"})
+KNOWN_BOTS = frozenset(
+    {"AutoModerator", "automoderator", "RemindMeBot", "WikiTextBot", "sneakpeekbot", "RepostSleuthBot",
+     "SaveVideo", "savevideobot", "stabbot", "vredditshare", "Gfycat-Bot", "MAGIC_EYE_BOT", "imguralbumbot",
+     "TweetPoster", "autotldr", "GoodBot_BadBot", "B0tRank", "LinkFixerBot", "CommonMisspellingBot",
+     "converter-bot", "haikusbot", "nice-scores", "Reddit-Book-Bot", "timezone_bot", "totesmessenger"}
+)
+BOT_NAME = re.compile(r"(?:bot|Bot|BOT)$|^bot[_-]", re.ASCII)
+
+
+@dataclass(frozen=True)
+class RedditConfig:
+    """Every filter is a named drop reason; defaults follow E5 where it says something."""
+
+    top_n: int = 1  # replies kept per parent, best score first
+    min_score: int = 1  # E5: comments with score below 1 are dropped
+    max_passage_chars: int = 4096  # E5: passages longer than 4096 characters are dropped
+    min_comment_chars: int = 20
+    min_submission_chars: int = 10
+    drop_nsfw: bool = False
+    english_only: bool = True
+    include_selftext: bool = True
+    drop_removed_submissions: bool = True  # selftext [removed]: moderators took the post down
+    drop_bots: bool = True
+    bot_authors: FrozenSet[str] = field(default_factory=lambda: KNOWN_BOTS)
+
+    def __post_init__(self):
+        if self.top_n < 1:
+            raise ValueError("top_n must be at least 1")
+
+
+@dataclass(frozen=True)
+class RedditPost:
+    """A submission or comment, reduced to what pairing needs. `text` is already cleaned."""
+
+    kind: str  # "submission" | "comment"
+    fullname: str  # t3_<id> or t1_<id>: the key parents are looked up by
+    parent: Optional[str]  # parent fullname (t3_/t1_) for comments; None for submissions
+    subreddit: str
+    author: str
+    raw_text: str
+    text: str
+    score: Optional[int]
+    created_utc: Optional[int]
+    nsfw: bool
+    removed: bool  # the content itself is gone ([deleted]/[removed], or removed by moderators)
+
+    @property
+    def is_comment(self) -> bool:
+        return self.kind == "comment"
+
+
+def _need_str(obj: Mapping[str, Any], key: str) -> str:
+    if key not in obj or obj[key] is None:
+        raise RejectRecord(R.REJECT_MISSING_FIELDS, f"missing field {key!r}")
+    value = obj[key]
+    if not isinstance(value, str):
+        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {key!r} is {type(value).__name__}, not str")
+    return value
+
+
+def _opt_int(obj: Mapping[str, Any], key: str) -> Optional[int]:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {key!r} is bool")
+    try:
+        return int(float(value))  # 2005-era dumps carry numbers as strings in places
+    except (TypeError, ValueError):
+        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {key!r}={value!r} is not a number") from None
+
+
+def _strip_prefix(value: str, prefixes: Tuple[str, ...]) -> str:
+    for prefix in prefixes:
+        if value.startswith(prefix):
+            return value[len(prefix):]
+    return value
+
+
+def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
+    """Typed post from one decoded JSON value, or RejectRecord with a reason."""
+    if not isinstance(obj, dict):
+        raise RejectRecord(R.REJECT_NOT_AN_OBJECT, f"JSON value is {type(obj).__name__}, not an object")
+    has_title, has_body = "title" in obj, "body" in obj
+    if has_title == has_body:
+        raise RejectRecord(R.REJECT_UNKNOWN_RECORD_TYPE, "neither a submission (title) nor a comment (body)"
+                           if not has_title else "has both title and body")
+    post_id = _strip_prefix(_need_str(obj, "id"), (SUBMISSION_PREFIX, COMMENT_PREFIX))
+    if not post_id:
+        raise RejectRecord(R.REJECT_MISSING_FIELDS, "empty id")
+    author = obj.get("author") or ""
+    subreddit = obj.get("subreddit") or ""
+    if not isinstance(author, str) or not isinstance(subreddit, str):
+        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "author/subreddit is not a string")
+    score = _opt_int(obj, "score")
+    created = _opt_int(obj, "created_utc")
+    if has_title:
+        title = _need_str(obj, "title")
+        selftext = obj.get("selftext") or ""
+        if not isinstance(selftext, str):
+            raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "field 'selftext' is not a string")
+        selftext_gone = selftext.strip() in DELETED_MARKERS
+        taken_down = obj.get("removed_by_category") is not None or selftext_gone
+        removed = title.strip() in DELETED_MARKERS or (taken_down and config.drop_removed_submissions)
+        body = selftext if (config.include_selftext and not selftext_gone) else ""
+        text = clean_markdown(title)
+        cleaned_body = clean_markdown(body) if body else ""
+        if cleaned_body:
+            text = f"{text}\n\n{cleaned_body}"
+        return RedditPost("submission", SUBMISSION_PREFIX + post_id, None, subreddit, author,
+                          f"{title}\n\n{selftext}" if selftext else title, text, score, created,
+                          bool(obj.get("over_18")), removed)
+    body = _need_str(obj, "body")
+    parent = _need_str(obj, "parent_id")
+    if not parent.startswith((SUBMISSION_PREFIX, COMMENT_PREFIX)):
+        link = obj.get("link_id")
+        if isinstance(link, str) and parent == _strip_prefix(link, (SUBMISSION_PREFIX,)):
+            parent = SUBMISSION_PREFIX + parent  # some early dumps drop the prefix on top-level parents
+        else:
+            raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"parent_id {parent!r} has no t1_/t3_ prefix")
+    return RedditPost("comment", COMMENT_PREFIX + post_id, parent, subreddit, author, body,
+                      clean_markdown(body), score, created, bool(obj.get("over_18")),
+                      body.strip() in DELETED_MARKERS)
+
+
+def decode_line(raw: bytes, config: RedditConfig = RedditConfig()) -> RedditPost:
+    """One NDJSON line -> typed post; invalid UTF-8 and invalid JSON are rejects with their reason."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RejectRecord(R.REJECT_INVALID_UTF8, str(exc)) from None
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise RejectRecord(R.REJECT_INVALID_JSON, str(exc)) from None
+    return parse_post(obj, config)
+
+
+def is_bot(author: str, config: RedditConfig) -> bool:
+    return author in config.bot_authors or bool(BOT_NAME.search(author))
+
+
+def drop_reason(post: RedditPost, config: RedditConfig, is_english=None) -> Optional[str]:
+    """The first filter a post fails, cheapest first; None when it may take part in pairs.
+
+    `is_english` is injected (sources.langid.is_english by default) so the cost of language ID
+    is only paid by posts that pass every cheaper rule.
+    """
+    if post.removed:
+        return R.DROP_DELETED
+    if config.drop_bots and is_bot(post.author, config):
+        return R.DROP_BOT_AUTHOR
+    if config.drop_nsfw and post.nsfw:
+        return R.DROP_NSFW
+    if post.is_comment and post.score is not None and post.score < config.min_score:
+        return R.DROP_LOW_SCORE
+    if not post.text:
+        return R.DROP_EMPTY_TEXT
+    if is_link_only(post.raw_text):
+        return R.DROP_LINK_ONLY
+    if post.is_comment and len(post.text) > config.max_passage_chars:
+        return R.DROP_TOO_LONG
+    if len(post.text) < (config.min_comment_chars if post.is_comment else config.min_submission_chars):
+        return R.DROP_TOO_SHORT
+    if config.english_only:
+        if is_english is None:
+            from sources.langid import is_english
+        if not is_english(post.text):
+            return R.DROP_NON_ENGLISH
+    return None
+
+
+def reply_rank_key(post: RedditPost) -> Tuple[int, int, str]:
+    """Order of replies under one parent: higher score, then earlier, then id (deterministic)."""
+    return (post.score if post.score is not None else 0, -(post.created_utc or 0), post.fullname)
+
+
+def make_reddit_pair(parent: RedditPost, reply: RedditPost, lang: str = "en") -> dict:
+    return make_pair(
+        source=SOURCE,
+        subsource=reply.subreddit or parent.subreddit,
+        query=parent.text,
+        passage=reply.text,
+        query_id=parent.fullname,
+        passage_id=reply.fullname,
+        lang=lang,
+        score=reply.score,
+        created_at=utc_from_epoch(reply.created_utc),
+    )
