@@ -34,31 +34,52 @@ def unescape_entities(text: str) -> str:
 
 def normalize_whitespace(text: str) -> str:
     """Unicode NFC, no zero-width characters, single spaces, at most one blank line between paragraphs."""
-    text = unicodedata.normalize("NFC", text)
-    text = _ZERO_WIDTH.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii():
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        text = _ZERO_WIDTH.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _SPACES.sub(" ", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    if "\n" in text:
+        text = "\n".join(line.strip() for line in text.split("\n"))
+        if "\n\n\n" in text:
+            text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
+
+
+# (marker that must be present, pattern, replacement): the substring test skips most regexes on
+# most texts, which keeps cleanup cheap on billions of short comments.
+_MARKDOWN_RULES = [
+    ("](", _MD_IMAGE, r"\1"),
+    ("](", _MD_LINK, r"\1"),
+    ("][", _MD_REF_LINK, r"\1"),
+    ("``", _MD_FENCE, ""),
+    ("~~~", _MD_FENCE, ""),
+    ("`", _MD_INLINE_CODE, r"\1"),
+    (">!", _MD_SPOILER, r"\1"),
+    ("**", _MD_BOLD, r"\2"),
+    ("__", _MD_BOLD, r"\2"),
+    ("~~", _MD_STRIKE, r"\1"),
+    ("*", _MD_ITALIC_STAR, r"\1"),
+    ("_", _MD_ITALIC_UNDERSCORE, r"\1"),
+    ("^", _MD_SUPERSCRIPT, lambda m: m.group(1) or ""),
+    ("#", _MD_HEADING, ""),
+    ("-", _MD_HRULE, ""),
+    ("*", _MD_HRULE, ""),
+    ("_", _MD_HRULE, ""),
+    ("---", _MD_TABLE_SEP, ""),
+    (">", _MD_QUOTE, ""),
+    ("\\", _MD_ESCAPE, r"\1"),
+]
 
 
 def markdown_to_text(text: str) -> str:
     """Reddit-flavoured Markdown to plain text: link text kept, URLs of links dropped, emphasis removed."""
-    text = _MD_IMAGE.sub(r"\1", text)
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_REF_LINK.sub(r"\1", text)
-    text = _MD_FENCE.sub("", text)
-    text = _MD_INLINE_CODE.sub(r"\1", text)
-    text = _MD_SPOILER.sub(r"\1", text)
-    text = _MD_BOLD.sub(r"\2", text)
-    text = _MD_STRIKE.sub(r"\1", text)
-    text = _MD_ITALIC_STAR.sub(r"\1", text)
-    text = _MD_ITALIC_UNDERSCORE.sub(r"\1", text)
-    text = _MD_SUPERSCRIPT.sub(lambda m: m.group(1) or "", text)
-    text = _MD_HEADING.sub("", text)
-    text = _MD_HRULE.sub("", text)
-    text = _MD_TABLE_SEP.sub("", text)
-    text = _MD_QUOTE.sub("", text)
-    return _MD_ESCAPE.sub(r"\1", text)
+    for marker, pattern, replacement in _MARKDOWN_RULES:
+        if marker in text:
+            text = pattern.sub(replacement, text)
+    return text
 
 
 def clean_markdown(text: str) -> str:
@@ -66,13 +87,18 @@ def clean_markdown(text: str) -> str:
     return normalize_whitespace(markdown_to_text(unescape_entities(text)))
 
 
+def might_have_url(text: str) -> bool:
+    lowered = text.lower()
+    return "http" in lowered or "www." in lowered or "ftp://" in lowered
+
+
 def strip_urls(text: str) -> str:
-    return _URL.sub(" ", text)
+    return _URL.sub(" ", text) if might_have_url(text) else text
 
 
 def is_link_only(text: str, min_other_chars: int = 3) -> bool:
     """True when the text has a URL and, apart from URLs and punctuation, next to nothing else."""
-    if not _URL.search(text):
+    if not might_have_url(text) or not _URL.search(text):
         return False
     rest = re.sub(r"[\W_]+", "", strip_urls(text))
     return len(rest) < min_other_chars

@@ -1,0 +1,118 @@
+"""Reddit pipeline throughput against the plain cost of reading the same dump.
+
+Generates a Pushshift-style RC/RS dump pair of at least --lines lines, then measures:
+  1. decompress + split lines only (one process),
+  2. decompress + json.loads (one process): the floor any pipeline pays,
+  3. + parse_post and the filters incl. language ID (one process, no Beam),
+  4. the Beam pipeline end to end (FnApiRunner in process; and 2 worker processes).
+Prints a table and writes benchmarks/results/reddit_pipeline.md.
+
+    python benchmarks/reddit_pipeline.py [--lines 200000]
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from pipelines import reddit as P  # noqa: E402
+from sources.demo_inputs.reddit import generate, write_zst_ndjson  # noqa: E402
+from sources.readers import iter_lines  # noqa: E402
+from sources.reddit import RedditConfig, decode_line, drop_reason  # noqa: E402
+from schemas.reasons import REJECT_REASONS  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "reddit_pipeline.md")
+
+
+def make_dump(directory: str, lines: int):
+    threads = max(1, lines // 9)
+    while True:
+        subs, comments = generate(threads, seed=1)
+        if len(subs) + len(comments) >= lines:
+            break
+        threads = int(threads * 1.2) + 1
+    rs, rc = os.path.join(directory, "RS_bench.zst"), os.path.join(directory, "RC_bench.zst")
+    write_zst_ndjson(rs, subs)
+    write_zst_ndjson(rc, comments)
+    return [rs, rc], len(subs) + len(comments)
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def read_only(paths):
+    return sum(1 for p in paths for _ in iter_lines(open(p, "rb"), p))
+
+
+def read_and_json(paths):
+    n = 0
+    for p in paths:
+        for item in iter_lines(open(p, "rb"), p):
+            json.loads(item.data)
+            n += 1
+    return n
+
+
+def read_parse_filter(paths):
+    config, kept = RedditConfig(), 0
+    for p in paths:
+        for item in iter_lines(open(p, "rb"), p):
+            kept += drop_reason(decode_line(item.data, config), config) is None
+    return kept
+
+
+def run_pipeline(paths, out, extra):
+    argv = [a for p in paths for a in ("--input", p)] + ["--output", out, "--version", "bench", "--overwrite"] + extra
+    return P.run(argv)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=200_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, lines = make_dump(tmp, args.lines)
+        size = sum(os.path.getsize(p) for p in paths)
+        rows = []
+        for name, fn in [
+            ("decompress + split lines (1 process)", lambda: read_only(paths)),
+            ("decompress + json.loads (1 process)", lambda: read_and_json(paths)),
+            ("+ parse, clean, filters, language ID (1 process, no Beam)", lambda: read_parse_filter(paths)),
+            ("Beam pipeline, FnApiRunner in process", lambda: run_pipeline(paths, os.path.join(tmp, "o1"), [])),
+            ("Beam pipeline, FnApiRunner 2 processes", lambda: run_pipeline(
+                paths, os.path.join(tmp, "o2"),
+                ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])),
+        ]:
+            seconds, _ = timed(fn)
+            rows.append((name, seconds, lines / seconds))
+            print(f"{name:62s} {seconds:8.1f} s {lines / seconds:10.0f} records/s", flush=True)
+        manifest = json.load(open(os.path.join(tmp, "o1", "reddit", "bench", "manifest.json")))
+    base = rows[1][2]
+    lines_md = [
+        "# Reddit pipeline throughput",
+        "",
+        f"Generated dump: {lines:,} lines (RS + RC, zstd --long=31), {size / 1e6:.1f} MB compressed; "
+        f"{manifest['counts']['pairs']:,} pairs out. Machine: {os.cpu_count()} cores, Python {platform.python_version()}.",
+        "All figures from one run of `python benchmarks/reddit_pipeline.py`; ratios are against row 2.",
+        "",
+        "| stage | seconds | records/s | vs decompress+JSON |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, seconds, rate in rows:
+        lines_md.append(f"| {name} | {seconds:.1f} | {rate:,.0f} | {rate / base:.2f}x |")
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w") as fh:
+        fh.write("\n".join(lines_md) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

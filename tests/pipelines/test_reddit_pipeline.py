@@ -1,0 +1,191 @@
+"""Beam tests of the Reddit graph: joins, top-N, hot keys, accounting, bad input, real dumps."""
+
+import collections
+import glob
+import json
+import os
+import random
+
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+from apache_beam.testing.util import assert_that, equal_to
+
+import apache_beam as beam
+from pipelines import reddit as P
+from pipelines.inputs import NoInputFiles
+from pipelines.sink import VersionExists
+from sources.demo_inputs.reddit import write_zst_ndjson
+from sources.reddit import RedditConfig, parse_post
+
+TEXT = "I have been brewing coffee with a French press for years and the grind size matters most. {}"
+
+
+def sub(i, **kw):
+    d = {"id": f"s{i}", "title": f"How do you brew good coffee at home, part {i}?", "selftext": "",
+         "author": "op", "score": 3, "created_utc": 1000 + i, "subreddit": "coffee"}
+    d.update(kw)
+    return d
+
+
+def com(cid, parent, score=5, **kw):
+    d = {"id": cid, "body": TEXT.format(cid), "parent_id": parent, "link_id": "t3_s1", "author": "u",
+         "score": score, "created_utc": 2000, "subreddit": "coffee"}
+    d.update(kw)
+    return d
+
+
+def extract(pipeline, records, config=RedditConfig()):
+    posts = pipeline | beam.Create([parse_post(r, config) for r in records])
+    return posts | P.ExtractRedditPairs(config)
+
+
+def ids(pair):
+    return (pair["query_id"], pair["passage_id"])
+
+
+def counted(outcomes):
+    return outcomes | "Count" >> beam.combiners.Count.PerElement()
+
+
+def test_joins_post_comment_and_comment_reply(pipeline):
+    records = [
+        sub(1),
+        com("a", "t3_s1", score=10), com("b", "t3_s1", score=3),  # a wins the top-1 slot
+        com("r", "t1_a", score=4),  # reply to a: (a, r)
+        com("orphan", "t1_gone"),  # parent not in the input
+        com("x", "t1_del"), com("del", "t3_s1", body="[deleted]"),  # parent dropped by a filter
+    ]
+    with pipeline as p:
+        out = extract(p, records)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_a"), ("t1_a", "t1_r")]), label="pairs")
+        assert_that(counted(out["outcomes"]), equal_to([
+            ("used", 3), ("dropped/not_top_reply", 1), ("dropped/parent_missing", 1),
+            ("dropped/parent_dropped", 1), ("dropped/deleted", 1)]), label="outcomes")
+
+
+def test_top_n_keeps_best_scores_and_counts_the_rest(pipeline):
+    records = [sub(1)] + [com(f"c{i}", "t3_s1", score=i + 1) for i in range(6)]
+    with pipeline as p:
+        out = extract(p, records, RedditConfig(top_n=2))
+        assert_that(out["pairs"] | beam.Map(lambda x: x["passage_id"]), equal_to(["t1_c5", "t1_c4"]), label="top")
+        assert_that(counted(out["outcomes"]), equal_to([("used", 3), ("dropped/not_top_reply", 4)]), label="n")
+
+
+def test_non_top_reply_that_is_itself_a_parent_counts_once_as_used(pipeline):
+    records = [sub(1), com("best", "t3_s1", score=50), com("loser", "t3_s1", score=2), com("r", "t1_loser")]
+    with pipeline as p:
+        out = extract(p, records)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_best"), ("t1_loser", "t1_r")]), label="p")
+        assert_that(counted(out["outcomes"]), equal_to([("used", 4)]), label="n")
+
+
+def test_duplicate_records_and_duplicate_pairs(pipeline):
+    same = TEXT.format("same")
+    records = [sub(1), com("a", "t3_s1", score=9), com("a", "t3_s1", score=9),  # same comment twice
+               sub(2, title="Same question text for both posts?"), sub(3, title="Same question text for both posts?"),
+               com("d1", "t3_s2", body=same), com("d2", "t3_s3", body=same)]  # identical pair text
+    with pipeline as p:
+        out = extract(p, records)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_a"), ("t3_s2", "t1_d1")]), label="p")
+        assert_that(counted(out["outcomes"]), equal_to([
+            ("used", 4), ("dropped/duplicate_record", 1), ("dropped/duplicate_pair", 2)]), label="n")
+
+
+def test_hot_thread_of_50k_comments_goes_through_the_combiner(pipeline):
+    rng = random.Random(7)
+    scores = list(range(1, 50_001))
+    rng.shuffle(scores)
+    records = [sub(1)] + [com(f"h{i}", "t3_s1", score=s) for i, s in enumerate(scores)]
+    config = RedditConfig(top_n=3, english_only=False)
+    with pipeline as p:
+        posts = p | beam.Create([parse_post(r, config) for r in records], reshuffle=False)
+        out = posts | P.ExtractRedditPairs(config)
+        assert_that(out["pairs"] | beam.Map(lambda x: x["score"]), equal_to([50_000, 49_999, 49_998]), label="top")
+        assert_that(counted(out["outcomes"]), equal_to([("used", 4), ("dropped/not_top_reply", 49_997)]), label="n")
+
+
+# ---- end to end through files, the sink and the manifest ----
+
+def write_dump(path, records, extra_lines=()):
+    write_zst_ndjson(str(path), records, list(extra_lines))
+
+
+def run(tmp_path, *inputs, version="v1", extra=()):
+    argv = [a for i in inputs for a in ("--input", str(i))] + ["--output", str(tmp_path / "out"), "--version", version]
+    out = P.run(argv + list(extra))
+    return out, json.loads(open(os.path.join(out, "manifest.json")).read())
+
+
+def read_pairs(out_dir):
+    rows = []
+    for f in sorted(glob.glob(os.path.join(out_dir, "pairs-*.parquet"))):
+        rows += pq.read_table(f).to_pylist()
+    return rows
+
+
+def test_bad_input_is_counted_and_the_job_goes_on(tmp_path):
+    good = [sub(1), com("a", "t3_s1"), com("b", "t1_a")]
+    write_dump(tmp_path / "RC_good.zst", good, extra_lines=[
+        b"this is not json", b'{"id": "x", "body": "no parent"}', b'{"id": "\xff", "body": "x", "parent_id": "t3_a"}'])
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31)
+    big = b"".join(json.dumps(com(f"t{i}", "t3_zz", body=os.urandom(40).hex())).encode() + b"\n" for i in range(3000))
+    blob = zstandard.ZstdCompressor(compression_params=params).compress(big)
+    (tmp_path / "RC_truncated.zst").write_bytes(blob[: len(blob) * 2 // 3])
+    out, manifest = run(tmp_path, tmp_path / "RC_*.zst", extra=["--any_language"])
+    counts = manifest["counts"]
+    assert counts["records_rejected"]["invalid_json"] == 1
+    assert counts["records_rejected"]["missing_fields"] == 1
+    assert counts["records_rejected"]["invalid_utf8"] == 1
+    assert counts["records_rejected"]["truncated_input"] == 1
+    assert counts["records_read"] == counts["records_used"] + sum(counts["records_dropped"].values()) + sum(
+        counts["records_rejected"].values())
+    assert {ids(p) for p in read_pairs(out)} == {("t3_s1", "t1_a"), ("t1_a", "t1_b")}
+    rejects = pq.read_table(os.path.join(out, "rejects-00000-of-00001.parquet")).to_pylist()
+    assert sorted(r["reason"] for r in rejects) == ["invalid_json", "invalid_utf8", "missing_fields", "truncated_input"]
+    assert any(r["snippet"] == "this is not json" for r in rejects)
+
+
+def test_glob_matching_nothing_is_an_error_at_start(tmp_path):
+    with pytest.raises(NoInputFiles, match="matches no file"):
+        run(tmp_path, tmp_path / "RC_*.zst")
+
+
+def test_complete_version_is_not_overwritten_without_flag(tmp_path):
+    write_dump(tmp_path / "RC.zst", [sub(1), com("a", "t3_s1")])
+    run(tmp_path, tmp_path / "RC.zst")
+    with pytest.raises(VersionExists):
+        run(tmp_path, tmp_path / "RC.zst")
+    out, manifest = run(tmp_path, tmp_path / "RC.zst", extra=["--overwrite"])
+    assert manifest["counts"]["pairs"] == 1
+
+
+def test_rerun_gives_byte_identical_shards(tmp_path):
+    records = [sub(i) for i in range(30)] + [com(f"c{i}", f"t3_s{i % 30}", score=i % 7 + 1) for i in range(200)]
+    write_dump(tmp_path / "RC.zst", records)
+    out1, m1 = run(tmp_path, tmp_path / "RC.zst", version="a", extra=["--num_shards", "3"])
+    out2, m2 = run(tmp_path, tmp_path / "RC.zst", version="b", extra=["--num_shards", "3"])
+    assert m1["counts"] == m2["counts"] and m1["counts"]["pairs"] == 30
+    for s1, s2 in zip(m1["shards"], m2["shards"]):
+        assert open(os.path.join(out1, s1["path"]), "rb").read() == open(os.path.join(out2, s2["path"]), "rb").read()
+    assert len({p["pair_id"] for p in read_pairs(out1)}) == 30
+
+
+def test_real_pushshift_dumps(tmp_path, shared_data):
+    inputs = shared_data / "reddit" / "*.zst"
+    out, manifest = run(tmp_path, inputs, version="t1")
+    counts = manifest["counts"]
+    assert counts["records_read"] == 1075 + 1007 + 8271
+    assert counts["records_read"] == counts["records_used"] + sum(counts["records_dropped"].values()) + sum(
+        counts["records_rejected"].values())
+    pairs = read_pairs(out)
+    assert len(pairs) == counts["pairs"] > 100
+    assert all(p["query"].strip() and p["passage"].strip() for p in pairs)
+    assert all(p["query_id"].startswith("t1_") and p["passage_id"].startswith("t1_") for p in pairs)
+    assert len({p["pair_id"] for p in pairs}) == len(pairs)
+    subs = collections.Counter(p["subsource"] for p in pairs)
+    assert subs["reddit.com"] > 50  # RC_2005-12's comment->reply threads
+    _, again = run(tmp_path, inputs, version="t2")
+    assert {p["pair_id"] for p in read_pairs(os.path.join(str(tmp_path / "out"), "reddit", "t2"))} == {
+        p["pair_id"] for p in pairs}
+    assert again["counts"] == counts
