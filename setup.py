@@ -18,7 +18,8 @@ setup(
         "zstandard>=0.22",
         "mwparserfromhell>=0.6",
         "warcio>=1.7",
-        "langdetect>=1.0.9",
+        "lingua-language-detector>=2.1,<3",  # bundled models, no download; the cascade's fallback stage
+        "langdetect>=1.0.9",  # used when lingua is absent, and as the measured baseline
         "py7zr>=0.20",
         "defusedxml>=0.7",
         "numpy>=1.24",

@@ -1,0 +1,137 @@
+"""The random passage pool the consistency filter ranks against, drawn deterministically by hash.
+
+A bottom-k sample: deduplicate passages by normalised-text hash and keep the N smallest hashes.
+Why this sample: it is the same whatever the order of files and rows (a rerun gives the same
+pool), samples from two shards merge into the sample of their union (so Beam can combine it per
+shard), and it streams with memory bounded by N, so 1.3B passages never sit in memory. Since
+blake2b is uniform, the N smallest hashes are a uniform random sample of the distinct passages.
+"""
+
+import heapq
+from dataclasses import dataclass
+from typing import Dict, Iterable, Iterator, List, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from filtering.text_hash import normalize_for_dedup, text_hash  # noqa: F401  (re-exported)
+
+POOL_COLUMNS = ("passage", "passage_id", "source")
+
+POOL_SCHEMA = pa.schema(
+    [
+        pa.field("text_hash", pa.uint64(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("passage_id", pa.string(), nullable=False),
+        pa.field("passage", pa.string(), nullable=False),
+    ],
+    metadata={"record": "consistency_pool"},
+)
+
+
+@dataclass(frozen=True, order=True)
+class PoolEntry:
+    """One pool passage. Field order is the tie-break among records with the same text hash:
+    the smallest (source, passage_id, passage) represents the text, whatever the read order."""
+
+    text_hash: int
+    source: str
+    passage_id: str
+    passage: str
+
+
+class BottomKSample:
+    """The `size` distinct text hashes that are smallest, each with its representative entry.
+
+    Memory: at most `size` entries (a max-heap of hashes plus a dict hash -> entry).
+    """
+
+    def __init__(self, size: int):
+        if size < 0:
+            raise ValueError("pool size must be >= 0")
+        self.size = int(size)
+        self._heap: List[int] = []  # negated hashes: heap[0] is minus the largest kept hash
+        self._best: Dict[int, PoolEntry] = {}
+
+    def offer(self, entry: PoolEntry) -> None:
+        """Consider one entry; keeps it iff its hash is among the `size` smallest seen."""
+        current = self._best.get(entry.text_hash)
+        if current is not None:
+            if entry < current:
+                self._best[entry.text_hash] = entry
+            return
+        if len(self._heap) < self.size:
+            heapq.heappush(self._heap, -entry.text_hash)
+        elif self.size and entry.text_hash < -self._heap[0]:
+            evicted = -heapq.heapreplace(self._heap, -entry.text_hash)
+            del self._best[evicted]
+        else:
+            return
+        self._best[entry.text_hash] = entry
+
+    def offer_passage(self, passage: str, passage_id: str, source: str) -> None:
+        self.offer(PoolEntry(text_hash(passage), source, passage_id, passage))
+
+    def merge(self, other: "BottomKSample") -> "BottomKSample":
+        """Fold another shard's sample in; the result is the sample of both inputs together."""
+        for entry in other.entries():
+            self.offer(entry)
+        return self
+
+    def entries(self) -> List[PoolEntry]:
+        """The sample, smallest hash first."""
+        return sorted(self._best.values())
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A drawn pool, smallest hash first: the passages to embed and the hashes the filter needs."""
+
+    entries: Sequence[PoolEntry]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def texts(self) -> List[str]:
+        return [e.passage for e in self.entries]
+
+    @property
+    def hashes(self) -> np.ndarray:
+        return np.array([e.text_hash for e in self.entries], dtype=np.uint64)
+
+    def to_table(self) -> pa.Table:
+        """As a POOL_SCHEMA table, so a drawn pool can be written next to the filtered corpus."""
+        return pa.Table.from_pylist(
+            [
+                {
+                    "text_hash": e.text_hash,
+                    "source": e.source,
+                    "passage_id": e.passage_id,
+                    "passage": e.passage,
+                }
+                for e in self.entries
+            ],
+            schema=POOL_SCHEMA,
+        )
+
+
+def iter_pair_passages(paths: Iterable[str], batch_size: int = 65536) -> Iterator[PoolEntry]:
+    """Stream (passage, passage_id, source) from pair Parquet files as hashed entries."""
+    for path in paths:
+        parquet = pq.ParquetFile(path)
+        for batch in parquet.iter_batches(batch_size=batch_size, columns=list(POOL_COLUMNS)):
+            columns = batch.to_pydict()
+            for passage, passage_id, source in zip(
+                columns["passage"], columns["passage_id"], columns["source"]
+            ):
+                yield PoolEntry(text_hash(passage), source, passage_id, passage)
+
+
+def sample_pool(paths: Iterable[str], size: int, batch_size: int = 65536) -> Pool:
+    """Deterministic pool of `size` distinct passages (by normalised text) from pair files."""
+    sample = BottomKSample(size)
+    for entry in iter_pair_passages(paths, batch_size=batch_size):
+        sample.offer(entry)
+    return Pool(entries=tuple(sample.entries()))
