@@ -35,63 +35,79 @@ def expand_inputs(patterns: Sequence[str]) -> List[Dict[str, object]]:
     return [{"path": path, "bytes": size} for path, size in sorted(files.items())]
 
 
-class ReadLineRecords(beam.DoFn):
-    """File path -> parsed records (main output), rejects, and one records_read count per file.
+def _reject(source, path, position, reason, raw, detail):
+    count(rejected(reason))
+    return beam.pvalue.TaggedOutput(REJECTS, make_reject(
+        source=source, reason=reason, input_file=path, raw=raw, position=position, detail=detail))
 
-    `parse(raw_line_bytes)` returns a record or raises RejectRecord. A truncated stream ends with
-    one reject for its unreadable tail, which counts as a record read.
+
+class ReadRawLines(beam.DoFn):
+    """File path -> (path, line number, raw bytes) per line, rejects, and one records_read count.
+
+    A truncated stream ends with one reject for its unreadable tail, which counts as a record read;
+    a file that cannot be opened is one rejected record.
     """
 
-    def __init__(self, source: str, parse: Callable[[bytes], object]):
-        self._source, self._parse = source, parse
-
-    def _reject(self, path, position, reason, raw, detail):
-        count(rejected(reason))
-        return beam.pvalue.TaggedOutput(REJECTS, make_reject(
-            source=self._source, reason=reason, input_file=path, raw=raw, position=position, detail=detail))
+    def __init__(self, source: str):
+        self._source = source
 
     def process(self, path: str):
         seen = 0
         try:
             handle = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
         except Exception as exc:  # noqa: BLE001 - any failure to open is this file's reject
-            yield self._reject(path, None, R.REJECT_UNREADABLE_FILE, b"", f"{type(exc).__name__}: {exc}")
+            yield _reject(self._source, path, None, R.REJECT_UNREADABLE_FILE, b"", f"{type(exc).__name__}: {exc}")
             yield beam.pvalue.TaggedOutput(RECORDS_READ, 1)
             return
         with handle:
             for item in iter_lines(handle, path):
                 seen += 1
-                if not isinstance(item, RawLine):
-                    yield self._reject(path, item.position, R.REJECT_TRUNCATED_INPUT, item.data, item.detail)
-                    continue
-                try:
-                    yield self._parse(item.data)
-                except RejectRecord as exc:
-                    yield self._reject(path, item.position, exc.reason, item.data, exc.detail)
-                except Exception as exc:  # noqa: BLE001 - one odd record must not kill the job
-                    yield self._reject(path, item.position, R.REJECT_PARSE_ERROR, item.data,
-                                       f"{type(exc).__name__}: {exc}")
+                if isinstance(item, RawLine):
+                    yield (path, item.position, item.data)
+                else:
+                    yield _reject(self._source, path, item.position, R.REJECT_TRUNCATED_INPUT, item.data, item.detail)
         count(RECORDS_READ, seen)
         yield beam.pvalue.TaggedOutput(RECORDS_READ, seen)
 
 
+class ParseLines(beam.DoFn):
+    """(path, line number, raw bytes) -> typed record, or a reject with the parser's reason."""
+
+    def __init__(self, source: str, parse: Callable[[bytes], object]):
+        self._source, self._parse = source, parse
+
+    def process(self, line):
+        path, position, raw = line
+        try:
+            yield self._parse(raw)
+        except RejectRecord as exc:
+            yield _reject(self._source, path, position, exc.reason, raw, exc.detail)
+        except Exception as exc:  # noqa: BLE001 - one odd record must not kill the job
+            yield _reject(self._source, path, position, R.REJECT_PARSE_ERROR, raw, f"{type(exc).__name__}: {exc}")
+
+
 class ReadRecords(beam.PTransform):
-    """[paths] -> {"records", "rejects", "records_read"}; records are reshuffled across workers."""
+    """[paths] -> {"records", "rejects", "records_read"}.
+
+    Raw lines are reshuffled before parsing: one worker must decompress a whole file, but the
+    parsing, cleanup and language ID after it spread over all workers. Bytes shuffle cheaply.
+    """
 
     def __init__(self, source: str, paths: Sequence[str], parse: Callable[[bytes], object]):
         super().__init__()
         self._source, self._paths, self._parse = source, list(paths), parse
 
     def expand(self, pbegin):
-        results = (
+        lines = (
             pbegin
             | "Files" >> beam.Create(self._paths)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadAndParse" >> beam.ParDo(ReadLineRecords(self._source, self._parse)).with_outputs(
-                REJECTS, RECORDS_READ, main="records")
+            | "ReadLines" >> beam.ParDo(ReadRawLines(self._source)).with_outputs(REJECTS, RECORDS_READ, main="lines")
         )
-        return {
-            "records": results.records | "SpreadRecords" >> beam.Reshuffle(),
-            "rejects": results[REJECTS],
-            "records_read": results[RECORDS_READ],
-        }
+        parsed = (
+            lines.lines
+            | "SpreadLines" >> beam.Reshuffle()
+            | "Parse" >> beam.ParDo(ParseLines(self._source, self._parse)).with_outputs(REJECTS, main="records")
+        )
+        rejects = (lines[REJECTS], parsed[REJECTS]) | "AllRejects" >> beam.Flatten()
+        return {"records": parsed.records, "rejects": rejects, "records_read": lines[RECORDS_READ]}

@@ -2,7 +2,7 @@
 
     python -m pipelines.reddit --input 'RC_*.zst' --input 'RS_*.zst' --output out/ [--top_n 1]
 
-Graph: read+parse (rejects) -> dedup by fullname -> filters (drop reasons) -> per parent one
+Graph: read -> reshuffle lines -> parse (rejects) + filters (drop reasons) -> dedup by fullname -> per parent one
 combiner holds the parent and its top-N replies (a 100k-comment thread never sits in memory)
 -> pairs -> dedup by pair_id -> versioned sink. Records that end up in no pair get their reason
 (parent_missing, parent_dropped, not_top_reply, no_reply) through a per-record fate resolution.
@@ -175,15 +175,16 @@ class ExtractRedditPairs(beam.PTransform):
 
     def expand(self, posts):
         config = self._config
+        # Filter first (fused with parsing, spread over workers), so only kept posts are shuffled.
+        filtered = posts | "Filter" >> beam.ParDo(FilterPosts(config)).with_outputs(
+            "outcomes", "dropped_keys", main="kept")
         unique = (
-            posts
+            filtered.kept
             | "KeyByFullname" >> beam.Map(lambda p: (p.fullname, p))
             | "OneCopyPerId" >> beam.CombinePerKey(KeepOneRecord())
             | "CountDuplicates" >> beam.FlatMap(_emit_duplicates).with_outputs("outcomes", main="posts")
         )
-        filtered = unique.posts | "Filter" >> beam.ParDo(FilterPosts(config)).with_outputs(
-            "outcomes", "dropped_keys", main="kept")
-        kept = filtered.kept
+        kept = unique.posts
         comments = kept | "Comments" >> beam.Filter(lambda p: p.is_comment)
 
         as_parent = kept | "AsParent" >> beam.Map(lambda p: (p.fullname, ("parent", p)))
