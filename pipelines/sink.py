@@ -11,7 +11,6 @@ import io
 import json
 import math
 import posixpath
-import subprocess
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import apache_beam as beam
@@ -51,26 +50,6 @@ def prepare_version_dir(path: str, overwrite: bool) -> None:
         FileSystems.delete(stale)
     if not path.startswith(("gs://", "s3://")) and not FileSystems.exists(path):
         FileSystems.mkdirs(path)  # object stores have no directories
-
-
-def code_version() -> str:
-    """The git commit of the code that ran, or the package version when not in a checkout."""
-    here = posixpath.dirname(posixpath.abspath(__file__))
-    try:
-        sha = subprocess.run(["git", "-C", here, "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                             text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        if sha:
-            return sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        from importlib.metadata import version
-
-        return "ccpairs-" + version("ccpairs")
-    except Exception:  # noqa: BLE001 - not installed as a distribution
-        return "unknown"
 
 
 def shard_of(key: str, num_shards: int) -> int:
@@ -180,7 +159,7 @@ class WriteVersion(beam.PTransform):
                  extra: Optional[Mapping[str, Any]] = None):
         super().__init__()
         self._directory, self._num_shards = directory, num_shards
-        self._fields = dict(dataset=dataset, version=version, code_version=code_version(),
+        self._fields = dict(dataset=dataset, version=version, code_version=M.code_version(),
                             inputs=inputs, options=dict(options or {}), extra=dict(extra or {}))
 
     def expand(self, pcolls):

@@ -16,6 +16,8 @@ Invariant: records_read == records_used + sum(records_dropped) + sum(records_rej
 
 import datetime as _dt
 import json
+import os
+import subprocess
 from typing import Any, Dict, List, Mapping, Optional
 
 from schemas.pairs import SCHEMA_VERSION
@@ -93,3 +95,23 @@ def check_manifest(manifest: Mapping[str, Any]) -> None:
 
 def dumps(manifest: Mapping[str, Any]) -> str:
     return json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+
+
+def code_version() -> str:
+    """The git commit of the code that ran (``-dirty`` if modified), else the package version."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        sha = subprocess.run(["git", "-C", here, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        if sha:
+            return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        from importlib.metadata import version
+
+        return "ccpairs-" + version("ccpairs")
+    except Exception:  # noqa: BLE001 - not installed as a distribution
+        return "unknown"

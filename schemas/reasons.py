@@ -37,6 +37,7 @@ DROP_OTHER_POST_TYPE = "other_post_type"  # e.g. Stack Exchange tag wikis
 DROP_NO_ANSWER = "no_answer"
 DROP_NOT_SELECTED_ANSWER = "not_selected_answer"
 DROP_QUESTION_MISSING = "question_missing"
+DROP_INCONSISTENT = "inconsistent"  # consistency filter: the passage ranks below top-k for its query
 
 REJECT_REASONS = frozenset(
     v for k, v in dict(globals()).items() if k.startswith("REJECT_") and isinstance(v, str)

@@ -1,0 +1,214 @@
+"""Consistency-filter pair versions into a new version: E5's noisy -> clean step, shard by shard.
+
+    python -m filtering.filter_pairs --model runs/noisy/model \
+        --pairs out/pairs/reddit/v1 out/pairs/stackexchange/v1 \
+        --output out/pairs [--version v1] [--pool-size 1000000] [--k 2] [--shard 0/8]
+
+Writes <output>/consistency/<version>/:
+  pool.parquet, pool-embeddings.npy   the random pool and its vectors (computed once, reused)
+  pairs-JJJJJ-of-MMMMM.parquet       kept pairs of input shard J (same schema as the input)
+  ranks-JJJJJ-of-MMMMM.parquet       every input pair's rank, score and k-th pool score
+  manifest.json                      last, once every input shard is done; keep rates per source
+
+Input shard J is done when its pairs and ranks files exist (written atomically), so a run that
+stops resumes where it was, and `--shard i/N` splits the input shards over N processes or GPUs
+(each loads the model and the pool once). Whoever finishes the last shard writes the manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as _dt
+import json
+import logging
+import os
+import pathlib
+import sys
+import time
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from filtering.consistency import E5_TOP_K, ConsistencyPool, consistency_filter
+from filtering.pool import POOL_SCHEMA, Pool, PoolEntry, sample_pool
+from filtering.text_hash import text_hashes
+from model.data import find_version_dirs, read_version
+from model.embed import embed_texts, load_encoder
+from schemas import manifest as M
+from schemas import reasons as R
+from schemas.pairs import PAIR_SCHEMA
+
+log = logging.getLogger("filtering")
+DATASET = "consistency"
+RANK_SCHEMA = pa.schema([
+    pa.field("pair_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("rank", pa.int64(), nullable=False),  # exact up to k; k+1 means "below the top k"
+    pa.field("pair_score", pa.float32(), nullable=False),
+    pa.field("kth_pool_score", pa.float32(), nullable=False),
+    pa.field("keep", pa.bool_(), nullable=False),
+], metadata={"record": "consistency_rank"})
+
+
+def input_shards(pair_dirs: Sequence[str]) -> List[pathlib.Path]:
+    """Every pair shard of the complete versions under pair_dirs, in a fixed order."""
+    shards = []
+    for root in pair_dirs:
+        for version in find_version_dirs(root):
+            _, found = read_version(version)
+            shards.extend(s.path for s in found)
+    return sorted(set(shards))
+
+
+def _atomic_write_table(table: pa.Table, path: pathlib.Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def load_or_build_pool(out_dir: pathlib.Path, shards: Sequence[pathlib.Path], size: int, encoder,
+                       batch_size: int) -> Tuple[Pool, np.ndarray]:
+    """The pool sample and its passage vectors, cached in the version dir for resumes and peers."""
+    pool_path, vec_path = out_dir / "pool.parquet", out_dir / "pool-embeddings.npy"
+    if pool_path.is_file() and vec_path.is_file():
+        table = pq.read_table(pool_path)
+        pool = Pool([PoolEntry(**row) for row in table.to_pylist()])
+        vectors = np.load(vec_path)
+        if len(vectors) == len(pool):
+            return pool, vectors
+    pool = sample_pool([str(s) for s in shards], size)
+    vectors = embed_texts(encoder, pool.texts, kind="passage", batch_size=batch_size)
+    _atomic_write_table(pool.to_table(), pool_path)
+    tmp = vec_path.with_name("pool-embeddings.tmp.npy")
+    np.save(tmp, vectors)
+    os.replace(tmp, vec_path)
+    return pool, vectors
+
+
+def filter_shard(path: pathlib.Path, encoder, pool: ConsistencyPool, k: int, batch_size: int):
+    """(kept pairs table, ranks table, embed seconds, search seconds) for one input shard."""
+    table = pq.read_table(path).cast(PAIR_SCHEMA)
+    queries = table.column("query").to_pylist()
+    passages = table.column("passage").to_pylist()
+    start = time.perf_counter()
+    q_vecs = embed_texts(encoder, queries, kind="query", batch_size=batch_size)
+    p_vecs = embed_texts(encoder, passages, kind="passage", batch_size=batch_size)
+    embedded = time.perf_counter()
+    result = consistency_filter(q_vecs, p_vecs, text_hashes(passages), pool, k=k)
+    searched = time.perf_counter()
+    ranks = pa.table({
+        "pair_id": table.column("pair_id"), "source": table.column("source"),
+        "rank": pa.array(result.rank, pa.int64()), "pair_score": pa.array(result.pair_score, pa.float32()),
+        "kth_pool_score": pa.array(result.kth_pool_score, pa.float32()), "keep": pa.array(result.keep),
+    }, schema=RANK_SCHEMA)
+    return table.filter(pa.array(result.keep)), ranks, embedded - start, searched - embedded
+
+
+def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[pathlib.Path], version: str,
+                               options: Dict) -> Dict | None:
+    """Once every shard's outputs exist: count per source and write manifest.json (last)."""
+    total = len(shards)
+    names = [(f"pairs-{j:05d}-of-{total:05d}.parquet", f"ranks-{j:05d}-of-{total:05d}.parquet") for j in range(total)]
+    if not all((out_dir / p).is_file() and (out_dir / r).is_file() for p, r in names):
+        return None
+    seen, kept = collections.Counter(), collections.Counter()
+    for _, ranks_name in names:
+        ranks = pq.read_table(out_dir / ranks_name, columns=["source", "keep"]).to_pydict()
+        for source, keep in zip(ranks["source"], ranks["keep"]):
+            seen[source] += 1
+            kept[source] += keep
+    pair_shards = [{"path": p, "rows": pq.ParquetFile(out_dir / p).metadata.num_rows} for p, _ in names]
+    n_in, n_kept = sum(seen.values()), sum(kept.values())
+    manifest = M.build_manifest(
+        dataset=DATASET, version=version, code_version=M.code_version(),
+        inputs=[{"path": str(s), "bytes": s.stat().st_size} for s in shards],
+        records_read=n_in, records_used=n_kept, records_dropped={R.DROP_INCONSISTENT: n_in - n_kept},
+        records_rejected={}, pairs=n_kept, shards=pair_shards, reject_shards=[], options=options,
+        extra={"keep_rate": {s: round(kept[s] / seen[s], 6) for s in sorted(seen)},
+               "pairs_in": dict(sorted(seen.items())), "pairs_kept": dict(sorted(kept.items())),
+               "rank_shards": [r for _, r in names]})
+    tmp = out_dir / (M.MANIFEST_NAME + ".tmp")
+    tmp.write_text(M.dumps(manifest))
+    os.replace(tmp, out_dir / M.MANIFEST_NAME)
+    return manifest
+
+
+def parse_shard(spec: str) -> Tuple[int, int]:
+    index, _, count = spec.partition("/")
+    i, n = int(index), int(count)
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"--shard {spec!r}: want i/N with 0 <= i < N")
+    return i, n
+
+
+def run(args) -> Dict:
+    version = args.version or _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = pathlib.Path(args.output) / DATASET / version
+    if (out_dir / M.MANIFEST_NAME).is_file() and not args.overwrite:
+        raise SystemExit(f"{out_dir} is a complete version; pass --overwrite to replace it")
+    if args.overwrite:
+        for stale in list(out_dir.glob("*.parquet")) + list(out_dir.glob("*.npy")) + list(out_dir.glob(M.MANIFEST_NAME)):
+            stale.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shards = input_shards(args.pairs)
+    if not shards:
+        raise SystemExit("no pair shards found under --pairs")
+    worker, workers = args.shard
+    encoder = load_encoder(args.model, args.device)
+    t0 = time.perf_counter()
+    pool_sample, pool_vectors = load_or_build_pool(out_dir, shards, args.pool_size, encoder, args.batch_size)
+    pool = ConsistencyPool.build(pool_vectors, pool_sample.hashes, backend=args.backend, precision=args.precision)
+    timings = {"pool_seconds": time.perf_counter() - t0, "embed_seconds": 0.0, "search_seconds": 0.0, "pairs": 0}
+    total = len(shards)
+    for j, path in enumerate(shards):
+        if j % workers != worker:
+            continue
+        pairs_path = out_dir / f"pairs-{j:05d}-of-{total:05d}.parquet"
+        ranks_path = out_dir / f"ranks-{j:05d}-of-{total:05d}.parquet"
+        if pairs_path.is_file() and ranks_path.is_file():
+            log.info("shard %d/%d already done", j, total)
+            continue
+        kept, ranks, embed_s, search_s = filter_shard(path, encoder, pool, args.k, args.batch_size)
+        _atomic_write_table(ranks, ranks_path)
+        _atomic_write_table(kept, pairs_path)
+        timings["embed_seconds"] += embed_s
+        timings["search_seconds"] += search_s
+        timings["pairs"] += ranks.num_rows
+        log.info("shard %d/%d: kept %d of %d", j, total, kept.num_rows, ranks.num_rows)
+    options = {"model": str(args.model), "k": args.k, "pool_size": args.pool_size, "pool_actual": len(pool),
+               "backend": pool.index.name, "precision": args.precision}
+    manifest = write_manifest_if_complete(out_dir, shards, version, options)
+    return {"version_dir": str(out_dir), "complete": manifest is not None, "timings": timings,
+            "manifest": manifest}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="encoder dir (default: bundled all-MiniLM-L6-v2)")
+    parser.add_argument("--pairs", nargs="+", required=True, help="pair version dirs or roots holding them")
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--version", default=None)
+    parser.add_argument("--pool-size", type=int, default=1_000_000)
+    parser.add_argument("--k", type=int, default=E5_TOP_K)
+    parser.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/N: this worker's input shards")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--backend", default="auto", help="auto, faiss-gpu, faiss-cpu, torch-cuda, torch-cpu, numpy")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
+    parser.add_argument("--overwrite", action="store_true")
+    return parser
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    result = run(build_parser().parse_args(argv))
+    print(json.dumps({k: v for k, v in result.items() if k != "manifest"}
+                     | {"keep_rate": (result["manifest"] or {}).get("keep_rate")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The main job: dumps -> pairs -> noisy model -> consistency filter -> final model -> evaluation.
+
+    python -m pipelines.main --output out/run1 \
+        --reddit-input 'dumps/RC_*.zst' --reddit-input 'dumps/RS_*.zst' \
+        --stackexchange-input 'dumps/*.stackexchange.com.7z' \
+        --eval-data beir/dbpedia-entity [--train-steps 2000 --batch-size 1024 --pool-size 1000000]
+    python -m pipelines.main --demo --output out/demo      (built-in sample inputs; what `make demo` runs)
+
+Each stage runs as its own process (`python -m pipelines.<source>`, `python -m model.train`,
+`python -m filtering.filter_pairs`, `python -m model.evaluate`), exactly as a user or a scheduler
+would run it at scale, so extraction never imports torch and training never imports Beam. This
+module only sequences them and prints a table per stage: pairs in, pairs out, seconds; and
+nDCG@10 of the starting model, the noisy model and the final one.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+SHARED_EVAL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "eval" / "beir-dbpedia-entity-subset"
+
+
+def run_stage(args: List[str], log_path: pathlib.Path) -> str:
+    """Run `python -m ...`, tee its output to a log, return its last stdout line."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    with open(log_path, "w") as log:
+        proc = subprocess.run([sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+        log.write(proc.stdout)
+    if proc.returncode != 0:
+        raise SystemExit(f"stage failed ({' '.join(args[:1])}), see {log_path}:\n" + log_path.read_text()[-3000:])
+    lines = [l for l in proc.stdout.splitlines() if l.strip()]
+    return lines[-1] if lines else ""
+
+
+def read_manifest(version_dir: str) -> Dict:
+    return json.loads(pathlib.Path(version_dir, "manifest.json").read_text())
+
+
+class StageTable:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, stage: str, n_in, n_out, seconds: float, note: str = "") -> None:
+        self.rows.append((stage, n_in, n_out, seconds, note))
+        print(f"[{stage}] in={n_in} out={n_out} {seconds:.1f}s {note}", flush=True)
+
+    def render(self) -> str:
+        head = f"{'stage':<28} {'in':>10} {'out':>10} {'seconds':>8}  note"
+        lines = [head, "-" * len(head)]
+        for stage, n_in, n_out, seconds, note in self.rows:
+            lines.append(f"{stage:<28} {str(n_in):>10} {str(n_out):>10} {seconds:>8.1f}  {note}")
+        return "\n".join(lines)
+
+
+def extract(table: StageTable, source: str, inputs: List[str], out: pathlib.Path, version: str,
+            logs: pathlib.Path, extra: List[str]) -> Optional[str]:
+    if not inputs:
+        return None
+    start = time.time()
+    argv = [f"pipelines.{source}"] + [a for i in inputs for a in ("--input", i)]
+    argv += ["--output", str(out / "pairs"), "--version", version, "--overwrite"] + extra
+    version_dir = run_stage(argv, logs / f"extract-{source}.log")
+    counts = read_manifest(version_dir)["counts"]
+    table.add(f"extract {source}", f"{counts['records_read']} rec", counts["pairs"], time.time() - start,
+              f"{sum(counts['records_rejected'].values())} rejected")
+    return version_dir
+
+
+def train(table: StageTable, name: str, pairs: List[str], out: pathlib.Path, n_pairs: int, args, logs) -> str:
+    start = time.time()
+    run_dir = out / "runs" / name
+    argv = ["model.train", "--pairs", *pairs, "--output", str(run_dir), "--batch-size", str(args.batch_size),
+            "--max-steps", str(args.train_steps), "--lr", str(args.lr), "--no-progress", "--log-every", "5",
+            "--save-every", str(max(args.train_steps, 1))]
+    if args.chunk_size:
+        argv += ["--chunk-size", str(args.chunk_size)]
+    if args.base_model:
+        argv += ["--model", args.base_model]
+    run_stage(argv, logs / f"train-{name}.log")
+    last = [json.loads(l) for l in (run_dir / "train_log.jsonl").read_text().splitlines() if l.strip()][-1]
+    table.add(f"train {name} model", n_pairs, f"{args.train_steps} steps", time.time() - start,
+              f"loss {last.get('loss', float('nan')):.3f}, in-batch acc {last.get('accuracy', float('nan')):.3f}")
+    return str(run_dir / "model")
+
+
+def evaluate(model_dir: Optional[str], data: str, logs: pathlib.Path, name: str) -> Dict[str, float]:
+    argv = ["model.evaluate", "--data", data] + (["--model", model_dir] if model_dir else [])
+    return json.loads(run_stage(argv, logs / f"evaluate-{name}.log"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pipelines.main", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--output", required=True)
+    p.add_argument("--demo", action="store_true", help="generate the built-in sample inputs and use them")
+    p.add_argument("--reddit-input", action="append", default=[])
+    p.add_argument("--stackexchange-input", action="append", default=[])
+    p.add_argument("--version", default="v1")
+    p.add_argument("--eval-data", default=None, help="BEIR folder (default: shared dbpedia sample, else a demo set)")
+    p.add_argument("--base-model", default=None, help="starting encoder (default: bundled all-MiniLM-L6-v2)")
+    p.add_argument("--train-steps", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--chunk-size", type=int, default=0)
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--pool-size", type=int, default=1_000_000)
+    p.add_argument("--k", type=int, default=2)
+    return p
+
+
+def demo_inputs(out: pathlib.Path) -> Dict[str, List[str]]:
+    from sources.demo_inputs import reddit, stackexchange
+
+    inputs = out / "inputs"
+    return {"reddit": reddit.write_demo_dumps(str(inputs / "reddit")),
+            "stackexchange": stackexchange.write_demo_dumps(str(inputs / "stackexchange"))}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    out = pathlib.Path(args.output)
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    inputs = demo_inputs(out) if args.demo else {"reddit": args.reddit_input,
+                                                   "stackexchange": args.stackexchange_input}
+    if not any(inputs.values()):
+        raise SystemExit("give --demo or at least one --reddit-input / --stackexchange-input")
+    eval_data = args.eval_data or (str(SHARED_EVAL) if SHARED_EVAL.is_dir() else None)
+    if eval_data is None:
+        from sources.demo_inputs.beir import write_demo_beir
+
+        eval_data = write_demo_beir(str(out / "inputs" / "eval"))
+
+    table = StageTable()
+    versions = [v for v in (extract(table, source, inputs[source], out, args.version, logs, [])
+                            for source in ("reddit", "stackexchange")) if v]
+    n_pairs = sum(read_manifest(v)["counts"]["pairs"] for v in versions)
+    table.add("merge sources", n_pairs, n_pairs, 0.0, f"{len(versions)} versions, one batch = one source")
+
+    noisy = train(table, "noisy", versions, out, n_pairs, args, logs)
+    start = time.time()
+    filtered = json.loads(run_stage(
+        ["filtering.filter_pairs", "--model", noisy, "--pairs", *versions, "--output", str(out / "pairs"),
+         "--version", args.version, "--pool-size", str(args.pool_size), "--k", str(args.k), "--overwrite"],
+        logs / "filter.log"))
+    manifest = read_manifest(filtered["version_dir"])
+    t = filtered["timings"]
+    table.add("consistency filter", n_pairs, manifest["counts"]["pairs"], time.time() - start,
+              f"keep rate {manifest['keep_rate']}; pool {manifest['options']['pool_actual']}, "
+              f"embed {t['embed_seconds'] + t['pool_seconds']:.0f}s, search {t['search_seconds']:.1f}s")
+    final = train(table, "final", [filtered["version_dir"]], out, manifest["counts"]["pairs"], args, logs)
+
+    start = time.time()
+    scores = {name: evaluate(model, eval_data, logs, name)
+              for name, model in (("base", args.base_model), ("noisy", noisy), ("final", final))}
+    table.add("evaluate (nDCG@10)", "3 models", "", time.time() - start, os.path.basename(eval_data))
+
+    print("\n" + table.render())
+    print(f"\nnDCG@10 on {eval_data}:")
+    for name, metrics in scores.items():
+        print(f"  {name:<6} nDCG@10={metrics['ndcg@10']:.4f}  recall@100={metrics['recall@100']:.4f}  "
+              f"mrr@10={metrics['mrr@10']:.4f}")
+    summary = {"versions": versions, "filtered": filtered["version_dir"], "noisy_model": noisy,
+               "final_model": final, "eval": scores, "seconds": round(time.time() - started, 1)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"\ntotal {summary['seconds']}s; models in {out / 'runs'}; pairs in {out / 'pairs'}; summary.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The corpus-level consistency filter: a new version, resumable, splittable, accounted for."""
+
+import json
+import os
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from filtering import filter_pairs as F  # noqa: E402
+from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
+from model.embed import embed_texts, load_encoder  # noqa: E402
+from model.pairs_io import pairs_from_texts, write_pair_version  # noqa: E402
+from model.saving import save_encoder  # noqa: E402
+from tests.model.conftest import TINY_BERT, make_texts  # noqa: E402
+from filtering.consistency import ConsistencyPool, consistency_filter  # noqa: E402
+from filtering.text_hash import text_hashes  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("filter")
+    model_dir = save_encoder(build_random_encoder(TINY_BERT, settings=EncoderSettings(
+        query_max_length=16, passage_max_length=24), seed=0), root / "model")
+    pairs = root / "pairs"
+    write_pair_version(pairs / "alpha" / "v1", pairs_from_texts("alpha", make_texts(60, seed=1)), num_shards=2)
+    write_pair_version(pairs / "beta" / "v1", pairs_from_texts("beta", make_texts(30, seed=2)), num_shards=1)
+    return root, model_dir, pairs
+
+
+def run(setup, version, *extra):
+    root, model_dir, pairs = setup
+    args = F.build_parser().parse_args(["--model", str(model_dir), "--pairs", str(pairs), "--output",
+                                        str(root / "out"), "--version", version, "--pool-size", "50",
+                                        "--device", "cpu", *extra])
+    return F.run(args)
+
+
+def kept_ids(version_dir):
+    ids = []
+    for name in sorted(os.listdir(version_dir)):
+        if name.startswith("pairs-"):
+            ids += pq.read_table(os.path.join(version_dir, name)).column("pair_id").to_pylist()
+    return sorted(ids)
+
+
+def test_filter_writes_a_complete_accounted_version(setup):
+    result = run(setup, "a")
+    manifest = result["manifest"]
+    counts = manifest["counts"]
+    assert counts["records_read"] == 90
+    assert counts["records_read"] == counts["records_used"] + counts["records_dropped"].get("inconsistent", 0)
+    assert manifest["pairs_in"] == {"alpha": 60, "beta": 30}
+    assert set(manifest["keep_rate"]) == {"alpha", "beta"}
+    assert len(kept_ids(result["version_dir"])) == counts["pairs"]
+
+
+def test_kept_pairs_are_exactly_those_ranked_in_top_k(setup):
+    result = run(setup, "a2")
+    root, model_dir, pairs = setup
+    encoder = load_encoder(str(model_dir), "cpu")
+    vdir = result["version_dir"]
+    pool_texts = pq.read_table(os.path.join(vdir, "pool.parquet")).column("passage").to_pylist()
+    pool = ConsistencyPool.build(embed_texts(encoder, pool_texts, "passage"), text_hashes(pool_texts), backend="numpy")
+    expected = []
+    for shard in F.input_shards([str(pairs)]):
+        table = pq.read_table(shard)
+        q, p = table.column("query").to_pylist(), table.column("passage").to_pylist()
+        keep = consistency_filter(embed_texts(encoder, q, "query"), embed_texts(encoder, p, "passage"),
+                                  text_hashes(p), pool, k=2).keep
+        expected += [pid for pid, k in zip(table.column("pair_id").to_pylist(), keep) if k]
+    assert kept_ids(vdir) == sorted(expected)
+
+
+def test_split_runs_and_resume_give_the_same_version(setup):
+    whole = run(setup, "whole")
+    first = run(setup, "split", "--shard", "0/2")
+    assert not first["complete"]  # shard 1 of 3 input shards is still missing
+    second = run(setup, "split", "--shard", "1/2")
+    assert second["complete"]
+    assert kept_ids(whole["version_dir"]) == kept_ids(second["version_dir"])
+    again = run(setup, "split", "--shard", "1/2", "--overwrite")
+    assert not again["complete"]  # overwrite cleared the other worker's shard too
+    resumed = run(setup, "split")  # resumes: only the two shards not done yet are filtered
+    assert resumed["complete"] and resumed["timings"]["pairs"] == 60
+    assert kept_ids(resumed["version_dir"]) == kept_ids(whole["version_dir"])
+
+
+def test_complete_version_is_refused_without_overwrite(setup):
+    run(setup, "c")
+    with pytest.raises(SystemExit, match="complete version"):
+        run(setup, "c")
