@@ -1,0 +1,167 @@
+"""Beam tests of the Stack Exchange graph: the accepted-answer join, top-N, accounting, unsafe files, real dumps."""
+
+import glob
+import json
+import os
+
+import apache_beam as beam
+import py7zr
+import pyarrow.parquet as pq
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipelines import stackexchange as P
+from sources import stackexchange as S
+from sources.demo_inputs.stackexchange import (BILLION_LAUGHS, XXE, generate_rows, posts_xml, write_bytes,
+                                               write_demo_dumps)
+from sources.readers import RawLine, iter_lines
+from sources.sevenzip import SevenZipMemberReader
+from sources.stackexchange_xml import is_structure_line, strip_line
+
+SITE = "beer.stackexchange.com"
+BODY = "<p>Dry hopping adds aroma without much bitterness; add the hops after fermentation. ({})</p>"
+CONFIG = S.StackExchangeConfig(english_only=False)  # the join is under test here, not language ID
+
+
+def q(post_id, accepted=None, title="What is dry hopping and why do brewers do it?"):
+    row = {"Id": str(post_id), "PostTypeId": "1", "Score": "3", "Title": title, "Body": "<p>Asking for a friend.</p>",
+           "CreationDate": "2020-01-01T00:00:00.000"}
+    if accepted is not None:
+        row["AcceptedAnswerId"] = str(accepted)
+    return S.post_from_row(row, SITE, CONFIG)
+
+
+def a(post_id, parent, score):
+    row = {"Id": str(post_id), "PostTypeId": "2", "ParentId": str(parent), "Score": str(score),
+           "Body": BODY.format(post_id), "CreationDate": f"2020-01-02T00:00:{post_id % 60:02d}.000"}
+    return S.post_from_row(row, SITE, CONFIG)
+
+
+def ids(pair):
+    return (pair["query_id"].rsplit("/", 1)[1], pair["passage_id"].rsplit("/", 1)[1])
+
+
+def counted(outcomes):
+    return outcomes | "Count" >> beam.combiners.Count.PerElement()
+
+
+def test_join_picks_accepted_or_best_upvoted_and_accounts_for_every_post(pipeline):
+    posts = [
+        q(1, accepted=11), a(11, 1, 0), a(12, 1, 9), a(12, 1, 9),  # accepted with score 0 wins; 12 twice
+        q(2, accepted=21), a(21, 2, -3), a(22, 2, 2), a(23, 2, 5),  # accepted is net-downvoted: best upvoted wins
+        q(3), a(31, 3, -1), a(32, 3, 0),  # only unvoted and negative answers: no pair
+        q(4), q(4),  # unanswered, and in the input twice
+        a(51, 5, 4),  # its question is not in the input
+        q(6, title="Hops?"), a(61, 6, 4),  # the question is too short: its answer's parent was dropped
+        S.post_from_row({"Id": "7", "PostTypeId": "5"}, SITE),  # a tag wiki
+    ]
+    with pipeline as p:
+        out = p | beam.Create(posts) | P.ExtractStackExchangePairs(CONFIG)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("1", "11"), ("2", "23")]), label="pairs")
+        assert_that(counted(out["outcomes"]), equal_to([
+            ("used", 4), ("dropped/not_selected_answer", 2), ("dropped/low_score", 3), ("dropped/no_answer", 2),
+            ("dropped/question_missing", 1), ("dropped/too_short", 1), ("dropped/parent_dropped", 1),
+            ("dropped/duplicate_record", 2), ("dropped/other_post_type", 1)]), label="outcomes")
+
+
+def test_hot_question_keeps_accepted_plus_top_n_in_bounded_memory(pipeline):
+    config = S.StackExchangeConfig(english_only=False, top_n=2)
+    posts = [q(1, accepted=5000)] + [a(1000 + i, 1, i) for i in range(1, 401)] + [a(5000, 1, 0)]
+    with pipeline as p:
+        out = p | beam.Create(posts) | P.ExtractStackExchangePairs(config)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("1", "5000"), ("1", "1400")]), label="pairs")
+        assert_that(counted(out["outcomes"]), equal_to([("used", 3), ("dropped/not_selected_answer", 399)]),
+                    label="outcomes")
+
+
+def _bomb_with_rows(n_rows: int) -> bytes:
+    """A billion-laughs prolog followed by enough good rows that the file is split into ranges."""
+    rows = b"".join(posts_xml(generate_rows(n_rows, seed=5), bom=False))
+    rows = rows[rows.index(b"<posts>") + len(b"<posts>"):]
+    return BILLION_LAUGHS[: BILLION_LAUGHS.index(b"<posts>") + len(b"<posts>")] + rows
+
+
+def _posts_of(path):
+    if path.endswith(".7z"):
+        with open(path, "rb") as fh, SevenZipMemberReader(fh, "Posts.xml") as reader:
+            lines = [i.data for i in iter_lines(reader, "Posts.xml")]
+    else:
+        with open(path, "rb") as fh:
+            lines = [i.data for i in iter_lines(fh, path) if isinstance(i, RawLine)]
+    posts = []
+    for line in lines:
+        if not is_structure_line(strip_line(line)):
+            try:
+                posts.append(S.parse_row_line(line, S.site_from_path(path)))
+            except Exception:  # noqa: BLE001 - the malformed demo rows
+                pass
+    return posts
+
+
+def _read_version(directory):
+    manifest = json.load(open(os.path.join(directory, "manifest.json")))
+    pairs = pq.read_table(sorted(glob.glob(os.path.join(directory, "pairs-*.parquet")))).to_pylist()
+    rejects = pq.read_table(sorted(glob.glob(os.path.join(directory, "rejects-*.parquet")))).to_pylist()
+    return manifest, pairs, rejects
+
+
+def test_unsafe_and_broken_files_are_refused_while_the_others_yield_pairs(tmp_path):
+    demo = write_demo_dumps(str(tmp_path / "in"), n_questions=60)
+    bomb = write_bytes(str(tmp_path / "in" / "bomb.stackexchange.com" / "Posts.xml"), _bomb_with_rows(2500))
+    assert os.path.getsize(bomb) > 1 << 20  # split into two ranges at --split_mb 1
+    xxe = write_bytes(str(tmp_path / "in" / "xxe.stackexchange.com-2021-01.Posts.xml"), XXE)
+    broken = write_bytes(str(tmp_path / "in" / "broken.stackexchange.com.7z"), b"7z? no")
+    out = P.run(["--input", str(tmp_path / "in" / "*.7z"), "--input", str(tmp_path / "in" / "*" / "Posts.xml"),
+                 "--input", xxe, "--output", str(tmp_path / "out"), "--version", "v1", "--split_mb", "1"])
+    manifest, pairs, rejects = _read_version(out)
+    counts = manifest["counts"]
+    assert counts["records_rejected"] == {"unsafe_xml": 3, "invalid_xml": 1, "unreadable_file": 1}  # bomb, xxe, &nbsp; row
+    assert counts["records_read"] == (counts["records_used"] + sum(counts["records_dropped"].values())
+                                      + sum(counts["records_rejected"].values()))
+    assert {p["subsource"] for p in pairs} == {"demo.stackexchange.com", "demo2.stackexchange.com"}
+    by_file = {r["input_file"]: r for r in rejects if r["position"] is None}
+    assert by_file[bomb]["reason"] == by_file[xxe]["reason"] == "unsafe_xml"
+    assert "DOCTYPE" in by_file[bomb]["detail"] and by_file[broken]["reason"] == "unreadable_file"
+    expected = S.pairs_in_memory(_posts_of(demo[0]) + _posts_of(demo[1]))
+    assert sorted(p["pair_id"] for p in pairs) == sorted(p["pair_id"] for p in expected)
+
+
+def test_real_sample_bare_split_and_7z_give_the_same_pairs_and_reruns_are_identical(tmp_path, shared_data):
+    bare = str(shared_data / "stackexchange" / "beer.stackexchange.com-2017-03.Posts.xml")
+    archive = tmp_path / "beer.stackexchange.com.7z"
+    with py7zr.SevenZipFile(archive, "w") as z:
+        z.write(bare, "Posts.xml")
+    common = ["--output", str(tmp_path / "out")]
+    split = P.run(["--input", bare, "--split_mb", "1", "--version", "bare"] + common)
+    from_7z = P.run(["--input", str(archive), "--version", "7z"] + common)
+    shards = {path: open(path, "rb").read() for path in glob.glob(os.path.join(split, "*.parquet"))}
+    assert P.run(["--input", bare, "--split_mb", "1", "--version", "bare", "--overwrite"] + common) == split
+    assert shards == {path: open(path, "rb").read() for path in glob.glob(os.path.join(split, "*.parquet"))}
+    manifest, pairs, rejects = _read_version(split)
+    manifest_7z, pairs_7z, _ = _read_version(from_7z)
+    assert manifest["counts"]["records_read"] == 2354 and not rejects
+    assert manifest["counts"] == manifest_7z["counts"]
+    assert sorted(p["pair_id"] for p in pairs) == sorted(p["pair_id"] for p in pairs_7z)
+    assert len(pairs) > 500 and {p["subsource"] for p in pairs} == {SITE}
+    assert all(p["query_id"].startswith(SITE + "/q/") and p["passage_id"].startswith(SITE + "/a/") for p in pairs)
+    first = {p["query_id"]: p for p in pairs}[SITE + "/q/1"]
+    assert first["passage_id"] == SITE + "/a/4" and first["score"] == 13  # question 1 accepted answer 4
+    assert sorted(p["pair_id"] for p in pairs) == sorted(p["pair_id"] for p in S.pairs_in_memory(_posts_of(bare)))
+
+
+def test_dataflow_job_graph_builds(tmp_path):
+    """Dry run on DataflowRunner (nothing submitted): read units and posts pickle, the graph has its combiner."""
+    import pytest
+
+    pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient", reason="needs apache-beam[gcp]")
+    from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
+
+    inputs = write_demo_dumps(str(tmp_path / "in"), n_questions=5)
+    argv = ["--input", inputs[0], "--input", inputs[1], "--output", str(tmp_path / "out"), "--version", "df",
+            "--runner=DataflowRunner", "--project=ccpairs-test", "--region=us-central1",
+            "--temp_location=gs://ccpairs-test/tmp", "--setup_file=./setup.py", "--job_name=ccpairs-se-test",
+            "--no_auth", "--dry_run=True", "--sdk_location=container"]
+    options = P.parse_options(argv, P.StackExchangeOptions)
+    pipeline = beam.Pipeline(runner=DataflowRunner(), options=options)
+    P.build_pipeline(pipeline, options)
+    steps = [t.unique_name for t in pipeline.run().job.proto_pipeline.components.transforms.values()]
+    assert any("BestAnswersPerQuestion" in s for s in steps) and any("JoinAcceptedClaims" in s for s in steps)
