@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from filtering.consistency import E5_TOP_K, ConsistencyPool, consistency_filter
-from filtering.pool import POOL_SCHEMA, Pool, PoolEntry, sample_pool
+from filtering.pool import Pool, PoolEntry, sample_pool
 from filtering.text_hash import text_hashes
 from model.data import find_version_dirs, read_version
 from model.embed import embed_texts, load_encoder

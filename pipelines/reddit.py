@@ -11,15 +11,15 @@ combiner holds the parent and its top-N replies (a 100k-comment thread never sit
 import dataclasses
 import heapq
 import logging
-import sys
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import apache_beam as beam
 
 from pipelines import accounting as A
 from pipelines.inputs import ReadRecords, expand_inputs
-from pipelines.options import CcpairsOptions, make_runner, parse_options
-from pipelines.sink import WriteVersion, prepare_version_dir, version_dir
+from pipelines.job import run_source_job, write_source_version
+from pipelines.options import CcpairsOptions
+from pipelines.sink import prepare_version_dir, version_dir
 from schemas import reasons as R
 from sources import reddit as S
 
@@ -229,16 +229,8 @@ def build_pipeline(pipeline: beam.Pipeline, options) -> None:
     parse = _Parser(config)
     read = pipeline | "Read" >> ReadRecords(S.SOURCE, [i["path"] for i in inputs], parse)
     extracted = read["records"] | "Extract" >> ExtractRedditPairs(config)
-    reject_outcomes = read["rejects"] | "RejectOutcomes" >> beam.Map(lambda r: A.rejected(r["reason"]))
-    outcomes = (extracted["outcomes"], reject_outcomes) | "AllOutcomes" >> beam.Flatten()
-    _ = {
-        "pairs": extracted["pairs"],
-        "rejects": read["rejects"],
-        "outcomes": outcomes,
-        "records_read": read["records_read"],
-    } | "Write" >> WriteVersion(
-        directory=out_dir, dataset=S.SOURCE, version=own.dataset_version, inputs=inputs,
-        num_shards=own.num_shards, options=config_as_dict(config))
+    write_source_version(read, extracted, directory=out_dir, dataset=S.SOURCE, version=own.dataset_version,
+                         inputs=inputs, num_shards=own.num_shards, options=config_as_dict(config))
 
 
 class _Parser:
@@ -253,14 +245,7 @@ class _Parser:
 
 def run(argv: Optional[List[str]] = None) -> str:
     """Build and run; returns the version directory."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    options = parse_options(argv, RedditOptions)
-    own = options.view_as(RedditOptions)
-    with beam.Pipeline(runner=make_runner(argv), options=options) as pipeline:
-        build_pipeline(pipeline, options)
-    out_dir = version_dir(own.output, S.SOURCE, own.dataset_version)
-    logging.info("wrote %s", out_dir)
-    return out_dir
+    return run_source_job(argv, RedditOptions, build_pipeline, S.SOURCE)
 
 
 if __name__ == "__main__":

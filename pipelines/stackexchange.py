@@ -21,7 +21,6 @@ import dataclasses
 import heapq
 import itertools
 import logging
-import sys
 from typing import Iterator, List, Optional
 
 import apache_beam as beam
@@ -30,8 +29,9 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines import accounting as A
 from pipelines.inputs import RECORDS_READ, REJECTS, expand_inputs
-from pipelines.options import CcpairsOptions, make_runner, parse_options
-from pipelines.sink import WriteVersion, prepare_version_dir, version_dir
+from pipelines.job import run_source_job, write_source_version
+from pipelines.options import CcpairsOptions
+from pipelines.sink import prepare_version_dir, version_dir
 from pipelines.splits import DEFAULT_SPLIT_BYTES, ReadUnit, ReadUnits, plan_read_units
 from schemas import reasons as R
 from schemas.rejects import make_reject
@@ -386,6 +386,8 @@ def config_as_dict(config: S.StackExchangeConfig) -> dict:
 
 def build_pipeline(pipeline: beam.Pipeline, options) -> None:
     own = options.view_as(StackExchangeOptions)
+    if own.top_n < 1 or own.split_mb < 0:
+        raise SystemExit("error: --top_n must be >= 1 and --split_mb >= 0")
     config = config_from_options(options)
     inputs = expand_inputs(own.input)
     out_dir = version_dir(own.output, S.SOURCE, own.dataset_version)
@@ -394,31 +396,14 @@ def build_pipeline(pipeline: beam.Pipeline, options) -> None:
     units = plan_read_units(inputs, own.split_mb << 20)
     read = pipeline | "Read" >> ReadStackExchangePosts(units, config)
     extracted = read["records"] | "Extract" >> ExtractStackExchangePairs(config)
-    reject_outcomes = read[REJECTS] | "RejectOutcomes" >> beam.Map(lambda r: A.rejected(r["reason"]))
-    outcomes = (extracted["outcomes"], reject_outcomes) | "AllOutcomes" >> beam.Flatten()
-    _ = {
-        "pairs": extracted["pairs"],
-        "rejects": read[REJECTS],
-        "outcomes": outcomes,
-        "records_read": read[RECORDS_READ],
-    } | "Write" >> WriteVersion(
-        directory=out_dir, dataset=S.SOURCE, version=own.dataset_version, inputs=inputs,
-        num_shards=own.num_shards, options=config_as_dict(config),
-        extra={"sites": {str(i["path"]): S.site_from_path(str(i["path"])) for i in inputs}})
+    write_source_version(read, extracted, directory=out_dir, dataset=S.SOURCE, version=own.dataset_version,
+                         inputs=inputs, num_shards=own.num_shards, options=config_as_dict(config),
+                         extra={"sites": {str(i["path"]): S.site_from_path(str(i["path"])) for i in inputs}})
 
 
 def run(argv: Optional[List[str]] = None) -> str:
     """Build and run; returns the version directory."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    options = parse_options(argv, StackExchangeOptions)
-    own = options.view_as(StackExchangeOptions)
-    if own.top_n < 1 or own.split_mb < 0:
-        raise SystemExit("error: --top_n must be >= 1 and --split_mb >= 0")
-    with beam.Pipeline(runner=make_runner(argv), options=options) as pipeline:
-        build_pipeline(pipeline, options)
-    out_dir = version_dir(own.output, S.SOURCE, own.dataset_version)
-    logging.info("wrote %s", out_dir)
-    return out_dir
+    return run_source_job(argv, StackExchangeOptions, build_pipeline, S.SOURCE)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The Reddit job builds its Dataflow job graph (dry run: nothing is submitted, nothing staged)."""
+"""Each source job builds its Dataflow job graph (dry run: nothing is submitted, nothing staged)."""
 
 import pytest
 
@@ -6,24 +6,36 @@ import apache_beam as beam
 
 pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient", reason="needs apache-beam[gcp]")
 
+from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner  # noqa: E402
 
-def test_dataflow_job_graph_builds(tmp_path):
-    from apache_beam.options.pipeline_options import PipelineOptions
-    from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
+from pipelines import reddit, stackexchange  # noqa: E402
+from pipelines.options import parse_options  # noqa: E402
+from sources.demo_inputs import reddit as reddit_demo  # noqa: E402
+from sources.demo_inputs import stackexchange as se_demo  # noqa: E402
 
-    from pipelines import reddit as P
-    from sources.demo_inputs.reddit import write_demo_dumps
+CASES = {
+    "reddit": (reddit, reddit.RedditOptions, lambda d: reddit_demo.write_demo_dumps(d, n_threads=5),
+               ["TopRepliesPerParent", "WriteManifest"]),
+    "stackexchange": (stackexchange, stackexchange.StackExchangeOptions,
+                      lambda d: se_demo.write_demo_dumps(d, n_questions=5),
+                      ["BestAnswersPerQuestion", "JoinAcceptedClaims", "WriteManifest"]),
+}
 
-    inputs = write_demo_dumps(str(tmp_path / "in"), n_threads=5)
-    argv = ["--input", inputs[0], "--input", inputs[1], "--output", str(tmp_path / "out"), "--version", "df",
-            "--runner=DataflowRunner", "--project=ccpairs-test", "--region=us-central1",
-            "--temp_location=gs://ccpairs-test/tmp", "--setup_file=./setup.py", "--job_name=ccpairs-reddit-test",
-            "--no_auth", "--dry_run=True", "--sdk_location=container"]
-    options = P.parse_options(argv, P.RedditOptions)
+
+@pytest.mark.parametrize("source", sorted(CASES))
+def test_dataflow_job_graph_builds(tmp_path, source):
+    module, options_class, make_inputs, expected_steps = CASES[source]
+    inputs = make_inputs(str(tmp_path / "in"))
+    argv = [a for i in inputs for a in ("--input", i)] + [
+        "--output", str(tmp_path / "out"), "--version", "df",
+        "--runner=DataflowRunner", "--project=ccpairs-test", "--region=us-central1",
+        "--temp_location=gs://ccpairs-test/tmp", "--setup_file=./setup.py", f"--job_name=ccpairs-{source}-test",
+        "--no_auth", "--dry_run=True", "--sdk_location=container"]
+    options = parse_options(argv, options_class)
     pipeline = beam.Pipeline(runner=DataflowRunner(), options=options)
-    P.build_pipeline(pipeline, options)
+    module.build_pipeline(pipeline, options)
     result = pipeline.run()
     steps = [t.unique_name for t in result.job.proto_pipeline.components.transforms.values()]
-    assert any("TopRepliesPerParent" in s for s in steps)
-    assert any("WriteManifest" in s for s in steps)
-    assert result.job.options.view_as(PipelineOptions).get_all_options()["region"] == "us-central1"
+    for expected in expected_steps:
+        assert any(expected in s for s in steps), expected
+    assert result.job.options.get_all_options()["region"] == "us-central1"

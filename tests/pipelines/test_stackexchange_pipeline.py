@@ -146,22 +146,3 @@ def test_real_sample_bare_split_and_7z_give_the_same_pairs_and_reruns_are_identi
     first = {p["query_id"]: p for p in pairs}[SITE + "/q/1"]
     assert first["passage_id"] == SITE + "/a/4" and first["score"] == 13  # question 1 accepted answer 4
     assert sorted(p["pair_id"] for p in pairs) == sorted(p["pair_id"] for p in S.pairs_in_memory(_posts_of(bare)))
-
-
-def test_dataflow_job_graph_builds(tmp_path):
-    """Dry run on DataflowRunner (nothing submitted): read units and posts pickle, the graph has its combiner."""
-    import pytest
-
-    pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient", reason="needs apache-beam[gcp]")
-    from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
-
-    inputs = write_demo_dumps(str(tmp_path / "in"), n_questions=5)
-    argv = ["--input", inputs[0], "--input", inputs[1], "--output", str(tmp_path / "out"), "--version", "df",
-            "--runner=DataflowRunner", "--project=ccpairs-test", "--region=us-central1",
-            "--temp_location=gs://ccpairs-test/tmp", "--setup_file=./setup.py", "--job_name=ccpairs-se-test",
-            "--no_auth", "--dry_run=True", "--sdk_location=container"]
-    options = P.parse_options(argv, P.StackExchangeOptions)
-    pipeline = beam.Pipeline(runner=DataflowRunner(), options=options)
-    P.build_pipeline(pipeline, options)
-    steps = [t.unique_name for t in pipeline.run().job.proto_pipeline.components.transforms.values()]
-    assert any("BestAnswersPerQuestion" in s for s in steps) and any("JoinAcceptedClaims" in s for s in steps)
