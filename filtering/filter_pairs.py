@@ -6,7 +6,8 @@
 
 Writes <output>/consistency/<version>/:
   pool.parquet, pool-embeddings.npy   the random pool and its vectors (computed once, reused)
-  pairs-JJJJJ-of-MMMMM.parquet       kept pairs of input shard J (same schema as the input)
+  pairs-JJJJJ-of-MMMMM.parquet       kept pairs of input shard J (same schema; one source per shard,
+                                     named in the manifest, so training batches stay single-source)
   ranks-JJJJJ-of-MMMMM.parquet       every input pair's rank, score and k-th pool score
   manifest.json                      last, once every input shard is done; keep rates per source
 
@@ -35,7 +36,7 @@ import pyarrow.parquet as pq
 from filtering.consistency import E5_TOP_K, ConsistencyPool, consistency_filter
 from filtering.pool import Pool, PoolEntry, sample_pool
 from filtering.text_hash import text_hashes
-from model.data import find_version_dirs, read_version
+from model.data import Shard, find_version_dirs, read_version
 from model.embed import embed_texts, load_encoder
 from schemas import manifest as M
 from schemas import reasons as R
@@ -53,14 +54,14 @@ RANK_SCHEMA = pa.schema([
 ], metadata={"record": "consistency_rank"})
 
 
-def input_shards(pair_dirs: Sequence[str]) -> List[pathlib.Path]:
-    """Every pair shard of the complete versions under pair_dirs, in a fixed order."""
-    shards = []
+def input_shards(pair_dirs: Sequence[str]) -> List[Shard]:
+    """Every non-empty pair shard of the complete versions under pair_dirs, in a fixed order."""
+    shards = {}
     for root in pair_dirs:
         for version in find_version_dirs(root):
             _, found = read_version(version)
-            shards.extend(s.path for s in found)
-    return sorted(set(shards))
+            shards.update((s.path, s) for s in found)
+    return [shards[path] for path in sorted(shards)]
 
 
 def _atomic_write_table(table: pa.Table, path: pathlib.Path) -> None:
@@ -69,7 +70,7 @@ def _atomic_write_table(table: pa.Table, path: pathlib.Path) -> None:
     os.replace(tmp, path)
 
 
-def load_or_build_pool(out_dir: pathlib.Path, shards: Sequence[pathlib.Path], size: int, encoder,
+def load_or_build_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int, encoder,
                        batch_size: int) -> Tuple[Pool, np.ndarray]:
     """The pool sample and its passage vectors, cached in the version dir for resumes and peers."""
     pool_path, vec_path = out_dir / "pool.parquet", out_dir / "pool-embeddings.npy"
@@ -79,7 +80,7 @@ def load_or_build_pool(out_dir: pathlib.Path, shards: Sequence[pathlib.Path], si
         vectors = np.load(vec_path)
         if len(vectors) == len(pool):
             return pool, vectors
-    pool = sample_pool([str(s) for s in shards], size)
+    pool = sample_pool([str(s.path) for s in shards], size)
     vectors = embed_texts(encoder, pool.texts, kind="passage", batch_size=batch_size)
     _atomic_write_table(pool.to_table(), pool_path)
     tmp = vec_path.with_name("pool-embeddings.tmp.npy")
@@ -107,7 +108,7 @@ def filter_shard(path: pathlib.Path, encoder, pool: ConsistencyPool, k: int, bat
     return table.filter(pa.array(result.keep)), ranks, embedded - start, searched - embedded
 
 
-def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[pathlib.Path], version: str,
+def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[Shard], version: str,
                                options: Dict) -> Dict | None:
     """Once every shard's outputs exist: count per source and write manifest.json (last)."""
     total = len(shards)
@@ -120,11 +121,12 @@ def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[pathlib.P
         for source, keep in zip(ranks["source"], ranks["keep"]):
             seen[source] += 1
             kept[source] += keep
-    pair_shards = [{"path": p, "rows": pq.ParquetFile(out_dir / p).metadata.num_rows} for p, _ in names]
+    pair_shards = [{"path": p, "rows": pq.ParquetFile(out_dir / p).metadata.num_rows, "source": shard.source}
+                   for (p, _), shard in zip(names, shards)]
     n_in, n_kept = sum(seen.values()), sum(kept.values())
     manifest = M.build_manifest(
         dataset=DATASET, version=version, code_version=M.code_version(),
-        inputs=[{"path": str(s), "bytes": s.stat().st_size} for s in shards],
+        inputs=[{"path": str(s.path), "bytes": s.path.stat().st_size, "source": s.source} for s in shards],
         records_read=n_in, records_used=n_kept, records_dropped={R.DROP_INCONSISTENT: n_in - n_kept},
         records_rejected={}, pairs=n_kept, shards=pair_shards, reject_shards=[], options=options,
         extra={"keep_rate": {s: round(kept[s] / seen[s], 6) for s in sorted(seen)},
@@ -163,7 +165,7 @@ def run(args) -> Dict:
     pool = ConsistencyPool.build(pool_vectors, pool_sample.hashes, backend=args.backend, precision=args.precision)
     timings = {"pool_seconds": time.perf_counter() - t0, "embed_seconds": 0.0, "search_seconds": 0.0, "pairs": 0}
     total = len(shards)
-    for j, path in enumerate(shards):
+    for j, shard in enumerate(shards):
         if j % workers != worker:
             continue
         pairs_path = out_dir / f"pairs-{j:05d}-of-{total:05d}.parquet"
@@ -171,7 +173,7 @@ def run(args) -> Dict:
         if pairs_path.is_file() and ranks_path.is_file():
             log.info("shard %d/%d already done", j, total)
             continue
-        kept, ranks, embed_s, search_s = filter_shard(path, encoder, pool, args.k, args.batch_size)
+        kept, ranks, embed_s, search_s = filter_shard(shard.path, encoder, pool, args.k, args.batch_size)
         _atomic_write_table(ranks, ranks_path)
         _atomic_write_table(kept, pairs_path)
         timings["embed_seconds"] += embed_s

@@ -55,6 +55,7 @@ def test_filter_writes_a_complete_accounted_version(setup):
     assert manifest["pairs_in"] == {"alpha": 60, "beta": 30}
     assert set(manifest["keep_rate"]) == {"alpha", "beta"}
     assert len(kept_ids(result["version_dir"])) == counts["pairs"]
+    assert sorted({s["source"] for s in manifest["shards"]}) == ["alpha", "beta"]
 
 
 def test_kept_pairs_are_exactly_those_ranked_in_top_k(setup):
@@ -66,7 +67,7 @@ def test_kept_pairs_are_exactly_those_ranked_in_top_k(setup):
     pool = ConsistencyPool.build(embed_texts(encoder, pool_texts, "passage"), text_hashes(pool_texts), backend="numpy")
     expected = []
     for shard in F.input_shards([str(pairs)]):
-        table = pq.read_table(shard)
+        table = pq.read_table(shard.path)
         q, p = table.column("query").to_pylist(), table.column("passage").to_pylist()
         keep = consistency_filter(embed_texts(encoder, q, "query"), embed_texts(encoder, p, "passage"),
                                   text_hashes(p), pool, k=2).keep
@@ -92,3 +93,11 @@ def test_complete_version_is_refused_without_overwrite(setup):
     run(setup, "c")
     with pytest.raises(SystemExit, match="complete version"):
         run(setup, "c")
+
+
+def test_filtered_version_trains_with_one_source_per_batch(setup):
+    from model.data import discover_sources
+
+    result = run(setup, "d")
+    sources = discover_sources([result["version_dir"]])
+    assert set(sources) <= {"alpha", "beta"} and sum(s.rows for s in sources.values()) == result["manifest"]["counts"]["pairs"]

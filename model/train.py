@@ -1,0 +1,319 @@
+"""Contrastive pre-training of a text encoder on pair Parquet (E5 recipe).
+
+    python -m model.train --pairs out/reddit out/stackexchange --output runs/e5-small \
+        --batch-size 1024 --chunk-size 128 --max-steps 20000
+    torchrun --nproc_per_node 8 -m model.train ...         (in-batch negatives across GPUs)
+
+Writes to --output: train_config.json, train_log.jsonl (one JSON line per logged step),
+checkpoints/step-N.pt (+ `latest`), and model/ (the final encoder, loadable with
+SentenceTransformer and AutoModel). --resume continues from checkpoints/latest exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import pathlib
+import random
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+from tqdm import tqdm
+
+from model import checkpoint as ckpt
+from model.data import PairBatcher
+from model.distributed import (
+    DistContext, barrier, gather_with_grad, init_distributed, mean_across_ranks, shutdown, sync_context,
+    wrap_model,
+)
+from model.encoder import EncoderSettings, TextEncoder, build_random_encoder, load_bert_config, load_encoder
+from model.flops import peak_flops, train_flops_per_token
+from model.gradcache import grad_cache_step, plain_step, split_into_chunks
+from model.losses import InfoNCELoss, in_batch_accuracy
+from model.saving import save_encoder
+from model.schedule import WarmupLinearDecay
+
+# Arguments that must not change across --resume: they define the data stream and the schedule.
+RESUME_INVARIANTS = ("pairs", "batch_size", "seed", "max_steps", "epochs", "source_weights",
+                     "hard_negative_column", "lr", "warmup_steps", "warmup_ratio")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pairs", nargs="+", required=True, help="version dirs (with manifest.json) or folders above them")
+    p.add_argument("--output", required=True)
+    init = p.add_mutually_exclusive_group()
+    init.add_argument("--model", default=None, help="local model folder (default: bundled all-MiniLM-L6-v2)")
+    init.add_argument("--init-config", default=None,
+                      help="random init from a BertConfig: JSON file, inline JSON, or a model folder")
+    p.add_argument("--tokenizer", default=None, help="tokenizer folder for --init-config (default: MiniLM's)")
+    p.add_argument("--query-prefix", default="query: ")
+    p.add_argument("--passage-prefix", default="passage: ")
+    p.add_argument("--query-max-length", type=int, default=32)
+    p.add_argument("--passage-max-length", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=256, help="global contrastive batch (all ranks)")
+    p.add_argument("--chunk-size", type=int, default=0,
+                   help="rows per forward with gradient caching; 0 = whole local batch in one forward")
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--epochs", type=float, default=None, help="alternative to --max-steps: passes over all pairs")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup-steps", type=int, default=None)
+    p.add_argument("--warmup-ratio", type=float, default=0.05)
+    p.add_argument("--max-grad-norm", type=float, default=1.0)
+    p.add_argument("--scale", type=float, default=100.0, help="1/temperature; E5: tau=0.01")
+    p.add_argument("--symmetric", action="store_true", help="add the passage->query InfoNCE term")
+    p.add_argument("--hard-negative-column", default=None, help="Parquet column with one hard negative per pair")
+    p.add_argument("--source-weights", nargs="*", default=None, metavar="SOURCE=WEIGHT",
+                   help="mixture weights (default: proportional to the number of pairs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="disable bf16 autocast on CUDA")
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--save-every", type=int, default=1000)
+    p.add_argument("--keep-checkpoints", type=int, default=2)
+    p.add_argument("--resume", nargs="?", const="latest", default=None,
+                   help="continue from checkpoints/latest (or the given checkpoint file)")
+    p.add_argument("--stop-after-step", type=int, default=None,
+                   help="checkpoint and exit after this step (time-sliced or preemptible jobs)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def parse_weights(items: Optional[Sequence[str]]) -> Optional[Dict[str, float]]:
+    if not items:
+        return None
+    weights = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--source-weights expects SOURCE=WEIGHT, got {item!r}")
+        weights[name] = float(value)
+    return weights
+
+
+def build_encoder(args: argparse.Namespace) -> TextEncoder:
+    settings = EncoderSettings(
+        query_prefix=args.query_prefix, passage_prefix=args.passage_prefix,
+        query_max_length=args.query_max_length, passage_max_length=args.passage_max_length)
+    if args.init_config:
+        return build_random_encoder(load_bert_config(args.init_config), args.tokenizer, settings, seed=args.seed)
+    return load_encoder(args.model, "cpu", settings)
+
+
+def parameter_groups(encoder: TextEncoder, weight_decay: float) -> List[Dict[str, Any]]:
+    """No weight decay on biases and LayerNorm weights (BERT convention)."""
+    decay, no_decay = [], []
+    for name, param in encoder.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def seed_everything(seed: int, rank: int) -> None:
+    random.seed(seed + rank)
+    np.random.seed(seed + rank)
+    torch.manual_seed(seed + rank)  # dropout differs per rank; model init is seeded separately
+
+
+class JsonlLog:
+    """train_log.jsonl on rank 0. On resume, lines past the checkpoint's step are dropped first."""
+
+    def __init__(self, path: pathlib.Path, enabled: bool, resume_step: Optional[int]):
+        self.path, self.enabled = path, enabled
+        if enabled and resume_step is not None and path.is_file():
+            kept = [l for l in path.read_text().splitlines() if l and json.loads(l)["step"] <= resume_step]
+            ckpt.atomic_write_text(path, "".join(l + "\n" for l in kept))
+        elif enabled and resume_step is None:
+            path.write_text("")
+
+    def write(self, record: Dict[str, Any]) -> None:
+        if self.enabled:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+
+def train(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """Run training; returns the last logged record (plus output paths)."""
+    args = build_parser().parse_args(argv)
+    ctx = init_distributed(args.device)
+    try:
+        return _train(args, ctx)
+    finally:
+        shutdown(ctx)
+
+
+def _train(args: argparse.Namespace, ctx: DistContext) -> Dict[str, Any]:
+    output = pathlib.Path(args.output)
+    checkpoints = output / "checkpoints"
+    if ctx.is_main:
+        output.mkdir(parents=True, exist_ok=True)
+    seed_everything(args.seed, ctx.rank)
+    device = ctx.device
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    encoder = build_encoder(args).to(device)
+    encoder.train()
+    model = wrap_model(encoder, ctx)
+    params = [p for p in encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameter_groups(encoder, args.weight_decay), lr=args.lr)
+    batcher = PairBatcher(args.pairs, args.batch_size, seed=args.seed,
+                          weights=parse_weights(args.source_weights),
+                          hard_negative_column=args.hard_negative_column)
+    if args.max_steps is None and args.epochs is None:
+        raise SystemExit("give --max-steps or --epochs")
+    max_steps = args.max_steps or max(1, math.ceil(args.epochs * batcher.total_rows / args.batch_size))
+    warmup = args.warmup_steps if args.warmup_steps is not None else round(args.warmup_ratio * max_steps)
+    scheduler = LambdaLR(optimizer, WarmupLinearDecay(warmup, max_steps))
+    loss_fn = InfoNCELoss(scale=args.scale, symmetric=args.symmetric)
+    rows = ctx.local_rows(args.batch_size)
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if (
+        device.type == "cuda" and args.bf16) else contextlib.nullcontext
+
+    step = 0
+    if args.resume:
+        path = ckpt.latest_checkpoint(checkpoints) if args.resume == "latest" else pathlib.Path(args.resume)
+        if path is None:
+            raise SystemExit(f"--resume: no checkpoint in {checkpoints}")
+        state = ckpt.load_checkpoint(path)
+        changed = [k for k in RESUME_INVARIANTS if state["args"].get(k) != getattr(args, k)]
+        if changed:
+            raise SystemExit(f"--resume with different {changed} would not continue the same run")
+        encoder.backbone.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        batcher.load_state_dict(state["data"])
+        ckpt.restore_rng_states(state["rng"][ctx.rank])
+        step = int(state["step"])
+    elif ctx.is_main:
+        (output / "train_config.json").write_text(json.dumps(
+            {**vars(args), "max_steps_resolved": max_steps, "warmup_resolved": warmup,
+             "world_size": ctx.world_size, "total_pairs": batcher.total_rows}, indent=2) + "\n")
+
+    log = JsonlLog(output / "train_log.jsonl", ctx.is_main, step if args.resume else None)
+    flops_peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
+    bert_config = encoder.backbone.config
+    has_hard = args.hard_negative_column is not None
+    use_cache = bool(args.chunk_size) and args.chunk_size < rows.stop - rows.start
+    window = {"time": 0.0, "pairs": 0, "tokens": 0, "flops": 0.0, "loss": 0.0, "acc": 0.0, "n": 0}
+    last: Dict[str, Any] = {}
+    bar = tqdm(total=max_steps, initial=step, disable=not ctx.is_main or args.no_progress,
+               desc="train", dynamic_ncols=True)
+
+    while step < max_steps:
+        started = time.perf_counter()
+        batch = batcher.next_batch()
+        q = encoder.tokenize(batch.queries[rows], "query")
+        p = encoder.tokenize(batch.passages[rows], "passage")
+        views = [split_into_chunks(q, args.chunk_size), split_into_chunks(p, args.chunk_size)]
+        if has_hard:
+            views.append(split_into_chunks(encoder.tokenize(batch.hard_negatives[rows], "passage"), args.chunk_size))
+
+        def contrastive_loss(embeddings: Sequence[torch.Tensor]) -> torch.Tensor:
+            gathered = [gather_with_grad(e, ctx) for e in embeddings]
+            return loss_fn(gathered[0], gathered[1], gathered[2] if has_hard else None, rows=rows)
+
+        optimizer.zero_grad(set_to_none=True)
+        if use_cache:
+            out = grad_cache_step(model, views, contrastive_loss, device, autocast, sync_context(model))
+        else:
+            out = plain_step(model, views, contrastive_loss, device, autocast)
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)
+        lr = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        step += 1
+
+        with torch.no_grad():
+            all_q, all_p = gather_with_grad(out.embeddings[0], ctx), gather_with_grad(out.embeddings[1], ctx)
+            acc = in_batch_accuracy(all_q, all_p, rows)
+        q_tokens, p_tokens = int(q["attention_mask"].sum()), int(p["attention_mask"].sum())
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        window["time"] += time.perf_counter() - started
+        window["pairs"] += args.batch_size
+        window["tokens"] += (q_tokens + p_tokens) * ctx.world_size
+        window["flops"] += ctx.world_size * (
+            q_tokens * train_flops_per_token(bert_config, q_tokens / len(q["input_ids"]))
+            + p_tokens * train_flops_per_token(bert_config, p_tokens / len(p["input_ids"])))
+        window["loss"] += float(out.loss)
+        window["acc"] += acc
+        window["n"] += 1
+        bar.update(1)
+
+        if step % args.log_every == 0 or step == max_steps:
+            n, secs = window["n"], max(window["time"], 1e-9)
+            last = {
+                "step": step,
+                "source": batch.source,
+                "loss": mean_across_ranks(window["loss"] / n, ctx),
+                "accuracy": mean_across_ranks(window["acc"] / n, ctx),
+                "lr": lr,
+                "grad_norm": float(grad_norm),
+                "pairs_per_s": window["pairs"] / secs,
+                "tokens_per_s": window["tokens"] / secs,
+                "epoch": batcher.batch_index * args.batch_size / batcher.total_rows,
+                "skipped_duplicates": batcher.skipped_duplicates,
+            }
+            if flops_peak:
+                last["mfu"] = window["flops"] / secs / ctx.world_size / flops_peak
+            log.write(last)
+            bar.set_postfix(loss=f"{last['loss']:.4f}", acc=f"{last['accuracy']:.3f}", lr=f"{lr:.2e}")
+            window = {k: 0 for k in window}
+
+        stopping = args.stop_after_step is not None and step >= args.stop_after_step
+        if step % args.save_every == 0 or step == max_steps or stopping:
+            save_training_state(checkpoints, step, args, ctx, encoder, optimizer, scheduler, batcher)
+        if stopping:
+            break
+    bar.close()
+
+    if step == max_steps and ctx.is_main:
+        save_encoder(encoder, output / "model")
+    barrier(ctx)
+    return {**last, "step": step, "output": str(output), "model": str(output / "model")}
+
+
+def save_training_state(directory, step, args, ctx, encoder, optimizer, scheduler, batcher) -> None:
+    """Rank 0 writes; every rank contributes its RNG state (dropout streams differ per rank)."""
+    rng = ckpt.capture_rng_states()
+    if ctx.enabled:
+        import torch.distributed as dist
+
+        all_rng: List[Any] = [None] * ctx.world_size
+        dist.all_gather_object(all_rng, rng)
+    else:
+        all_rng = [rng]
+    if ctx.is_main:
+        ckpt.save_checkpoint(directory, step, {
+            "step": step,
+            "args": vars(args),
+            "model": encoder.backbone.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "data": batcher.state_dict(),
+            "rng": all_rng,
+            "encoder_settings": encoder.settings.to_dict(),
+        }, keep=args.keep_checkpoints)
+    barrier(ctx)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    summary = train(argv)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

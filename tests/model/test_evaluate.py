@@ -1,0 +1,70 @@
+import json
+
+import numpy as np
+import pytest
+
+from model.beir import load_beir, load_qrels
+from model.evaluate import main as evaluate_main
+from model.saving import save_encoder
+from model.search import exact_search, recall_at_1_paired
+
+
+def write_beir(folder, header=True):
+    folder.mkdir()
+    docs = [("d1", "Apple", "A red fruit that grows on trees."),
+            ("d2", "Guitar", "A string instrument with six strings."),
+            ("d3", "", "Rockets fly to orbit around the planet.")]
+    (folder / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": i, "title": t, "text": x}) + "\n" for i, t, x in docs))
+    queries = [("q1", "red fruit"), ("q2", "instrument"), ("q3", "no judgments")]
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": i, "text": t}) + "\n" for i, t in queries))
+    (folder / "qrels").mkdir()
+    lines = ["q1\td1\t2", "q1\td2\t0", "q2\td2\t1"]
+    (folder / "qrels" / "test.tsv").write_text(("query-id\tcorpus-id\tscore\n" if header else "") + "\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_beir_loading(tmp_path, header):
+    data = load_beir(write_beir(tmp_path / "beir", header))
+    assert data.corpus["d1"] == "Apple A red fruit that grows on trees."
+    assert data.corpus["d3"] == "Rockets fly to orbit around the planet."  # empty title: no leading space
+    assert data.qrels == {"q1": {"d1": 2, "d2": 0}, "q2": {"d2": 1}}
+
+
+def test_bad_qrels_line_is_an_error(tmp_path):
+    path = tmp_path / "q.tsv"
+    path.write_text("q1\td1\t1\nq2\td2\tabc\n")
+    with pytest.raises(ValueError, match="not a number"):
+        load_qrels(path)
+
+
+def test_exact_search_ranks_by_inner_product():
+    corpus = np.eye(4, dtype=np.float32)
+    queries = np.array([[0.1, 0.9, 0.0, 0.2], [1.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    scores, idx = exact_search(queries, corpus, 2, chunk=1)
+    assert idx[0].tolist() == [1, 3] and idx[1, 0] == 0
+    assert scores[0].tolist() == pytest.approx([0.9, 0.2])
+    assert recall_at_1_paired(corpus, corpus) == 1.0
+
+
+def test_cli_prints_metrics_as_last_line(tiny_encoder, tmp_path, capsys):
+    model = save_encoder(tiny_encoder, tmp_path / "model")
+    evaluate_main(["--model", str(model), "--data", str(write_beir(tmp_path / "beir")), "--device", "cpu"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    metrics = json.loads(last)
+    assert metrics["queries"] == 2
+    assert metrics["recall@100"] == 1.0  # 3 documents: everything is retrieved
+    assert 0 < metrics["ndcg@10"] <= 1 and 0 < metrics["mrr@10"] <= 1
+    assert metrics["query_prefix"] == "query: "
+    evaluate_main(["--model", str(model), "--data", str(tmp_path / "beir"), "--query-prefix", "",
+                   "--device", "cpu"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["query_prefix"] == ""
+
+
+def test_shared_dbpedia_subset_loads(shared_data):
+    data = load_beir(shared_data / "eval" / "beir-dbpedia-entity-subset")
+    assert len(data.corpus) == 5000 and len(data.queries) == 50
+    assert len(data.qrels) == 40  # header line skipped, 10 queries without judgments
+    assert sum(len(j) for j in data.qrels.values()) == 3709
+    assert all(doc in data.corpus for j in data.qrels.values() for doc in j)

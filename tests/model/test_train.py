@@ -1,0 +1,99 @@
+"""The training loop: exact resume, logs, and a saved model that loads everywhere."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from model.train import train
+
+
+def args_for(pairs_dir, output, config, *extra):
+    return ["--pairs", str(pairs_dir), "--output", str(output), "--init-config", str(config),
+            "--batch-size", "8", "--chunk-size", "3", "--max-steps", "20", "--save-every", "5",
+            "--log-every", "1", "--query-max-length", "16", "--passage-max-length", "24",
+            "--lr", "1e-3", "--warmup-steps", "3", "--seed", "11", "--device", "cpu", "--no-progress",
+            *extra]
+
+
+def read_log(output):
+    return [json.loads(l) for l in (output / "train_log.jsonl").read_text().splitlines()]
+
+
+def final_weights(output):
+    return torch.load(output / "checkpoints" / "step-00000020.pt", weights_only=False)["model"]
+
+
+def test_resume_is_exact(pairs_dir, tiny_config_json, tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(args_for(pairs_dir, straight, tiny_config_json))
+    half = train(args_for(pairs_dir, resumed, tiny_config_json, "--stop-after-step", "10"))
+    assert half["step"] == 10 and not (resumed / "model").exists()
+    train(args_for(pairs_dir, resumed, tiny_config_json, "--resume"))
+
+    a, b = read_log(straight), read_log(resumed)
+    assert [r["step"] for r in b] == list(range(1, 21))
+    for x, y in zip(a, b):
+        for key in ("loss", "accuracy", "lr", "grad_norm", "source", "skipped_duplicates"):
+            assert x[key] == y[key], (x["step"], key)  # bitwise: same floats
+    wa, wb = final_weights(straight), final_weights(resumed)
+    for name in wa:
+        assert torch.equal(wa[name], wb[name]), name
+    assert a[0]["loss"] > a[-1]["loss"]  # and it is learning something
+
+
+def test_resume_refuses_a_different_run(pairs_dir, tiny_config_json, tmp_path):
+    out = tmp_path / "run"
+    train(args_for(pairs_dir, out, tiny_config_json, "--stop-after-step", "5"))
+    with pytest.raises(SystemExit, match="batch_size"):
+        train(args_for(pairs_dir, out, tiny_config_json, "--resume", "--batch-size", "4"))
+
+
+def test_log_records_and_saved_model(pairs_dir, tiny_config_json, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    from model.embed import embed_texts, load_encoder
+
+    out = tmp_path / "run"
+    summary = train(args_for(pairs_dir, out, tiny_config_json, "--symmetric", "--max-steps", "6",
+                             "--keep-checkpoints", "1"))
+    record = read_log(out)[-1]
+    for key in ("loss", "accuracy", "lr", "pairs_per_s", "tokens_per_s", "grad_norm", "source"):
+        assert key in record
+    assert record["pairs_per_s"] > 0 and record["tokens_per_s"] > record["pairs_per_s"]
+    assert [p.name for p in (out / "checkpoints").glob("*.pt")] == ["step-00000006.pt"]
+    assert (out / "checkpoints" / "latest").read_text().strip() == "step-00000006.pt"
+    encoder = load_encoder(summary["model"], "cpu")
+    assert encoder.settings.query_prefix == "query: " and encoder.settings.query_max_length == 16
+    texts = ["river mountain coffee", "pilot teacher student window"]
+    st = SentenceTransformer(summary["model"], device="cpu")
+    np.testing.assert_allclose(embed_texts(encoder, texts, "query"),
+                               st.encode(texts, prompt_name="query"), atol=1e-5)
+
+
+def test_incomplete_pairs_are_refused(pairs_dir, tiny_config_json, tmp_path):
+    from model.data import IncompleteVersionError
+
+    (pairs_dir / "beta" / "v1" / "manifest.json").unlink()
+    with pytest.raises(IncompleteVersionError):
+        train(args_for(pairs_dir / "beta" / "v1", tmp_path / "run", tiny_config_json))
+
+
+def test_hard_negative_column_is_used(pairs_dir, tiny_config_json, tmp_path):
+    """A Parquet column with one hard negative per pair joins every query's candidates."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    version = pairs_dir / "alpha" / "v1"
+    for shard in version.glob("pairs-*.parquet"):
+        table = pq.read_table(shard)
+        passages = table["passage"].to_pylist()
+        negatives = passages[1:] + passages[:1]  # another row's passage: a real, hard-ish negative
+        pq.write_table(table.append_column("hard_negative", pa.array(negatives)), shard, row_group_size=16)
+    plain = train(args_for(version, tmp_path / "plain", tiny_config_json, "--max-steps", "2"))
+    hard = train(args_for(version, tmp_path / "hard", tiny_config_json, "--max-steps", "2",
+                          "--hard-negative-column", "hard_negative"))
+    first = lambda out: read_log(out)[0]["loss"]
+    assert first(tmp_path / "hard") > first(tmp_path / "plain")  # more negatives, higher initial loss
+    assert hard["step"] == plain["step"] == 2
