@@ -189,3 +189,27 @@ def test_real_pushshift_dumps(tmp_path, shared_data):
     assert {p["pair_id"] for p in read_pairs(os.path.join(str(tmp_path / "out"), "reddit", "t2"))} == {
         p["pair_id"] for p in pairs}
     assert again["counts"] == counts
+
+
+def test_beam_counters_carry_the_manifest_names_and_numbers(tmp_path):
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from pipelines.options import parse_options
+
+    write_dump(tmp_path / "RC.zst", [sub(1), com("a", "t3_s1"), com("b", "t3_s1", score=0), com("c", "t1_x")],
+               extra_lines=[b"not json"])
+    argv = ["--input", str(tmp_path / "RC.zst"), "--output", str(tmp_path / "out"), "--version", "m"]
+    options = parse_options(argv, P.RedditOptions)
+    pipeline = beam.Pipeline(runner=FnApiRunner(), options=options)
+    P.build_pipeline(pipeline, options)
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]
+                if c.key.metric.namespace == "ccpairs"}
+    manifest = json.load(open(tmp_path / "out" / "reddit" / "m" / "manifest.json"))["counts"]
+    expected = {"records_read": manifest["records_read"], "used": manifest["records_used"]}
+    expected.update({f"dropped/{k}": v for k, v in manifest["records_dropped"].items()})
+    expected.update({f"rejected/{k}": v for k, v in manifest["records_rejected"].items()})
+    assert counters == expected
+    assert expected == {"records_read": 5, "used": 2, "dropped/low_score": 1, "dropped/parent_missing": 1,
+                        "rejected/invalid_json": 1}
