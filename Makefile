@@ -17,14 +17,20 @@ $(STAMP): setup.py constraints-cpu.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m pipelines.demo --output $(DEMO_OUT)
+	$(PY) -m pipelines.main --demo --output $(DEMO_OUT)
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/reddit_pipeline.py
+	$(PY) benchmarks/stackexchange_pipeline.py
 	$(PY) benchmarks/langid.py
+	$(PY) benchmarks/filter_bench.py
+	$(PY) benchmarks/filter_end_to_end.py
+	$(PY) benchmarks/planted_noise.py
+	$(PY) benchmarks/train_bench.py
+	$(PY) benchmarks/train_learns.py
 
 clean:
 	rm -rf out build *.egg-info

@@ -218,6 +218,7 @@ class PairBatcher:
         self.cursors = {n: SourceCursor(s, seed, columns) for n, s in self.sources.items()}
         self.batch_index = 0
         self.skipped_duplicates = 0
+        self.short_batches = 0  # batches cut short because their source has fewer distinct pairs
 
     @property
     def total_rows(self) -> int:
@@ -249,7 +250,10 @@ class PairBatcher:
         scanned, limit = 0, self.sources[name].rows + self.batch_size
         while len(rows) < self.batch_size:
             if scanned >= limit:
-                raise ValueError(f"source {name!r} has fewer than {self.batch_size} distinct pairs")
+                if len(rows) >= 2:  # a source smaller than the batch gives all it has, once per batch
+                    self.short_batches += 1
+                    break
+                raise ValueError(f"source {name!r} has fewer than 2 distinct pairs")
             row = cursor.next_row()
             scanned += 1
             q, p = dedup_key(row[0]), dedup_key(row[1])
@@ -276,6 +280,7 @@ class PairBatcher:
         return {
             "batch_index": self.batch_index,
             "skipped_duplicates": self.skipped_duplicates,
+            "short_batches": self.short_batches,
             "seed": self.seed,
             "batch_size": self.batch_size,
             "cursors": {n: c.state_dict() for n, c in self.cursors.items()},
@@ -288,5 +293,6 @@ class PairBatcher:
             raise ValueError(f"checkpoint sources {sorted(state['cursors'])} != current {sorted(self.cursors)}")
         self.batch_index = int(state["batch_index"])
         self.skipped_duplicates = int(state["skipped_duplicates"])
+        self.short_batches = int(state.get("short_batches", 0))
         for name, cursor_state in state["cursors"].items():
             self.cursors[name].load_state_dict(cursor_state)

@@ -265,6 +265,7 @@ def _train(args: argparse.Namespace, ctx: DistContext) -> Dict[str, Any]:
                 "tokens_per_s": window["tokens"] / secs,
                 "epoch": batcher.batch_index * args.batch_size / batcher.total_rows,
                 "skipped_duplicates": batcher.skipped_duplicates,
+                "short_batches": batcher.short_batches,
             }
             if flops_peak:
                 last["mfu"] = window["flops"] / secs / ctx.world_size / flops_peak

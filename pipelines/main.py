@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", default="v1")
     p.add_argument("--eval-data", default=None, help="BEIR folder (default: shared dbpedia sample, else a demo set)")
     p.add_argument("--base-model", default=None, help="starting encoder (default: bundled all-MiniLM-L6-v2)")
-    p.add_argument("--train-steps", type=int, default=60)
+    p.add_argument("--train-steps", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--chunk-size", type=int, default=0)
     p.add_argument("--lr", type=float, default=2e-5)

@@ -12,7 +12,7 @@ from typing import Dict, Iterator, List, Tuple
 
 import zstandard
 
-from sources.demo_inputs.topics import NON_ENGLISH, OFF_TOPIC, TOPICS, answer, question
+from sources.demo_inputs.topics import NON_ENGLISH, OFF_TOPIC, TOPICS, answer, make_anchor, question
 
 BASE_TIME = 1_564_617_600  # 2019-08-01T00:00:00Z
 
@@ -27,8 +27,8 @@ def _b36(n: int) -> str:
             return out
 
 
-def _submission(i: int, rng: random.Random, topic: str) -> Dict:
-    title = question(rng, topic)
+def _submission(i: int, rng: random.Random, topic: str, anchor: str) -> Dict:
+    title = question(rng, topic, anchor)
     selftext = rng.choice(["", "", "I searched the sub but found nothing recent. " + answer(rng, topic)[:80]])
     if rng.random() < 0.05:
         selftext = "[removed]"
@@ -40,10 +40,11 @@ def _submission(i: int, rng: random.Random, topic: str) -> Dict:
     }
 
 
-def _comment(cid: int, parent: str, link: str, topic: str, rng: random.Random, t: int, old_era: bool) -> Dict:
+def _comment(cid: int, parent: str, link: str, topic: str, anchor: str, rng: random.Random, t: int,
+             old_era: bool) -> Dict:
     roll = rng.random()
     author = f"user{rng.randrange(5000)}"
-    body = answer(rng, topic)
+    body = answer(rng, topic, anchor)
     score = rng.randrange(1, 60)
     if roll < 0.05:
         body, author = "[deleted]", "[deleted]"
@@ -75,19 +76,20 @@ def generate(n_threads: int, seed: int = 0, max_comments: int = 8) -> Tuple[List
     cid = 1_000_000
     for i in range(n_threads):
         topic = topics[i % len(topics)]
-        sub = _submission(i, rng, topic)
+        anchor = make_anchor(rng)
+        sub = _submission(i, rng, topic, anchor)
         submissions.append(sub)
         link = "t3_" + sub["id"]
         top_level = []
         for j in range(rng.randrange(1, max_comments + 1)):
             cid += 1
-            c = _comment(cid, link, link, topic, rng, sub["created_utc"] + 30 * (j + 1), old_era=i % 7 == 0)
+            c = _comment(cid, link, link, topic, anchor, rng, sub["created_utc"] + 30 * (j + 1), old_era=i % 7 == 0)
             comments.append(c)
             top_level.append(c)
         for parent in top_level:
             if rng.random() < 0.4:
                 cid += 1
-                comments.append(_comment(cid, "t1_" + parent["id"], link, topic, rng,
+                comments.append(_comment(cid, "t1_" + parent["id"], link, topic, anchor, rng,
                                          sub["created_utc"] + 3600, old_era=i % 7 == 0))
     return submissions, comments
 

@@ -13,7 +13,7 @@ import os
 import random
 from typing import Dict, Iterable, List, Sequence
 
-from sources.demo_inputs.topics import NON_ENGLISH, OFF_TOPIC, TOPICS, answer, question
+from sources.demo_inputs.topics import NON_ENGLISH, OFF_TOPIC, TOPICS, answer, make_anchor, question
 
 BASE_TIME = _dt.datetime(2021, 3, 1, tzinfo=_dt.timezone.utc)
 ROW_ORDER = ("Id", "PostTypeId", "AcceptedAnswerId", "ParentId", "CreationDate", "Score", "ViewCount", "Body",
@@ -41,8 +41,8 @@ def row_line(row: Dict[str, object]) -> bytes:
     return f"  <row {attributes} />".encode("utf-8")
 
 
-def _answer_body(rng: random.Random, topic: str) -> str:
-    text = answer(rng, topic)
+def _answer_body(rng: random.Random, topic: str, anchor: str) -> str:
+    text = answer(rng, topic, anchor)
     roll = rng.random()
     if roll < 0.15:
         return f"<p>{text}</p>\n\n<pre><code>{topic} --ratio 1:16 &amp;&amp; echo &quot;done&quot;\n</code></pre>\n"
@@ -71,6 +71,7 @@ def generate_rows(n_questions: int, seed: int = 0, max_answers: int = 5) -> List
     t = 0
     for i in range(n_questions):
         topic = topics[i % len(topics)]
+        anchor = make_anchor(rng)
         qid, next_id = next_id, next_id + 1
         t += rng.randrange(60, 3600)
         n_answers = rng.choice([0] + list(range(1, max_answers + 1)) * 2)
@@ -79,7 +80,7 @@ def generate_rows(n_questions: int, seed: int = 0, max_answers: int = 5) -> List
             aid, next_id = next_id, next_id + 1
             roll = rng.random()
             odd = "non_english" if roll < 0.04 else "too_short" if roll < 0.07 else "link_only" if roll < 0.09 else None
-            body = _odd_answer_body(rng, odd) if odd else _answer_body(rng, topic)
+            body = _odd_answer_body(rng, odd) if odd else _answer_body(rng, topic, anchor)
             answers.append({"Id": aid, "PostTypeId": 2, "ParentId": qid, "CreationDate": _date(t + 600 * len(answers) + 60),
                             "Score": rng.choice([-2, -1, 0, 0, 1, 1, 2, 3, 5, 8, 13, 40]), "Body": body,
                             "OwnerUserId": rng.randrange(1, 5000), "LastActivityDate": _date(t + 90_000),
@@ -90,7 +91,7 @@ def generate_rows(n_questions: int, seed: int = 0, max_answers: int = 5) -> List
         q = {"Id": qid, "PostTypeId": 1, "CreationDate": _date(t), "Score": rng.randrange(-1, 50),
              "ViewCount": rng.randrange(10, 10_000), "Body": f"<p>{answer(rng, topic)}</p>\n<p>Thanks in advance!</p>\n",
              "OwnerUserId": rng.randrange(1, 5000), "LastActivityDate": _date(t + 90_000),
-             "Title": question(rng, topic), "Tags": f"<{topic}><beginner>", "AnswerCount": len(answers),
+             "Title": question(rng, topic, anchor), "Tags": f"<{topic}><beginner>", "AnswerCount": len(answers),
              "CommentCount": rng.randrange(0, 4)}
         if answers and rng.random() < 0.6:
             accepted = rng.choice(answers)

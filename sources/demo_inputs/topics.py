@@ -1,5 +1,7 @@
 """Topic vocabulary for generated demo text: questions and answers on one topic share its words,
-so a model trained on demo pairs has real signal to learn, and mismatched pairs look mismatched."""
+and a thread's posts share an "anchor" (a named, numbered thing such as "Borealis 4821"), the way
+real questions and their answers share specifics. So a model trained on demo pairs has real signal
+to learn, and the consistency filter can tell a true pair from a same-topic mismatch."""
 
 import random
 from typing import Dict, List
@@ -88,13 +90,30 @@ NON_ENGLISH = [
 ]
 
 
-def question(rng: random.Random, topic: str) -> str:
+ANCHOR_NAMES = ("Ardent Borealis Cobalt Delphi Ember Fjord Granite Halcyon Indigo Juniper Kestrel Lumen "
+                "Meridian Nimbus Onyx Pinnacle Quartz Rowan Sierra Tundra Umbra Vega Willow Xenon Yarrow Zephyr "
+                "Alder Bramble Cinder Drift Echo Falcon Glacier Harbor Ion Jasper Kodiak Lark Mistral").split()
+ANCHOR_QUESTION = ["I have the {anchor}.", "This is about my {anchor}.", "Using a {anchor}, if that matters."]
+ANCHOR_ANSWER = ["On the {anchor} in particular, go slowly.", "I had the {anchor} too.",
+                 "For a {anchor} this is the usual advice."]
+
+
+def make_anchor(rng: random.Random) -> str:
+    """A named, numbered thing a thread is about; question and answers mention it."""
+    return f"{rng.choice(ANCHOR_NAMES)} {rng.randrange(100, 10_000)}"
+
+
+def question(rng: random.Random, topic: str, anchor: str = "") -> str:
     t = TOPICS[topic]
-    return rng.choice(QUESTION_TEMPLATES).format(verb=rng.choice(t["verbs"]), thing=rng.choice(t["things"]))
+    text = rng.choice(QUESTION_TEMPLATES).format(verb=rng.choice(t["verbs"]), thing=rng.choice(t["things"]))
+    return f"{text} {rng.choice(ANCHOR_QUESTION).format(anchor=anchor)}" if anchor else text
 
 
-def answer(rng: random.Random, topic: str) -> str:
+def answer(rng: random.Random, topic: str, anchor: str = "") -> str:
     t = TOPICS[topic]
     fact = rng.choice(t["facts"])
-    return rng.choice(ANSWER_TEMPLATES).format(
+    text = rng.choice(ANSWER_TEMPLATES).format(
         fact=fact, Fact=fact[0].upper() + fact[1:], verb=rng.choice(t["verbs"]), thing=rng.choice(t["things"]))
+    if anchor and rng.random() < 0.85:
+        text = f"{rng.choice(ANCHOR_ANSWER).format(anchor=anchor)} {text}"
+    return text

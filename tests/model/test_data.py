@@ -95,5 +95,14 @@ def test_incomplete_version_is_refused_or_skipped(pairs_dir, caplog):
 def test_too_few_distinct_pairs_is_an_error(tmp_path):
     items = [(f"q{i}", "same passage", f"q{i}", "p") for i in range(10)]
     write_pair_version(tmp_path / "p" / "v1", pairs_from_texts("p", items))
-    with pytest.raises(ValueError, match="fewer than 4 distinct"):
+    with pytest.raises(ValueError, match="fewer than 2 distinct"):
         PairBatcher([tmp_path / "p"], batch_size=4).next_batch()
+
+
+def test_source_smaller_than_the_batch_gives_short_batches_of_distinct_pairs(tmp_path):
+    items = [(f"q{i}", f"passage {i}", f"q{i}", f"p{i}") for i in range(3)]
+    write_pair_version(tmp_path / "p" / "v1", pairs_from_texts("p", items))
+    batcher = PairBatcher([tmp_path / "p"], batch_size=8)
+    batch = batcher.next_batch()
+    assert sorted(batch.passages) == ["passage 0", "passage 1", "passage 2"]
+    assert batcher.short_batches == 1
