@@ -35,7 +35,8 @@ def expand_inputs(patterns: Sequence[str]) -> List[Dict[str, object]]:
     return [{"path": path, "bytes": size} for path, size in sorted(files.items())]
 
 
-def _reject(source, path, position, reason, raw, detail):
+def reject_output(source, path, position, reason, raw, detail):
+    """A counted reject record on the REJECTS output of a reading DoFn."""
     count(rejected(reason))
     return beam.pvalue.TaggedOutput(REJECTS, make_reject(
         source=source, reason=reason, input_file=path, raw=raw, position=position, detail=detail))
@@ -56,7 +57,7 @@ class ReadRawLines(beam.DoFn):
         try:
             handle = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
         except Exception as exc:  # noqa: BLE001 - any failure to open is this file's reject
-            yield _reject(self._source, path, None, R.REJECT_UNREADABLE_FILE, b"", f"{type(exc).__name__}: {exc}")
+            yield reject_output(self._source, path, None, R.REJECT_UNREADABLE_FILE, b"", f"{type(exc).__name__}: {exc}")
             yield beam.pvalue.TaggedOutput(RECORDS_READ, 1)
             return
         with handle:
@@ -65,7 +66,7 @@ class ReadRawLines(beam.DoFn):
                 if isinstance(item, RawLine):
                     yield (path, item.position, item.data)
                 else:
-                    yield _reject(self._source, path, item.position, R.REJECT_TRUNCATED_INPUT, item.data, item.detail)
+                    yield reject_output(self._source, path, item.position, R.REJECT_TRUNCATED_INPUT, item.data, item.detail)
         count(RECORDS_READ, seen)
         yield beam.pvalue.TaggedOutput(RECORDS_READ, seen)
 
@@ -81,9 +82,9 @@ class ParseLines(beam.DoFn):
         try:
             yield self._parse(raw)
         except RejectRecord as exc:
-            yield _reject(self._source, path, position, exc.reason, raw, exc.detail)
+            yield reject_output(self._source, path, position, exc.reason, raw, exc.detail)
         except Exception as exc:  # noqa: BLE001 - one odd record must not kill the job
-            yield _reject(self._source, path, position, R.REJECT_PARSE_ERROR, raw, f"{type(exc).__name__}: {exc}")
+            yield reject_output(self._source, path, position, R.REJECT_PARSE_ERROR, raw, f"{type(exc).__name__}: {exc}")
 
 
 class ReadRecords(beam.PTransform):

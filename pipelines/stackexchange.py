@@ -28,13 +28,12 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import accounting as A
-from pipelines.inputs import RECORDS_READ, REJECTS, expand_inputs
+from pipelines.inputs import RECORDS_READ, REJECTS, expand_inputs, reject_output
 from pipelines.job import run_source_job, write_source_version
 from pipelines.options import CcpairsOptions
 from pipelines.sink import prepare_version_dir, version_dir
 from pipelines.splits import DEFAULT_SPLIT_BYTES, ReadUnit, ReadUnits, plan_read_units
 from schemas import reasons as R
-from schemas.rejects import make_reject
 from sources import stackexchange as S
 from sources.errors import RejectRecord
 from sources.line_ranges import iter_range_lines
@@ -104,9 +103,7 @@ class ReadPosts(beam.DoFn):
         self._config = config
 
     def _reject(self, path, position, reason, raw, detail):
-        A.count(A.rejected(reason))
-        return beam.pvalue.TaggedOutput(REJECTS, make_reject(
-            source=S.SOURCE, reason=reason, input_file=path, raw=raw, position=position, detail=detail))
+        return reject_output(S.SOURCE, path, position, reason, raw, detail)
 
     def _refuse_file(self, unit: ReadUnit, reason: str, raw: bytes, detail: str):
         if unit.index == 0:
