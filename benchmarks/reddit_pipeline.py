@@ -24,7 +24,6 @@ from pipelines import reddit as P  # noqa: E402
 from sources.demo_inputs.reddit import generate, write_zst_ndjson  # noqa: E402
 from sources.readers import iter_lines  # noqa: E402
 from sources.reddit import RedditConfig, decode_line, drop_reason  # noqa: E402
-from schemas.reasons import REJECT_REASONS  # noqa: E402
 
 NOTES = """Reading the figures: decompression and JSON are a small part of the cost; the per-record
 Python work (Markdown cleanup, the filters, language ID on every record that passes the cheaper

@@ -1,9 +1,7 @@
 """The corpus-level consistency filter: a new version, resumable, splittable, accounted for."""
 
-import json
 import os
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
