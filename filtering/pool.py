@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from filtering.text_hash import normalize_for_dedup, text_hash  # noqa: F401  (re-exported)
+from filtering.text_hash import text_hash
 
 POOL_COLUMNS = ("passage", "passage_id", "source")
 
