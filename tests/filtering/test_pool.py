@@ -7,15 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from filtering.pool import (
-    BottomKSample,
-    PoolEntry,
-    POOL_SCHEMA,
-    normalize_for_dedup,
-    sample_pool,
-    text_hash,
-)
-from filtering.text_hash import text_hashes
+from filtering.pool import BottomKSample, PoolEntry, POOL_SCHEMA, sample_pool
+from filtering.text_hash import normalize_for_dedup, text_hash, text_hashes
 from schemas.pairs import PAIR_SCHEMA, make_pair
 
 
