@@ -13,9 +13,9 @@ from typing import Dict, Iterable, Iterator, List, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from filtering.text_hash import text_hash
+from schemas.versions import open_parquet
 
 POOL_COLUMNS = ("passage", "passage_id", "source")
 
@@ -118,9 +118,9 @@ class Pool:
 
 
 def iter_pair_passages(paths: Iterable[str], batch_size: int = 65536) -> Iterator[PoolEntry]:
-    """Stream (passage, passage_id, source) from pair Parquet files as hashed entries."""
+    """Stream (passage, passage_id, source) from pair Parquet files (local or URIs) as hashed entries."""
     for path in paths:
-        parquet = pq.ParquetFile(path)
+        parquet = open_parquet(path)
         for batch in parquet.iter_batches(batch_size=batch_size, columns=list(POOL_COLUMNS)):
             columns = batch.to_pydict()
             for passage, passage_id, source in zip(

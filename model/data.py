@@ -2,7 +2,8 @@
 
 - Input: version dirs `<out>/<source>/<version>/` (or a folder above them). A version is read only
   when its manifest.json exists (written last by the pipelines); an incomplete one is refused when
-  named directly and skipped with a warning when found by walking a parent folder.
+  named directly and skipped with a warning when found by walking a parent folder. What a complete
+  version is, and how its shards are listed and checked, is schemas/versions.py.
 - Each batch comes from a single source, as in E5: in-batch negatives from the same domain are
   harder, and the model cannot solve the batch by telling sources apart. The source of batch n is
   drawn from the mixture weights (default: proportional to size) by a generator seeded with
@@ -18,30 +19,22 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-import logging
 import os
 import pathlib
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import pyarrow.parquet as pq
 
-from schemas.manifest import MANIFEST_NAME
-
-log = logging.getLogger(__name__)
-SHARD_GLOB = "pairs-*.parquet"
-
-
-class IncompleteVersionError(RuntimeError):
-    """A version dir holds shards but no manifest.json: its writer has not finished (or failed)."""
+from schemas import versions
+from schemas.versions import IncompleteVersionError  # noqa: F401  (raised by find_version_dirs; imported from here)
 
 
 @dataclasses.dataclass(frozen=True)
 class Shard:
-    path: pathlib.Path
+    path: Union[pathlib.Path, str]  # a local path, or a URI (gs://, s3://, file://) as given
     row_group_rows: Tuple[int, ...]
     source: str = ""  # the source its rows come from (a batch never mixes sources)
+    size: int = 0  # bytes
 
     @property
     def rows(self) -> int:
@@ -70,47 +63,21 @@ class PairBatch:
         return len(self.queries)
 
 
-def find_version_dirs(root: os.PathLike | str) -> List[pathlib.Path]:
-    """Complete version dirs at or below root. Refuses root itself when it is incomplete."""
-    root = pathlib.Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"pairs folder {root} does not exist")
-    if (root / MANIFEST_NAME).is_file():
-        return [root]
-    if any(root.glob(SHARD_GLOB)):
-        raise IncompleteVersionError(
-            f"{root} holds pair shards but no {MANIFEST_NAME}: the version is incomplete "
-            "(its pipeline is still running or failed); refusing to train on it")
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        here = pathlib.Path(dirpath)
-        if MANIFEST_NAME in filenames:
-            found.append(here)
-            dirnames[:] = []
-        elif any(here.glob(SHARD_GLOB)):
-            log.warning("skipping %s: pair shards without %s (incomplete version)", here, MANIFEST_NAME)
-    if not found:
-        raise FileNotFoundError(f"no complete version dir (with {MANIFEST_NAME}) under {root}")
-    return found
+def _as_path(path: str) -> Union[pathlib.Path, str]:
+    """Local paths as pathlib.Path (what callers have always had); URIs stay strings."""
+    return path if versions.is_uri(path) else pathlib.Path(path)
 
 
-def read_version(version_dir: pathlib.Path) -> Tuple[str, List[Shard]]:
-    """(dataset name, shards) of one complete version dir, as its manifest lists them."""
-    manifest = json.loads((version_dir / MANIFEST_NAME).read_text())
-    shards = []
-    for entry in manifest["shards"]:
-        path = version_dir / entry["path"]
-        if not path.is_file():
-            raise FileNotFoundError(f"{version_dir}/{MANIFEST_NAME} lists {entry['path']}, which is missing")
-        meta = pq.ParquetFile(path).metadata
-        rows = tuple(meta.row_group(i).num_rows for i in range(meta.num_row_groups))
-        if sum(rows) != int(entry.get("rows", sum(rows))):
-            raise ValueError(f"{path}: manifest says {entry['rows']} rows, file holds {sum(rows)}")
-        if sum(rows):
-            # A version of one source names it as its dataset; a mixed version (e.g. the
-            # consistency-filtered corpus) names each shard's source in the manifest.
-            shards.append(Shard(path, rows, str(entry.get("source") or manifest["dataset"])))
+def find_version_dirs(root: os.PathLike | str) -> List[Union[pathlib.Path, str]]:
+    """Complete version dirs at or below root (schemas.versions.find_version_dirs)."""
+    return [_as_path(p) for p in versions.find_version_dirs(root)]
+
+
+def read_version(version_dir: os.PathLike | str) -> Tuple[str, List[Shard]]:
+    """(dataset name, non-empty shards) of one complete version dir, as its manifest lists them."""
+    manifest = versions.read_manifest(version_dir)
+    shards = [Shard(_as_path(s.path), s.row_group_rows, s.source, s.size)
+              for s in versions.pair_shards(version_dir, manifest) if s.rows]
     return str(manifest["dataset"]), shards
 
 
@@ -160,7 +127,7 @@ class SourceCursor:
             shard_index = int(self._perm(len(self.source.shards), self.epoch)[self.shard_pos])
             shard = self.source.shards[shard_index]
             group = int(self._perm(len(shard.row_group_rows), self.epoch, shard_index)[self.group_pos])
-            table = pq.ParquetFile(shard.path).read_row_group(group, columns=self.columns)
+            table = versions.open_parquet(shard.path).read_row_group(group, columns=self.columns)
             cols = [table.column(c).to_pylist() for c in self.columns]
             order = self._perm(table.num_rows, self.epoch, shard_index, group)
             self._rows = [tuple(col[i] for col in cols) for i in order]

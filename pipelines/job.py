@@ -1,20 +1,54 @@
-"""What every source job shares after extraction: outcomes + rejects -> the versioned sink, and run().
+"""The job every source runs: options -> work units -> read -> extract -> the versioned sink.
 
-A source module supplies its options class and a `build_pipeline(pipeline, options)`; this module
-turns them into `run(argv)` with the offline default runner, and writes a version the same way
-for every source.
+A source is a `SourceJob`: its name, its settings dataclass, how a unit's raw records are read
+and parsed, and the composite transform that turns typed records into pairs and outcomes.
+
+    JOB = SourceJob(name="reddit", options_class=RedditOptions, reader=lambda c: LineFileReader("reddit"),
+                    parse=lambda c: RedditParser(c), extract=lambda c: ExtractRedditPairs(c))
+    if __name__ == "__main__": main(JOB)
+
+Everything else is shared: strict flags, glob expansion (a glob matching nothing stops the job
+before it starts), planning units (byte ranges for splittable files), the read/parse stage,
+fate accounting of rejects, and the versioned sink with its manifest.
 """
 
+import dataclasses
 import logging
+import os
 import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import apache_beam as beam
 
 from pipelines import accounting as A
-from pipelines.inputs import RECORDS_READ, REJECTS
-from pipelines.options import make_runner, parse_options
-from pipelines.sink import WriteVersion, version_dir
+from pipelines.inputs import RECORDS_READ, REJECTS, NoInputFiles, expand_inputs
+from pipelines.options import UsageError, config_from_options, exit_with_usage_error, make_runner, parse_options
+from pipelines.read import ReadSource, UnitReader
+from pipelines.sink import VersionExists, WriteVersion, prepare_version_dir, version_dir
+from pipelines.splits import plan_read_units
+from sources.settings import as_dict
+
+
+def _never(_path: str) -> bool:
+    return False
+
+
+def _no_extra(_inputs, _config) -> Dict[str, Any]:
+    return {}
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceJob:
+    """What a source gives the shared job; the callables take the source's settings (config)."""
+
+    name: str
+    options_class: type  # pipelines.options.source_options(name, ConfigClass)
+    reader: Callable[[Any], UnitReader]  # config -> DoFn: ReadUnit -> batches of raw records
+    parse: Callable[[Any], Callable[[bytes, str], Any]]  # config -> (raw bytes, path) -> typed record
+    extract: Callable[[Any], beam.PTransform]  # config -> records -> {"pairs", "outcomes"}
+    splittable: Callable[[str], bool] = _never  # files that may be cut into byte ranges
+    split_bytes: Callable[[Any], int] = lambda config: 0
+    manifest_extra: Callable[[List[Dict], Any], Dict[str, Any]] = _no_extra
 
 
 def write_source_version(read: Mapping[str, Any], extracted: Mapping[str, Any], *, directory: str, dataset: str,
@@ -32,13 +66,44 @@ def write_source_version(read: Mapping[str, Any], extracted: Mapping[str, Any], 
                                 num_shards=num_shards, options=options, extra=extra)
 
 
-def run_source_job(argv: Optional[List[str]], options_class, build_pipeline: Callable, source: str) -> str:
+def check_output(output: str) -> None:
+    """An --output that is an existing file (not a folder) cannot hold versions."""
+    if "://" not in output and os.path.isfile(output):
+        raise UsageError(f"--output {output!r} is a file, not a folder")
+
+
+def build_pipeline(job: SourceJob, pipeline: beam.Pipeline, options) -> str:
+    """Add the whole job to `pipeline`; checks inputs and the version folder first. Returns the version dir."""
+    own = options.view_as(job.options_class)
+    config = config_from_options(options, job.options_class)
+    check_output(own.output)
+    inputs = expand_inputs(own.input)
+    out_dir = version_dir(own.output, job.name, own.dataset_version)
+    prepare_version_dir(out_dir, own.overwrite)
+    units = plan_read_units(inputs, job.split_bytes(config), job.splittable)
+    read = pipeline | "Read" >> ReadSource(job.name, units, job.reader(config), job.parse(config))
+    extracted = read["records"] | "Extract" >> job.extract(config)
+    write_source_version(read, extracted, directory=out_dir, dataset=job.name, version=own.dataset_version,
+                         inputs=inputs, num_shards=own.num_shards, options=as_dict(config),
+                         extra=job.manifest_extra(inputs, config))
+    return out_dir
+
+
+def run(job: SourceJob, argv: Optional[List[str]] = None) -> str:
     """Parse argv, build and run the job (offline runner unless --runner); returns the version dir."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    options = parse_options(argv, options_class)
-    own = options.view_as(options_class)
+    options = parse_options(argv, job.options_class)
     with beam.Pipeline(runner=make_runner(argv), options=options) as pipeline:
-        build_pipeline(pipeline, options)
-    out_dir = version_dir(own.output, source, own.dataset_version)
+        out_dir = build_pipeline(job, pipeline, options)
     logging.info("wrote %s", out_dir)
     return out_dir
+
+
+def main(job: SourceJob, argv: Optional[List[str]] = None) -> int:
+    """`python -m pipelines.<source>`: a command line that cannot run is one line on stderr, exit 2."""
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        print(run(job, argv))
+    except (UsageError, NoInputFiles, VersionExists) as exc:
+        exit_with_usage_error(f"python -m pipelines.{job.name}", exc)
+    return 0

@@ -1,14 +1,25 @@
-"""Command-line options shared by every source pipeline, and an offline-safe default runner.
+"""Command-line options of every source job: the shared ones, a source's settings, strict parsing.
 
-Beam's own default (and DirectRunner) first tries to download the Prism runner from the web;
+A source's flags are generated from its settings dataclass (sources/settings.py), so the flag,
+its default, its help, the config it builds and the manifest's "options" are one declaration.
+
+Parsing is strict: Beam's own parser silently drops flags it does not know (`--top-n 3` for
+`--top_n 3` ran with top_n=1), so every flag is first checked against ours plus every Beam
+option; an unknown flag, a bad value or a bad setting is one line on stderr and exit status 2.
+
+Beam's default runner (and DirectRunner) first tries to download the Prism runner from the web;
 on a machine without network that stalls before falling back. When the user names no runner we
 use the in-process FnApiRunner, which needs nothing from outside.
 """
 
 import datetime as _dt
-from typing import List, Optional, Sequence
+import sys
+from typing import List, NoReturn, Optional, Sequence
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
+
+from schemas.cli import unknown_flag_message
+from sources.settings import settable_fields
 
 
 def default_version() -> str:
@@ -17,21 +28,81 @@ def default_version() -> str:
 
 
 class CcpairsOptions(PipelineOptions):
+    """The options every source shares."""
+
     @classmethod
     def _add_argparse_args(cls, parser):
-        parser.add_argument(
-            "--input",
-            action="append",
-            default=None,
-            help="input path or glob (local, gs://, s3://); repeat for several",
-        )
+        parser.add_argument("--input", action="append", default=None,
+                            help="input path or glob (local, gs://, s3://); repeat for several")
         parser.add_argument("--output", default=None, help="output root; writes <output>/<source>/<version>/")
         parser.add_argument("--version", dest="dataset_version", default=None,
                             help="version directory name (default: UTC timestamp)")
-        parser.add_argument("--num_shards", type=int, default=0,
-                            help="pair shards to write; 0 lets the runner choose")
+        parser.add_argument("--num_shards", type=int, default=0, help="pair shards to write; 0 picks by size")
         parser.add_argument("--overwrite", action="store_true", default=False,
                             help="replace a complete existing version")
+
+
+def _add_setting_flags(parser, config_class) -> None:
+    for field, flag in settable_fields(config_class):
+        help_text = f"{field.metadata['help']} (default: {field.default})"
+        if isinstance(field.default, bool):  # the flag switches the default over
+            parser.add_argument(f"--{flag}", dest=field.name, action="store_false" if field.default else "store_true",
+                                default=field.default, help=help_text)
+        else:
+            parser.add_argument(f"--{flag}", dest=field.name, type=type(field.default), default=field.default,
+                                help=help_text)
+
+
+def source_options(name: str, config_class) -> type:
+    """The PipelineOptions class of one source: the shared options plus one flag per setting."""
+    return type(f"{name.title()}Options", (CcpairsOptions,), {
+        "config_class": config_class,
+        "_add_argparse_args": classmethod(lambda cls, parser: _add_setting_flags(parser, config_class)),
+    })
+
+
+def config_from_options(options: PipelineOptions, options_class):
+    """The source's settings dataclass, filled from parsed options (its __post_init__ validates)."""
+    own = options.view_as(options_class)
+    config_class = options_class.config_class
+    return config_class(**{f.name: getattr(own, f.name) for f, _ in settable_fields(config_class)})
+
+
+class UsageError(ValueError):
+    """A command line that cannot run: the message is one line for the user."""
+
+
+class _StrictParser(_BeamArgumentParser):
+    def error(self, message) -> NoReturn:
+        raise UsageError(" ".join(str(message).split()))
+
+
+def _all_beam_option_classes() -> List[type]:
+    """Every registered PipelineOptions class (Beam's, and ours), as Beam's own parser walks them."""
+    seen, stack = {}, list(PipelineOptions.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        seen.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
+        stack.extend(cls.__subclasses__())
+    return list(seen.values())
+
+
+def check_flags(argv: Sequence[str], options_class) -> None:
+    """UsageError for an unknown flag or a value argparse refuses; Beam's flags pass."""
+    parser = _StrictParser(allow_abbrev=False)
+    added = set()
+    for cls in [options_class] + _all_beam_option_classes():
+        if cls.__module__.startswith("apache_beam") or cls in (options_class, CcpairsOptions):
+            for klass in [c for c in cls.__mro__ if "_add_argparse_args" in c.__dict__]:
+                if klass not in added:
+                    added.add(klass)
+                    klass._add_argparse_args(parser)
+    _, unknown = parser.parse_known_args(list(argv))
+    for item in unknown:
+        if item.startswith("-"):
+            raise UsageError(unknown_flag_message(item, [f for a in parser._actions for f in a.option_strings]))
+    if unknown:
+        raise UsageError(f"unexpected argument {unknown[0]!r}")
 
 
 def is_runner_given(argv: Sequence[str]) -> bool:
@@ -47,20 +118,34 @@ def make_runner(argv: Sequence[str]):
     return FnApiRunner()
 
 
-def parse_options(argv: Optional[List[str]] = None, options_class=CcpairsOptions):
-    """Parse argv into PipelineOptions; checks the options every pipeline needs."""
-    options = PipelineOptions(list(argv or []))
+def parse_options(argv: Optional[List[str]], options_class):
+    """argv -> PipelineOptions, every flag and value checked; UsageError says what is wrong."""
+    argv = list(argv or [])
+    check_flags(argv, options_class)
+    options = PipelineOptions(argv)
     own = options.view_as(options_class)
     if not own.input:
-        raise SystemExit("error: at least one --input is required")
+        raise UsageError("at least one --input is required")
     if not own.output:
-        raise SystemExit("error: --output is required")
+        raise UsageError("--output is required")
     if own.num_shards < 0:
-        raise SystemExit("error: --num_shards must be >= 0")
+        raise UsageError(f"--num_shards must be >= 0, not {own.num_shards}")
     if not own.dataset_version:
         own.dataset_version = default_version()
-    if "/" in own.dataset_version or own.dataset_version in (".", ".."):
-        raise SystemExit(f"error: bad --version {own.dataset_version!r}")
-    if is_runner_given(argv or []) and options.view_as(StandardOptions).runner is None:
-        raise SystemExit("error: --runner needs a value")
+    if "/" in own.dataset_version or "\\" in own.dataset_version or own.dataset_version in (".", ".."):
+        raise UsageError(f"bad --version {own.dataset_version!r}: a version is a folder name")
+    if is_runner_given(argv) and options.view_as(StandardOptions).runner is None:
+        raise UsageError("--runner needs a value")
+    if getattr(options_class, "config_class", None) is not None:
+        try:
+            config_from_options(options, options_class)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
     return options
+
+
+def exit_with_usage_error(prog: str, error: Exception) -> NoReturn:
+    """One line on stderr, exit status 2 (argparse's convention)."""
+    sys.stderr.write(f"{prog}: error: {error}\n")
+    raise SystemExit(2)
+

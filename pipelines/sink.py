@@ -3,71 +3,34 @@
 Shards are made deterministic: each row goes to shard hash(key) % N and rows are sorted by key
 inside a shard, so a rerun on the same input writes byte-identical files (and a retried bundle
 just rewrites the same bytes). manifest.json is written after every shard, and a version without
-it is incomplete. Writing into a complete version is refused unless --overwrite.
+it is incomplete. Writing into a complete version is refused unless --overwrite. The Beam
+transforms live here; the folder format (naming, atomic writes, the manifest) is schemas.versions.
 """
 
 import hashlib
-import io
-import json
 import math
-import posixpath
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from pipelines.accounting import CountOutcomes
 from schemas import manifest as M
+from schemas import versions as V
 from schemas.pairs import PAIR_SCHEMA
 from schemas.rejects import REJECT_SCHEMA
+
+# The folder format lives in schemas.versions; these names are kept for the pipelines that import them.
+from schemas.versions import VersionExists, prepare_version_dir, read_manifest, shard_name  # noqa: F401
+from schemas.versions import version_path as version_dir  # noqa: F401
+from schemas.versions import write_rows as write_parquet  # noqa: F401
 
 DEFAULT_ROWS_PER_SHARD = 200_000
 REJECT_ROWS_PER_SHARD = 1_000_000
 
 
-class VersionExists(RuntimeError):
-    pass
-
-
-def version_dir(output: str, source: str, version: str) -> str:
-    return FileSystems.join(output, source, version)
-
-
-def prepare_version_dir(path: str, overwrite: bool) -> None:
-    """At launch: refuse a complete version unless overwrite; clear shards left by a failed run."""
-    manifest_path = FileSystems.join(path, M.MANIFEST_NAME)
-    if FileSystems.exists(manifest_path):
-        if not overwrite:
-            raise VersionExists(f"{path} is a complete version (has {M.MANIFEST_NAME}); pass --overwrite to replace it")
-        FileSystems.delete([manifest_path])
-    stale = []
-    for pattern in ("pairs-*.parquet", "rejects-*.parquet"):
-        for match in FileSystems.match([FileSystems.join(path, pattern)])[0].metadata_list:
-            stale.append(match.path)
-    if stale:
-        FileSystems.delete(stale)
-    if not path.startswith(("gs://", "s3://")) and not FileSystems.exists(path):
-        FileSystems.mkdirs(path)  # object stores have no directories
-
-
 def shard_of(key: str, num_shards: int) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big") % num_shards
-
-
-def shard_name(prefix: str, index: int, num_shards: int) -> str:
-    return f"{prefix}-{index:05d}-of-{num_shards:05d}.parquet"
-
-
-def write_parquet(path: str, rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> int:
-    """Write rows to one Parquet file through Beam's FileSystems (local, gs://, s3://)."""
-    table = pa.Table.from_pylist(list(rows), schema=schema)
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    with FileSystems.create(path) as handle:
-        handle.write(buffer.getvalue())
-    return table.num_rows
 
 
 def pair_sort_key(pair: Mapping[str, Any]) -> str:
@@ -86,8 +49,8 @@ class _WriteShard(beam.DoFn):
     def process(self, element, num_shards):
         index, rows = element
         rows = sorted(rows, key=self._sort_key)
-        path = FileSystems.join(self._directory, shard_name(self._prefix, index, num_shards))
-        yield {"path": posixpath.basename(path), "rows": write_parquet(path, rows, self._schema)}
+        name = V.shard_name(self._prefix, index, num_shards)
+        yield {"path": name, "rows": V.write_rows(V.join(self._directory, name), rows, self._schema)}
 
 
 class WriteShards(beam.PTransform):
@@ -141,8 +104,7 @@ class _WriteManifest(beam.DoFn):
             reject_shards=sorted(reject_shards, key=lambda s: s["path"]),
             **self._fields,
         )
-        with FileSystems.create(FileSystems.join(self._directory, M.MANIFEST_NAME)) as handle:
-            handle.write(M.dumps(manifest).encode("utf-8"))
+        V.write_manifest(self._directory, manifest)
         yield manifest
 
 
@@ -178,7 +140,3 @@ class WriteVersion(beam.PTransform):
             records_read=beam.pvalue.AsSingleton(records_read),
         )
 
-
-def read_manifest(directory: str) -> Dict[str, Any]:
-    with FileSystems.open(FileSystems.join(directory, M.MANIFEST_NAME)) as handle:
-        return json.loads(handle.read().decode("utf-8"))

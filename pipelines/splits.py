@@ -4,13 +4,11 @@ A compressed file (zstd, gzip, 7z) is one stream and goes to one worker. An unco
 whose records are lines (Stack Exchange's Posts.xml: stackoverflow.com's is ~100 GB) is cut
 into ranges of about ``split_bytes``; sources.line_ranges reads each range so that every line
 is read exactly once. File sizes come from the glob expansion (pipelines.inputs.expand_inputs),
-so planning costs no extra I/O. A Reshuffle after Create spreads the units over workers.
+so planning costs no extra I/O. pipelines.read spreads the units over workers.
 """
 
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence
-
-import apache_beam as beam
 
 from sources.line_ranges import plan_ranges
 
@@ -49,25 +47,3 @@ def plan_read_units(inputs: Sequence[Mapping[str, object]], split_bytes: int = D
         ranges = plan_ranges(size, split_bytes)
         units.extend(ReadUnit(path, start, end, i, len(ranges)) for i, (start, end) in enumerate(ranges))
     return units
-
-
-class ReadUnits(beam.PTransform):
-    """[ReadUnit] -> the tagged outputs of `read_fn` (main "records" reshuffled across workers).
-
-    `read_fn` is a DoFn taking a ReadUnit; `tags` are its other output tags.
-    """
-
-    def __init__(self, units: Sequence[ReadUnit], read_fn: beam.DoFn, tags: Sequence[str]):
-        super().__init__()
-        self._units, self._read_fn, self._tags = list(units), read_fn, list(tags)
-
-    def expand(self, pbegin):
-        results = (
-            pbegin
-            | "Units" >> beam.Create(self._units)
-            | "SpreadUnits" >> beam.Reshuffle()
-            | "ReadUnits" >> beam.ParDo(self._read_fn).with_outputs(*self._tags, main="records")
-        )
-        outputs = {tag: results[tag] for tag in self._tags}
-        outputs["records"] = results.records | "SpreadRecords" >> beam.Reshuffle()
-        return outputs

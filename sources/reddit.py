@@ -7,6 +7,7 @@ only the fields read here are required.
 Pairs (E5): (post title [+ selftext], top-level comment) and (parent comment, reply).
 """
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from typing import Any, FrozenSet, Mapping, Optional, Tuple
 from schemas import reasons as R
 from schemas.pairs import make_pair, utc_from_epoch
 from sources.errors import RejectRecord
-from sources.text import clean_markdown, is_link_only
+from sources.rules import English, LinkOnly, MaxChars, MinChars, MinScore, NotEmpty, first_drop
+from sources.settings import setting
+from sources.text import clean_markdown
 
 SOURCE = "reddit"
 SUBMISSION_PREFIX = "t3_"
@@ -34,21 +37,27 @@ BOT_NAME = re.compile(r"(?:bot|Bot|BOT)$|^bot[_-]", re.ASCII)
 class RedditConfig:
     """Every filter is a named drop reason; defaults follow E5 where it says something."""
 
-    top_n: int = 1  # replies kept per parent, best score first
-    min_score: int = 1  # E5: comments with score below 1 are dropped
-    max_passage_chars: int = 4096  # E5: passages longer than 4096 characters are dropped
-    min_comment_chars: int = 20
-    min_submission_chars: int = 10
-    drop_nsfw: bool = False
-    english_only: bool = True
-    include_selftext: bool = True
-    drop_removed_submissions: bool = True  # selftext [removed]: moderators took the post down
-    drop_bots: bool = True
+    top_n: int = setting(1, "replies kept per parent, best score first")
+    min_score: int = setting(1, "E5: comments with a score below this are dropped")
+    max_passage_chars: int = setting(4096, "E5: passages longer than this are dropped")
+    min_comment_chars: int = setting(20, "shorter comments are dropped")
+    min_submission_chars: int = setting(10, "shorter posts (title + selftext) are dropped")
+    drop_nsfw: bool = setting(False, "drop posts and comments marked over_18")
+    english_only: bool = setting(True, "keep non-English text (the pair's lang column says which)",
+                                 flag="any_language")
+    include_selftext: bool = setting(True, "query is the post title only", flag="no_selftext")
+    drop_removed_submissions: bool = setting(True, "keep posts whose selftext moderators removed",
+                                             flag="keep_removed_submissions")
+    drop_bots: bool = setting(True, "keep comments by bot accounts", flag="keep_bots")
     bot_authors: FrozenSet[str] = field(default_factory=lambda: KNOWN_BOTS)
 
     def __post_init__(self):
         if self.top_n < 1:
-            raise ValueError("top_n must be at least 1")
+            raise ValueError(f"--top_n must be at least 1, not {self.top_n}")
+        if self.max_passage_chars < 1:
+            raise ValueError(f"--max_passage_chars must be at least 1, not {self.max_passage_chars}")
+        if min(self.min_comment_chars, self.min_submission_chars) < 0:
+            raise ValueError("--min_comment_chars and --min_submission_chars must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -163,34 +172,43 @@ def is_bot(author: str, config: RedditConfig) -> bool:
     return author in config.bot_authors or bool(BOT_NAME.search(author))
 
 
-def drop_reason(post: RedditPost, config: RedditConfig, is_english=None) -> Optional[str]:
-    """The first filter a post fails, cheapest first; None when it may take part in pairs.
+@dataclass(frozen=True)
+class _RedditOnly:
+    """The rules only Reddit has: deleted content, bots, NSFW."""
 
-    `is_english` is injected (sources.langid.is_english by default) so the cost of language ID
-    is only paid by posts that pass every cheaper rule.
+    config: RedditConfig
+
+    def __call__(self, post: RedditPost) -> Optional[str]:
+        if post.removed:
+            return R.DROP_DELETED
+        if self.config.drop_bots and is_bot(post.author, self.config):
+            return R.DROP_BOT_AUTHOR
+        if self.config.drop_nsfw and post.nsfw:
+            return R.DROP_NSFW
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def rules(config: RedditConfig, is_comment: bool, is_english=None) -> Tuple:
+    """The rule list of a comment or a submission, cheapest first (language ID last)."""
+    own = (_RedditOnly(config),)
+    text = (NotEmpty(), LinkOnly("raw_text"))
+    if is_comment:
+        text = (MinScore(config.min_score),) + text + (MaxChars(config.max_passage_chars),
+                                                       MinChars(config.min_comment_chars))
+    else:
+        text += (MinChars(config.min_submission_chars),)
+    language = (English(detector=is_english),) if config.english_only else ()
+    return own + text + language
+
+
+def drop_reason(post: RedditPost, config: RedditConfig, is_english=None) -> Optional[str]:
+    """The first rule a post fails, or None when it may take part in pairs.
+
+    `is_english` may be injected (tests); by default sources.langid's cascade, paid only by posts
+    that pass every cheaper rule.
     """
-    if post.removed:
-        return R.DROP_DELETED
-    if config.drop_bots and is_bot(post.author, config):
-        return R.DROP_BOT_AUTHOR
-    if config.drop_nsfw and post.nsfw:
-        return R.DROP_NSFW
-    if post.is_comment and post.score is not None and post.score < config.min_score:
-        return R.DROP_LOW_SCORE
-    if not post.text:
-        return R.DROP_EMPTY_TEXT
-    if is_link_only(post.raw_text):
-        return R.DROP_LINK_ONLY
-    if post.is_comment and len(post.text) > config.max_passage_chars:
-        return R.DROP_TOO_LONG
-    if len(post.text) < (config.min_comment_chars if post.is_comment else config.min_submission_chars):
-        return R.DROP_TOO_SHORT
-    if config.english_only:
-        if is_english is None:
-            from sources.langid import is_english
-        if not is_english(post.text):
-            return R.DROP_NON_ENGLISH
-    return None
+    return first_drop(post, rules(config, post.is_comment, is_english))
 
 
 def reply_rank_key(post: RedditPost) -> Tuple[int, int, str]:

@@ -14,6 +14,7 @@ sites never collide. The site (the pair's subsource) comes from the input's path
 import calendar
 import dataclasses
 import datetime as _dt
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from schemas import reasons as R
 from schemas.pairs import make_pair, utc_from_epoch
 from sources.errors import RejectRecord
 from sources.html_text import html_to_text
+from sources.rules import English, LinkOnly, MaxChars, MinChars, NotEmpty, first_drop
+from sources.settings import setting
 from sources.stackexchange_xml import parse_row
-from sources.text import is_link_only, normalize_whitespace
+from sources.text import normalize_whitespace
 
 SOURCE = "stackexchange"
 QUESTION, ANSWER = 1, 2  # PostTypeId; others: 3 orphaned tag wiki, 4/5 tag wiki, 6 nomination, 7 wiki placeholder, 8 privilege wiki
@@ -38,19 +41,25 @@ _POSTS_SUFFIX = re.compile(r"(?:^|[._-])posts$", re.I)
 class StackExchangeConfig:
     """Every filter is a named drop reason; defaults follow E5 where it says something."""
 
-    top_n: int = 1  # answers kept per question
-    accepted_min_score: int = 0  # the accepted answer is chosen if its score is at least this
-    min_score: int = 1  # otherwise (and for the other top_n slots) answers need this score: "upvoted"
-    include_question_body: bool = False  # query = title, or title + body
-    max_passage_chars: int = 4096  # E5: passages longer than 4096 characters are dropped
-    min_answer_chars: int = 20
-    min_question_chars: int = 10
-    max_query_chars: int = 4096  # matters only with include_question_body
-    english_only: bool = True
+    top_n: int = setting(1, "answers kept per question")
+    accepted_min_score: int = setting(0, "the accepted answer is chosen if its score is at least this")
+    min_score: int = setting(1, "score any other answer needs: 'upvoted'")
+    include_question_body: bool = setting(False, "query = title + body (default: title only)")
+    max_passage_chars: int = setting(4096, "E5: passages longer than this are dropped")
+    min_answer_chars: int = setting(20, "shorter answers are dropped")
+    min_question_chars: int = setting(10, "shorter queries are dropped")
+    max_query_chars: int = setting(4096, "longer queries are dropped (matters with --include_question_body)")
+    english_only: bool = setting(True, "keep non-English text (the pair's lang column says which)",
+                                 flag="any_language")
+    split_mb: int = setting(64, "cut an extracted Posts.xml into byte ranges of this many MiB (0: never)")
 
     def __post_init__(self):
         if self.top_n < 1:
-            raise ValueError("top_n must be at least 1")
+            raise ValueError(f"--top_n must be at least 1, not {self.top_n}")
+        if self.split_mb < 0:
+            raise ValueError(f"--split_mb must be >= 0, not {self.split_mb}")
+        if min(self.max_passage_chars, self.max_query_chars) < 1:
+            raise ValueError("--max_passage_chars and --max_query_chars must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,11 @@ class StackExchangePost:
     text: str
     accepted: bool = False  # answers: set by the pipeline once the question's AcceptedAnswerId is joined
     language_sample: str = ""  # questions: title + start of the body, what language ID reads (titles alone are too short)
+
+    @property
+    def language_text(self) -> str:
+        """What language ID reads: a question's title + body start, an answer's text."""
+        return self.language_sample or self.text
 
     @property
     def is_question(self) -> bool:
@@ -111,6 +125,7 @@ def _site_in_name(name: str) -> Optional[str]:
     return candidate if _SITE.match(candidate) else None
 
 
+@functools.lru_cache(maxsize=4096)
 def site_from_path(path: str) -> str:
     """The site a dump file belongs to, from its path.
 
@@ -198,40 +213,40 @@ def parse_row_line(raw: bytes, site: str, config: StackExchangeConfig = StackExc
     return post_from_row(parse_row(raw), site, config)
 
 
+@dataclass(frozen=True)
+class _AnswerScore:
+    """An answer needs accepted_min_score if its question accepted it, else min_score ("upvoted")."""
+
+    config: StackExchangeConfig
+
+    def __call__(self, post: StackExchangePost) -> Optional[str]:
+        needed = self.config.accepted_min_score if post.accepted else self.config.min_score
+        return R.DROP_LOW_SCORE if post.score < needed else None
+
+
+@functools.lru_cache(maxsize=64)
+def rules(config: StackExchangeConfig, is_question: bool, is_english=None) -> Tuple:
+    """The rule list of a question or an answer, cheapest first (language ID last)."""
+    if is_question:
+        text = (NotEmpty(), MaxChars(config.max_query_chars), MinChars(config.min_question_chars))
+    else:
+        text = (_AnswerScore(config), NotEmpty(), LinkOnly(), MaxChars(config.max_passage_chars),
+                MinChars(config.min_answer_chars))
+    language = (English("language_text", detector=is_english),) if config.english_only else ()
+    return text + language
+
+
 def drop_reason(post: StackExchangePost, config: StackExchangeConfig, is_english=None) -> Optional[str]:
-    """The first filter a post fails, cheapest first; None when it may take part in pairs.
+    """The first rule a post fails, or None when it may take part in pairs.
 
     Questions are judged on title + body (``language_sample``): short English titles ("Tripel
-    beers on tap") are often not recognised alone. Answers need `post.accepted` set (the pipeline joins it in first): the score an answer needs
-    depends on it. `is_english` is injected (sources.langid.is_english by default) so language ID
-    is only paid for by posts that pass every cheaper rule.
+    beers on tap") are often not recognised alone. Answers need `post.accepted` set (the pipeline
+    joins it in first): the score an answer needs depends on it. `is_english` may be injected
+    (tests); by default sources.langid's cascade, paid only by posts that pass every cheaper rule.
     """
     if not (post.is_question or post.is_answer):
         return R.DROP_OTHER_POST_TYPE
-    if post.is_answer:
-        needed = config.accepted_min_score if post.accepted else config.min_score
-        if post.score < needed:
-            return R.DROP_LOW_SCORE
-    if not post.text:
-        return R.DROP_EMPTY_TEXT
-    if post.is_answer:
-        if is_link_only(post.text):
-            return R.DROP_LINK_ONLY
-        if len(post.text) > config.max_passage_chars:
-            return R.DROP_TOO_LONG
-        if len(post.text) < config.min_answer_chars:
-            return R.DROP_TOO_SHORT
-    else:
-        if len(post.text) > config.max_query_chars:
-            return R.DROP_TOO_LONG
-        if len(post.text) < config.min_question_chars:
-            return R.DROP_TOO_SHORT
-    if config.english_only:
-        if is_english is None:
-            from sources.langid import is_english
-        if not is_english(post.language_sample or post.text):
-            return R.DROP_NON_ENGLISH
-    return None
+    return first_drop(post, rules(config, post.is_question, is_english))
 
 
 def answer_rank_key(post: StackExchangePost) -> Tuple[int, int, int]:

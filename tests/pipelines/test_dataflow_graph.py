@@ -15,10 +15,10 @@ from sources.demo_inputs import stackexchange as se_demo  # noqa: E402
 
 CASES = {
     "reddit": (reddit, reddit.RedditOptions, lambda d: reddit_demo.write_demo_dumps(d, n_threads=5),
-               ["TopRepliesPerParent", "WriteManifest"]),
+               ["TopReplies/TopN", "JoinParents", "WriteManifest"]),
     "stackexchange": (stackexchange, stackexchange.StackExchangeOptions,
                       lambda d: se_demo.write_demo_dumps(d, n_questions=5),
-                      ["BestAnswersPerQuestion", "JoinAcceptedClaims", "WriteManifest"]),
+                      ["BestAnswers/TopN", "JoinAcceptedClaims", "WriteManifest"]),
 }
 
 

@@ -1,0 +1,156 @@
+"""Reading for every source: work units -> raw records in batches -> typed records, rejects, counts.
+
+    units --Reshuffle--> UnitReader (one unit per worker) --batches--> Reshuffle --> ParseBatch --> records
+
+A unit is a file or a byte range of one (pipelines.splits). Reading a compressed file cannot be
+split, but parsing can: the reader cuts its raw records into batches of BATCH_SIZE and the
+batches are reshuffled, so parsing, cleanup and language ID spread over every worker while the
+shuffle carries one element per batch instead of one per line (Beam's per-element cost dominated
+this job when raw lines were shuffled one by one).
+
+A source subclasses UnitReader (how its units become raw records) and gives ParseBatch a parse
+function (raw bytes, path) -> typed record, raising sources.errors.RejectRecord for bad input.
+Every raw record is counted in records_read exactly once; a unit that cannot be opened, or is
+refused whole (a Stack Exchange file with a DTD), is one rejected record.
+"""
+
+import contextlib
+from typing import Callable, Iterator, NamedTuple, Optional, Sequence
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines.accounting import count
+from pipelines.inputs import RECORDS_READ, REJECTS, reject_output
+from pipelines.splits import ReadUnit
+from schemas import reasons as R
+from sources.errors import RejectRecord
+from sources.readers import TruncatedTail, iter_lines
+
+BATCH_SIZE = 500
+
+
+class Raw(NamedTuple):
+    """One raw record: where it is (line number, or None plus a `where` text for byte ranges) and its bytes."""
+
+    position: Optional[int]
+    where: str
+    data: bytes
+
+
+def open_unit(path: str):
+    """The unit's file as raw bytes (local, gs://, s3://); decompression is the reader's business."""
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+class UnitReader(beam.DoFn):
+    """ReadUnit -> batches (path, [Raw]) on the main output, rejects, and one records_read count.
+
+    Subclasses implement `raw_records(unit, stack)`: it opens the unit (registering handles on
+    `stack`) and returns an iterator of Raw or sources.readers.TruncatedTail; raising before it
+    returns refuses the whole unit (RejectRecord gives the reason, anything else is unreadable_file).
+    """
+
+    def __init__(self, source: str, batch_size: int = BATCH_SIZE):
+        self._source, self._batch_size = source, batch_size
+
+    def raw_records(self, unit: ReadUnit, stack: contextlib.ExitStack) -> Iterator:
+        raise NotImplementedError
+
+    def process(self, unit: ReadUnit):
+        with contextlib.ExitStack() as stack:
+            try:
+                records = self.raw_records(unit, stack)
+            except RejectRecord as exc:
+                yield from self._refuse(unit, exc.reason, exc.raw, exc.detail)
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure to open is this unit's reject
+                yield from self._refuse(unit, R.REJECT_UNREADABLE_FILE, b"", f"{type(exc).__name__}: {exc}")
+                return
+            yield from self._batches(unit.path, records)
+
+    def _refuse(self, unit: ReadUnit, reason: str, raw: bytes, detail: str):
+        """A refused file is one record; of a file cut into ranges, range 0 speaks for it."""
+        if unit.index == 0:
+            yield reject_output(self._source, unit.path, None, reason, raw, detail)
+            count(RECORDS_READ)
+            yield beam.pvalue.TaggedOutput(RECORDS_READ, 1)
+
+    def _batches(self, path: str, records: Iterator):
+        seen, batch = 0, []
+        try:
+            for item in records:
+                seen += 1
+                if isinstance(item, TruncatedTail):
+                    yield reject_output(self._source, path, item.position, R.REJECT_TRUNCATED_INPUT, item.data,
+                                        item.detail)
+                    continue
+                batch.append(item)
+                if len(batch) >= self._batch_size:
+                    yield (path, batch)
+                    batch = []
+        except OSError as exc:  # a read failing midway: the unread rest is one truncated record
+            seen += 1
+            yield reject_output(self._source, path, None, R.REJECT_TRUNCATED_INPUT, b"", f"{type(exc).__name__}: {exc}")
+        if batch:
+            yield (path, batch)
+        count(RECORDS_READ, seen)
+        yield beam.pvalue.TaggedOutput(RECORDS_READ, seen)
+
+
+class ParseBatch(beam.DoFn):
+    """(path, [Raw]) -> typed records, or rejects with the parser's reason (one odd record never kills the job)."""
+
+    def __init__(self, source: str, parse: Callable[[bytes, str], object]):
+        self._source, self._parse = source, parse
+
+    def process(self, batch):
+        path, raws = batch
+        parse, source = self._parse, self._source
+        for position, where, data in raws:
+            try:
+                yield parse(data, path)
+            except RejectRecord as exc:
+                yield reject_output(source, path, position, exc.reason, data, where + exc.detail)
+            except Exception as exc:  # noqa: BLE001 - a parser bug shows as a counted reject, not a dead job
+                yield reject_output(source, path, position, R.REJECT_PARSE_ERROR, data,
+                                    f"{where}{type(exc).__name__}: {exc}")
+
+
+class ReadSource(beam.PTransform):
+    """[ReadUnit] -> {"records", "rejects", "records_read"} through a source's UnitReader and parse function."""
+
+    def __init__(self, source: str, units: Sequence[ReadUnit], reader: UnitReader,
+                 parse: Callable[[bytes, str], object]):
+        super().__init__()
+        self._source, self._units, self._reader, self._parse = source, list(units), reader, parse
+
+    def expand(self, pbegin):
+        read = (
+            pbegin
+            | "Units" >> beam.Create(self._units)
+            | "SpreadUnits" >> beam.Reshuffle()
+            | "ReadUnits" >> beam.ParDo(self._reader).with_outputs(REJECTS, RECORDS_READ, main="batches")
+        )
+        parsed = (
+            read.batches
+            | "SpreadBatches" >> beam.Reshuffle()
+            | "Parse" >> beam.ParDo(ParseBatch(self._source, self._parse)).with_outputs(REJECTS, main="records")
+        )
+        rejects = (read[REJECTS], parsed[REJECTS]) | "AllRejects" >> beam.Flatten()
+        return {"records": parsed.records, "rejects": rejects, "records_read": read[RECORDS_READ]}
+
+
+def lines_of(items: Iterator) -> Iterator:
+    """sources.readers.iter_lines output as Raw records (TruncatedTail passes through)."""
+    for item in items:
+        yield item if isinstance(item, TruncatedTail) else Raw(item.position, "", item.data)
+
+
+class LineFileReader(UnitReader):
+    """Whole files of one record per line (NDJSON, compressed or not): Reddit, Semantic Scholar."""
+
+    def raw_records(self, unit, stack):
+        return lines_of(iter_lines(stack.enter_context(open_unit(unit.path)), unit.path))
+

@@ -1,0 +1,90 @@
+"""Filter rules shared by every source: each looks at one field of a record and says why it drops it.
+
+A rule returns None to keep the record or a drop reason from ``schemas.reasons`` (datatrove's
+``filter()``, with the reason as the answer). A source lists the rules it applies, in order and
+with its own thresholds; ``first_drop`` runs them cheapest first and stops at the first failure,
+so the costly one (language ID) is only paid by records that pass every cheaper rule.
+
+    COMMENT_RULES = (MinScore(1), NotEmpty(), LinkOnly("raw_text"), MaxChars(4096), MinChars(20), English())
+    reason = first_drop(post, COMMENT_RULES)
+
+Rules are frozen dataclasses: hashable, picklable (Beam ships them to workers), and their
+thresholds show in their repr.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+from schemas import reasons as R
+from sources.text import is_link_only
+
+
+@dataclass(frozen=True)
+class NotEmpty:
+    field: str = "text"
+
+    def __call__(self, record: Any) -> Optional[str]:
+        return None if getattr(record, self.field) else R.DROP_EMPTY_TEXT
+
+
+@dataclass(frozen=True)
+class MinChars:
+    min_chars: int
+    field: str = "text"
+
+    def __call__(self, record: Any) -> Optional[str]:
+        return R.DROP_TOO_SHORT if len(getattr(record, self.field)) < self.min_chars else None
+
+
+@dataclass(frozen=True)
+class MaxChars:
+    max_chars: int
+    field: str = "text"
+
+    def __call__(self, record: Any) -> Optional[str]:
+        return R.DROP_TOO_LONG if len(getattr(record, self.field)) > self.max_chars else None
+
+
+@dataclass(frozen=True)
+class LinkOnly:
+    """A URL and next to nothing else: the text is a pointer, not content (read it before cleanup)."""
+
+    field: str = "text"
+
+    def __call__(self, record: Any) -> Optional[str]:
+        return R.DROP_LINK_ONLY if is_link_only(getattr(record, self.field)) else None
+
+
+@dataclass(frozen=True)
+class MinScore:
+    """Score below the threshold; an unknown (None) score passes: old dumps lack it."""
+
+    min_score: int
+    field: str = "score"
+
+    def __call__(self, record: Any) -> Optional[str]:
+        score = getattr(record, self.field)
+        return R.DROP_LOW_SCORE if score is not None and score < self.min_score else None
+
+
+@dataclass(frozen=True)
+class English:
+    """Language ID: sources.langid's cascade unless a detector is given (tests inject one)."""
+
+    field: str = "text"
+    detector: Optional[Callable[[str], bool]] = None
+
+    def __call__(self, record: Any) -> Optional[str]:
+        detect = self.detector
+        if detect is None:
+            from sources.langid import is_english as detect
+        return None if detect(getattr(record, self.field)) else R.DROP_NON_ENGLISH
+
+
+def first_drop(record: Any, rules: Sequence[Callable[[Any], Optional[str]]]) -> Optional[str]:
+    """The reason of the first rule that drops the record, or None when every rule keeps it."""
+    for rule in rules:
+        reason = rule(record)
+        if reason is not None:
+            return reason
+    return None

@@ -1,0 +1,37 @@
+"""Moving a source onto the shared template must not change what it makes.
+
+golden_real_samples.json holds the pair ids and manifest counts that Reddit and Stack Exchange
+produced on the real samples in ../shared/data before the template (commit afaba27), for the
+default settings and for top_n=3. Regenerate it only for a change meant to alter the output.
+"""
+
+import glob
+import json
+import os
+import pathlib
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines import reddit, stackexchange
+
+GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden_real_samples.json").read_text())
+INPUTS = {"reddit": (reddit, "reddit/*.zst"), "stackexchange": (stackexchange, "stackexchange/beer.stackexchange.com.7z")}
+
+
+def pair_ids(version_dir):
+    ids = []
+    for path in sorted(glob.glob(os.path.join(version_dir, "pairs-*.parquet"))):
+        ids += pq.read_table(path, columns=["pair_id"]).column("pair_id").to_pylist()
+    return sorted(ids)
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN))
+def test_real_samples_give_the_golden_pairs_and_counts(case, tmp_path, shared_data):
+    expected = GOLDEN[case]
+    module, pattern = INPUTS[case.split("_")[0]]
+    out = module.run(["--input", str(shared_data / pattern), "--output", str(tmp_path), "--version", case]
+                     + expected["extra_flags"])
+    manifest = json.loads(pathlib.Path(out, "manifest.json").read_text())
+    assert manifest["counts"] == expected["counts"]
+    assert pair_ids(out) == expected["pair_ids"]

@@ -1,0 +1,166 @@
+"""The version folder: written atomically, read one way, complete only with a readable manifest."""
+
+import io
+import json
+import logging
+import os
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import pytest
+
+from schemas import versions as V
+from schemas.manifest import MANIFEST_NAME
+from schemas.pairs import PAIR_SCHEMA, make_pair
+
+
+def pairs(n, source="reddit"):
+    return [make_pair(source=source, subsource="s", query=f"question {i}?", passage=f"answer number {i}.",
+                      query_id=f"q{i}", passage_id=f"p{i}") for i in range(n)]
+
+
+def files_in(folder):
+    return sorted(os.listdir(folder))
+
+
+@pytest.mark.parametrize("as_uri", [False, True], ids=["plain-path", "file-uri"])
+def test_round_trip(tmp_path, as_uri):
+    output = tmp_path.as_uri() if as_uri else str(tmp_path)
+    written = pairs(7)
+    version = V.version_path(output, "reddit", "20261122T113000Z")
+    assert V.write_pair_version(version, written, num_shards=3, rows_per_group=2) == version
+    assert files_in(tmp_path / "reddit" / "20261122T113000Z") == [
+        MANIFEST_NAME, "pairs-00000-of-00003.parquet", "pairs-00001-of-00003.parquet", "pairs-00002-of-00003.parquet"]
+
+    manifest = V.read_manifest(version)
+    assert manifest["dataset"] == "reddit" and manifest["version"] == "20261122T113000Z"
+    shards = V.pair_shards(version)
+    assert [s.rows for s in shards] == [3, 2, 2] and shards[0].row_group_rows == (2, 1)
+    assert all(s.path.startswith(output) and s.source == "reddit" and s.size > 0 for s in shards)
+    table = V.read_pairs(version)
+    assert table.schema.equals(PAIR_SCHEMA)
+    assert sorted(table.column("pair_id").to_pylist()) == sorted(p["pair_id"] for p in written)
+    assert V.find_version_dirs(output) == [version]
+    assert V.list_versions(output, "reddit") == ["20261122T113000Z"]
+
+
+def test_shards_are_byte_identical_to_plain_zstd_parquet(tmp_path):
+    rows = pairs(5)
+    V.write_rows(tmp_path / "a.parquet", rows, PAIR_SCHEMA)
+    V.write_rows(tmp_path / "b.parquet", rows, PAIR_SCHEMA)
+    expected = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=PAIR_SCHEMA), expected, compression="zstd")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes() == expected.getvalue()
+
+
+def test_a_failed_manifest_write_keeps_the_old_manifest(tmp_path, monkeypatch):
+    version = V.write_pair_version(tmp_path / "v1", pairs(3))
+    before = (tmp_path / "v1" / MANIFEST_NAME).read_bytes()
+    manifest = V.read_manifest(version)
+
+    with pytest.raises(TypeError):  # a value JSON cannot hold: fails before anything is written
+        V.write_manifest(version, dict(manifest, options={"bad": {1, 2}}))
+
+    def crash(src, dst):  # the process dies between writing the temporary file and the rename
+        raise OSError("simulated crash before rename")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="simulated crash"):
+        V.write_manifest(version, dict(manifest, version="changed"))
+    with pytest.raises(OSError, match="simulated crash"):
+        V.write_manifest(tmp_path / "fresh", manifest)
+    monkeypatch.undo()
+
+    assert (tmp_path / "v1" / MANIFEST_NAME).read_bytes() == before
+    assert files_in(tmp_path / "v1") == [MANIFEST_NAME, "pairs-00000-of-00001.parquet"]  # no temp files left
+    assert files_in(tmp_path / "fresh") == []
+    assert not V.is_complete(tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n", b'{"dataset": "reddit", "shar', b"[1, 2]"],
+                         ids=["empty", "blank", "torn", "not-a-manifest"])
+def test_a_corrupt_manifest_is_a_clear_error_and_skipped_when_walking(tmp_path, content, caplog):
+    V.write_pair_version(tmp_path / "reddit" / "v1", pairs(3))
+    broken = V.write_pair_version(tmp_path / "reddit" / "v2", pairs(4))
+    (tmp_path / "reddit" / "v2" / MANIFEST_NAME).write_bytes(content)
+
+    with pytest.raises(V.CorruptManifestError, match=r"v2.manifest\.json"):
+        V.read_manifest(broken)
+    assert not V.is_complete(broken)
+    with pytest.raises(V.CorruptManifestError):
+        V.find_version_dirs(broken)  # named directly: refused
+    with caplog.at_level(logging.WARNING):
+        found = V.find_version_dirs(tmp_path)  # found while walking: skipped
+    assert found == [str(tmp_path / "reddit" / "v1")]
+    assert "skipping" in caplog.text and "v2" in caplog.text
+    assert V.list_versions(tmp_path, "reddit") == ["v1"]
+
+
+def test_a_version_without_manifest_is_incomplete(tmp_path, caplog):
+    V.write_pair_version(tmp_path / "reddit" / "v1", pairs(3))
+    V.write_pair_version(tmp_path / "reddit" / "v2", pairs(3))
+    (tmp_path / "reddit" / "v2" / MANIFEST_NAME).unlink()
+    with pytest.raises(V.IncompleteVersionError, match="no manifest.json"):
+        V.read_manifest(tmp_path / "reddit" / "v2")
+    with pytest.raises(V.IncompleteVersionError, match="no manifest.json"):
+        V.find_version_dirs(tmp_path / "reddit" / "v2")
+    with caplog.at_level(logging.WARNING):
+        assert V.find_version_dirs(tmp_path / "reddit") == [str(tmp_path / "reddit" / "v1")]
+    assert "incomplete" in caplog.text
+    with pytest.raises(FileNotFoundError):
+        V.find_version_dirs(tmp_path / "nowhere")
+
+
+def test_list_and_latest_versions_ignore_incomplete_ones(tmp_path):
+    for name in ("20261121T090000Z", "20261122T113000Z", "20261123T000000Z"):
+        V.write_pair_version(V.version_path(tmp_path, "reddit", name), pairs(2))
+    os.remove(os.path.join(V.version_path(tmp_path, "reddit", "20261123T000000Z"), MANIFEST_NAME))
+    assert V.list_versions(tmp_path, "reddit") == ["20261121T090000Z", "20261122T113000Z"]
+    assert V.latest_version(tmp_path, "reddit") == "20261122T113000Z"
+    assert V.latest_version(tmp_path.as_uri(), "reddit") == "20261122T113000Z"
+    assert V.list_versions(tmp_path, "stackexchange") == [] and V.latest_version(tmp_path, "stackexchange") is None
+
+
+def test_prepare_refuses_a_complete_version_and_clears_a_failed_one(tmp_path):
+    version = V.write_pair_version(tmp_path / "v1", pairs(3), num_shards=2)
+    (tmp_path / "v1" / "NOTES.txt").write_text("not ours")
+    with pytest.raises(V.VersionExists, match="--overwrite"):
+        V.prepare_version_dir(version, overwrite=False)
+    assert V.is_complete(version)
+
+    (tmp_path / "v1" / MANIFEST_NAME).unlink()  # a failed run: shards, a leftover temp file, no manifest
+    (tmp_path / "v1" / ".pairs-00000-of-00001.parquet.tmp-abc").write_bytes(b"half")
+    V.write_rows(tmp_path / "v1" / "rejects-00000-of-00001.parquet", [], pa.schema([("x", pa.int64())]))
+    V.prepare_version_dir(version, overwrite=False)
+    assert files_in(tmp_path / "v1") == ["NOTES.txt"]
+
+    V.write_pair_version(version, pairs(3))
+    V.prepare_version_dir(version, overwrite=True)
+    assert files_in(tmp_path / "v1") == ["NOTES.txt"]
+    V.prepare_version_dir(tmp_path / "new" / "v1", overwrite=False)
+    assert (tmp_path / "new" / "v1").is_dir()
+
+
+def test_pair_shards_checks_the_files_against_the_manifest(tmp_path):
+    version = V.write_pair_version(tmp_path / "v1", pairs(4), num_shards=2)
+    manifest = V.read_manifest(version)
+    manifest["shards"][0]["rows"] = 5
+    with pytest.raises(ValueError, match="manifest says 5 rows"):
+        V.pair_shards(version, manifest)
+    (tmp_path / "v1" / "pairs-00001-of-00002.parquet").unlink()
+    with pytest.raises(FileNotFoundError, match="pairs-00001-of-00002.parquet"):
+        V.pair_shards(version)
+
+
+def test_paths_join_locally_and_for_uris(tmp_path):
+    assert V.version_path("gs://bucket/out/", "reddit", "v1") == "gs://bucket/out/reddit/v1"
+    assert V.version_path("s3://bucket/out", "reddit", "v1") == "s3://bucket/out/reddit/v1"
+    assert V.version_path("out", "reddit", "v1") == os.path.join("out", "reddit", "v1")
+    assert V.shard_name("pairs", 3, 12) == "pairs-00003-of-00012.parquet"
+    assert V.base_name("gs://bucket/out/v1/") == "v1" and V.base_name(tmp_path / "v2") == "v2"
+    fs, path = V.resolve((tmp_path / "x").as_uri())
+    assert isinstance(fs, pafs.LocalFileSystem) and path == str(tmp_path / "x")
+    fs, path = V.resolve("relative/dir")
+    assert isinstance(fs, pafs.LocalFileSystem) and path == os.path.abspath("relative/dir")
+    assert json.loads(json.dumps(V.read_manifest(V.write_pair_version(tmp_path / "v", pairs(1)))))
