@@ -12,6 +12,7 @@ in chunks so the score matrix held at once stays bounded whatever the number of 
 """
 
 import abc
+import functools
 import importlib
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -296,7 +297,9 @@ class FaissIndex(InnerProductIndex):
         self.gpu_id = gpu_id
         self.backend = "faiss-gpu" if self.use_gpu else "faiss-cpu"
         self.max_k = FAISS_GPU_MAX_K if self.use_gpu else None
-        # GpuIndexFlat with useFloat16 converts the queries to fp16 as well; the CPU SQ does not.
+        # GpuIndexFlat with useFloat16 converts the queries to fp16 as well; whether the CPU SQ
+        # does depends on faiss's version and kernel (1.15 rounds bf16 queries when the dimension
+        # takes its SIMD path, a multiple of 16): _build asks it.
         self.rounds_queries = self.use_gpu
         super().__init__(vectors, precision=precision, query_chunk=query_chunk)
 
@@ -317,10 +320,26 @@ class FaissIndex(InnerProductIndex):
             self._index = faiss.IndexScalarQuantizer(
                 self.dim, qtype[self.precision], faiss.METRIC_INNER_PRODUCT
             )
+            self.rounds_queries = _sq_rounds_queries(faiss, self.precision, self.dim)
         self._index.add(matrix)
 
     def _search_chunk(self, queries, k):
         return self._index.search(queries, k)
+
+
+@functools.lru_cache(maxsize=None)
+def _sq_rounds_queries(faiss, precision: str, dim: int) -> bool:
+    """Does faiss's CPU scalar-quantizer index of this dimension round queries to `precision` too?
+    One tiny search says."""
+    qtype = {"fp16": faiss.ScalarQuantizer.QT_fp16, "bf16": faiss.ScalarQuantizer.QT_bf16}[precision]
+    index = faiss.IndexScalarQuantizer(dim, qtype, faiss.METRIC_INNER_PRODUCT)
+    unit = np.zeros((1, dim), np.float32)
+    unit[0, 0] = 1.0
+    index.add(unit)
+    query = unit.copy()
+    query[0, 0] += 2.0 ** -12  # not representable in fp16 or bf16
+    scores, _ = index.search(query, 1)
+    return bool(scores[0, 0] == round_to_precision(query, precision)[0, 0])
 
 
 def build_index(
