@@ -32,6 +32,19 @@ def count(outcome: str, n: int = 1) -> None:
     Metrics.counter(NAMESPACE, outcome).inc(n)
 
 
+class BestFate:
+    """The best of a record's fates by a priority list (a picklable function for CombinePerKey)."""
+
+    def __init__(self, priority: Sequence[str]):
+        unknown = [f for f in priority if f != R.USED and f not in R.DROP_REASONS]
+        if unknown:
+            raise ValueError(f"unknown fates {unknown}")
+        self._rank = {fate: i for i, fate in enumerate(priority)}
+
+    def __call__(self, fates: Iterable[str]) -> str:
+        return min(fates, key=self._rank.__getitem__)
+
+
 class ResolveFates(beam.PTransform):
     """(record_key, fate) events -> one outcome string per record key.
 
@@ -41,24 +54,16 @@ class ResolveFates(beam.PTransform):
 
     def __init__(self, priority: Sequence[str]):
         super().__init__()
-        unknown = [f for f in priority if f != R.USED and f not in R.DROP_REASONS]
-        if unknown:
-            raise ValueError(f"unknown fates {unknown}")
-        self._rank = {fate: i for i, fate in enumerate(priority)}
+        self._best = BestFate(priority)
 
     def expand(self, events):
-        rank = self._rank
-
-        def best(fates: Iterable[str]) -> str:
-            return min(fates, key=rank.__getitem__)
-
         def to_outcome(kv: Tuple[str, str]) -> str:
             fate = kv[1]
             outcome = R.USED if fate == R.USED else dropped(fate)
             count(outcome)
             return outcome
 
-        return events | "BestFate" >> beam.CombinePerKey(best) | "ToOutcome" >> beam.Map(to_outcome)
+        return events | "BestFate" >> beam.CombinePerKey(self._best) | "ToOutcome" >> beam.Map(to_outcome)
 
 
 class DedupPairs(beam.PTransform):

@@ -1,0 +1,112 @@
+"""The CombineFn contract, for every combiner the pipelines use.
+
+A runner may add inputs to fresh accumulators on many workers, merge them in any order and
+grouping, add more inputs to a merged accumulator, and merge again. The result must equal one
+accumulator fed every input. (The old Reddit top-N combiner broke this: a merged accumulator
+came back sorted largest-first and was then used as a min-heap.)
+"""
+
+import random
+
+import apache_beam as beam
+import pytest
+from apache_beam.transforms.combiners import TopCombineFn
+from apache_beam.transforms.core import CallableWrapperCombineFn
+
+from pipelines import accounting as A
+from pipelines import reddit as PR
+from pipelines.transforms import KeepBest
+from sources import reddit as SR
+from sources import stackexchange as SS
+
+
+def sequential(fn, inputs):
+    acc = fn.create_accumulator()
+    for x in inputs:
+        acc = fn.add_input(acc, x)
+    return fn.extract_output(fn.compact(acc))
+
+
+def scrambled(fn, inputs, rng):
+    """Random partitions, merged in random groups and order, with inputs added after merges."""
+    inputs = list(inputs)
+    rng.shuffle(inputs)
+    late = inputs[: len(inputs) // 4]
+    pending = inputs[len(inputs) // 4:]
+    accs = []
+    while pending:
+        n = rng.randint(1, 5)
+        take, pending = pending[:n], pending[n:]
+        acc = fn.create_accumulator()
+        for x in take:
+            acc = fn.add_input(acc, x)
+        accs.append(acc)
+    while len(accs) > 1 or late:
+        rng.shuffle(accs)
+        group_size = rng.randint(1, min(3, len(accs)))
+        merged = fn.merge_accumulators(accs[:group_size])
+        accs = accs[group_size:]
+        for _ in range(rng.randint(0, 3)):
+            if late:
+                merged = fn.add_input(merged, late.pop())
+        accs.append(merged)
+    return fn.extract_output(fn.compact(accs[0]))
+
+
+def post(i, score, created, parent="t3_s"):
+    return SR.RedditPost("comment", f"t1_{i}", parent, "sub", "u", f"raw {i % 7}", f"text {i}", score, created,
+                         False, False)
+
+
+def answer(i, score, created):
+    return SS.StackExchangePost("site", i, SS.ANSWER, 1, None, score, created, created, f"answer {i}")
+
+
+RNG = random.Random(0)
+REPLIES = [post(i, RNG.randint(-2, 6), RNG.randint(0, 3)) for i in range(120)]
+ANSWERS = [answer(i, RNG.randint(-1, 4), RNG.randint(0, 3)) for i in range(1, 121)]
+FATES = [RNG.choice(PR.FATE_PRIORITY) for _ in range(120)]
+COPIES = [post(i % 9, RNG.randint(0, 3), RNG.randint(0, 2)) for i in range(120)]
+
+
+COMBINERS = {
+    "top replies (Top.PerKey in TopRepliesPerParent)": (TopCombineFn(3, key=SR.reply_rank_key), REPLIES),
+    "top answers (Top.PerKey in TopRepliesPerParent)": (TopCombineFn(2, key=SS.answer_rank_key), ANSWERS),
+    "one copy per record (OneCopyPerKey)": (KeepBest(PR.copy_rank), COPIES),
+    "one copy per question (OneCopyPerKey)": (KeepBest(SS.copy_rank_key), ANSWERS + ANSWERS[:30]),
+    "best fate (ResolveFates)": (CallableWrapperCombineFn(A.BestFate(PR.FATE_PRIORITY)), FATES),
+    "outcome counts (CountOutcomes)": (beam.combiners.CountCombineFn(), FATES),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMBINERS))
+@pytest.mark.parametrize("seed", range(25))
+def test_any_partition_and_merge_order_gives_the_sequential_result(name, seed):
+    fn, inputs = COMBINERS[name]
+    assert scrambled(fn, inputs, random.Random(seed)) == sequential(fn, inputs)
+
+
+def test_the_contract_check_catches_the_old_heap_bug():
+    """The check must fail on a combiner that breaks the contract the way the old one did."""
+    import heapq
+
+    class SortedMergeHeap(beam.CombineFn):
+        def create_accumulator(self):
+            return []
+
+        def add_input(self, heap, x):
+            if len(heap) < 3:
+                heapq.heappush(heap, x)
+            elif x > heap[0]:
+                heapq.heapreplace(heap, x)
+            return heap
+
+        def merge_accumulators(self, accs):
+            return heapq.nlargest(3, [x for acc in accs for x in acc])  # sorted largest-first: not a heap
+
+        def extract_output(self, heap):
+            return sorted(heap, reverse=True)
+
+    values = list(range(40))
+    assert any(scrambled(SortedMergeHeap(), values, random.Random(s)) != sequential(SortedMergeHeap(), values)
+               for s in range(25))
