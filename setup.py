@@ -16,16 +16,16 @@ setup(
         "apache-beam>=2.60,<3",
         "pyarrow>=14,<26",  # Beam caps pyarrow below 26
         "zstandard>=0.22",
-        "mwparserfromhell>=0.6",
-        "warcio>=1.7",
         "lingua-language-detector>=2.1,<3",  # bundled models, no download; the cascade's fallback stage
         "langdetect>=1.0.9",  # used when lingua is absent, and as the measured baseline
         "py7zr>=0.20",
-        "defusedxml>=0.7",
-        "numpy>=1.24",
     ],
     extras_require={
+        # Parsers for sources still to come; nothing imports them yet, so workers need not install them.
+        "wikipedia": ["mwparserfromhell>=0.6", "defusedxml>=0.7"],
+        "commoncrawl": ["warcio>=1.7"],
         "train": [
+            "numpy>=1.24",  # imported by model/ and filtering/ only (Beam brings its own pin)
             "torch>=2.4",
             "transformers>=4.40",
             "faiss-cpu>=1.8",  # on GPU machines faiss-gpu may replace it; never install both
@@ -33,6 +33,6 @@ setup(
             "tqdm",
         ],
         "gcp": ["apache-beam[gcp]>=2.60,<3"],
-        "test": ["pytest>=7", "sentence-transformers>=3"],
+        "test": ["pytest>=7", "sentence-transformers>=3", "pytrec-eval-terrier>=0.5"],  # trec_eval reference
     },
 )

@@ -5,7 +5,7 @@ duplicate exclusion and the ranks) on random unit vectors: the search is brute f
 depends on the sizes only, not on the data. Embedding time is not included (model/ adds it).
 
     .venv/bin/python benchmarks/filter_bench.py                 # 10k and 100k pools, 10k pairs
-    .venv/bin/python benchmarks/filter_bench.py --pool-sizes 1000000 --backends faiss-cpu:fp32
+    .venv/bin/python benchmarks/filter_bench.py --pool_sizes 1000000 --backends faiss-cpu:fp32
 
 Prints a Markdown table and writes it to benchmarks/results/filter_search.md.
 """
@@ -85,7 +85,7 @@ def bench_case(backend, precision, pool_vectors, pool_hashes, queries, passages,
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pool-sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--pool_sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--pairs", type=int, default=10_000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--k", type=int, default=E5_TOP_K)

@@ -48,14 +48,14 @@ def extract(tmp):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", default="faiss-cpu")
-    parser.add_argument("--pool-size", type=int, default=1_000_000)
+    parser.add_argument("--pool_size", type=int, default=1_000_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         dirs, label = extract(tmp)
         start = time.perf_counter()
         result = filter_pairs.run(filter_pairs.build_parser().parse_args(
             ["--pairs", *dirs, "--output", os.path.join(tmp, "filtered"), "--version", "b", "--device", "cpu",
-             "--pool-size", str(args.pool_size), "--backend", args.backend]))
+             "--pool_size", str(args.pool_size), "--backend", args.backend]))
         total = time.perf_counter() - start
     t, m = result["timings"], result["manifest"]
     pairs = t["pairs"]

@@ -224,7 +224,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", help=argparse.SUPPRESS)  # child mode: one method, JSON out
     ap.add_argument("--methods", default=",".join(METHODS))
-    ap.add_argument("--no-write", action="store_true", help="print only, leave results/langid.md")
+    ap.add_argument("--no_write", action="store_true", help="print only, leave results/langid.md")
     args = ap.parse_args()
     items = load_authored() + load_reddit()
     if args.method:

@@ -2,7 +2,7 @@
 
 all-MiniLM-L6-v2 (bundled) on real pairs (DBPedia title -> abstract from ../shared/data when
 present, else generated text). Training runs the real loop (model.train) for a few steps and reads
-the steady-state window from its JSONL log; with --chunk-size it also measures GradCache's cost.
+the steady-state window from its JSONL log; with --chunk_size it also measures GradCache's cost.
 On CUDA it uses bf16 autocast and reports MFU against the GPU's dense bf16 peak.
 
     .venv/bin/python benchmarks/train_bench.py [--device auto] [--results benchmarks/results/train_bench_cpu.json]
@@ -46,10 +46,10 @@ def bench_items(n):
 
 
 def training_throughput(pairs_dir, out, device, batch, chunk, steps, log_every):
-    summary = train(["--pairs", str(pairs_dir), "--output", str(out), "--batch-size", str(batch),
-                     "--chunk-size", str(chunk), "--max-steps", str(steps), "--log-every", str(log_every),
-                     "--save-every", "100000", "--device", device, "--no-progress",
-                     "--query-max-length", "32", "--passage-max-length", "128"])
+    summary = train(["--pairs", str(pairs_dir), "--output", str(out), "--batch_size", str(batch),
+                     "--chunk_size", str(chunk), "--max_steps", str(steps), "--log_every", str(log_every),
+                     "--save_every", "100000", "--device", device, "--no_progress",
+                     "--query_max_length", "32", "--passage_max_length", "128"])
     last = [json.loads(l) for l in (out / "train_log.jsonl").read_text().splitlines()][-1]  # after warm-up
     keys = ("pairs_per_s", "tokens_per_s", "mfu", "loss")
     return {"batch_size": batch, "chunk_size": chunk or batch, "steps_measured": log_every,

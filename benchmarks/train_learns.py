@@ -50,7 +50,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "out" / "train_learns"))
     ap.add_argument("--epochs", type=float, default=3.0)
-    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--batch_size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--results", default=str(ROOT / "benchmarks" / "results" / "train_learns.json"))
     args = ap.parse_args()
@@ -76,10 +76,10 @@ def main() -> None:
     before = retrieval_scores(build_random_encoder(BERT, settings=SETTINGS, seed=0).eval(), held)
     print("before", before)
     started = time.perf_counter()
-    summary = train(["--pairs", str(out / "pairs"), "--output", str(out / "run"), "--init-config", str(config),
-                     "--batch-size", str(args.batch_size), "--epochs", str(args.epochs), "--lr", "5e-4",
-                     "--warmup-ratio", "0.1", "--scale", "20", "--query-max-length", "24",
-                     "--passage-max-length", "64", "--log-every", "10", "--save-every", "100000",
+    summary = train(["--pairs", str(out / "pairs"), "--output", str(out / "run"), "--init_config", str(config),
+                     "--batch_size", str(args.batch_size), "--epochs", str(args.epochs), "--lr", "5e-4",
+                     "--warmup_ratio", "0.1", "--scale", "20", "--query_max_length", "24",
+                     "--passage_max_length", "64", "--log_every", "10", "--save_every", "100000",
                      "--seed", "0", "--device", "cpu"])
     minutes = (time.perf_counter() - started) / 60
     after = retrieval_scores(load_encoder(summary["model"], "cpu"), held)

@@ -2,7 +2,7 @@
 
     python -m filtering.filter_pairs --model runs/noisy/model \
         --pairs out/pairs/reddit/v1 out/pairs/stackexchange/v1 \
-        --output out/pairs [--version v1] [--pool-size 1000000] [--k 2] [--shard 0/8]
+        --output out/pairs [--version v1] [--pool_size 1000000] [--k 2] [--shard 0/8]
 
 Writes <output>/consistency/<version>/:
   pool.parquet, pool-embeddings.npy   the random pool and its vectors (computed once, reused)
@@ -34,12 +34,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from filtering.consistency import E5_TOP_K, ConsistencyPool, consistency_filter
+from filtering.index import BACKENDS, available_backends
 from filtering.pool import Pool, PoolEntry, sample_pool
 from filtering.text_hash import text_hashes
 from model.data import Shard, find_version_dirs, read_version
-from model.embed import embed_texts, load_encoder
+from model.embed import device_flag, embed_texts, load_encoder
 from schemas import manifest as M
 from schemas import reasons as R
+from schemas import versions as V
+from schemas.cli import CommandParser, existing_path, model_folder, output_path, positive_int
 from schemas.pairs import PAIR_SCHEMA
 
 log = logging.getLogger("filtering")
@@ -64,12 +67,6 @@ def input_shards(pair_dirs: Sequence[str]) -> List[Shard]:
     return [shards[path] for path in sorted(shards)]
 
 
-def _atomic_write_table(table: pa.Table, path: pathlib.Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
-
-
 def load_or_build_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int, encoder,
                        batch_size: int) -> Tuple[Pool, np.ndarray]:
     """The pool sample and its passage vectors, cached in the version dir for resumes and peers."""
@@ -82,7 +79,7 @@ def load_or_build_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int
             return pool, vectors
     pool = sample_pool([str(s.path) for s in shards], size)
     vectors = embed_texts(encoder, pool.texts, kind="passage", batch_size=batch_size)
-    _atomic_write_table(pool.to_table(), pool_path)
+    V.write_table(pool_path, pool.to_table())
     tmp = vec_path.with_name("pool-embeddings.tmp.npy")
     np.save(tmp, vectors)
     os.replace(tmp, vec_path)
@@ -91,7 +88,7 @@ def load_or_build_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int
 
 def filter_shard(path: pathlib.Path, encoder, pool: ConsistencyPool, k: int, batch_size: int):
     """(kept pairs table, ranks table, embed seconds, search seconds) for one input shard."""
-    table = pq.read_table(path).cast(PAIR_SCHEMA)
+    table = V.open_parquet(path).read().cast(PAIR_SCHEMA)
     queries = table.column("query").to_pylist()
     passages = table.column("passage").to_pylist()
     start = time.perf_counter()
@@ -112,7 +109,7 @@ def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[Shard], v
                                options: Dict) -> Dict | None:
     """Once every shard's outputs exist: count per source and write manifest.json (last)."""
     total = len(shards)
-    names = [(f"pairs-{j:05d}-of-{total:05d}.parquet", f"ranks-{j:05d}-of-{total:05d}.parquet") for j in range(total)]
+    names = [(V.shard_name("pairs", j, total), V.shard_name("ranks", j, total)) for j in range(total)]
     if not all((out_dir / p).is_file() and (out_dir / r).is_file() for p, r in names):
         return None
     seen, kept = collections.Counter(), collections.Counter()
@@ -126,30 +123,31 @@ def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[Shard], v
     n_in, n_kept = sum(seen.values()), sum(kept.values())
     manifest = M.build_manifest(
         dataset=DATASET, version=version, code_version=M.code_version(),
-        inputs=[{"path": str(s.path), "bytes": s.path.stat().st_size, "source": s.source} for s in shards],
+        inputs=[{"path": str(s.path), "bytes": s.size, "source": s.source} for s in shards],
         records_read=n_in, records_used=n_kept, records_dropped={R.DROP_INCONSISTENT: n_in - n_kept},
         records_rejected={}, pairs=n_kept, shards=pair_shards, reject_shards=[], options=options,
         extra={"keep_rate": {s: round(kept[s] / seen[s], 6) for s in sorted(seen)},
                "pairs_in": dict(sorted(seen.items())), "pairs_kept": dict(sorted(kept.items())),
                "rank_shards": [r for _, r in names]})
-    tmp = out_dir / (M.MANIFEST_NAME + ".tmp")
-    tmp.write_text(M.dumps(manifest))
-    os.replace(tmp, out_dir / M.MANIFEST_NAME)
+    V.write_manifest(out_dir, manifest)
     return manifest
 
 
 def parse_shard(spec: str) -> Tuple[int, int]:
-    index, _, count = spec.partition("/")
-    i, n = int(index), int(count)
-    if not 0 <= i < n:
-        raise argparse.ArgumentTypeError(f"--shard {spec!r}: want i/N with 0 <= i < N")
+    index, sep, count = spec.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i, n = -1, 0
+    if not sep or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"expected i/N with 0 <= i < N, got {spec!r}")
     return i, n
 
 
 def run(args) -> Dict:
     version = args.version or _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = pathlib.Path(args.output) / DATASET / version
-    if (out_dir / M.MANIFEST_NAME).is_file() and not args.overwrite:
+    if V.is_complete(out_dir) and not args.overwrite:
         raise SystemExit(f"{out_dir} is a complete version; pass --overwrite to replace it")
     if args.overwrite:
         for stale in list(out_dir.glob("*.parquet")) + list(out_dir.glob("*.npy")) + list(out_dir.glob(M.MANIFEST_NAME)):
@@ -168,14 +166,14 @@ def run(args) -> Dict:
     for j, shard in enumerate(shards):
         if j % workers != worker:
             continue
-        pairs_path = out_dir / f"pairs-{j:05d}-of-{total:05d}.parquet"
-        ranks_path = out_dir / f"ranks-{j:05d}-of-{total:05d}.parquet"
+        pairs_path = out_dir / V.shard_name("pairs", j, total)
+        ranks_path = out_dir / V.shard_name("ranks", j, total)
         if pairs_path.is_file() and ranks_path.is_file():
             log.info("shard %d/%d already done", j, total)
             continue
         kept, ranks, embed_s, search_s = filter_shard(shard.path, encoder, pool, args.k, args.batch_size)
-        _atomic_write_table(ranks, ranks_path)
-        _atomic_write_table(kept, pairs_path)
+        V.write_table(ranks_path, ranks)
+        V.write_table(pairs_path, kept)
         timings["embed_seconds"] += embed_s
         timings["search_seconds"] += search_s
         timings["pairs"] += ranks.num_rows
@@ -187,26 +185,45 @@ def run(args) -> Dict:
             "manifest": manifest}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="encoder dir (default: bundled all-MiniLM-L6-v2)")
-    parser.add_argument("--pairs", nargs="+", required=True, help="pair version dirs or roots holding them")
-    parser.add_argument("--output", required=True)
+def build_parser() -> CommandParser:
+    parser = CommandParser(prog="python -m filtering.filter_pairs", description=__doc__)
+    parser.add_argument("--model", default=None, type=model_folder, help="encoder dir (default: bundled all-MiniLM-L6-v2)")
+    parser.add_argument("--pairs", nargs="+", required=True, type=existing_path,
+                        help="pair version dirs or roots holding them")
+    parser.add_argument("--output", required=True, type=output_path)
     parser.add_argument("--version", default=None)
-    parser.add_argument("--pool-size", type=int, default=1_000_000)
-    parser.add_argument("--k", type=int, default=E5_TOP_K)
+    parser.add_argument("--pool_size", type=positive_int, default=1_000_000)
+    parser.add_argument("--k", type=positive_int, default=E5_TOP_K)
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/N: this worker's input shards")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--backend", default="auto", help="auto, faiss-gpu, faiss-cpu, torch-cuda, torch-cpu, numpy")
+    parser.add_argument("--batch_size", type=positive_int, default=256)
+    parser.add_argument("--device", default="auto", type=device_flag)
+    parser.add_argument("--backend", default="auto", choices=("auto",) + BACKENDS)
     parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
     parser.add_argument("--overwrite", action="store_true")
     return parser
 
 
+def check_arguments(parser: CommandParser, args) -> None:
+    """What argparse types cannot see, checked before the output folder exists or the model loads."""
+    try:
+        if not input_shards(args.pairs):
+            parser.error("--pairs: no pair shards found")
+    except (OSError, ValueError, V.VersionError) as err:
+        parser.error(f"--pairs: {err}")
+    usable = available_backends()
+    backend = usable[0] if args.backend == "auto" else args.backend
+    if backend not in usable:
+        parser.error(f"--backend {backend} is not available here (available: {', '.join(usable)})")
+    if backend == "faiss-gpu" and args.precision == "bf16":
+        parser.error("--precision bf16: the faiss-gpu index stores fp32 or fp16")
+
+
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    result = run(build_parser().parse_args(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_arguments(parser, args)
+    result = run(args)
     print(json.dumps({k: v for k, v in result.items() if k != "manifest"}
                      | {"keep_rate": (result["manifest"] or {}).get("keep_rate")}))
     return 0

@@ -24,8 +24,24 @@ import torch
 from tqdm import tqdm
 
 from model.encoder import TextEncoder, check_kind, load_encoder as _load_encoder, resolve_device
+from schemas.cli import CommandParser, existing_path, model_folder, output_file, positive_int
 
-__all__ = ["load_encoder", "embed_texts", "embed_parquet_column", "parquet_files"]
+__all__ = ["load_encoder", "embed_texts", "embed_parquet_column", "parquet_files", "device_flag"]
+
+
+def device_flag(text: str) -> str:
+    """argparse type for --device: auto, cpu, cuda or cuda:N; a CUDA device must exist on this machine."""
+    if text == "auto":
+        return text
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"{text}: no such CUDA device on this machine")
+    return text
 
 
 def load_encoder(path: Optional[Union[str, os.PathLike]] = None, device: Union[str, torch.device] = "auto") -> TextEncoder:
@@ -133,19 +149,39 @@ def embed_parquet_column(
     return output
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    p = argparse.ArgumentParser(prog="python -m model.embed", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=None, help="model folder (default: bundled all-MiniLM-L6-v2)")
-    p.add_argument("--input", required=True, help=".parquet file or folder of shards")
+def build_parser() -> CommandParser:
+    p = CommandParser(prog="python -m model.embed", description=__doc__)
+    p.add_argument("--model", default=None, type=model_folder, help="model folder (default: bundled all-MiniLM-L6-v2)")
+    p.add_argument("--input", required=True, type=existing_path, help=".parquet file or folder of shards")
     p.add_argument("--column", default="passage")
     p.add_argument("--kind", default="passage", choices=["query", "passage"])
-    p.add_argument("--output", required=True, help=".npy path")
+    p.add_argument("--output", required=True, type=output_file, help=".npy path")
     p.add_argument("--dtype", default="float16", choices=["float16", "float32"])
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    args = p.parse_args(argv)
+    p.add_argument("--batch_size", type=positive_int, default=128)
+    p.add_argument("--device", default="auto", type=device_flag)
+    return p
+
+
+def check_input(parser: CommandParser, args) -> None:
+    """--input holds Parquet with --column: checked before the model loads."""
+    try:
+        files = parquet_files(args.input)
+    except FileNotFoundError as err:
+        parser.error(f"--input: {err}")
+    for f in files:
+        try:
+            names = pq.read_schema(f).names
+        except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+            parser.error(f"--input: {f} is not readable Parquet ({err})")
+        if args.column not in names:
+            parser.error(f"--column {args.column}: no such column in {f}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_input(parser, args)
     encoder = load_encoder(args.model, args.device)
     started = time.perf_counter()
     path = embed_parquet_column(encoder, args.input, args.column, args.output, args.kind, args.dtype,

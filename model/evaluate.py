@@ -3,24 +3,25 @@
     python -m model.evaluate --model runs/x/model --data beir/scifact [--split test]
 
 Prefixes come from the model's stored settings; a model saved without them gets none, unless
---query-prefix / --passage-prefix say otherwise. The last printed line is one JSON object.
+--query_prefix / --passage_prefix say otherwise. The last printed line is one JSON object.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
+import pathlib
 import sys
 import time
 from typing import Dict, Optional, Sequence
 
 from model.beir import BeirData, load_beir
-from model.embed import embed_texts, load_encoder
+from model.embed import device_flag, embed_texts, load_encoder
 from model.encoder import TextEncoder
 from model.metrics import evaluate_run
 from model.search import exact_search
+from schemas.cli import CommandParser, folder_holding, model_folder, positive_int
 
 
 def retrieve(encoder: TextEncoder, data: BeirData, top_k: int = 100, batch_size: int = 128,
@@ -39,18 +40,26 @@ def evaluate(encoder: TextEncoder, data: BeirData, batch_size: int = 128, progre
     return evaluate_run(run, data.qrels, ndcg_k=10, recall_k=100, mrr_k=10)
 
 
+def build_parser() -> CommandParser:
+    p = CommandParser(prog="python -m model.evaluate", description=__doc__)
+    p.add_argument("--model", default=None, type=model_folder, help="model folder (default: bundled all-MiniLM-L6-v2)")
+    p.add_argument("--data", required=True, type=folder_holding("corpus.jsonl", "queries.jsonl"),
+                   help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    p.add_argument("--split", default="test")
+    p.add_argument("--query_prefix", default=None)
+    p.add_argument("--passage_prefix", default=None)
+    p.add_argument("--batch_size", type=positive_int, default=128)
+    p.add_argument("--device", default="auto", type=device_flag)
+    return p
+
+
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    p = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=None, help="model folder (default: bundled all-MiniLM-L6-v2)")
-    p.add_argument("--data", required=True, help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
-    p.add_argument("--split", default="test")
-    p.add_argument("--query-prefix", default=None)
-    p.add_argument("--passage-prefix", default=None)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    args = p.parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    qrels = pathlib.Path(args.data) / "qrels" / f"{args.split}.tsv"
+    if not qrels.is_file():
+        parser.error(f"--split {args.split}: {args.data} holds no qrels/{args.split}.tsv")
 
     encoder = load_encoder(args.model, args.device)
     overrides = {k: v for k, v in (("query_prefix", args.query_prefix),

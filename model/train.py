@@ -1,7 +1,7 @@
 """Contrastive pre-training of a text encoder on pair Parquet (E5 recipe).
 
     python -m model.train --pairs out/reddit out/stackexchange --output runs/e5-small \
-        --batch-size 1024 --chunk-size 128 --max-steps 20000
+        --batch_size 1024 --chunk_size 128 --max_steps 20000
     torchrun --nproc_per_node 8 -m model.train ...         (in-batch negatives across GPUs)
 
 Writes to --output: train_config.json, train_log.jsonl (one JSON line per logged step),
@@ -24,8 +24,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
+from transformers import get_linear_schedule_with_warmup
 
 from model import checkpoint as ckpt
 from model.data import PairBatcher
@@ -33,69 +33,101 @@ from model.distributed import (
     DistContext, barrier, gather_with_grad, init_distributed, mean_across_ranks, shutdown, sync_context,
     wrap_model,
 )
+from model.embed import device_flag
 from model.encoder import EncoderSettings, TextEncoder, build_random_encoder, load_bert_config, load_encoder
 from model.flops import peak_flops, train_flops_per_token
 from model.gradcache import grad_cache_step, plain_step, split_into_chunks
 from model.losses import InfoNCELoss, in_batch_accuracy
 from model.saving import save_encoder
-from model.schedule import WarmupLinearDecay
+from schemas import versions
+from schemas.cli import (
+    CommandParser, existing_path, json_object_file, model_folder, non_negative_float, non_negative_int,
+    output_path, positive_float, positive_int, ratio,
+)
 
 # Arguments that must not change across --resume: they define the data stream and the schedule.
 RESUME_INVARIANTS = ("pairs", "batch_size", "seed", "max_steps", "epochs", "source_weights",
                      "hard_negative_column", "lr", "warmup_steps", "warmup_ratio")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pairs", nargs="+", required=True, help="version dirs (with manifest.json) or folders above them")
-    p.add_argument("--output", required=True)
+def build_parser() -> CommandParser:
+    p = CommandParser(prog="python -m model.train", description=__doc__)
+    p.add_argument("--pairs", nargs="+", required=True, type=existing_path,
+                   help="version dirs (with manifest.json) or folders above them")
+    p.add_argument("--output", required=True, type=output_path)
     init = p.add_mutually_exclusive_group()
-    init.add_argument("--model", default=None, help="local model folder (default: bundled all-MiniLM-L6-v2)")
-    init.add_argument("--init-config", default=None,
+    init.add_argument("--model", default=None, type=model_folder,
+                      help="local model folder (default: bundled all-MiniLM-L6-v2)")
+    init.add_argument("--init_config", default=None, type=bert_config_spec,
                       help="random init from a BertConfig: JSON file, inline JSON, or a model folder")
-    p.add_argument("--tokenizer", default=None, help="tokenizer folder for --init-config (default: MiniLM's)")
-    p.add_argument("--query-prefix", default="query: ")
-    p.add_argument("--passage-prefix", default="passage: ")
-    p.add_argument("--query-max-length", type=int, default=32)
-    p.add_argument("--passage-max-length", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=256, help="global contrastive batch (all ranks)")
-    p.add_argument("--chunk-size", type=int, default=0,
+    p.add_argument("--tokenizer", default=None, type=existing_path,
+                   help="tokenizer folder for --init_config (default: MiniLM's)")
+    p.add_argument("--query_prefix", default="query: ")
+    p.add_argument("--passage_prefix", default="passage: ")
+    p.add_argument("--query_max_length", type=positive_int, default=32)
+    p.add_argument("--passage_max_length", type=positive_int, default=128)
+    p.add_argument("--batch_size", type=positive_int, default=256,
+                   help="global contrastive batch (all ranks), at least 2")
+    p.add_argument("--chunk_size", type=non_negative_int, default=0,
                    help="rows per forward with gradient caching; 0 = whole local batch in one forward")
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--epochs", type=float, default=None, help="alternative to --max-steps: passes over all pairs")
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--warmup-steps", type=int, default=None)
-    p.add_argument("--warmup-ratio", type=float, default=0.05)
-    p.add_argument("--max-grad-norm", type=float, default=1.0)
-    p.add_argument("--scale", type=float, default=100.0, help="1/temperature; E5: tau=0.01")
+    length = p.add_mutually_exclusive_group(required=True)
+    length.add_argument("--max_steps", type=positive_int, default=None)
+    length.add_argument("--epochs", type=positive_float, default=None, help="instead of --max_steps: passes over all pairs")
+    p.add_argument("--lr", type=positive_float, default=1e-4)
+    p.add_argument("--weight_decay", type=non_negative_float, default=0.01)
+    p.add_argument("--warmup_steps", type=non_negative_int, default=None)
+    p.add_argument("--warmup_ratio", type=ratio, default=0.05, help="warmup share of all steps, without --warmup_steps")
+    p.add_argument("--max_grad_norm", type=positive_float, default=1.0)
+    p.add_argument("--scale", type=positive_float, default=100.0, help="1/temperature; E5: tau=0.01")
     p.add_argument("--symmetric", action="store_true", help="add the passage->query InfoNCE term")
-    p.add_argument("--hard-negative-column", default=None, help="Parquet column with one hard negative per pair")
-    p.add_argument("--source-weights", nargs="*", default=None, metavar="SOURCE=WEIGHT",
+    p.add_argument("--hard_negative_column", default=None, help="Parquet column with one hard negative per pair")
+    p.add_argument("--source_weights", nargs="*", default=None, metavar="SOURCE=WEIGHT", type=source_weight,
                    help="mixture weights (default: proportional to the number of pairs)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="disable bf16 autocast on CUDA")
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--save-every", type=int, default=1000)
-    p.add_argument("--keep-checkpoints", type=int, default=2)
+    p.add_argument("--device", default="auto", type=device_flag, choices=["auto", "cpu", "cuda"])
+    p.add_argument("--no_bf16", dest="bf16", action="store_false", help="disable bf16 autocast on CUDA")
+    p.add_argument("--log_every", type=positive_int, default=10)
+    p.add_argument("--save_every", type=positive_int, default=1000)
+    p.add_argument("--keep_checkpoints", type=non_negative_int, default=2, help="0 keeps them all")
     p.add_argument("--resume", nargs="?", const="latest", default=None,
                    help="continue from checkpoints/latest (or the given checkpoint file)")
-    p.add_argument("--stop-after-step", type=int, default=None,
+    p.add_argument("--stop_after_step", type=positive_int, default=None,
                    help="checkpoint and exit after this step (time-sliced or preemptible jobs)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no_progress", action="store_true", help="no progress bar")
     return p
+
+
+def bert_config_spec(text: str) -> str:
+    """--init_config: a model folder with config.json, a JSON object file, or an inline JSON object."""
+    path = pathlib.Path(text)
+    if path.is_dir():
+        return model_folder(text)
+    if path.is_file() or text.lstrip()[:1] not in ("{", "["):
+        return json_object_file(text)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"inline JSON is not valid: {err}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("inline JSON must be an object")
+    return text
+
+
+def source_weight(text: str) -> str:
+    """SOURCE=WEIGHT with a weight >= 0; kept as text (it is compared on --resume)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected SOURCE=WEIGHT, got {text!r}")
+    non_negative_float(value)
+    return text
 
 
 def parse_weights(items: Optional[Sequence[str]]) -> Optional[Dict[str, float]]:
     if not items:
         return None
     weights = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--source-weights expects SOURCE=WEIGHT, got {item!r}")
+    for item in items:  # each already checked by source_weight()
+        name, _, value = item.partition("=")
         weights[name] = float(value)
     return weights
 
@@ -142,17 +174,67 @@ class JsonlLog:
                 f.write(json.dumps(record) + "\n")
 
 
+def check_setup(parser: CommandParser, args: argparse.Namespace) -> None:
+    """Checks across flags and against this machine that argparse types cannot make."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if args.batch_size < 2:
+        parser.error("--batch_size must be at least 2 (in-batch negatives)")
+    if args.batch_size % world_size:
+        parser.error(f"--batch_size {args.batch_size} does not split over WORLD_SIZE={world_size} ranks")
+    if args.tokenizer and not args.init_config:
+        parser.error("--tokenizer goes with --init_config (a --model folder brings its own tokenizer)")
+
+
+def open_pairs(parser: CommandParser, args: argparse.Namespace) -> PairBatcher:
+    """The batcher over --pairs (manifests and Parquet footers only): bad data flags fail here."""
+    try:
+        batcher = PairBatcher(args.pairs, args.batch_size, seed=args.seed,
+                              weights=parse_weights(args.source_weights),
+                              hard_negative_column=args.hard_negative_column)
+    except (OSError, ValueError, versions.VersionError) as err:
+        parser.error(str(err))  # names the folder, version or source weight at fault
+    column = args.hard_negative_column
+    if column:
+        for shard in (s for source in batcher.sources.values() for s in source.shards):
+            if column not in versions.open_parquet(shard.path).schema_arrow.names:
+                parser.error(f"--hard_negative_column {column}: no such column in {shard.path}")
+    return batcher
+
+
+def read_resume_state(parser: CommandParser, args: argparse.Namespace) -> Optional[Dict[str, Any]]:
+    """The checkpoint to continue from, refused unless it belongs to the same run."""
+    if not args.resume:
+        return None
+    checkpoints = pathlib.Path(args.output) / "checkpoints"
+    path = ckpt.latest_checkpoint(checkpoints) if args.resume == "latest" else pathlib.Path(args.resume)
+    if path is None or not path.is_file():
+        parser.error(f"--resume: no checkpoint {'in ' + str(checkpoints) if path is None else str(path)}")
+    state = ckpt.load_checkpoint(path)
+    changed = [k for k in RESUME_INVARIANTS if state["args"].get(k) != getattr(args, k)]
+    if changed:
+        parser.error(f"--resume with different {changed} would not continue the same run")
+    return state
+
+
 def train(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
-    """Run training; returns the last logged record (plus output paths)."""
-    args = build_parser().parse_args(argv)
+    """Run training; returns the last logged record (plus output paths).
+
+    Every flag is checked (values, data, checkpoint) before the output folder or the model exists.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_setup(parser, args)
+    batcher = open_pairs(parser, args)
+    state = read_resume_state(parser, args)
     ctx = init_distributed(args.device)
     try:
-        return _train(args, ctx)
+        return _train(args, ctx, batcher, state)
     finally:
         shutdown(ctx)
 
 
-def _train(args: argparse.Namespace, ctx: DistContext) -> Dict[str, Any]:
+def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
+           state: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     output = pathlib.Path(args.output)
     checkpoints = output / "checkpoints"
     if ctx.is_main:
@@ -168,28 +250,16 @@ def _train(args: argparse.Namespace, ctx: DistContext) -> Dict[str, Any]:
     model = wrap_model(encoder, ctx)
     params = [p for p in encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameter_groups(encoder, args.weight_decay), lr=args.lr)
-    batcher = PairBatcher(args.pairs, args.batch_size, seed=args.seed,
-                          weights=parse_weights(args.source_weights),
-                          hard_negative_column=args.hard_negative_column)
-    if args.max_steps is None and args.epochs is None:
-        raise SystemExit("give --max-steps or --epochs")
     max_steps = args.max_steps or max(1, math.ceil(args.epochs * batcher.total_rows / args.batch_size))
     warmup = args.warmup_steps if args.warmup_steps is not None else round(args.warmup_ratio * max_steps)
-    scheduler = LambdaLR(optimizer, WarmupLinearDecay(warmup, max_steps))
+    scheduler = get_linear_schedule_with_warmup(optimizer, warmup, max_steps)
     loss_fn = InfoNCELoss(scale=args.scale, symmetric=args.symmetric)
     rows = ctx.local_rows(args.batch_size)
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if (
         device.type == "cuda" and args.bf16) else contextlib.nullcontext
 
     step = 0
-    if args.resume:
-        path = ckpt.latest_checkpoint(checkpoints) if args.resume == "latest" else pathlib.Path(args.resume)
-        if path is None:
-            raise SystemExit(f"--resume: no checkpoint in {checkpoints}")
-        state = ckpt.load_checkpoint(path)
-        changed = [k for k in RESUME_INVARIANTS if state["args"].get(k) != getattr(args, k)]
-        if changed:
-            raise SystemExit(f"--resume with different {changed} would not continue the same run")
+    if state is not None:
         encoder.backbone.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])

@@ -1,9 +1,9 @@
 """The main job: dumps -> pairs -> noisy model -> consistency filter -> final model -> evaluation.
 
     python -m pipelines.main --output out/run1 \
-        --reddit-input 'dumps/RC_*.zst' --reddit-input 'dumps/RS_*.zst' \
-        --stackexchange-input 'dumps/*.stackexchange.com.7z' \
-        --eval-data beir/dbpedia-entity [--train-steps 2000 --batch-size 1024 --pool-size 1000000]
+        --reddit_input 'dumps/RC_*.zst' --reddit_input 'dumps/RS_*.zst' \
+        --stackexchange_input 'dumps/*.stackexchange.com.7z' \
+        --eval_data beir/dbpedia-entity [--train_steps 2000 --batch_size 1024 --pool_size 1000000]
     python -m pipelines.main --demo --output out/demo      (built-in sample inputs; what `make demo` runs)
 
 Each stage runs as its own process (`python -m pipelines.<source>`, `python -m model.train`,
@@ -13,7 +13,6 @@ module only sequences them and prints a table per stage: pairs in, pairs out, se
 nDCG@10 of the starting model, the noisy model and the final one.
 """
 
-import argparse
 import json
 import os
 import pathlib
@@ -21,6 +20,12 @@ import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
+
+from schemas.cli import (
+    CommandParser, folder_holding, matching_glob, model_folder, non_negative_int, output_path, positive_float,
+    positive_int,
+)
+from schemas.versions import read_manifest
 
 SHARED_EVAL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "eval" / "beir-dbpedia-entity-subset"
 
@@ -35,10 +40,6 @@ def run_stage(args: List[str], log_path: pathlib.Path) -> str:
         raise SystemExit(f"stage failed ({' '.join(args[:1])}), see {log_path}:\n" + log_path.read_text()[-3000:])
     lines = [l for l in proc.stdout.splitlines() if l.strip()]
     return lines[-1] if lines else ""
-
-
-def read_manifest(version_dir: str) -> Dict:
-    return json.loads(pathlib.Path(version_dir, "manifest.json").read_text())
 
 
 class StageTable:
@@ -74,11 +75,11 @@ def extract(table: StageTable, source: str, inputs: List[str], out: pathlib.Path
 def train(table: StageTable, name: str, pairs: List[str], out: pathlib.Path, n_pairs: int, args, logs) -> str:
     start = time.time()
     run_dir = out / "runs" / name
-    argv = ["model.train", "--pairs", *pairs, "--output", str(run_dir), "--batch-size", str(args.batch_size),
-            "--max-steps", str(args.train_steps), "--lr", str(args.lr), "--no-progress", "--log-every", "5",
-            "--save-every", str(max(args.train_steps, 1))]
+    argv = ["model.train", "--pairs", *pairs, "--output", str(run_dir), "--batch_size", str(args.batch_size),
+            "--max_steps", str(args.train_steps), "--lr", str(args.lr), "--no_progress", "--log_every", "5",
+            "--save_every", str(max(args.train_steps, 1))]
     if args.chunk_size:
-        argv += ["--chunk-size", str(args.chunk_size)]
+        argv += ["--chunk_size", str(args.chunk_size)]
     if args.base_model:
         argv += ["--model", args.base_model]
     run_stage(argv, logs / f"train-{name}.log")
@@ -93,23 +94,34 @@ def evaluate(model_dir: Optional[str], data: str, logs: pathlib.Path, name: str)
     return json.loads(run_stage(argv, logs / f"evaluate-{name}.log"))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipelines.main", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--output", required=True)
+def build_parser() -> CommandParser:
+    p = CommandParser(prog="python -m pipelines.main", description=__doc__)
+    p.add_argument("--output", required=True, type=output_path)
     p.add_argument("--demo", action="store_true", help="generate the built-in sample inputs and use them")
-    p.add_argument("--reddit-input", action="append", default=[])
-    p.add_argument("--stackexchange-input", action="append", default=[])
+    p.add_argument("--reddit_input", action="append", default=[], type=matching_glob)
+    p.add_argument("--stackexchange_input", action="append", default=[], type=matching_glob)
     p.add_argument("--version", default="v1")
-    p.add_argument("--eval-data", default=None, help="BEIR folder (default: shared dbpedia sample, else a demo set)")
-    p.add_argument("--base-model", default=None, help="starting encoder (default: bundled all-MiniLM-L6-v2)")
-    p.add_argument("--train-steps", type=int, default=40)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--chunk-size", type=int, default=0)
-    p.add_argument("--lr", type=float, default=2e-5)
-    p.add_argument("--pool-size", type=int, default=1_000_000)
-    p.add_argument("--k", type=int, default=2)
+    p.add_argument("--eval_data", default=None, type=folder_holding("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"),
+                   help="BEIR folder (default: shared dbpedia sample, else a demo set)")
+    p.add_argument("--base_model", default=None, type=model_folder,
+                   help="starting encoder (default: bundled all-MiniLM-L6-v2)")
+    p.add_argument("--train_steps", type=positive_int, default=40)
+    p.add_argument("--batch_size", type=positive_int, default=64)
+    p.add_argument("--chunk_size", type=non_negative_int, default=0)
+    p.add_argument("--lr", type=positive_float, default=2e-5)
+    p.add_argument("--pool_size", type=positive_int, default=1_000_000)
+    p.add_argument("--k", type=positive_int, default=2)
     return p
+
+
+def check_arguments(parser: CommandParser, args) -> None:
+    """Checks across flags, before any stage starts or the output folder exists."""
+    given = args.reddit_input or args.stackexchange_input
+    if args.demo == bool(given):
+        parser.error("give --demo or inputs (--reddit_input / --stackexchange_input), not both"
+                     if given else "give --demo or at least one --reddit_input / --stackexchange_input")
+    if args.batch_size < 2:
+        parser.error("--batch_size must be at least 2 (in-batch negatives)")
 
 
 def demo_inputs(out: pathlib.Path) -> Dict[str, List[str]]:
@@ -121,15 +133,15 @@ def demo_inputs(out: pathlib.Path) -> Dict[str, List[str]]:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_arguments(parser, args)
     out = pathlib.Path(args.output)
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     started = time.time()
     inputs = demo_inputs(out) if args.demo else {"reddit": args.reddit_input,
                                                    "stackexchange": args.stackexchange_input}
-    if not any(inputs.values()):
-        raise SystemExit("give --demo or at least one --reddit-input / --stackexchange-input")
     eval_data = args.eval_data or (str(SHARED_EVAL) if SHARED_EVAL.is_dir() else None)
     if eval_data is None:
         from sources.demo_inputs.beir import write_demo_beir
@@ -146,7 +158,7 @@ def main(argv=None) -> int:
     start = time.time()
     filtered = json.loads(run_stage(
         ["filtering.filter_pairs", "--model", noisy, "--pairs", *versions, "--output", str(out / "pairs"),
-         "--version", args.version, "--pool-size", str(args.pool_size), "--k", str(args.k), "--overwrite"],
+         "--version", args.version, "--pool_size", str(args.pool_size), "--k", str(args.k), "--overwrite"],
         logs / "filter.log"))
     manifest = read_manifest(filtered["version_dir"])
     t = filtered["timings"]

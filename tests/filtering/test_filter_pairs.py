@@ -31,7 +31,7 @@ def setup(tmp_path_factory):
 def run(setup, version, *extra):
     root, model_dir, pairs = setup
     args = F.build_parser().parse_args(["--model", str(model_dir), "--pairs", str(pairs), "--output",
-                                        str(root / "out"), "--version", version, "--pool-size", "50",
+                                        str(root / "out"), "--version", version, "--pool_size", "50",
                                         "--device", "cpu", *extra])
     return F.run(args)
 

@@ -54,10 +54,10 @@ def contrastive_step(ctx: DistContext, chunk_size, use_cache):
 
 
 def train_args(pairs, output, config):
-    return ["--pairs", str(pairs), "--output", str(output), "--init-config", str(config),
-            "--batch-size", "8", "--chunk-size", "2", "--max-steps", "4", "--save-every", "2",
-            "--log-every", "1", "--query-max-length", "16", "--passage-max-length", "24",
-            "--lr", "1e-3", "--warmup-steps", "1", "--device", "cpu", "--no-progress"]
+    return ["--pairs", str(pairs), "--output", str(output), "--init_config", str(config),
+            "--batch_size", "8", "--chunk_size", "2", "--max_steps", "4", "--save_every", "2",
+            "--log_every", "1", "--query_max_length", "16", "--passage_max_length", "24",
+            "--lr", "1e-3", "--warmup_steps", "1", "--device", "cpu", "--no_progress"]
 
 
 def _worker(rank, port, out_dir, pairs, config):

@@ -57,7 +57,7 @@ def test_cli_prints_metrics_as_last_line(tiny_encoder, tmp_path, capsys):
     assert metrics["recall@100"] == 1.0  # 3 documents: everything is retrieved
     assert 0 < metrics["ndcg@10"] <= 1 and 0 < metrics["mrr@10"] <= 1
     assert metrics["query_prefix"] == "query: "
-    evaluate_main(["--model", str(model), "--data", str(tmp_path / "beir"), "--query-prefix", "",
+    evaluate_main(["--model", str(model), "--data", str(tmp_path / "beir"), "--query_prefix", "",
                    "--device", "cpu"])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["query_prefix"] == ""
 

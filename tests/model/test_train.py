@@ -10,10 +10,10 @@ from model.train import train
 
 
 def args_for(pairs_dir, output, config, *extra):
-    return ["--pairs", str(pairs_dir), "--output", str(output), "--init-config", str(config),
-            "--batch-size", "8", "--chunk-size", "3", "--max-steps", "20", "--save-every", "5",
-            "--log-every", "1", "--query-max-length", "16", "--passage-max-length", "24",
-            "--lr", "1e-3", "--warmup-steps", "3", "--seed", "11", "--device", "cpu", "--no-progress",
+    return ["--pairs", str(pairs_dir), "--output", str(output), "--init_config", str(config),
+            "--batch_size", "8", "--chunk_size", "3", "--max_steps", "20", "--save_every", "5",
+            "--log_every", "1", "--query_max_length", "16", "--passage_max_length", "24",
+            "--lr", "1e-3", "--warmup_steps", "3", "--seed", "11", "--device", "cpu", "--no_progress",
             *extra]
 
 
@@ -28,7 +28,7 @@ def final_weights(output):
 def test_resume_is_exact(pairs_dir, tiny_config_json, tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(args_for(pairs_dir, straight, tiny_config_json))
-    half = train(args_for(pairs_dir, resumed, tiny_config_json, "--stop-after-step", "10"))
+    half = train(args_for(pairs_dir, resumed, tiny_config_json, "--stop_after_step", "10"))
     assert half["step"] == 10 and not (resumed / "model").exists()
     train(args_for(pairs_dir, resumed, tiny_config_json, "--resume"))
 
@@ -43,11 +43,14 @@ def test_resume_is_exact(pairs_dir, tiny_config_json, tmp_path):
     assert a[0]["loss"] > a[-1]["loss"]  # and it is learning something
 
 
-def test_resume_refuses_a_different_run(pairs_dir, tiny_config_json, tmp_path):
+def test_resume_refuses_a_different_run(pairs_dir, tiny_config_json, tmp_path, capsys):
     out = tmp_path / "run"
-    train(args_for(pairs_dir, out, tiny_config_json, "--stop-after-step", "5"))
-    with pytest.raises(SystemExit, match="batch_size"):
-        train(args_for(pairs_dir, out, tiny_config_json, "--resume", "--batch-size", "4"))
+    train(args_for(pairs_dir, out, tiny_config_json, "--stop_after_step", "5"))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        train(args_for(pairs_dir, out, tiny_config_json, "--resume", "--batch_size", "4"))
+    assert exit_info.value.code == 2
+    assert "--resume with different ['batch_size']" in capsys.readouterr().err
 
 
 def test_log_records_and_saved_model(pairs_dir, tiny_config_json, tmp_path):
@@ -56,8 +59,8 @@ def test_log_records_and_saved_model(pairs_dir, tiny_config_json, tmp_path):
     from model.embed import embed_texts, load_encoder
 
     out = tmp_path / "run"
-    summary = train(args_for(pairs_dir, out, tiny_config_json, "--symmetric", "--max-steps", "6",
-                             "--keep-checkpoints", "1"))
+    summary = train(args_for(pairs_dir, out, tiny_config_json, "--symmetric", "--max_steps", "6",
+                             "--keep_checkpoints", "1"))
     record = read_log(out)[-1]
     for key in ("loss", "accuracy", "lr", "pairs_per_s", "tokens_per_s", "grad_norm", "source"):
         assert key in record
@@ -72,12 +75,12 @@ def test_log_records_and_saved_model(pairs_dir, tiny_config_json, tmp_path):
                                st.encode(texts, prompt_name="query"), atol=1e-5)
 
 
-def test_incomplete_pairs_are_refused(pairs_dir, tiny_config_json, tmp_path):
-    from model.data import IncompleteVersionError
-
+def test_incomplete_pairs_are_refused(pairs_dir, tiny_config_json, tmp_path, capsys):
     (pairs_dir / "beta" / "v1" / "manifest.json").unlink()
-    with pytest.raises(IncompleteVersionError):
+    with pytest.raises(SystemExit) as exit_info:
         train(args_for(pairs_dir / "beta" / "v1", tmp_path / "run", tiny_config_json))
+    assert exit_info.value.code == 2 and "incomplete" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # refused before any work
 
 
 def test_hard_negative_column_is_used(pairs_dir, tiny_config_json, tmp_path):
@@ -91,9 +94,9 @@ def test_hard_negative_column_is_used(pairs_dir, tiny_config_json, tmp_path):
         passages = table["passage"].to_pylist()
         negatives = passages[1:] + passages[:1]  # another row's passage: a real, hard-ish negative
         pq.write_table(table.append_column("hard_negative", pa.array(negatives)), shard, row_group_size=16)
-    plain = train(args_for(version, tmp_path / "plain", tiny_config_json, "--max-steps", "2"))
-    hard = train(args_for(version, tmp_path / "hard", tiny_config_json, "--max-steps", "2",
-                          "--hard-negative-column", "hard_negative"))
+    plain = train(args_for(version, tmp_path / "plain", tiny_config_json, "--max_steps", "2"))
+    hard = train(args_for(version, tmp_path / "hard", tiny_config_json, "--max_steps", "2",
+                          "--hard_negative_column", "hard_negative"))
     first = lambda out: read_log(out)[0]["loss"]
     assert first(tmp_path / "hard") > first(tmp_path / "plain")  # more negatives, higher initial loss
     assert hard["step"] == plain["step"] == 2

@@ -18,8 +18,8 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path, capsys):
     base = save_encoder(build_random_encoder(TINY, settings=EncoderSettings(query_max_length=16,
                                                                            passage_max_length=32)), tmp_path / "base")
     eval_data = write_demo_beir(str(tmp_path / "eval"), n_queries=10, docs_per_topic=5)
-    assert M.main(["--demo", "--output", str(tmp_path / "run"), "--base-model", str(base), "--eval-data", eval_data,
-                   "--train-steps", "2", "--batch-size", "8", "--pool-size", "200"]) == 0
+    assert M.main(["--demo", "--output", str(tmp_path / "run"), "--base_model", str(base), "--eval_data", eval_data,
+                   "--train_steps", "2", "--batch_size", "8", "--pool_size", "200"]) == 0
     out = capsys.readouterr().out
     for stage in ("extract reddit", "extract stackexchange", "train noisy model", "consistency filter",
                   "train final model", "evaluate (nDCG@10)"):

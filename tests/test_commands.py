@@ -1,0 +1,243 @@
+"""Every command refuses a bad command line with one line on stderr, before doing any work.
+
+CASES is the table: (module, argv, text the one stderr line must contain). argv items may name
+the paths of the `workspace` fixture as "{name}" (see PLACEHOLDERS). A command is any module with
+`main(argv)` or `run(argv)`; append rows for new commands.
+"""
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import subprocess
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+PLACEHOLDERS = {
+    "tmp": "the test's folder",
+    "out": "an output folder that does not exist yet",
+    "pairs": "a folder holding one complete pair version (source 'alpha', 2 shards)",
+    "model": "a folder with a config.json (never loaded: loading a model fails these tests)",
+    "config": "a BertConfig JSON file",
+    "bad_json": "a file that is not JSON",
+    "file": "an existing regular file",
+    "missing": "a path that does not exist",
+    "empty": "an existing empty folder",
+    "beir": "a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv",
+}
+
+
+def _cuda_absent():
+    import torch
+
+    return torch.cuda.device_count() == 0
+
+
+def _faiss_gpu_absent():
+    from filtering.index import available_backends
+
+    return "faiss-gpu" not in available_backends()
+
+
+def when(condition, reason, *row):
+    """A row that runs only where it can fail (e.g. --device cuda on a machine without CUDA)."""
+    return pytest.param(*row, marks=pytest.mark.skipif(not condition(), reason=reason))
+
+
+TRAIN = ["--pairs", "{pairs}", "--output", "{out}", "--device", "cpu"]
+TRAIN_RUN = TRAIN + ["--init_config", "{config}", "--max_steps", "2"]
+EMBED = ["--model", "{model}", "--input", "{pairs}/alpha/v1", "--output", "{tmp}/vectors.npy"]
+EVALUATE = ["--model", "{model}", "--data", "{beir}"]
+FILTER = ["--model", "{model}", "--pairs", "{pairs}", "--output", "{out}", "--device", "cpu"]
+MAIN = ["--output", "{out}", "--demo"]
+
+CASES = [
+    # model.train
+    ("model.train", TRAIN_RUN + ["--frobnicate"], "unknown flag --frobnicate"),
+    ("model.train", TRAIN_RUN + ["--batch-size", "8"], "unknown flag --batch-size (did you mean --batch_size?)"),
+    ("model.train", TRAIN_RUN + ["--max-steps=3"], "unknown flag --max-steps (did you mean --max_steps?)"),
+    ("model.train", TRAIN_RUN + ["--batch", "8"], "unknown flag --batch (did you mean --batch_size?)"),
+    ("model.train", TRAIN_RUN + ["--save_evry", "8"], "did you mean --save_every?"),
+    ("model.train", TRAIN_RUN + ["--batch_size", "0"], "argument --batch_size: expected a positive integer"),
+    ("model.train", TRAIN_RUN + ["--batch_size", "1"], "--batch_size must be at least 2"),
+    ("model.train", TRAIN + ["--init_config", "{config}", "--max_steps", "0"], "argument --max_steps"),
+    ("model.train", TRAIN + ["--init_config", "{config}"], "one of the arguments --max_steps --epochs is required"),
+    ("model.train", TRAIN_RUN + ["--epochs", "1"], "not allowed with argument"),
+    ("model.train", TRAIN_RUN + ["--save_every", "0"], "argument --save_every: expected a positive integer"),
+    ("model.train", TRAIN_RUN + ["--log_every", "0"], "argument --log_every"),
+    ("model.train", TRAIN_RUN + ["--lr", "-1"], "argument --lr: expected a positive number, got '-1'"),
+    ("model.train", TRAIN_RUN + ["--lr", "nan"], "argument --lr"),
+    ("model.train", TRAIN_RUN + ["--chunk_size", "-1"], "argument --chunk_size"),
+    ("model.train", TRAIN_RUN + ["--warmup_ratio", "2"], "argument --warmup_ratio"),
+    ("model.train", TRAIN_RUN + ["--query_max_length", "0"], "argument --query_max_length"),
+    ("model.train", TRAIN_RUN + ["--scale", "0"], "argument --scale"),
+    ("model.train", TRAIN_RUN + ["--source_weights", "alpha"], "expected SOURCE=WEIGHT"),
+    ("model.train", TRAIN_RUN + ["--source_weights", "alpha=-2"], "argument --source_weights"),
+    ("model.train", TRAIN_RUN + ["--source_weights", "beta=1"], "source weights: unknown ['beta']"),
+    ("model.train", TRAIN_RUN + ["--hard_negative_column", "nope"], "--hard_negative_column nope: no such column"),
+    ("model.train", TRAIN_RUN + ["--resume"], "--resume: no checkpoint"),
+    ("model.train", TRAIN + ["--init_config", "{bad_json}", "--max_steps", "2"], "is not valid JSON"),
+    ("model.train", TRAIN + ["--init_config", "{missing}", "--max_steps", "2"], "no such file"),
+    ("model.train", TRAIN + ["--init_config", "[1, 2]", "--max_steps", "2"], "argument --init_config"),
+    ("model.train", TRAIN + ["--init_config", "{empty}", "--max_steps", "2"], "holds no config.json"),
+    ("model.train", TRAIN + ["--model", "{missing}", "--max_steps", "2"], "argument --model: no such folder"),
+    ("model.train", TRAIN + ["--model", "{model}", "--tokenizer", "{model}", "--max_steps", "2"],
+     "--tokenizer goes with --init_config"),
+    ("model.train", ["--pairs", "{pairs}", "--output", "{file}", "--init_config", "{config}", "--max_steps", "2"],
+     "argument --output: {file} is an existing file"),
+    ("model.train", ["--pairs", "{missing}", "--output", "{out}", "--init_config", "{config}", "--max_steps", "2"],
+     "argument --pairs: no such file or folder"),
+    ("model.train", ["--pairs", "{empty}", "--output", "{out}", "--init_config", "{config}", "--max_steps", "2"],
+     "no complete version dir"),
+    ("model.train", TRAIN_RUN + ["stray"], "unexpected argument 'stray'"),
+    when(_cuda_absent, "this machine has CUDA",
+         "model.train", TRAIN_RUN + ["--device", "cuda"], "argument --device: cuda: no such CUDA device"),
+    # model.embed
+    ("model.embed", EMBED + ["--frobnicate"], "unknown flag --frobnicate"),
+    ("model.embed", EMBED + ["--batch-size", "8"], "unknown flag --batch-size (did you mean --batch_size?)"),
+    ("model.embed", EMBED + ["--batch_size", "0"], "argument --batch_size"),
+    ("model.embed", EMBED + ["--kind", "title"], "argument --kind: invalid choice"),
+    ("model.embed", EMBED + ["--column", "nope"], "--column nope: no such column"),
+    ("model.embed", EMBED + ["--device", "tpu"], "argument --device"),
+    ("model.embed", ["--input", "{missing}", "--output", "{tmp}/v.npy"], "argument --input: no such file or folder"),
+    ("model.embed", ["--input", "{file}", "--output", "{tmp}/v.npy"], "is not readable Parquet"),
+    ("model.embed", ["--input", "{empty}", "--output", "{tmp}/v.npy"], "no .parquet files"),
+    ("model.embed", ["--input", "{pairs}/alpha/v1", "--output", "{tmp}"], "is an existing folder"),
+    ("model.embed", ["--input", "{pairs}/alpha/v1", "--output", "{missing}/v.npy"], "does not exist"),
+    ("model.embed", ["--input", "{pairs}/alpha/v1", "--output", "{tmp}/v.npy", "--model", "{empty}"],
+     "holds no config.json"),
+    # model.evaluate
+    ("model.evaluate", EVALUATE + ["--frobnicate"], "unknown flag --frobnicate"),
+    ("model.evaluate", EVALUATE + ["--query-prefix", ""], "unknown flag --query-prefix (did you mean --query_prefix?)"),
+    ("model.evaluate", EVALUATE + ["--batch_size", "0"], "argument --batch_size"),
+    ("model.evaluate", EVALUATE + ["--split", "dev"], "holds no qrels/dev.tsv"),
+    ("model.evaluate", ["--data", "{missing}"], "argument --data: no such folder"),
+    ("model.evaluate", ["--data", "{empty}"], "holds no corpus.jsonl"),
+    ("model.evaluate", ["--model", "{model}"], "the following arguments are required: --data"),
+    # filtering.filter_pairs
+    ("filtering.filter_pairs", FILTER + ["--frobnicate"], "unknown flag --frobnicate"),
+    ("filtering.filter_pairs", FILTER + ["--pool-size", "5"], "unknown flag --pool-size (did you mean --pool_size?)"),
+    ("filtering.filter_pairs", FILTER + ["--pool_size", "0"], "argument --pool_size: expected a positive integer"),
+    ("filtering.filter_pairs", FILTER + ["--k", "0"], "argument --k: expected a positive integer"),
+    ("filtering.filter_pairs", FILTER + ["--batch_size", "0"], "argument --batch_size"),
+    ("filtering.filter_pairs", FILTER + ["--shard", "3/2"], "argument --shard: expected i/N with 0 <= i < N"),
+    ("filtering.filter_pairs", FILTER + ["--shard", "one/two"], "argument --shard"),
+    ("filtering.filter_pairs", FILTER + ["--backend", "gpu"], "argument --backend: invalid choice"),
+    ("filtering.filter_pairs", FILTER + ["--precision", "int8"], "argument --precision: invalid choice"),
+    ("filtering.filter_pairs", ["--pairs", "{pairs}", "--output", "{file}"], "is an existing file"),
+    ("filtering.filter_pairs", ["--pairs", "{missing}", "--output", "{out}"], "argument --pairs: no such file"),
+    ("filtering.filter_pairs", ["--pairs", "{empty}", "--output", "{out}"], "no complete version dir"),
+    ("filtering.filter_pairs", ["--pairs", "{pairs}", "--output", "{out}", "--model", "{missing}"],
+     "argument --model"),
+    when(_faiss_gpu_absent, "faiss-gpu is available here",
+         "filtering.filter_pairs", FILTER + ["--backend", "faiss-gpu"], "--backend faiss-gpu is not available"),
+    # pipelines.main
+    ("pipelines.main", MAIN + ["--frobnicate"], "unknown flag --frobnicate"),
+    ("pipelines.main", MAIN + ["--train-steps", "2"], "unknown flag --train-steps (did you mean --train_steps?)"),
+    ("pipelines.main", MAIN + ["--batch-size", "8"], "did you mean --batch_size?"),
+    ("pipelines.main", MAIN + ["--train_steps", "0"], "argument --train_steps"),
+    ("pipelines.main", MAIN + ["--batch_size", "0"], "argument --batch_size"),
+    ("pipelines.main", MAIN + ["--batch_size", "1"], "--batch_size must be at least 2"),
+    ("pipelines.main", MAIN + ["--chunk_size", "-1"], "argument --chunk_size"),
+    ("pipelines.main", MAIN + ["--lr", "-1"], "argument --lr"),
+    ("pipelines.main", MAIN + ["--pool_size", "0"], "argument --pool_size"),
+    ("pipelines.main", MAIN + ["--k", "0"], "argument --k"),
+    ("pipelines.main", MAIN + ["--eval_data", "{empty}"], "argument --eval_data: {empty} holds no corpus.jsonl"),
+    ("pipelines.main", MAIN + ["--base_model", "{missing}"], "argument --base_model: no such folder"),
+    ("pipelines.main", MAIN + ["--reddit_input", "{file}"], "not both"),
+    ("pipelines.main", ["--output", "{out}"], "give --demo or at least one"),
+    ("pipelines.main", ["--output", "{out}", "--reddit_input", "{missing}/RC_*.zst"], "matches no file"),
+    ("pipelines.main", ["--output", "{file}", "--demo"], "argument --output: {file} is an existing file"),
+    ("pipelines.main", ["--output", "{file}/sub", "--demo"], "is a file, not a folder"),
+]
+
+
+def run_command(module_name, argv):
+    """(exit code, stderr) of `module.main(argv)` (or `run(argv)`), in-process.
+
+    A SystemExit carrying a message counts as exit code 1 with that message on stderr, as the
+    interpreter would print it.
+    """
+    module = importlib.import_module(module_name)
+    entry = getattr(module, "main", None) or getattr(module, "run")
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        try:
+            entry(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        else:
+            code = 0
+    if isinstance(code, str):
+        stderr.write(code + "\n")
+        code = 1
+    return code, stderr.getvalue()
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """The paths named by PLACEHOLDERS, all under tmp_path."""
+    from model.pairs_io import pairs_from_texts, write_pair_version
+    from tests.model.conftest import TINY_BERT, make_texts
+
+    write_pair_version(tmp_path / "pairs" / "alpha" / "v1", pairs_from_texts("alpha", make_texts(12)), num_shards=2)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    (tmp_path / "bert.json").write_text(json.dumps(TINY_BERT))
+    (tmp_path / "bad.json").write_text("{'hidden_size': 32,}")
+    (tmp_path / "notes.txt").write_text("a regular file\n")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "beir" / "qrels").mkdir(parents=True)
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
+        (tmp_path / "beir" / name).write_text("")
+    paths = {"tmp": tmp_path, "out": tmp_path / "out", "pairs": tmp_path / "pairs", "model": tmp_path / "model",
+             "config": tmp_path / "bert.json", "bad_json": tmp_path / "bad.json", "file": tmp_path / "notes.txt",
+             "missing": tmp_path / "missing", "empty": tmp_path / "empty", "beir": tmp_path / "beir"}
+    assert set(paths) == set(PLACEHOLDERS)
+    return {name: str(path) for name, path in paths.items()}
+
+
+def tree(root):
+    return sorted(os.path.join(d, n) for d, dirs, files in os.walk(root) for n in dirs + files)
+
+
+def forbid_work(monkeypatch):
+    """Loading or building a model, or starting a stage, fails the test."""
+    import transformers
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("work started before the command line was checked")
+
+    monkeypatch.setattr(transformers.PreTrainedModel, "__init__", refuse)
+    monkeypatch.setattr(subprocess, "run", refuse)
+
+
+@pytest.mark.parametrize("module_name, argv, expected", CASES)
+def test_bad_command_line_fails_in_one_line_before_any_work(module_name, argv, expected, workspace, monkeypatch):
+    argv = [a.format(**workspace) for a in argv]
+    expected = expected.format(**workspace)
+    importlib.import_module(module_name)
+    before = tree(workspace["tmp"])
+    forbid_work(monkeypatch)
+
+    code, stderr = run_command(module_name, argv)
+
+    lines = stderr.splitlines()
+    assert code != 0
+    assert len(lines) == 1 and lines[0].strip(), stderr
+    assert expected in lines[0]
+    assert tree(workspace["tmp"]) == before  # nothing written: no output folder, no logs
+
+
+def test_unknown_flag_message():
+    from schemas.cli import unknown_flag_message
+
+    known = ["--batch_size", "--top_n", "--temp_location", "--k"]
+    assert unknown_flag_message("--top-n", known) == "unknown flag --top-n (did you mean --top_n?)"
+    assert unknown_flag_message("--temp-location=gs://b", known) == \
+        "unknown flag --temp-location (did you mean --temp_location?)"
+    assert unknown_flag_message("--bach_size", known) == "unknown flag --bach_size (did you mean --batch_size?)"
+    assert unknown_flag_message("--zzzzzz", known) == "unknown flag --zzzzzz"
