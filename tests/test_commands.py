@@ -27,6 +27,7 @@ PLACEHOLDERS = {
     "missing": "a path that does not exist",
     "empty": "an existing empty folder",
     "beir": "a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv",
+    "versions": "an output root holding complete versions reddit/v1 and stackexchange/v1",
 }
 
 
@@ -53,6 +54,8 @@ EMBED = ["--model", "{model}", "--input", "{pairs}/alpha/v1", "--output", "{tmp}
 EVALUATE = ["--model", "{model}", "--data", "{beir}"]
 FILTER = ["--model", "{model}", "--pairs", "{pairs}", "--output", "{out}", "--device", "cpu"]
 MAIN = ["--output", "{out}", "--demo"]
+REDDIT = ["--input", "{file}", "--output", "{out}", "--version", "v1"]
+SE = ["--input", "{file}", "--output", "{out}", "--version", "v1"]
 
 CASES = [
     # model.train
@@ -152,6 +155,28 @@ CASES = [
     ("pipelines.main", ["--output", "{out}", "--reddit_input", "{missing}/RC_*.zst"], "matches no file"),
     ("pipelines.main", ["--output", "{file}", "--demo"], "argument --output: {file} is an existing file"),
     ("pipelines.main", ["--output", "{file}/sub", "--demo"], "is a file, not a folder"),
+    # the source pipelines (Beam options pass through; ours and Beam's are checked together)
+    ("pipelines.reddit", REDDIT + ["--frobnicate"], "unknown flag --frobnicate"),
+    ("pipelines.reddit", REDDIT + ["--top-n", "3"], "unknown flag --top-n (did you mean --top_n?)"),
+    ("pipelines.reddit", REDDIT + ["--temp-location", "gs://b/t"], "did you mean --temp_location?"),
+    ("pipelines.reddit", REDDIT + ["--top_n", "0"], "--top_n must be at least 1, not 0"),
+    ("pipelines.reddit", REDDIT + ["--top_n", "two"], "argument --top_n: invalid int value: 'two'"),
+    ("pipelines.reddit", REDDIT + ["--max_passage_chars", "0"], "--max_passage_chars must be at least 1"),
+    ("pipelines.reddit", REDDIT + ["--num_shards", "-1"], "--num_shards must be >= 0"),
+    ("pipelines.reddit", REDDIT + ["--version", "../x"], "bad --version '../x'"),
+    ("pipelines.reddit", REDDIT + ["stray"], "unexpected argument 'stray'"),
+    ("pipelines.reddit", ["--output", "{out}"], "at least one --input is required"),
+    ("pipelines.reddit", ["--input", "{file}"], "--output is required"),
+    ("pipelines.reddit", ["--input", "{missing}/RC_*.zst", "--output", "{out}"], "matches no file"),
+    ("pipelines.reddit", ["--input", "{file}", "--output", "{file}"], "is a file, not a folder"),
+    ("pipelines.reddit", ["--input", "{file}", "--output", "{versions}", "--version", "v1"],
+     "is a complete version"),
+    ("pipelines.stackexchange", SE + ["--split-mb", "8"], "unknown flag --split-mb (did you mean --split_mb?)"),
+    ("pipelines.stackexchange", SE + ["--split_mb", "-1"], "--split_mb must be >= 0"),
+    ("pipelines.stackexchange", SE + ["--top_n", "0"], "--top_n must be at least 1"),
+    ("pipelines.stackexchange", SE + ["--drop_nsfw"], "unknown flag --drop_nsfw"),
+    ("pipelines.stackexchange", ["--input", "{file}", "--output", "{versions}", "--version", "v1"],
+     "is a complete version"),
 ]
 
 
@@ -193,7 +218,9 @@ def workspace(tmp_path):
     (tmp_path / "beir" / "qrels").mkdir(parents=True)
     for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
         (tmp_path / "beir" / name).write_text("")
-    paths = {"tmp": tmp_path, "out": tmp_path / "out", "pairs": tmp_path / "pairs", "model": tmp_path / "model",
+    for source in ("reddit", "stackexchange"):
+        write_pair_version(tmp_path / "versions" / source / "v1", pairs_from_texts(source, make_texts(2)))
+    paths = {"versions": tmp_path / "versions", "tmp": tmp_path, "out": tmp_path / "out", "pairs": tmp_path / "pairs", "model": tmp_path / "model",
              "config": tmp_path / "bert.json", "bad_json": tmp_path / "bad.json", "file": tmp_path / "notes.txt",
              "missing": tmp_path / "missing", "empty": tmp_path / "empty", "beir": tmp_path / "beir"}
     assert set(paths) == set(PLACEHOLDERS)
