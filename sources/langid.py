@@ -93,20 +93,35 @@ _REDDIT_REF = re.compile(r"(?<![\w/])/?[ru]/[\w-]+", re.I)
 # letter runs with inner apostrophes: don't, c'est, l'aiuto
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
+_NOT_LETTER_OR_SEPARATOR = re.compile(r"[^A-Za-z ']")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+# (marker that must be in the text, pattern, replacement): the substring test skips most
+# regexes on most texts; every pattern needs its marker to match (case-folded for URLs and refs).
+_CLEANUP = (
+    ("```", False, _FENCED_CODE, " "),
+    ("    ", False, _INDENTED_CODE, " "),
+    ("\t", False, _INDENTED_CODE, " "),
+    ("`", False, _INLINE_CODE, " "),
+    ("](", False, _MD_LINK, r" \1 "),
+    ("://", False, _URL, " "),
+    ("www.", True, _URL, " "),
+    ("@", False, _EMAIL, " "),
+    (".", False, _DOMAIN, " "),
+    ("r/", True, _REDDIT_REF, " "),
+    ("u/", True, _REDDIT_REF, " "),
+)
 
 
 def clean_text(text: str) -> str:
     """Text with the parts that carry no language removed (see the module docstring)."""
-    text = unicodedata.normalize("NFC", html.unescape(text))
-    text = _FENCED_CODE.sub(" ", text)
-    text = _INDENTED_CODE.sub(" ", text)
-    text = _INLINE_CODE.sub(" ", text)
-    text = _MD_LINK.sub(r" \1 ", text)
-    text = _URL.sub(" ", text)
-    text = _EMAIL.sub(" ", text)
-    text = _DOMAIN.sub(" ", text)
-    text = _REDDIT_REF.sub(" ", text)
+    text = html.unescape(text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    for marker, folded, pattern, replacement in _CLEANUP:
+        if marker in (text.lower() if folded else text):
+            text = pattern.sub(replacement, text)
     return text[:MAX_CHARS]
 
 
@@ -149,6 +164,8 @@ def _script(ch: str) -> str | None:
 
 def script_counts(text: str) -> dict[str, int]:
     """Letters per script; ASCII letters counted by regex (fast), the rest one by one."""
+    if text.isascii() and not _NOT_LETTER_OR_SEPARATOR.search(text):  # joined word tokens, the usual case
+        return {"latin": len(text) - text.count(" ") - text.count("'")}
     counts = {"latin": len(_ASCII_LETTER.findall(text))}
     for ch in _NON_ASCII.findall(text):
         if ch.isalpha():
@@ -479,7 +496,7 @@ def explain(text: str, config: LangIdConfig = DEFAULT_CONFIG) -> tuple[str, floa
         if script in SCRIPT_LANGUAGE:
             return SCRIPT_LANGUAGE[script], share, "script"
         return UNDETERMINED, 0.0, "script"  # a script we have no language for
-    lowered = [t.lower().replace("’", "'") for t in tokens]
+    lowered = words.lower().replace("’", "'").split(" ") if tokens else []
     n, en, foreign = _evidence(tokens, lowered)
     if config.use_lexicon:
         conf = _lexicon_english(n, en, foreign)
