@@ -27,12 +27,12 @@ from sources.reddit import RedditConfig, decode_line, drop_reason  # noqa: E402
 
 NOTES = """Reading the figures: decompression and JSON are a small part of the cost; the per-record
 Python work (Markdown cleanup, the filters, language ID on every record that passes the cheaper
-rules) sets the single-process ceiling, and Beam's per-element overhead (encoding records between
-stages, five shuffles: lines, dedup, the per-parent combiner, the parent check, the fate
-resolution) costs several times more (here, {beam:.0f} s in Beam against {plain:.0f} s for the same
-work in a plain loop). On Dataflow the lines are reshuffled before parsing, so this
-work spreads over every worker; locally, `--direct_running_mode=multi_processing
---direct_num_workers=N` uses N cores."""
+rules) sets the single-process ceiling, and Beam's per-element cost (encoding records between
+stages) comes on top at each shuffle of records: one copy per id, the top-N replies (a combiner),
+the parent join, the pair dedup and the fate resolution. Raw lines travel in batches of 500, so the
+reshuffle that spreads parsing over workers costs one element per batch (here, {beam:.0f} s in Beam
+against {plain:.0f} s for the same work in a plain loop). Locally,
+`--direct_running_mode=multi_processing --direct_num_workers=N` uses N cores."""
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "reddit_pipeline.md")
 
 

@@ -9,10 +9,7 @@ from typing import Iterable
 
 import numpy as np
 
-
-def normalize_for_dedup(text: str) -> str:
-    """Casefold, collapse every run of (Unicode) whitespace to one space, strip the ends."""
-    return " ".join(text.casefold().split())
+from schemas.pairs import normalize_for_dedup
 
 
 def text_hash(text: str) -> int:

@@ -26,6 +26,7 @@ from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Uni
 import numpy as np
 
 from schemas import versions
+from schemas.pairs import normalize_for_dedup
 from schemas.versions import IncompleteVersionError  # noqa: F401  (raised by find_version_dirs; imported from here)
 
 
@@ -100,7 +101,7 @@ def stable_int(text: str) -> int:
 
 
 def dedup_key(text: str) -> bytes:
-    return hashlib.blake2b(" ".join(text.casefold().split()).encode("utf-8"), digest_size=12).digest()
+    return hashlib.blake2b(normalize_for_dedup(text).encode("utf-8"), digest_size=12).digest()
 
 
 class SourceCursor:

@@ -24,8 +24,9 @@ from pipelines import accounting as A
 from pipelines.inputs import RECORDS_READ, REJECTS, NoInputFiles, expand_inputs
 from pipelines.options import UsageError, config_from_options, exit_with_usage_error, make_runner, parse_options
 from pipelines.read import ReadSource, UnitReader
-from pipelines.sink import VersionExists, WriteVersion, prepare_version_dir, version_dir
+from pipelines.sink import WriteVersion
 from pipelines.splits import plan_read_units
+from schemas.versions import VersionExists, prepare_version_dir, version_path
 from sources.settings import as_dict
 
 
@@ -78,7 +79,7 @@ def build_pipeline(job: SourceJob, pipeline: beam.Pipeline, options) -> str:
     config = config_from_options(options, job.options_class)
     check_output(own.output)
     inputs = expand_inputs(own.input)
-    out_dir = version_dir(own.output, job.name, own.dataset_version)
+    out_dir = version_path(own.output, job.name, own.dataset_version)
     prepare_version_dir(out_dir, own.overwrite)
     units = plan_read_units(inputs, job.split_bytes(config), job.splittable)
     read = pipeline | "Read" >> ReadSource(job.name, units, job.reader(config), job.parse(config))

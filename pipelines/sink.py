@@ -20,11 +20,6 @@ from schemas import versions as V
 from schemas.pairs import PAIR_SCHEMA
 from schemas.rejects import REJECT_SCHEMA
 
-# The folder format lives in schemas.versions; these names are kept for the pipelines that import them.
-from schemas.versions import VersionExists, prepare_version_dir, read_manifest, shard_name  # noqa: F401
-from schemas.versions import version_path as version_dir  # noqa: F401
-from schemas.versions import write_rows as write_parquet  # noqa: F401
-
 DEFAULT_ROWS_PER_SHARD = 200_000
 REJECT_ROWS_PER_SHARD = 1_000_000
 

@@ -101,40 +101,32 @@ def _number(text: str, kind: Callable, what: str):
     return value
 
 
-def positive_int(text: str) -> int:
-    value = _number(text, int, "a positive integer")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+def _within(text: str, kind: type, what: str, ok: Callable[[float], bool]):
+    value = _number(text, kind, what)
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _within(text, int, "a positive integer", lambda v: v > 0)
 
 
 def non_negative_int(text: str) -> int:
-    value = _number(text, int, "an integer >= 0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+    return _within(text, int, "an integer >= 0", lambda v: v >= 0)
 
 
 def positive_float(text: str) -> float:
-    value = _number(text, float, "a positive number")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+    return _within(text, float, "a positive number", lambda v: v > 0)
 
 
 def non_negative_float(text: str) -> float:
-    value = _number(text, float, "a number >= 0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+    return _within(text, float, "a number >= 0", lambda v: v >= 0)
 
 
 def ratio(text: str) -> float:
     """A share between 0 and 1, both included (e.g. the warmup share of all steps)."""
-    value = _number(text, float, "a number between 0 and 1")
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
+    return _within(text, float, "a number between 0 and 1", lambda v: 0.0 <= v <= 1.0)
 
 
 def json_object_file(text: str) -> str:

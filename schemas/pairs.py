@@ -81,6 +81,12 @@ def make_pair(
     }
 
 
+def normalize_for_dedup(text: str) -> str:
+    """What "the same text" means everywhere (batch dedup, the filter's pool, corpus dedup):
+    casefolded, every run of Unicode whitespace one space, ends stripped."""
+    return " ".join(text.casefold().split())
+
+
 def utc_from_epoch(value: Any) -> Optional[_dt.datetime]:
     """Epoch seconds (int, float or numeric string, as dumps of different eras carry) to UTC."""
     if value is None or value == "":

@@ -14,7 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to
 import apache_beam as beam
 from pipelines import reddit as P
 from pipelines.inputs import NoInputFiles
-from pipelines.sink import VersionExists
+from schemas.versions import VersionExists
 from sources.demo_inputs.reddit import write_zst_ndjson
 from sources.reddit import RedditConfig, parse_post
 
