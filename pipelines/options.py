@@ -12,6 +12,7 @@ on a machine without network that stalls before falling back. When the user name
 use the in-process FnApiRunner, which needs nothing from outside.
 """
 
+import argparse
 import datetime as _dt
 import sys
 from typing import List, NoReturn, Optional, Sequence
@@ -44,11 +45,12 @@ class CcpairsOptions(PipelineOptions):
 
 def _add_setting_flags(parser, config_class) -> None:
     for field, flag in settable_fields(config_class):
-        help_text = f"{field.metadata['help']} (default: {field.default})"
+        help_text = field.metadata["help"]
         if isinstance(field.default, bool):  # the flag switches the default over
             parser.add_argument(f"--{flag}", dest=field.name, action="store_false" if field.default else "store_true",
                                 default=field.default, help=help_text)
         else:
+            help_text += f" (default: {field.default})"
             parser.add_argument(f"--{flag}", dest=field.name, type=type(field.default), default=field.default,
                                 help=help_text)
 
@@ -56,6 +58,7 @@ def _add_setting_flags(parser, config_class) -> None:
 def source_options(name: str, config_class) -> type:
     """The PipelineOptions class of one source: the shared options plus one flag per setting."""
     return type(f"{name.title()}Options", (CcpairsOptions,), {
+        "source": name,
         "config_class": config_class,
         "_add_argparse_args": classmethod(lambda cls, parser: _add_setting_flags(parser, config_class)),
     })
@@ -89,7 +92,7 @@ def _all_beam_option_classes() -> List[type]:
 
 def check_flags(argv: Sequence[str], options_class) -> None:
     """UsageError for an unknown flag or a value argparse refuses; Beam's flags pass."""
-    parser = _StrictParser(allow_abbrev=False)
+    parser = _StrictParser(allow_abbrev=False, add_help=False)
     added = set()
     for cls in [options_class] + _all_beam_option_classes():
         if cls.__module__.startswith("apache_beam") or cls in (options_class, CcpairsOptions):
@@ -118,9 +121,24 @@ def make_runner(argv: Sequence[str]):
     return FnApiRunner()
 
 
+def print_help(options_class) -> NoReturn:
+    """Our flags only: Beam's several hundred would bury them."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m pipelines.{getattr(options_class, 'source', 'SOURCE')}", add_help=False,
+        epilog="Any Apache Beam pipeline option is accepted as well (--runner, --project, --region, "
+               "--temp_location, --direct_num_workers, ...); all flags are snake_case.")
+    CcpairsOptions._add_argparse_args(parser)
+    if options_class is not CcpairsOptions:
+        options_class._add_argparse_args(parser)
+    parser.print_help()
+    raise SystemExit(0)
+
+
 def parse_options(argv: Optional[List[str]], options_class):
     """argv -> PipelineOptions, every flag and value checked; UsageError says what is wrong."""
     argv = list(argv or [])
+    if "-h" in argv or "--help" in argv:
+        print_help(options_class)
     check_flags(argv, options_class)
     options = PipelineOptions(argv)
     own = options.view_as(options_class)
