@@ -25,7 +25,7 @@ from pipelines.inputs import RECORDS_READ, REJECTS, NoInputFiles, expand_inputs
 from pipelines.options import UsageError, config_from_options, exit_with_usage_error, make_runner, parse_options
 from pipelines.read import ReadSource, UnitReader
 from pipelines.sink import WriteVersion
-from pipelines.splits import plan_read_units
+from pipelines.splits import ReadUnit, plan_read_units
 from schemas.versions import VersionExists, prepare_version_dir, version_path
 from sources.settings import as_dict
 
@@ -49,6 +49,9 @@ class SourceJob:
     extract: Callable[[Any], beam.PTransform]  # config -> records -> {"pairs", "outcomes"}
     splittable: Callable[[str], bool] = _never  # files that may be cut into byte ranges
     split_bytes: Callable[[Any], int] = lambda config: 0
+    # (inputs, config) -> ReadUnits, for a source that plans its own units (e.g. from an index file);
+    # default: a unit per file, byte ranges for `splittable` files larger than `split_bytes`
+    plan_units: Optional[Callable[[List[Dict], Any], List[ReadUnit]]] = None
     manifest_extra: Callable[[List[Dict], Any], Dict[str, Any]] = _no_extra
 
 
@@ -81,7 +84,10 @@ def build_pipeline(job: SourceJob, pipeline: beam.Pipeline, options) -> str:
     inputs = expand_inputs(own.input)
     out_dir = version_path(own.output, job.name, own.dataset_version)
     prepare_version_dir(out_dir, own.overwrite)
-    units = plan_read_units(inputs, job.split_bytes(config), job.splittable)
+    if job.plan_units is not None:
+        units = job.plan_units(inputs, config)
+    else:
+        units = plan_read_units(inputs, job.split_bytes(config), job.splittable)
     read = pipeline | "Read" >> ReadSource(job.name, units, job.reader(config), job.parse(config))
     extracted = read["records"] | "Extract" >> job.extract(config)
     write_source_version(read, extracted, directory=out_dir, dataset=job.name, version=own.dataset_version,
