@@ -26,7 +26,7 @@ from pipelines.options import UsageError, config_from_options, exit_with_usage_e
 from pipelines.read import ReadSource, UnitReader
 from pipelines.sink import WriteVersion
 from pipelines.splits import ReadUnit, plan_read_units
-from schemas.versions import VersionExists, prepare_version_dir, version_path
+from schemas.versions import Claim, VersionBusy, VersionExists, claim_version, release, version_path
 from sources.settings import as_dict
 
 
@@ -55,7 +55,7 @@ class SourceJob:
     manifest_extra: Callable[[List[Dict], Any], Dict[str, Any]] = _no_extra
 
 
-def write_source_version(read: Mapping[str, Any], extracted: Mapping[str, Any], *, directory: str, dataset: str,
+def write_source_version(read: Mapping[str, Any], extracted: Mapping[str, Any], *, claim: Claim, dataset: str,
                          version: str, inputs: List[Dict], num_shards: int, options: Mapping[str, Any],
                          extra: Optional[Mapping[str, Any]] = None):
     """read: {"records", rejects, records_read}; extracted: {"pairs", "outcomes"} -> a complete version."""
@@ -66,7 +66,7 @@ def write_source_version(read: Mapping[str, Any], extracted: Mapping[str, Any], 
         "rejects": read[REJECTS],
         "outcomes": outcomes,
         "records_read": read[RECORDS_READ],
-    } | "Write" >> WriteVersion(directory=directory, dataset=dataset, version=version, inputs=inputs,
+    } | "Write" >> WriteVersion(claim=claim, dataset=dataset, version=version, inputs=inputs,
                                 num_shards=num_shards, options=options, extra=extra)
 
 
@@ -76,34 +76,39 @@ def check_output(output: str) -> None:
         raise UsageError(f"--output {output!r} is a file, not a folder")
 
 
-def build_pipeline(job: SourceJob, pipeline: beam.Pipeline, options) -> str:
-    """Add the whole job to `pipeline`; checks inputs and the version folder first. Returns the version dir."""
+def build_pipeline(job: SourceJob, pipeline: beam.Pipeline, options) -> Claim:
+    """Add the whole job to `pipeline`; checks inputs and claims the version first. Returns the claim
+    (its version_dir is where the version appears once the pipeline has run)."""
     own = options.view_as(job.options_class)
     config = config_from_options(options, job.options_class)
     check_output(own.output)
     inputs = expand_inputs(own.input)
-    out_dir = version_path(own.output, job.name, own.dataset_version)
-    prepare_version_dir(out_dir, own.overwrite)
+    claim = claim_version(version_path(own.output, job.name, own.dataset_version), own.overwrite)
     if job.plan_units is not None:
         units = job.plan_units(inputs, config)
     else:
         units = plan_read_units(inputs, job.split_bytes(config), job.splittable)
     read = pipeline | "Read" >> ReadSource(job.name, units, job.reader(config), job.parse(config))
     extracted = read["records"] | "Extract" >> job.extract(config)
-    write_source_version(read, extracted, directory=out_dir, dataset=job.name, version=own.dataset_version,
+    write_source_version(read, extracted, claim=claim, dataset=job.name, version=own.dataset_version,
                          inputs=inputs, num_shards=own.num_shards, options=as_dict(config),
                          extra=job.manifest_extra(inputs, config))
-    return out_dir
+    return claim
 
 
 def run(job: SourceJob, argv: Optional[List[str]] = None) -> str:
     """Parse argv, build and run the job (offline runner unless --runner); returns the version dir."""
     argv = list(sys.argv[1:] if argv is None else argv)
     options = parse_options(argv, job.options_class)
-    with beam.Pipeline(runner=make_runner(argv), options=options) as pipeline:
-        out_dir = build_pipeline(job, pipeline, options)
-    logging.info("wrote %s", out_dir)
-    return out_dir
+    claim = None
+    try:
+        with beam.Pipeline(runner=make_runner(argv), options=options) as pipeline:
+            claim = build_pipeline(job, pipeline, options)
+    finally:
+        if claim is not None:
+            release(claim)  # a no-op once published; otherwise (failure, --dry_run) frees the version
+    logging.info("wrote %s", claim.version_dir)
+    return claim.version_dir
 
 
 def main(job: SourceJob, argv: Optional[List[str]] = None) -> int:
@@ -111,6 +116,6 @@ def main(job: SourceJob, argv: Optional[List[str]] = None) -> int:
     logging.getLogger().setLevel(logging.INFO)
     try:
         print(run(job, argv))
-    except (UsageError, NoInputFiles, VersionExists) as exc:
+    except (UsageError, NoInputFiles, VersionExists, VersionBusy) as exc:
         exit_with_usage_error(f"python -m pipelines.{job.name}", exc)
     return 0

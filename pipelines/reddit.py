@@ -108,7 +108,7 @@ JOB = job.SourceJob(
 )
 
 
-def build_pipeline(pipeline: beam.Pipeline, options) -> str:
+def build_pipeline(pipeline: beam.Pipeline, options):
     return job.build_pipeline(JOB, pipeline, options)
 
 

@@ -81,9 +81,11 @@ class WriteShards(beam.PTransform):
             num_shards=beam.pvalue.AsSingleton(num_shards))
 
 
-class _WriteManifest(beam.DoFn):
-    def __init__(self, directory: str, fields: Dict[str, Any]):
-        self._directory, self._fields = directory, fields
+class _PublishVersion(beam.DoFn):
+    """Builds the manifest from the written shards and the counts, and publishes the staged version."""
+
+    def __init__(self, claim: V.Claim, fields: Dict[str, Any]):
+        self._claim, self._fields = claim, fields
 
     def process(self, _, pair_shards, reject_shards, outcomes, records_read):
         used = outcomes.get("used", 0)
@@ -99,23 +101,27 @@ class _WriteManifest(beam.DoFn):
             reject_shards=sorted(reject_shards, key=lambda s: s["path"]),
             **self._fields,
         )
-        V.write_manifest(self._directory, manifest)
+        V.publish(self._claim, manifest)
         yield manifest
 
 
 class WriteVersion(beam.PTransform):
     """pairs, rejects, outcomes and per-file record counts -> a complete version directory.
 
+    Shards go to the claim's staging folder; the last step writes the manifest there and
+    publishes the folder as the version (schemas.versions.publish), so nothing under the
+    version's name changes until the whole run has succeeded.
+
     Input: a dict of PCollections {"pairs", "rejects", "outcomes", "records_read"}; the last
     one holds one integer per input file (lines seen), counted independently of the outcomes so
     the manifest invariant is a real check. Output: the manifest dict (one element).
     """
 
-    def __init__(self, *, directory: str, dataset: str, version: str, inputs: List[Dict[str, Any]],
+    def __init__(self, *, claim: V.Claim, dataset: str, version: str, inputs: List[Dict[str, Any]],
                  num_shards: int = 0, options: Optional[Mapping[str, Any]] = None,
                  extra: Optional[Mapping[str, Any]] = None):
         super().__init__()
-        self._directory, self._num_shards = directory, num_shards
+        self._claim, self._directory, self._num_shards = claim, claim.staging_dir, num_shards
         self._fields = dict(dataset=dataset, version=version, code_version=M.code_version(),
                             inputs=inputs, options=dict(options or {}), extra=dict(extra or {}))
 
@@ -128,7 +134,7 @@ class WriteVersion(beam.PTransform):
         records_read = pcolls["records_read"] | "SumRead" >> beam.CombineGlobally(sum)
         begin = pcolls["pairs"].pipeline | "ManifestTrigger" >> beam.Create([None])
         return begin | "WriteManifest" >> beam.ParDo(
-            _WriteManifest(self._directory, self._fields),
+            _PublishVersion(self._claim, self._fields),
             pair_shards=beam.pvalue.AsList(pair_shards),
             reject_shards=beam.pvalue.AsList(reject_shards),
             outcomes=beam.pvalue.AsSingleton(outcomes),

@@ -15,6 +15,10 @@ REJECT_UNKNOWN_RECORD_TYPE = "unknown_record_type"
 REJECT_INVALID_XML = "invalid_xml"
 REJECT_UNSAFE_XML = "unsafe_xml"  # DTD, entity declarations or external entities
 REJECT_UNREADABLE_FILE = "unreadable_file"
+REJECT_VALUE_OUT_OF_RANGE = "value_out_of_range"  # a number or date no typed column can hold
+REJECT_SELF_REFERENCE = "self_reference"  # a record that names itself as its parent
+REJECT_EMPTY_FILE = "empty_file"  # an input file with no bytes: one record, so it shows in the manifest
+REJECT_NOT_UTF8_FILE = "not_utf8_file"  # a whole file in another encoding (UTF-16 XML): refused as one record
 REJECT_PARSE_ERROR = "parse_error"  # the parser failed in a way it did not foresee (a bug to look at)
 
 # Dropped: a well-formed record that a filter or a selection step left out.

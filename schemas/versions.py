@@ -23,6 +23,8 @@ import os
 import posixpath
 import re
 import secrets
+import socket
+import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import pyarrow as pa
@@ -332,27 +334,185 @@ def latest_version(output: "str | os.PathLike", source: str) -> Optional[str]:
     return versions[-1] if versions else None
 
 
-# ---- launch ----
+# ---- launch: claim a version, write it aside, publish it whole ----
+#
+# A run claims <output>/<source>/.<version>.claim at launch (created exclusively), writes every
+# file into a staging folder beside the version, .<version>.staging-<run id>/, and only at the
+# end publishes: the manifest goes into the staging folder, the old version (with --overwrite) is
+# set aside and the staging folder is renamed into place. So a failed or killed run never touches
+# a complete version, a --dry_run never deletes anything, and a second writer of the same version
+# fails at launch with one line instead of mixing its shards with the first one's.
+
+CLAIM_SUFFIX = ".claim"
+
 
 def _is_version_file(name: str) -> bool:
+    """What a writer of versions owns in a version folder (publishing replaces these, keeps the rest)."""
     return (name == MANIFEST_NAME or TMP_MARK in name
             or fnmatch.fnmatch(name, PAIR_SHARD_GLOB) or fnmatch.fnmatch(name, REJECT_SHARD_GLOB))
 
+STAGING_MARK = ".staging-"
 
-def prepare_version_dir(path: "str | os.PathLike", overwrite: bool) -> None:
-    """At launch: refuse a complete version unless overwrite; clear what a failed run left.
 
-    The manifest goes first, so the folder reads as incomplete while its shards are deleted.
-    """
-    path = os.fspath(path)
-    if is_complete(path) and not overwrite:
-        raise VersionExists(f"{path} is a complete version (has {MANIFEST_NAME}); pass --overwrite to replace it")
+class VersionBusy(VersionError):
+    """Another run holds the version's claim."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """This run's right to write `version_dir`; files go to `staging_dir` until publish()."""
+
+    version_dir: str
+    run_id: str
+
+    def _beside(self, name: str) -> str:
+        parent = self.version_dir.rstrip("/") if is_uri(self.version_dir) else os.path.normpath(self.version_dir)
+        folder = posixpath.dirname(parent) if is_uri(parent) else os.path.dirname(parent)
+        return join(folder, name)
+
+    @property
+    def claim_path(self) -> str:
+        return self._beside(f".{base_name(self.version_dir)}{CLAIM_SUFFIX}")
+
+    @property
+    def staging_dir(self) -> str:
+        return self._beside(f".{base_name(self.version_dir)}{STAGING_MARK}{self.run_id}")
+
+
+def _holder_record(run_id: str) -> bytes:
+    return json.dumps({"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+                       "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}).encode("utf-8")
+
+
+def _read_holder(claim_path: str) -> Optional[Dict[str, Any]]:
+    try:
+        return json.loads(read_bytes(claim_path).decode("utf-8"))
+    except (FileNotFoundError, OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _holder_is_dead(holder: Optional[Mapping[str, Any]]) -> bool:
+    """A claim whose process is known gone (same host, no such pid) or unreadable can be taken over."""
+    if not holder or not isinstance(holder.get("pid"), int):
+        return True
+    if holder.get("host") != socket.gethostname():
+        return False  # cannot tell from here: assume it is alive
+    try:
+        os.kill(holder["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _create_exclusively(path: str, data: bytes) -> bool:
+    """Write a new file; False when it already exists (O_EXCL locally; check-then-put on object stores)."""
     fs, fs_path = resolve(path)
-    stale = [e for e in _list_dir(path) if e.is_file and _is_version_file(e.base_name)]
-    for entry in sorted(stale, key=lambda e: e.base_name != MANIFEST_NAME):
-        fs.delete_file(entry.path)
-    if isinstance(fs, pafs.LocalFileSystem):  # object stores have no folders
+    if isinstance(fs, pafs.LocalFileSystem):
+        os.makedirs(os.path.dirname(fs_path), exist_ok=True)
+        try:
+            fd = os.open(fs_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return True
+    if fs.get_file_info(fs_path).type != pafs.FileType.NotFound:
+        return False
+    write_bytes(path, data)
+    return True
+
+
+def _delete_tree(path: str) -> None:
+    """A folder and all in it (on object stores: every object under the prefix); nothing if absent."""
+    fs, fs_path = resolve(path)
+    kind = fs.get_file_info(fs_path).type
+    if kind == pafs.FileType.Directory:
+        fs.delete_dir(fs_path)
+    elif kind == pafs.FileType.File:
+        fs.delete_file(fs_path)
+
+
+def claim_version(version_dir: "str | os.PathLike", overwrite: bool) -> Claim:
+    """At launch: refuse a complete version unless overwrite, and a version a live run is writing;
+    take over a dead run's claim (with a warning) and clear its staging folders. Returns the claim."""
+    version_dir = os.fspath(version_dir)
+    if is_complete(version_dir) and not overwrite:
+        raise VersionExists(f"{version_dir} is a complete version (has {MANIFEST_NAME}); pass --overwrite to replace it")
+    claim = Claim(version_dir, secrets.token_hex(8))
+    while not _create_exclusively(claim.claim_path, _holder_record(claim.run_id)):
+        holder = _read_holder(claim.claim_path)
+        if not _holder_is_dead(holder):
+            raise VersionBusy(
+                f"{version_dir} is being written by another run (pid {holder.get('pid')} on {holder.get('host')} "
+                f"since {holder.get('started')}); if that run is dead, delete {claim.claim_path}")
+        log.warning("taking over %s from a run that is gone: %s", claim.claim_path, holder)
+        fs, fs_path = resolve(claim.claim_path)
+        with contextlib.suppress(FileNotFoundError, OSError):
+            fs.delete_file(fs_path)
+    parent = os.path.dirname(claim.staging_dir) if not is_uri(claim.staging_dir) else posixpath.dirname(claim.staging_dir)
+    prefix = f".{base_name(version_dir)}{STAGING_MARK}"
+    for entry in _list_dir(parent):
+        if entry.base_name.startswith(prefix):  # a dead run's files, never published
+            _delete_tree(join(parent, entry.base_name))
+    fs, fs_path = resolve(claim.staging_dir)
+    if isinstance(fs, pafs.LocalFileSystem):
         fs.create_dir(fs_path, recursive=True)
+    return claim
+
+
+def release(claim: Claim) -> None:
+    """Give the claim up (a run that ends without publishing: failed, or --dry_run); its staging goes too."""
+    if (_read_holder(claim.claim_path) or {}).get("run_id") == claim.run_id:
+        _delete_tree(claim.staging_dir)
+        fs, fs_path = resolve(claim.claim_path)
+        with contextlib.suppress(FileNotFoundError, OSError):
+            fs.delete_file(fs_path)
+
+
+def publish(claim: Claim, manifest: Mapping[str, Any]) -> str:
+    """Make the staging folder the version: manifest last into staging, then swap it into place.
+
+    Refused when the claim is no longer this run's (another run took it over as dead). Locally
+    the swap is two renames; an object store has no rename, so the old version's files are
+    deleted (manifest first) and the staged ones copied in (manifest last).
+    """
+    holder = _read_holder(claim.claim_path) or {}
+    if holder.get("run_id") != claim.run_id:
+        raise VersionBusy(f"{claim.version_dir}: this run's claim was taken over by {holder or 'nobody'}; not publishing")
+    write_manifest(claim.staging_dir, manifest)
+    fs, final = resolve(claim.version_dir)
+    _, staging = resolve(claim.staging_dir)
+    if isinstance(fs, pafs.LocalFileSystem):
+        trash = f"{staging}.replaced"
+        if os.path.exists(final):
+            os.replace(final, trash)
+        os.replace(staging, final)
+        _fsync_dir(os.path.dirname(final))
+        if os.path.exists(trash):
+            for name in os.listdir(trash):  # files that are not the version's (a user's notes) stay
+                if not _is_version_file(name):
+                    os.replace(os.path.join(trash, name), os.path.join(final, name))
+            fs.delete_dir(trash)
+    else:
+        old = [e for e in _list_dir(claim.version_dir) if e.is_file and _is_version_file(e.base_name)]
+        for entry in sorted(old, key=lambda e: e.base_name != MANIFEST_NAME):
+            fs.delete_file(entry.path)
+        staged = [e for e in _list_dir(claim.staging_dir) if e.is_file]
+        for entry in sorted(staged, key=lambda e: e.base_name == MANIFEST_NAME):
+            fs.copy_file(entry.path, f"{final}/{entry.base_name}")
+        _delete_tree(claim.staging_dir)
+    with contextlib.suppress(FileNotFoundError, OSError):
+        fs.delete_file(resolve(claim.claim_path)[1])
+    return claim.version_dir
+
+
+def prepare_version_dir(path: "str | os.PathLike", overwrite: bool) -> Claim:
+    """Kept name for claim_version (what a launch does before writing a version)."""
+    return claim_version(path, overwrite)
 
 
 # ---- small versions from Python rows (tests, benchmarks, experiments) ----
@@ -362,18 +522,17 @@ def write_pair_version(version_dir: "str | os.PathLike", pairs: Sequence[Mapping
                        code_version: str = "schemas.versions") -> str:
     """Replace version_dir by a complete version of `pairs`: round-robin shards, then the manifest."""
     version_dir = os.fspath(version_dir)
-    prepare_version_dir(version_dir, overwrite=True)
+    claim = claim_version(version_dir, overwrite=True)
     dataset = dataset or (pairs[0]["source"] if pairs else "unknown")
     shards = []
     for index in range(num_shards):
         rows = [dict(r) for r in pairs[index::num_shards]]
         name = shard_name(PAIRS, index, num_shards)
-        written = write_rows(join(version_dir, name), rows, PAIR_SCHEMA,
+        written = write_rows(join(claim.staging_dir, name), rows, PAIR_SCHEMA,
                              row_group_size=rows_per_group or max(1, len(rows)))
         shards.append({"path": name, "rows": written})
     manifest = build_manifest(
         dataset=dataset, version=base_name(version_dir), code_version=code_version, inputs=[],
         records_read=len(pairs), records_used=len(pairs), records_dropped={}, records_rejected={},
         pairs=len(pairs), shards=shards, reject_shards=[])
-    write_manifest(version_dir, manifest)
-    return version_dir
+    return publish(claim, manifest)

@@ -83,7 +83,7 @@ DEFAULT_CONFIG = LangIdConfig()
 _FENCED_CODE = re.compile(r"```.*?(?:```|\Z)", re.S)
 _INDENTED_CODE = re.compile(r"^(?: {4}|\t).*$", re.M)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
-_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*(?:\s[^)]*)?\)")
+_MD_LINK = re.compile(r"\[([^\]]{0,300})\]\([^)\s]{0,300}(?:\s[^)]{0,300})?\)")  # bounded spans: linear
 _URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+", re.I)
 _DOMAIN = re.compile(
     r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|co|gg|be|tv|de|uk|ly|me)\b\S*", re.I
@@ -115,8 +115,11 @@ _CLEANUP = (
 
 
 def clean_text(text: str) -> str:
-    """Text with the parts that carry no language removed (see the module docstring)."""
-    text = html.unescape(text)
+    """Text with the parts that carry no language removed (see the module docstring).
+
+    Only the first MAX_CHARS are read after cleanup, so at most 4x that is cleaned: a hostile
+    megabyte costs what 4,000 characters cost."""
+    text = html.unescape(text[: 4 * MAX_CHARS])
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     for marker, folded, pattern, replacement in _CLEANUP:

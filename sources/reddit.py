@@ -15,6 +15,7 @@ from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
 from schemas import reasons as R
 from schemas.pairs import make_pair, utc_from_epoch
+from sources import values
 from sources.errors import RejectRecord
 from sources.rules import English, LinkOnly, MaxChars, MinChars, MinScore, NotEmpty, first_drop
 from sources.settings import setting
@@ -90,18 +91,6 @@ def _need_str(obj: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def _opt_int(obj: Mapping[str, Any], key: str) -> Optional[int]:
-    value = obj.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {key!r} is bool")
-    try:
-        return int(float(value))  # 2005-era dumps carry numbers as strings in places
-    except (TypeError, ValueError):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {key!r}={value!r} is not a number") from None
-
-
 def _strip_prefix(value: str, prefixes: Tuple[str, ...]) -> str:
     for prefix in prefixes:
         if value.startswith(prefix):
@@ -124,8 +113,8 @@ def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
     subreddit = obj.get("subreddit") or ""
     if not isinstance(author, str) or not isinstance(subreddit, str):
         raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "author/subreddit is not a string")
-    score = _opt_int(obj, "score")
-    created = _opt_int(obj, "created_utc")
+    score = values.number(obj.get("score"), "score")  # 2005-era dumps carry numbers as strings in places
+    created = values.epoch_seconds(values.number(obj.get("created_utc"), "created_utc"), "created_utc")
     if has_title:
         title = _need_str(obj, "title")
         selftext = obj.get("selftext") or ""
@@ -150,6 +139,8 @@ def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
             parent = SUBMISSION_PREFIX + parent  # some early dumps drop the prefix on top-level parents
         else:
             raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"parent_id {parent!r} has no t1_/t3_ prefix")
+    if parent == COMMENT_PREFIX + post_id:
+        raise RejectRecord(R.REJECT_SELF_REFERENCE, f"comment {post_id!r} names itself as its parent")
     return RedditPost("comment", COMMENT_PREFIX + post_id, parent, subreddit, author, body,
                       clean_markdown(body), score, created, bool(obj.get("over_18")),
                       body.strip() in DELETED_MARKERS)
@@ -165,7 +156,11 @@ def decode_line(raw: bytes, config: RedditConfig = RedditConfig()) -> RedditPost
         obj = json.loads(text)
     except ValueError as exc:
         raise RejectRecord(R.REJECT_INVALID_JSON, str(exc)) from None
-    return parse_post(obj, config)
+    post = parse_post(obj, config)
+    if "\\u" in text:  # only an escape can smuggle half a surrogate pair into a str
+        for name in ("raw_text", "author", "subreddit", "fullname", "parent"):
+            values.utf8_text(getattr(post, name) or "", name)
+    return post
 
 
 def is_bot(author: str, config: RedditConfig) -> bool:

@@ -22,6 +22,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from schemas import reasons as R
 from schemas.pairs import make_pair, utc_from_epoch
+from sources import values
 from sources.errors import RejectRecord
 from sources.html_text import html_to_text
 from sources.rules import English, LinkOnly, MaxChars, MinChars, NotEmpty, first_drop
@@ -156,10 +157,7 @@ def _int(row: Mapping[str, str], name: str, required: bool) -> Optional[int]:
         if required:
             raise RejectRecord(R.REJECT_MISSING_FIELDS, f"missing attribute {name!r}")
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"attribute {name}={value[:40]!r} is not an integer") from None
+    return values.integer_text(value, f"attribute {name}")
 
 
 def _epoch(row: Mapping[str, str], name: str) -> Optional[int]:
@@ -173,7 +171,7 @@ def _epoch(row: Mapping[str, str], name: str) -> Optional[int]:
         raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"attribute {name}={value[:40]!r} is not a date") from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-    return calendar.timegm(parsed.timetuple())
+    return values.epoch_seconds(calendar.timegm(parsed.timetuple()), f"attribute {name}")
 
 
 LANGUAGE_SAMPLE_CHARS = 1000  # sources.langid reads no further

@@ -4,16 +4,20 @@ import html
 import re
 import unicodedata
 
+# Paired markers match at most SPAN characters apart: unbounded lazy spans made these patterns
+# quadratic on unclosed markers ("**a " x 250,000 took minutes); bounded, each start costs O(SPAN).
+SPAN = 500
 _URL = re.compile(r"""(?:https?://|ftp://|www\.)[^\s<>()\[\]"']+(?:\([^\s()]*\)[^\s<>()\[\]"']*)*""", re.I)
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\(\s*<?(?:[^()\s]|\([^()\s]*\))*>?(?:\s+\"[^\"]*\")?\s*\)")
-_MD_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_MD_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.S)
+_MD_IMAGE = re.compile(r"!\[([^\]]{0,%d})\]\([^)]{0,%d}\)" % (SPAN, 4 * SPAN))
+_MD_LINK = re.compile(r"\[([^\]]{1,%d})\]\(\s*<?(?:[^()\s]|\([^()\s]{0,%d}\)){0,%d}>?(?:\s+\"[^\"]{0,%d}\")?\s*\)"
+                      % (SPAN, SPAN, 4 * SPAN, SPAN))
+_MD_REF_LINK = re.compile(r"\[([^\]]{1,%d})\]\[[^\]]{0,%d}\]" % (SPAN, SPAN))
+_MD_BOLD = re.compile(r"(\*\*|__)(?=\S)(.{1,%d}?)(?<=\S)\1" % SPAN, re.S)
 _MD_ITALIC_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _MD_ITALIC_UNDERSCORE = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
-_MD_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~", re.S)
-_MD_SUPERSCRIPT = re.compile(r"\^\(([^)]*)\)|\^(?=\S)")
-_MD_SPOILER = re.compile(r">!(.+?)!<", re.S)
+_MD_STRIKE = re.compile(r"~~(?=\S)(.{1,%d}?)(?<=\S)~~" % SPAN, re.S)
+_MD_SUPERSCRIPT = re.compile(r"\^\(([^)]{0,%d})\)|\^(?=\S)" % SPAN)
+_MD_SPOILER = re.compile(r">!(.{1,%d}?)!<" % SPAN, re.S)
 _MD_INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _MD_FENCE = re.compile(r"^\s*(```|~~~).*$", re.M)
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)

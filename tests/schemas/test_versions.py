@@ -122,24 +122,53 @@ def test_list_and_latest_versions_ignore_incomplete_ones(tmp_path):
     assert V.list_versions(tmp_path, "stackexchange") == [] and V.latest_version(tmp_path, "stackexchange") is None
 
 
-def test_prepare_refuses_a_complete_version_and_clears_a_failed_one(tmp_path):
+def test_claim_refuses_a_complete_version_and_publish_replaces_a_failed_one(tmp_path):
     version = V.write_pair_version(tmp_path / "v1", pairs(3), num_shards=2)
     (tmp_path / "v1" / "NOTES.txt").write_text("not ours")
     with pytest.raises(V.VersionExists, match="--overwrite"):
-        V.prepare_version_dir(version, overwrite=False)
+        V.claim_version(version, overwrite=False)
     assert V.is_complete(version)
 
     (tmp_path / "v1" / MANIFEST_NAME).unlink()  # a failed run: shards, a leftover temp file, no manifest
     (tmp_path / "v1" / ".pairs-00000-of-00001.parquet.tmp-abc").write_bytes(b"half")
-    V.write_rows(tmp_path / "v1" / "rejects-00000-of-00001.parquet", [], pa.schema([("x", pa.int64())]))
-    V.prepare_version_dir(version, overwrite=False)
-    assert files_in(tmp_path / "v1") == ["NOTES.txt"]
+    claim = V.claim_version(version, overwrite=False)
+    assert "NOTES.txt" in files_in(tmp_path / "v1")  # nothing under the version's name changes at launch
+    V.write_rows(V.join(claim.staging_dir, "pairs-00000-of-00001.parquet"), pairs(2), PAIR_SCHEMA)
+    V.publish(claim, V.read_manifest(V.write_pair_version(tmp_path / "model", pairs(2))))
+    assert files_in(tmp_path / "v1") == ["NOTES.txt", MANIFEST_NAME, "pairs-00000-of-00001.parquet"]
+    assert not any(p.name.startswith(".v1") for p in tmp_path.iterdir())  # no claim, no staging left
+    V.claim_version(tmp_path / "new" / "v1", overwrite=False)
+    assert not (tmp_path / "new" / "v1").exists()  # appears only when published
 
-    V.write_pair_version(version, pairs(3))
-    V.prepare_version_dir(version, overwrite=True)
-    assert files_in(tmp_path / "v1") == ["NOTES.txt"]
-    V.prepare_version_dir(tmp_path / "new" / "v1", overwrite=False)
-    assert (tmp_path / "new" / "v1").is_dir()
+
+def test_a_second_writer_fails_while_the_first_holds_the_claim(tmp_path):
+    first = V.claim_version(tmp_path / "v1", overwrite=False)
+    with pytest.raises(V.VersionBusy, match="being written by another run"):
+        V.claim_version(tmp_path / "v1", overwrite=True)
+    V.release(first)
+    V.release(V.claim_version(tmp_path / "v1", overwrite=False))
+
+
+def test_a_dead_runs_claim_and_staging_are_taken_over(tmp_path):
+    dead = V.claim_version(tmp_path / "v1", overwrite=False)
+    holder = json.loads(open(dead.claim_path).read())
+    holder["pid"] = 2**22 + 12345  # no such process
+    open(dead.claim_path, "w").write(json.dumps(holder))
+    V.write_rows(V.join(dead.staging_dir, "pairs-00000-of-00001.parquet"), pairs(1), PAIR_SCHEMA)
+    claim = V.claim_version(tmp_path / "v1", overwrite=False)
+    assert not os.path.exists(dead.staging_dir)
+    with pytest.raises(V.VersionBusy, match="taken over"):
+        V.publish(dead, {})
+    V.release(claim)
+
+
+def test_a_failed_overwrite_leaves_the_old_version_intact(tmp_path):
+    version = V.write_pair_version(tmp_path / "v1", pairs(3))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "v1").iterdir()}
+    claim = V.claim_version(version, overwrite=True)
+    V.write_rows(V.join(claim.staging_dir, "pairs-00000-of-00001.parquet"), pairs(1), PAIR_SCHEMA)
+    V.release(claim)  # the run failed before publishing
+    assert {p.name: p.read_bytes() for p in (tmp_path / "v1").iterdir()} == before
 
 
 def test_pair_shards_checks_the_files_against_the_manifest(tmp_path):
