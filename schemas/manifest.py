@@ -1,7 +1,7 @@
 """manifest.json: what a version directory holds, written last so its presence marks completion.
 
 {
-  "dataset": "reddit", "version": "20261122T113000Z", "schema_version": "1.0.0",
+  "dataset": "reddit", "version": "20261122T113000Z", "schema_version": "2.0.0",
   "code_version": "<git sha or package version>", "created_at": "2026-11-22T11:30:00Z",
   "inputs": [{"path": ..., "bytes": ...}],
   "counts": {"records_read": n, "records_used": n,

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Optional
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "2.0.0"  # 2.0.0: pair_id length-prefixes its fields (ids of 1.x differ)
 
 PAIR_SCHEMA = pa.schema(
     [
@@ -42,9 +42,13 @@ PAIR_COLUMNS = tuple(PAIR_SCHEMA.names)
 
 
 def make_pair_id(source: str, query: str, passage: str) -> str:
-    """Stable content hash: the unit separator keeps ("ab","c") and ("a","bc") apart."""
+    """Stable content hash of the three fields, each length-prefixed: no text, whatever characters
+    it holds (a separator byte survives cleanup), can make two different pairs hash alike."""
     h = hashlib.blake2b(digest_size=16)
-    h.update("\x1f".join((source, query, passage)).encode("utf-8"))
+    for field in (source, query, passage):
+        data = field.encode("utf-8")
+        h.update(b"%d:" % len(data))
+        h.update(data)
     return h.hexdigest()
 
 

@@ -13,6 +13,8 @@ def test_pair_id_is_content_hash_with_separator():
     assert make_pair_id("reddit", "q", "p") == make_pair_id("reddit", "q", "p")
     assert make_pair_id("reddit", "ab", "c") != make_pair_id("reddit", "a", "bc")
     assert make_pair_id("reddit", "q", "p") != make_pair_id("stackexchange", "q", "p")
+    # a separator inside a text cannot shift a field boundary (SCHEMA_VERSION 1.x joined with \x1f)
+    assert make_pair_id("reddit", "a\x1fb", "c") != make_pair_id("reddit", "a", "b\x1fc")
 
 
 def test_pair_fits_schema_and_refuses_empty_text():
