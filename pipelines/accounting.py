@@ -66,32 +66,60 @@ class ResolveFates(beam.PTransform):
         return events | "BestFate" >> beam.CombinePerKey(self._best) | "ToOutcome" >> beam.Map(to_outcome)
 
 
+def _pair_rank(pair):
+    """Of pairs with one pair_id, the one with the smallest (query_id, passage_id) is kept."""
+    return (pair["query_id"], pair["passage_id"])
+
+
+class _SmallestPair(beam.CombineFn):
+    """One pair per pair_id in O(1) memory whatever the number of copies (a combiner, not a GroupByKey)."""
+
+    def create_accumulator(self):
+        return None
+
+    def add_input(self, best, pair):
+        return pair if best is None or _pair_rank(pair) < _pair_rank(best) else best
+
+    def merge_accumulators(self, accumulators):
+        best = None
+        for pair in accumulators:
+            if pair is not None:
+                best = self.add_input(best, pair)
+        return best
+
+    def extract_output(self, best):
+        return best
+
+
 class DedupPairs(beam.PTransform):
     """Keep one pair per pair_id (the smallest query_id, passage_id); the rest are duplicate_pair.
 
-    Returns {"pairs": kept pairs, "fates": (record_key, fate) events for both records of every
-    pair: used for kept ones, duplicate_pair for the others}.
+    Returns {"pairs": kept pairs, "fates": (record_key, fate) events}: every candidate pair marks
+    both its records duplicate_pair, the kept one marks them used, and ResolveFates ranks used first,
+    so no group of copies is ever held in memory.
     """
 
     def expand(self, pairs):
-        def pick(kv):
-            _, group = kv
-            ordered = sorted(group, key=lambda p: (p["query_id"], p["passage_id"]))
-            keep = ordered[0]
-            yield keep
-            yield beam.pvalue.TaggedOutput("fates", (keep["query_id"], R.USED))
-            yield beam.pvalue.TaggedOutput("fates", (keep["passage_id"], R.USED))
-            for other in ordered[1:]:
-                yield beam.pvalue.TaggedOutput("fates", (other["query_id"], R.DROP_DUPLICATE_PAIR))
-                yield beam.pvalue.TaggedOutput("fates", (other["passage_id"], R.DROP_DUPLICATE_PAIR))
+        def candidate_fates(pair):
+            yield (pair["query_id"], R.DROP_DUPLICATE_PAIR)
+            yield (pair["passage_id"], R.DROP_DUPLICATE_PAIR)
 
-        results = (
+        def used_fates(pair):
+            yield (pair["query_id"], R.USED)
+            yield (pair["passage_id"], R.USED)
+
+        kept = (
             pairs
             | "KeyByPairId" >> beam.Map(lambda p: (p["pair_id"], p))
-            | "GroupByPairId" >> beam.GroupByKey()
-            | "PickOne" >> beam.FlatMap(pick).with_outputs("fates", main="pairs")
+            | "OnePerPairId" >> beam.CombinePerKey(_SmallestPair())
+            | "DropKey" >> beam.Values()
         )
-        return {"pairs": results.pairs, "fates": results.fates}
+        fates = (
+            (pairs | "CandidateFates" >> beam.FlatMap(candidate_fates),
+             kept | "UsedFates" >> beam.FlatMap(used_fates))
+            | "PairFates" >> beam.Flatten()
+        )
+        return {"pairs": kept, "fates": fates}
 
 
 class CountOutcomes(beam.PTransform):

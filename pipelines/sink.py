@@ -9,10 +9,11 @@ transforms live here; the folder format (naming, atomic writes, the manifest) is
 
 import hashlib
 import math
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.accounting import CountOutcomes
 from schemas import manifest as M
@@ -22,6 +23,10 @@ from schemas.rejects import REJECT_SCHEMA
 
 DEFAULT_ROWS_PER_SHARD = 200_000
 REJECT_ROWS_PER_SHARD = 1_000_000
+MAX_ROWS_PER_SHARD = 500_000  # a shard is sorted in one worker's memory: more shards, never bigger ones
+ARROW_BATCH_ROWS = 20_000  # rows turn into Arrow batches as they stream in, not one list of dicts
+PAIR_SORT = [("pair_id", "ascending")]
+REJECT_SORT = [("input_file", "ascending"), ("position", "ascending"), ("snippet", "ascending")]
 
 
 def shard_of(key: str, num_shards: int) -> int:
@@ -37,35 +42,66 @@ def reject_sort_key(reject: Mapping[str, Any]) -> str:
     return f"{reject['input_file']}\x1f{position if position is not None else -1:015d}\x1f{reject['snippet']}"
 
 
+def shard_count(rows: int, fixed: int, per_shard: int) -> int:
+    """--num_shards (or one shard per `per_shard` rows), raised so that no shard exceeds MAX_ROWS_PER_SHARD."""
+    wanted = fixed or math.ceil(rows / per_shard)
+    return max(1, wanted, math.ceil(rows / MAX_ROWS_PER_SHARD))
+
+
+def sorted_table(rows: Iterable[Optional[Mapping[str, Any]]], schema: pa.Schema, sort: List[Tuple[str, str]]) -> pa.Table:
+    """Rows (None placeholders skipped) as one Arrow table sorted by `sort`: the rows stream into
+    Arrow batches, so a shard's peak memory is its columnar size, not a list of Python dicts."""
+    batches, chunk = [], []
+    for row in rows:
+        if row is None:
+            continue
+        chunk.append(row)
+        if len(chunk) >= ARROW_BATCH_ROWS:
+            batches.append(pa.Table.from_pylist(chunk, schema=schema))
+            chunk = []
+    if chunk or not batches:
+        batches.append(pa.Table.from_pylist(chunk, schema=schema))
+    table = pa.concat_tables(batches)
+    keys = pa.table({name: _nulls_first(table.column(name)) for name, _ in sort})
+    return table.take(pc.sort_indices(keys, sort_keys=sort))
+
+
+def _nulls_first(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Nulls as the smallest value (-1, ""), as reject_sort_key orders them; no pyarrow-version-specific options."""
+    if column.null_count == 0:
+        return column
+    return pc.fill_null(column, -1 if pa.types.is_integer(column.type) else "")
+
+
 class _WriteShard(beam.DoFn):
-    def __init__(self, directory: str, prefix: str, schema: pa.Schema, sort_key: Callable[[Mapping], str]):
-        self._directory, self._prefix, self._schema, self._sort_key = directory, prefix, schema, sort_key
+    def __init__(self, directory: str, prefix: str, schema: pa.Schema, sort: List[Tuple[str, str]]):
+        self._directory, self._prefix, self._schema, self._sort = directory, prefix, schema, sort
 
     def process(self, element, num_shards):
         index, rows = element
-        rows = sorted(rows, key=self._sort_key)
         name = V.shard_name(self._prefix, index, num_shards)
-        yield {"path": name, "rows": V.write_rows(V.join(self._directory, name), rows, self._schema)}
+        table = sorted_table(rows, self._schema, self._sort)
+        yield {"path": name, "rows": V.write_table(V.join(self._directory, name), table)}
 
 
 class WriteShards(beam.PTransform):
     """Rows -> deterministic Parquet shards; outputs one {"path", "rows"} per shard written.
 
-    `num_shards=0` picks ceil(rows / rows_per_shard), at least 1. Zero rows still give one
-    (empty) shard, so every version has a readable schema.
+    `num_shards=0` picks ceil(rows / rows_per_shard), at least 1; no shard holds more than
+    MAX_ROWS_PER_SHARD. Zero rows still give one (empty) shard, so every version has a readable
+    schema. `sort_key` (a string per row) picks the shard; `sort` (Arrow columns) orders its rows.
     """
 
     def __init__(self, directory: str, prefix: str, schema: pa.Schema, sort_key: Callable[[Mapping], str],
-                 num_shards: int = 0, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD):
+                 sort: List[Tuple[str, str]], num_shards: int = 0, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD):
         super().__init__()
-        self._directory, self._prefix, self._schema = directory, prefix, schema
+        self._directory, self._prefix, self._schema, self._sort = directory, prefix, schema, sort
         self._sort_key, self._num_shards, self._rows_per_shard = sort_key, num_shards, rows_per_shard
 
     def expand(self, rows):
         fixed, per_shard, sort_key = self._num_shards, self._rows_per_shard, self._sort_key
         total = rows | "CountRows" >> beam.combiners.Count.Globally()
-        num_shards = total | "NumShards" >> beam.Map(
-            lambda n: fixed or max(1, math.ceil(n / per_shard)))
+        num_shards = total | "NumShards" >> beam.Map(shard_count, fixed, per_shard)
         keyed = rows | "AssignShard" >> beam.Map(
             lambda row, n: (shard_of(sort_key(row), n), row), n=beam.pvalue.AsSingleton(num_shards))
         # Every shard index gets an (empty) entry, so empty shards are written too.
@@ -74,10 +110,9 @@ class WriteShards(beam.PTransform):
             (keyed, empties)
             | "Merge" >> beam.Flatten()
             | "GroupByShard" >> beam.GroupByKey()
-            | "DropPlaceholders" >> beam.Map(lambda kv: (kv[0], [r for r in kv[1] if r is not None]))
         )
         return grouped | "Write" >> beam.ParDo(
-            _WriteShard(self._directory, self._prefix, self._schema, sort_key),
+            _WriteShard(self._directory, self._prefix, self._schema, self._sort),
             num_shards=beam.pvalue.AsSingleton(num_shards))
 
 
@@ -127,9 +162,9 @@ class WriteVersion(beam.PTransform):
 
     def expand(self, pcolls):
         pair_shards = pcolls["pairs"] | "WritePairs" >> WriteShards(
-            self._directory, "pairs", PAIR_SCHEMA, pair_sort_key, self._num_shards)
+            self._directory, "pairs", PAIR_SCHEMA, pair_sort_key, PAIR_SORT, self._num_shards)
         reject_shards = pcolls["rejects"] | "WriteRejects" >> WriteShards(
-            self._directory, "rejects", REJECT_SCHEMA, reject_sort_key, 0, REJECT_ROWS_PER_SHARD)
+            self._directory, "rejects", REJECT_SCHEMA, reject_sort_key, REJECT_SORT, 0, REJECT_ROWS_PER_SHARD)
         outcomes = pcolls["outcomes"] | "CountOutcomes" >> CountOutcomes()
         records_read = pcolls["records_read"] | "SumRead" >> beam.CombineGlobally(sum)
         begin = pcolls["pairs"].pipeline | "ManifestTrigger" >> beam.Create([None])

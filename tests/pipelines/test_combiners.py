@@ -66,6 +66,7 @@ RNG = random.Random(0)
 REPLIES = [post(i, RNG.randint(-2, 6), RNG.randint(0, 3)) for i in range(120)]
 ANSWERS = [answer(i, RNG.randint(-1, 4), RNG.randint(0, 3)) for i in range(1, 121)]
 FATES = [RNG.choice(PR.FATE_PRIORITY) for _ in range(120)]
+PAIRS = [{"query_id": f"q{RNG.randint(0, 5)}", "passage_id": f"p{i}"} for i in range(120)]  # (ids) are unique per pair
 COPIES = [post(i % 9, RNG.randint(0, 3), RNG.randint(0, 2)) for i in range(120)]
 
 
@@ -76,6 +77,7 @@ COMBINERS = {
     "one copy per question (OneCopyPerKey)": (KeepBest(SS.copy_rank_key), ANSWERS + ANSWERS[:30]),
     "best fate (ResolveFates)": (CallableWrapperCombineFn(A.BestFate(PR.FATE_PRIORITY)), FATES),
     "outcome counts (CountOutcomes)": (beam.combiners.CountCombineFn(), FATES),
+    "one pair per pair_id (DedupPairs)": (A._SmallestPair(), PAIRS),
 }
 
 
