@@ -47,18 +47,35 @@ def open_unit(path: str):
 class UnitReader(beam.DoFn):
     """ReadUnit -> batches (path, [Raw]) on the main output, rejects, and one records_read count.
 
-    Subclasses implement `raw_records(unit, stack)`: it opens the unit (registering handles on
-    `stack`) and returns an iterator of Raw or sources.readers.TruncatedTail; raising before it
-    returns refuses the whole unit (RejectRecord gives the reason, anything else is unreadable_file).
+    Subclasses implement `raw_records(unit, stack)`: it opens the unit with `self.open(unit, stack)`
+    and returns an iterator of Raw or sources.readers.TruncatedTail; raising before it returns
+    refuses the whole unit (RejectRecord gives the reason, anything else is unreadable_file).
+
+    What is data and what is not: a stream cut short or corrupt is data (a counted truncated
+    record); a failing read of the file itself (disk, network: sources.readers.InputReadError, or
+    any exception while iterating) is not, and propagates, so the runner retries the unit or fails
+    the job. A unit opened with `open` must consume the bytes it was planned for (a range up to
+    its end, a whole file its size at planning): a shortfall, a file that shrank, is one rejected
+    record. An empty file is one rejected record too, so it shows in the manifest.
     """
 
     def __init__(self, source: str, batch_size: int = BATCH_SIZE):
         self._source, self._batch_size = source, batch_size
+        self._handle = None
 
     def raw_records(self, unit: ReadUnit, stack: contextlib.ExitStack) -> Iterator:
         raise NotImplementedError
 
+    def open(self, unit: ReadUnit, stack: contextlib.ExitStack):
+        """The unit's file (raw bytes); how much of it was consumed is checked after reading."""
+        self._handle = stack.enter_context(open_unit(unit.path))
+        return self._handle
+
     def process(self, unit: ReadUnit):
+        self._handle = None
+        if unit.size == 0 and not unit.is_range:
+            yield from self._refuse(unit, R.REJECT_EMPTY_FILE, b"", "the file has no bytes")
+            return
         with contextlib.ExitStack() as stack:
             try:
                 records = self.raw_records(unit, stack)
@@ -68,7 +85,7 @@ class UnitReader(beam.DoFn):
             except Exception as exc:  # noqa: BLE001 - any failure to open is this unit's reject
                 yield from self._refuse(unit, R.REJECT_UNREADABLE_FILE, b"", f"{type(exc).__name__}: {exc}")
                 return
-            yield from self._batches(unit.path, records)
+            yield from self._batches(unit, records)
 
     def _refuse(self, unit: ReadUnit, reason: str, raw: bytes, detail: str):
         """A refused file is one record; of a file cut into ranges, range 0 speaks for it."""
@@ -77,26 +94,37 @@ class UnitReader(beam.DoFn):
             count(RECORDS_READ)
             yield beam.pvalue.TaggedOutput(RECORDS_READ, 1)
 
-    def _batches(self, path: str, records: Iterator):
-        seen, batch = 0, []
-        try:
-            for item in records:
-                seen += 1
-                if isinstance(item, TruncatedTail):
-                    yield reject_output(self._source, path, item.position, R.REJECT_TRUNCATED_INPUT, item.data,
-                                        item.detail)
-                    continue
-                batch.append(item)
-                if len(batch) >= self._batch_size:
-                    yield (path, batch)
-                    batch = []
-        except OSError as exc:  # a read failing midway: the unread rest is one truncated record
+    def _batches(self, unit: ReadUnit, records: Iterator):
+        path, seen, batch = unit.path, 0, []
+        for item in records:
             seen += 1
-            yield reject_output(self._source, path, None, R.REJECT_TRUNCATED_INPUT, b"", f"{type(exc).__name__}: {exc}")
+            if isinstance(item, TruncatedTail):
+                yield reject_output(self._source, path, item.position, R.REJECT_TRUNCATED_INPUT, item.data,
+                                    item.detail)
+                continue
+            batch.append(item)
+            if len(batch) >= self._batch_size:
+                yield (path, batch)
+                batch = []
         if batch:
             yield (path, batch)
+        shortfall = self._shortfall(unit)
+        if shortfall:
+            seen += 1
+            yield reject_output(self._source, path, None, R.REJECT_TRUNCATED_INPUT, b"", shortfall)
         count(RECORDS_READ, seen)
         yield beam.pvalue.TaggedOutput(RECORDS_READ, seen)
+
+    def _shortfall(self, unit: ReadUnit) -> str:
+        """'' when the opened file was read as far as planned, else what was missing."""
+        planned = unit.end if unit.is_range else unit.size
+        if self._handle is None or planned is None:
+            return ""
+        consumed = self._handle.tell()
+        if consumed >= planned:
+            return ""
+        what = f"range [{unit.start}, {unit.end})" if unit.is_range else "file"
+        return f"{what}: read {consumed} of {planned} planned bytes (the file shrank since planning?)"
 
 
 class ParseBatch(beam.DoFn):
@@ -152,5 +180,5 @@ class LineFileReader(UnitReader):
     """Whole files of one record per line (NDJSON, compressed or not): Reddit, Semantic Scholar."""
 
     def raw_records(self, unit, stack):
-        return lines_of(iter_lines(stack.enter_context(open_unit(unit.path)), unit.path))
+        return lines_of(iter_lines(self.open(unit, stack), unit.path))
 

@@ -25,6 +25,7 @@ class ReadUnit:
     end: Optional[int] = None
     index: int = 0  # range number inside the file (0 for a whole file): range 0 speaks for the file
     count: int = 1  # ranges the file was cut into
+    size: Optional[int] = None  # the file's size when planned: what reading a whole file must consume
 
     @property
     def is_range(self) -> bool:
@@ -42,8 +43,8 @@ def plan_read_units(inputs: Sequence[Mapping[str, object]], split_bytes: int = D
     for item in inputs:
         path, size = str(item["path"]), int(item["bytes"])
         if split_bytes <= 0 or size <= split_bytes or not splittable(path):
-            units.append(ReadUnit(path))
+            units.append(ReadUnit(path, size=size))
             continue
         ranges = plan_ranges(size, split_bytes)
-        units.extend(ReadUnit(path, start, end, i, len(ranges)) for i, (start, end) in enumerate(ranges))
+        units.extend(ReadUnit(path, start, end, i, len(ranges), size) for i, (start, end) in enumerate(ranges))
     return units

@@ -59,7 +59,10 @@ class ReadPostsXml(UnitReader):
         super().__init__(S.SOURCE)
 
     def raw_records(self, unit: ReadUnit, stack) -> Iterator:
-        handle = stack.enter_context(open_unit(unit.path))
+        if is_archive(unit.path):  # py7zr seeks around the archive: how far it read says nothing
+            handle = stack.enter_context(open_unit(unit.path))
+        else:
+            handle = self.open(unit, stack)
         if unit.is_range:
             with open_unit(unit.path) as head:
                 check_prolog(prolog_of(head.read(PROLOG_MAX_BYTES)))

@@ -8,6 +8,7 @@ know whether the last frame ended. Pushshift files need a 2 GiB window (`--long=
 import bz2
 import gzip
 import lzma
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Union
 
@@ -18,7 +19,32 @@ CHUNK_BYTES = 1 << 20
 
 
 class TruncatedInput(Exception):
-    """The compressed stream ended before its last frame did."""
+    """The compressed stream ended before its last frame did, or its data is corrupt: data, counted."""
+
+
+class InputReadError(RuntimeError):
+    """Reading the file itself failed (disk, network): not data. It propagates, so the runner
+    retries the work unit or fails the job, instead of counting the unread rest as a truncated record."""
+
+
+class _RawReads:
+    """A file object whose read errors become InputReadError, told apart from codec errors (which
+    are OSError too: BZ2File raises OSError("Invalid data stream"))."""
+
+    def __init__(self, fileobj: BinaryIO):
+        self._fileobj = fileobj
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._fileobj.read(size)
+        except OSError as exc:
+            raise InputReadError(f"reading failed: {type(exc).__name__}: {exc}") from exc
+
+    def readable(self) -> bool:
+        return True
+
+    def __getattr__(self, name):
+        return getattr(self._fileobj, name)
 
 
 @dataclass(frozen=True)
@@ -68,12 +94,15 @@ def _iter_stdlib_chunks(stream, chunk_bytes: int) -> Iterator[bytes]:
             if not out:
                 return
             yield out
-    except (EOFError, OSError, lzma.LZMAError) as exc:
+    except InputReadError:
+        raise
+    except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:  # the codec: cut short or corrupt
         raise TruncatedInput(f"{type(exc).__name__}: {exc}") from exc
 
 
 def iter_decompressed_chunks(fileobj: BinaryIO, name: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
     """Pick the codec from the file name: .zst, .gz, .bz2, .xz, anything else is read as is."""
+    fileobj = _RawReads(fileobj)
     lower = name.lower()
     if lower.endswith((".zst", ".zstd")):
         return iter_zstd_chunks(fileobj, chunk_bytes)

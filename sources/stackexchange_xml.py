@@ -54,8 +54,25 @@ def is_structure_line(stripped: bytes) -> bool:
     return stripped.startswith(b"<!--") and stripped.endswith(b"-->") and b"--" not in stripped[4:-3]
 
 
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_UTF8_NAMES = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
+
+
+def check_encoding(head: bytes) -> None:
+    """Refuse a file that is not UTF-8 (a UTF-16 export, a declared Latin-1): one file-level reject
+    instead of one invalid_xml per line."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:512]:
+        raise RejectRecord(R.REJECT_NOT_UTF8_FILE, "file is UTF-16 or UTF-32 (byte-order mark or NUL bytes); "
+                                                   "dumps are UTF-8: convert it first")
+    declared = _DECLARED_ENCODING.search(head[:512])
+    if declared and declared.group(1).lower() not in _UTF8_NAMES:
+        raise RejectRecord(R.REJECT_NOT_UTF8_FILE, f"file declares encoding {declared.group(1).decode('ascii')}; "
+                                                   "dumps are UTF-8: convert it first")
+
+
 def check_prolog(prolog: bytes) -> None:
-    """Refuse a file whose prolog declares a DTD or entities: nothing of such a file is read."""
+    """Refuse a file that is not UTF-8, or whose prolog declares a DTD or entities: nothing of it is read."""
+    check_encoding(prolog)
     found = _UNSAFE_MARKUP.search(prolog)
     if found:
         raise RejectRecord(R.REJECT_UNSAFE_XML,
