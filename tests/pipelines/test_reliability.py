@@ -174,3 +174,32 @@ def test_findings_7_10_shrunk_empty_and_utf16_files_are_counted_rejects(tmp_path
             ("truncated_input", "beer.stackexchange.com"),  # ranges past the new end: read 0 of their bytes
             ("invalid_xml", "beer.stackexchange.com"),  # the row the truncation cut in half
             ("empty_file", "coffee.stackexchange.com"), ("not_utf8_file", "tea.stackexchange.com")]))
+
+
+@pytest.mark.parametrize("delay", [0.8, 1.4, 2.0])  # the job takes ~2.5 s here: before, during, near its end
+def test_kill_9_at_any_moment_leaves_no_torn_version_and_a_rerun_finishes(tmp_path, delay):
+    import signal
+    import time
+
+    records = [sub(i) for i in range(300)] + [com(f"c{i}", parent=f"t3_s{i % 300}") for i in range(3000)]
+    write_zst_ndjson(str(tmp_path / "RC.zst"), records)
+    argv = [sys.executable, "-m", "pipelines.reddit", "--input", str(tmp_path / "RC.zst"), "--output",
+            str(tmp_path / "out"), "--version", "v1", "--any_language", "--num_shards", "3"]
+    victim = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    version = tmp_path / "out" / "reddit" / "v1"
+    if version.exists():  # killed after publishing: then it is whole
+        assert V.is_complete(version) and V.pair_shards(version)
+    else:
+        assert not any(p.name.startswith("pairs-") for p in (tmp_path / "out").rglob("*") if p.parent == version)
+    again = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if version.exists() and again.returncode != 0:
+        assert "is a complete version" in again.stderr  # the killed run had finished
+    else:
+        assert again.returncode == 0, again.stderr[-2000:]
+    clean, _ = run(reddit, [tmp_path / "RC.zst"], tmp_path / "clean", "--any_language", "--num_shards", "3")
+    for shard in V.pair_shards(clean):
+        assert (version / os.path.basename(shard.path)).read_bytes() == pathlib.Path(shard.path).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "out" / "reddit").iterdir()) == ["v1"]
