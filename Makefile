@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/planted_noise.py
 	$(PY) benchmarks/train_bench.py
 	$(PY) benchmarks/train_learns.py
+	$(PY) benchmarks/adversarial_cleaners.py
+	$(PY) benchmarks/fuzz.py
 
 clean:
 	rm -rf out build *.egg-info

@@ -19,10 +19,10 @@ setup(
         "lingua-language-detector>=2.1,<3",  # bundled models, no download; the cascade's fallback stage
         "langdetect>=1.0.9",  # used when lingua is absent, and as the measured baseline
         "py7zr>=0.20",
+        "mwparserfromhell>=0.6",  # Wikipedia: wikitext to text (its C tokenizer ships in the wheels)
     ],
     extras_require={
         # Parsers for sources still to come; nothing imports them yet, so workers need not install them.
-        "wikipedia": ["mwparserfromhell>=0.6", "defusedxml>=0.7"],
         "commoncrawl": ["warcio>=1.7"],
         "train": [
             "numpy>=1.24",  # imported by model/ and filtering/ only (Beam brings its own pin)
@@ -33,6 +33,7 @@ setup(
             "tqdm",
         ],
         "gcp": ["apache-beam[gcp]>=2.60,<3"],
-        "test": ["pytest>=7", "sentence-transformers>=3", "pytrec-eval-terrier>=0.5"],  # trec_eval reference
+        "test": ["pytest>=7", "sentence-transformers>=3", "pytrec-eval-terrier>=0.5",  # trec_eval reference
+                 "hypothesis>=6"],  # property-based fuzzing of parsers and cleaners
     },
 )

@@ -1,0 +1,114 @@
+"""Property-based fuzzing of every source's record parser and text cleaner (hypothesis).
+
+The promise under test: any input gives a typed record or a RejectRecord with a known reason,
+never another exception; a parsed record always becomes a pair that the Parquet schema holds;
+cleaners return text for any text. CI runs a small budget (profile "ci"); benchmarks/fuzz.py runs
+the same properties with a large one and records how many inputs were tried.
+"""
+
+import json
+import os
+
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.pairs import PAIR_SCHEMA
+from schemas.reasons import REJECT_REASONS
+from sources import reddit, stackexchange
+from sources.errors import RejectRecord
+from sources.html_text import html_to_text
+from sources.langid import explain
+from sources.text import clean_markdown
+
+settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+TRIED = {}  # property name -> inputs tried (read by benchmarks/fuzz.py)
+
+# Texts with the characters that break things: markup, entities, surrogates escaped in JSON, controls.
+MARKUP = st.sampled_from(["**", "__", "~~", ">!", "!<", "^(", "[", "](", ")", "`", "```", "&amp;", "&#x0;", "<p>",
+                          "</p>", "<code>", "\n", "\r\n", "\t", "http://x.y/(z)", "\u200b", "\x1f", "\x00", "\ufeff"])
+TEXT = st.lists(st.one_of(st.text(max_size=12), MARKUP), max_size=30).map("".join)
+NUMBER = st.one_of(st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.none(), st.booleans(),
+                   TEXT, st.sampled_from(["12", "1e3", "\u0661\u0662", "99999999999999999999", "-0", " 7 "]))
+FIELD = st.one_of(TEXT, NUMBER, st.lists(st.integers(), max_size=2), st.dictionaries(TEXT, st.integers(), max_size=2))
+
+
+def count(name):
+    TRIED[name] = TRIED.get(name, 0) + 1
+
+
+def assert_pair_fits(pair):
+    pa.Table.from_pylist([pair], schema=PAIR_SCHEMA)  # the Parquet write would fail later otherwise
+
+
+def outcome(parse, *args):
+    try:
+        return parse(*args)
+    except RejectRecord as exc:
+        assert exc.reason in REJECT_REASONS
+        return None
+
+
+@given(st.binary(max_size=300))
+def test_reddit_any_line_is_a_post_or_a_reject(raw):
+    count("reddit: raw bytes")
+    outcome(reddit.decode_line, raw)
+
+
+@given(st.dictionaries(st.sampled_from(["id", "title", "selftext", "body", "parent_id", "link_id", "author",
+                                        "subreddit", "score", "created_utc", "over_18", "removed_by_category"]),
+                       FIELD, max_size=9),
+       st.sampled_from(["t1_p", "t3_p", "p", "t1_x"]))
+def test_reddit_any_object_is_a_post_or_a_reject_and_posts_make_pairs(obj, parent_id):
+    count("reddit: JSON objects")
+    obj.setdefault("id", "x")
+    if "body" in obj:
+        obj.setdefault("parent_id", parent_id)
+    line = json.dumps(obj, ensure_ascii=True).encode()  # lone surrogates travel as \\udxxx escapes
+    post = outcome(reddit.decode_line, line)
+    if post is not None and post.text:
+        parent = reddit.RedditPost("submission", "t3_p", None, "s", "a", "q", "a query", 1, 0, False, False)
+        assert_pair_fits(reddit.make_reddit_pair(parent, post))
+
+
+ROW_ATTRS = ["Id", "PostTypeId", "ParentId", "AcceptedAnswerId", "Score", "Title", "Body", "CreationDate",
+             "LastActivityDate"]
+
+
+@given(st.binary(max_size=300))
+def test_stackexchange_any_line_is_a_post_or_a_reject(raw):
+    count("stackexchange: raw bytes")
+    outcome(stackexchange.parse_row_line, raw, "site")
+
+
+@given(st.dictionaries(st.sampled_from(ROW_ATTRS), st.one_of(TEXT, st.integers().map(str),
+                                                             st.sampled_from(["1", "2", "2020-01-01T00:00:00",
+                                                                              "0001-01-01", "\u0661"])), max_size=9),
+       st.sampled_from(["1", "2", "3"]))
+def test_stackexchange_any_row_is_a_post_or_a_reject_and_posts_make_pairs(attrs, post_type):
+    from xml.sax.saxutils import quoteattr
+
+    count("stackexchange: rows")
+    attrs = dict({"Id": "5", "PostTypeId": post_type}, **attrs)
+    clean = {k: "".join(c for c in v if c >= " " or c in "\t\n\r") for k, v in attrs.items()}
+    clean = {k: v.replace("\ufffe", "").replace("\uffff", "") for k, v in clean.items()}
+    clean = {k: "".join(c for c in v if not "\ud800" <= c <= "\udfff") for k, v in clean.items()}
+    line = ("<row " + " ".join(f"{k}={quoteattr(v)}" for k, v in clean.items()) + " />").encode()
+    post = outcome(stackexchange.parse_row_line, line, "site")
+    if post is not None and post.is_answer and post.text:
+        question = stackexchange.StackExchangePost("site", 1, 1, None, None, 1, 0, 0, "a question")
+        assert_pair_fits(stackexchange.make_stackexchange_pair(question, post))
+
+
+@given(TEXT)
+def test_cleaners_return_text_for_any_text(text):
+    count("cleaners: texts")
+    for clean in (clean_markdown, html_to_text):
+        out = clean(text)
+        assert isinstance(out, str) and "\r" not in out and out == out.strip()
+    code, confidence, stage = explain(text)
+    assert isinstance(code, str) and 0.0 <= confidence <= 1.0 and stage
