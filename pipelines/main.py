@@ -25,7 +25,7 @@ from schemas.cli import (
     CommandParser, folder_holding, matching_glob, model_folder, non_negative_int, output_path, positive_float,
     positive_int,
 )
-from schemas.versions import read_manifest
+from schemas.versions import read_manifest, write_bytes
 
 SHARED_EVAL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "eval" / "beir-dbpedia-entity-subset"
 
@@ -179,7 +179,7 @@ def main(argv=None) -> int:
               f"mrr@10={metrics['mrr@10']:.4f}")
     summary = {"versions": versions, "filtered": filtered["version_dir"], "noisy_model": noisy,
                "final_model": final, "eval": scores, "seconds": round(time.time() - started, 1)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_bytes(str(out / "summary.json"), (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     print(f"\ntotal {summary['seconds']}s; models in {out / 'runs'}; pairs in {out / 'pairs'}; summary.json")
     return 0
 
