@@ -468,9 +468,7 @@ def release(claim: Claim) -> None:
     """Give the claim up (a run that ends without publishing: failed, or --dry_run); its staging goes too."""
     if (_read_holder(claim.claim_path) or {}).get("run_id") == claim.run_id:
         _delete_tree(claim.staging_dir)
-        fs, fs_path = resolve(claim.claim_path)
-        with contextlib.suppress(FileNotFoundError, OSError):
-            fs.delete_file(fs_path)
+        _delete_claim(claim)
 
 
 def publish(claim: Claim, manifest: Mapping[str, Any]) -> str:
@@ -483,6 +481,9 @@ def publish(claim: Claim, manifest: Mapping[str, Any]) -> str:
     holder = _read_holder(claim.claim_path) or {}
     if holder.get("run_id") != claim.run_id:
         raise VersionBusy(f"{claim.version_dir}: this run's claim was taken over by {holder or 'nobody'}; not publishing")
+    if _info(claim.staging_dir).type == pafs.FileType.NotFound and is_complete(claim.version_dir):
+        _delete_claim(claim)  # a retried publish whose first attempt got as far as the swap
+        return claim.version_dir
     write_manifest(claim.staging_dir, manifest)
     fs, final = resolve(claim.version_dir)
     _, staging = resolve(claim.staging_dir)
@@ -505,9 +506,14 @@ def publish(claim: Claim, manifest: Mapping[str, Any]) -> str:
         for entry in sorted(staged, key=lambda e: e.base_name == MANIFEST_NAME):
             fs.copy_file(entry.path, f"{final}/{entry.base_name}")
         _delete_tree(claim.staging_dir)
-    with contextlib.suppress(FileNotFoundError, OSError):
-        fs.delete_file(resolve(claim.claim_path)[1])
+    _delete_claim(claim)
     return claim.version_dir
+
+
+def _delete_claim(claim: Claim) -> None:
+    fs, fs_path = resolve(claim.claim_path)
+    with contextlib.suppress(FileNotFoundError, OSError):
+        fs.delete_file(fs_path)
 
 
 def prepare_version_dir(path: "str | os.PathLike", overwrite: bool) -> Claim:

@@ -162,6 +162,17 @@ def test_a_dead_runs_claim_and_staging_are_taken_over(tmp_path):
     V.release(claim)
 
 
+def test_a_retried_publish_after_the_swap_keeps_the_published_version(tmp_path):
+    claim = V.claim_version(tmp_path / "v1", overwrite=False)
+    V.write_rows(V.join(claim.staging_dir, "pairs-00000-of-00001.parquet"), pairs(2), PAIR_SCHEMA)
+    manifest = V.read_manifest(V.write_pair_version(tmp_path / "model", pairs(2)))
+    V.publish(claim, manifest)
+    (tmp_path / ".v1.claim").write_text(json.dumps({"run_id": claim.run_id, "pid": os.getpid()}))  # crash before
+    V.publish(claim, manifest)  # the runner retries the step
+    assert files_in(tmp_path / "v1") == [MANIFEST_NAME, "pairs-00000-of-00001.parquet"]
+    assert not (tmp_path / ".v1.claim").exists()
+
+
 def test_a_failed_overwrite_leaves_the_old_version_intact(tmp_path):
     version = V.write_pair_version(tmp_path / "v1", pairs(3))
     before = {p.name: p.read_bytes() for p in (tmp_path / "v1").iterdir()}
