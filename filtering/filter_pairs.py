@@ -5,6 +5,8 @@
         --output out/pairs [--version v1] [--pool_size 1000000] [--k 2] [--shard 0/8]
 
 Writes <output>/consistency/<version>/:
+  filter-options.json                what defines the output (model fingerprint, k, pool size, inputs):
+                                     claimed by the first worker; a run with other options is refused
   pool.parquet, pool-embeddings.npy   the random pool and its vectors (computed once, reused)
   pairs-JJJJJ-of-MMMMM.parquet       kept pairs of input shard J (same schema; one source per shard,
                                      named in the manifest, so training batches stay single-source)
@@ -14,6 +16,9 @@ Writes <output>/consistency/<version>/:
 Input shard J is done when its pairs and ranks files exist (written atomically), so a run that
 stops resumes where it was, and `--shard i/N` splits the input shards over N processes or GPUs
 (each loads the model and the pool once). Whoever finishes the last shard writes the manifest.
+Two workers given the same shard write the same bytes (the outputs are deterministic), each file
+atomically, so the version is the same whichever finishes last. Nothing is deleted (--overwrite)
+before every check passed and the model loaded.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as _dt
+import hashlib
 import json
 import logging
 import os
@@ -37,16 +43,21 @@ from filtering.consistency import E5_TOP_K, ConsistencyPool, consistency_filter
 from filtering.index import BACKENDS, available_backends
 from filtering.pool import Pool, PoolEntry, sample_pool
 from filtering.text_hash import text_hashes
+from model import atomic
 from model.data import Shard, find_version_dirs, read_version
 from model.embed import device_flag, embed_texts, load_encoder
+from model.encoder import default_model_path
 from schemas import manifest as M
 from schemas import reasons as R
 from schemas import versions as V
-from schemas.cli import CommandParser, existing_path, model_folder, output_path, positive_int
+from schemas.cli import CommandParser, existing_path, model_folder, output_path, positive_int, version_name
 from schemas.pairs import PAIR_SCHEMA
 
 log = logging.getLogger("filtering")
 DATASET = "consistency"
+OPTIONS_NAME = "filter-options.json"
+# What an --overwrite clears: every file this command writes, and temp files of killed writers.
+OUTPUT_GLOBS = ("*.parquet", "*.npy", M.MANIFEST_NAME, OPTIONS_NAME, f".*{V.TMP_MARK}*")
 RANK_SCHEMA = pa.schema([
     pa.field("pair_id", pa.string(), nullable=False),
     pa.field("source", pa.string(), nullable=False),
@@ -80,9 +91,7 @@ def load_or_build_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int
     pool = sample_pool([str(s.path) for s in shards], size)
     vectors = embed_texts(encoder, pool.texts, kind="passage", batch_size=batch_size)
     V.write_table(pool_path, pool.to_table())
-    tmp = vec_path.with_name("pool-embeddings.tmp.npy")
-    np.save(tmp, vectors)
-    os.replace(tmp, vec_path)
+    atomic.write_with(vec_path, lambda handle: np.save(handle, vectors))
     return pool, vectors
 
 
@@ -144,20 +153,95 @@ def parse_shard(spec: str) -> Tuple[int, int]:
     return i, n
 
 
-def run(args) -> Dict:
+def output_dir(args) -> pathlib.Path:
     version = args.version or _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = pathlib.Path(args.output) / DATASET / version
+    return pathlib.Path(args.output) / DATASET / version
+
+
+def model_fingerprint(folder: pathlib.Path) -> str:
+    """blake2b of every file's relative name and bytes: the same model wherever it is mounted."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def defining_options(args, shards: Sequence[Shard]) -> Dict:
+    """What decides the output's bytes: two runs that differ here must not write one version."""
+    model = pathlib.Path(args.model) if args.model else default_model_path()
+    return {"model_fingerprint": model_fingerprint(model), "model": str(model), "k": args.k,
+            "pool_size": args.pool_size, "precision": args.precision,
+            "inputs": [{"path": absolute(s.path), "rows": s.rows} for s in shards]}
+
+
+def absolute(path) -> str:
+    """A local path made absolute (workers may start in other folders); URIs as they are."""
+    return str(path) if V.is_uri(path) else os.path.abspath(path)
+
+
+# The options that decide a version's bytes, and the flag that sets each.
+DEFINING_FLAGS = {"model_fingerprint": "--model", "k": "--k", "pool_size": "--pool_size",
+                  "precision": "--precision", "inputs": "--pairs"}
+
+
+def options_conflict(recorded: Dict | None, options: Dict) -> str | None:
+    """One line naming what differs from the options the version was started with, or None."""
+    if recorded is None:
+        return None
+    changed = [key for key in DEFINING_FLAGS if recorded.get(key) != options[key]]
+    if not changed:
+        return None
+    described = [DEFINING_FLAGS[key] if key in ("model_fingerprint", "inputs")
+                 else f"{DEFINING_FLAGS[key]} {recorded.get(key)} (this run: {options[key]})" for key in changed]
+    return (f"this version was started with another {', '.join(described)}; its outputs would mix two "
+            "filters: use another --version, or --overwrite to replace it")
+
+
+def read_recorded_options(out_dir: pathlib.Path) -> Dict | None:
+    path = out_dir / OPTIONS_NAME
+    return json.loads(path.read_bytes()) if path.is_file() else None
+
+
+def refuse_other_options(out_dir: pathlib.Path, options: Dict) -> None:
+    conflict = options_conflict(read_recorded_options(out_dir), options)
+    if conflict:
+        raise SystemExit(f"{out_dir}: {conflict}")
+
+
+def claim_options(out_dir: pathlib.Path, options: Dict) -> None:
+    """Record the options with the version (the first worker's, atomically); refuse other options."""
+    data = (json.dumps(options, indent=2, sort_keys=True) + "\n").encode()
+    if not atomic.create_exclusively(out_dir / OPTIONS_NAME, data):
+        refuse_other_options(out_dir, options)
+
+
+def clear_outputs(out_dir: pathlib.Path) -> None:
+    """--overwrite: the manifest first (the version reads as incomplete from then on), then the rest."""
+    atomic.remove_quietly(out_dir / M.MANIFEST_NAME)
+    for pattern in OUTPUT_GLOBS:
+        for stale in out_dir.glob(pattern):
+            atomic.remove_quietly(stale)
+
+
+def run(args) -> Dict:
+    out_dir = output_dir(args)
     if V.is_complete(out_dir) and not args.overwrite:
         raise SystemExit(f"{out_dir} is a complete version; pass --overwrite to replace it")
-    if args.overwrite:
-        for stale in list(out_dir.glob("*.parquet")) + list(out_dir.glob("*.npy")) + list(out_dir.glob(M.MANIFEST_NAME)):
-            stale.unlink()
-    out_dir.mkdir(parents=True, exist_ok=True)
     shards = input_shards(args.pairs)
     if not shards:
         raise SystemExit("no pair shards found under --pairs")
+    options = defining_options(args, shards)
+    if not args.overwrite:
+        refuse_other_options(out_dir, options)
     worker, workers = args.shard
     encoder = load_encoder(args.model, args.device)
+    if args.overwrite:
+        clear_outputs(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    claim_options(out_dir, options)
     t0 = time.perf_counter()
     pool_sample, pool_vectors = load_or_build_pool(out_dir, shards, args.pool_size, encoder, args.batch_size)
     pool = ConsistencyPool.build(pool_vectors, pool_sample.hashes, backend=args.backend, precision=args.precision)
@@ -178,9 +262,10 @@ def run(args) -> Dict:
         timings["search_seconds"] += search_s
         timings["pairs"] += ranks.num_rows
         log.info("shard %d/%d: kept %d of %d", j, total, kept.num_rows, ranks.num_rows)
-    options = {"model": str(args.model), "k": args.k, "pool_size": args.pool_size, "pool_actual": len(pool),
-               "backend": pool.index.name, "precision": args.precision}
-    manifest = write_manifest_if_complete(out_dir, shards, version, options)
+    summary = {"model": options["model"], "model_fingerprint": options["model_fingerprint"], "k": args.k,
+               "pool_size": args.pool_size, "pool_actual": len(pool), "backend": pool.index.name,
+               "precision": args.precision}
+    manifest = write_manifest_if_complete(out_dir, shards, out_dir.name, summary)
     return {"version_dir": str(out_dir), "complete": manifest is not None, "timings": timings,
             "manifest": manifest}
 
@@ -191,7 +276,8 @@ def build_parser() -> CommandParser:
     parser.add_argument("--pairs", nargs="+", required=True, type=existing_path,
                         help="pair version dirs or roots holding them")
     parser.add_argument("--output", required=True, type=output_path)
-    parser.add_argument("--version", default=None)
+    parser.add_argument("--version", default=None, type=version_name,
+                        help="version folder name (default: UTC timestamp)")
     parser.add_argument("--pool_size", type=positive_int, default=1_000_000)
     parser.add_argument("--k", type=positive_int, default=E5_TOP_K)
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/N: this worker's input shards")
@@ -216,6 +302,17 @@ def check_arguments(parser: CommandParser, args) -> None:
         parser.error(f"--backend {backend} is not available here (available: {', '.join(usable)})")
     if backend == "faiss-gpu" and args.precision == "bf16":
         parser.error("--precision bf16: the faiss-gpu index stores fp32 or fp16")
+    check_version_options(parser, args)
+
+
+def check_version_options(parser: CommandParser, args) -> None:
+    """A version started with other options is refused here, before the model loads."""
+    out_dir = output_dir(args)
+    if args.overwrite or not args.version or not (out_dir / OPTIONS_NAME).is_file():
+        return
+    conflict = options_conflict(read_recorded_options(out_dir), defining_options(args, input_shards(args.pairs)))
+    if conflict:
+        parser.error(f"--version {args.version}: {conflict}")
 
 
 def main(argv=None) -> int:

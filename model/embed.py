@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import torch
 from tqdm import tqdm
 
+from model.atomic import atomic_path
 from model.encoder import TextEncoder, check_kind, load_encoder as _load_encoder, resolve_device
 from schemas.cli import CommandParser, existing_path, model_folder, output_file, positive_int
 
@@ -129,23 +130,22 @@ def embed_parquet_column(
 ) -> pathlib.Path:
     """Embed a column of all rows (file order) into an .npy memmap; never holds all texts in memory.
 
-    Length sorting happens within windows of `window` rows. The .npy is written to a temp name and
-    renamed when complete.
+    Length sorting happens within windows of `window` rows. The .npy is written under a temp name,
+    fsynced and renamed when complete (model.atomic).
     """
     files = parquet_files(inputs)
     total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
     output = pathlib.Path(output)
-    tmp = output.with_name(output.name + ".tmp.npy")
-    array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.dtype(dtype), shape=(total, encoder.dim))
-    row = 0
-    with tqdm(total=total, disable=not progress, desc=f"embed {column}", unit="text") as bar:
-        for texts in _column_windows(files, column, window):
-            array[row:row + len(texts)] = embed_texts(encoder, texts, kind, batch_size, device).astype(dtype)
-            row += len(texts)
-            bar.update(len(texts))
-    array.flush()
-    del array
-    os.replace(tmp, output)
+    with atomic_path(output) as tmp:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.dtype(dtype), shape=(total, encoder.dim))
+        row = 0
+        with tqdm(total=total, disable=not progress, desc=f"embed {column}", unit="text") as bar:
+            for texts in _column_windows(files, column, window):
+                array[row:row + len(texts)] = embed_texts(encoder, texts, kind, batch_size, device).astype(dtype)
+                row += len(texts)
+                bar.update(len(texts))
+        array.flush()
+        del array
     return output
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shutil
 from typing import Any, Dict
 
+from model.atomic import atomic_folder
 from model.encoder import ENCODER_CONFIG_NAME, ST_BERT_CONFIG_NAME, ST_CONFIG_NAME, TextEncoder
+from schemas.versions import write_bytes
 
 ST_MODULES = [
     {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
@@ -52,36 +53,24 @@ def st_config(encoder: TextEncoder) -> Dict[str, Any]:
 
 
 def save_encoder(encoder: TextEncoder, path: os.PathLike | str) -> pathlib.Path:
-    """Write the model folder atomically: built in a sibling temp dir, then renamed into place."""
+    """Write the model folder atomically: built in a hidden sibling folder, then swapped in whole,
+    so a half-saved model never appears under `path` (model.atomic.atomic_folder)."""
     final = pathlib.Path(path)
-    tmp = final.with_name(final.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    encoder.backbone.save_pretrained(str(tmp), safe_serialization=True)
-    encoder.tokenizer.save_pretrained(str(tmp))
-    settings = encoder.settings
-    write_json(tmp / ENCODER_CONFIG_NAME, {"format_version": ENCODER_FORMAT_VERSION,
-                                          "pooling": "mean", "normalize": True, **settings.to_dict()})
-    write_json(tmp / "modules.json", ST_MODULES)
-    write_json(tmp / ST_BERT_CONFIG_NAME,
-               {"max_seq_length": max(settings.query_max_length, settings.passage_max_length),
-                "do_lower_case": False})
-    write_json(tmp / ST_CONFIG_NAME, st_config(encoder))
-    (tmp / "1_Pooling").mkdir()
-    write_json(tmp / "1_Pooling" / "config.json", pooling_config(encoder.dim))
-    (tmp / "2_Normalize").mkdir()
-    if final.exists():
-        old = final.with_name(final.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, final)
+    with atomic_folder(final) as tmp:
+        encoder.backbone.save_pretrained(str(tmp), safe_serialization=True)
+        encoder.tokenizer.save_pretrained(str(tmp))
+        settings = encoder.settings
+        write_json(tmp / ENCODER_CONFIG_NAME, {"format_version": ENCODER_FORMAT_VERSION,
+                                              "pooling": "mean", "normalize": True, **settings.to_dict()})
+        write_json(tmp / "modules.json", ST_MODULES)
+        write_json(tmp / ST_BERT_CONFIG_NAME,
+                   {"max_seq_length": max(settings.query_max_length, settings.passage_max_length),
+                    "do_lower_case": False})
+        write_json(tmp / ST_CONFIG_NAME, st_config(encoder))
+        write_json(tmp / "1_Pooling" / "config.json", pooling_config(encoder.dim))
+        (tmp / "2_Normalize").mkdir()
     return final
 
 
 def write_json(path: pathlib.Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n")
+    write_bytes(path, (json.dumps(value, indent=2) + "\n").encode())

@@ -6,7 +6,8 @@
 
 Writes to --output: train_config.json, train_log.jsonl (one JSON line per logged step),
 checkpoints/step-N.pt (+ `latest`), and model/ (the final encoder, loadable with
-SentenceTransformer and AutoModel). --resume continues from checkpoints/latest exactly.
+SentenceTransformer and AutoModel), each file atomically. --resume continues exactly from the newest
+complete checkpoint. One run writes an --output at a time: it holds <output>/train.lock.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import math
 import os
 import pathlib
@@ -27,6 +29,7 @@ import torch
 from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from model import atomic, run_lock
 from model import checkpoint as ckpt
 from model.data import PairBatcher
 from model.distributed import (
@@ -34,7 +37,9 @@ from model.distributed import (
     wrap_model,
 )
 from model.embed import device_flag
-from model.encoder import EncoderSettings, TextEncoder, build_random_encoder, load_bert_config, load_encoder
+from model.encoder import (
+    EncoderSettings, TextEncoder, build_random_encoder, default_model_path, load_bert_config, load_encoder,
+)
 from model.flops import peak_flops, train_flops_per_token
 from model.gradcache import grad_cache_step, plain_step, split_into_chunks
 from model.losses import InfoNCELoss, in_batch_accuracy
@@ -44,6 +49,13 @@ from schemas.cli import (
     CommandParser, existing_path, json_object_file, model_folder, non_negative_float, non_negative_int,
     output_path, positive_float, positive_int, ratio,
 )
+
+logger = logging.getLogger("model.train")
+
+# Token lengths when not given: clamped to a smaller model's positions (see fit_lengths_to_model).
+DEFAULT_MAX_LENGTHS = {"query_max_length": 32, "passage_max_length": 128}
+# Model types whose position table reserves pad_token_id + 1 slots (RoBERTa's offset), e.g. multilingual E5.
+OFFSET_POSITION_MODELS = ("roberta", "xlm-roberta", "camembert")
 
 # Arguments that must not change across --resume: they define the data stream and the schedule.
 RESUME_INVARIANTS = ("pairs", "batch_size", "seed", "max_steps", "epochs", "source_weights",
@@ -64,8 +76,9 @@ def build_parser() -> CommandParser:
                    help="tokenizer folder for --init_config (default: MiniLM's)")
     p.add_argument("--query_prefix", default="query: ")
     p.add_argument("--passage_prefix", default="passage: ")
-    p.add_argument("--query_max_length", type=positive_int, default=32)
-    p.add_argument("--passage_max_length", type=positive_int, default=128)
+    for flag, default in DEFAULT_MAX_LENGTHS.items():
+        p.add_argument(f"--{flag}", type=positive_int, default=None,
+                       help=f"tokens (default {default}, or the model's limit if smaller; more than the limit is refused)")
     p.add_argument("--batch_size", type=positive_int, default=256,
                    help="global contrastive batch (all ranks), at least 2")
     p.add_argument("--chunk_size", type=non_negative_int, default=0,
@@ -90,7 +103,7 @@ def build_parser() -> CommandParser:
     p.add_argument("--save_every", type=positive_int, default=1000)
     p.add_argument("--keep_checkpoints", type=non_negative_int, default=2, help="0 keeps them all")
     p.add_argument("--resume", nargs="?", const="latest", default=None,
-                   help="continue from checkpoints/latest (or the given checkpoint file)")
+                   help="continue from the newest complete checkpoint in --output (or the given checkpoint file)")
     p.add_argument("--stop_after_step", type=positive_int, default=None,
                    help="checkpoint and exit after this step (time-sliced or preemptible jobs)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
@@ -158,20 +171,29 @@ def seed_everything(seed: int, rank: int) -> None:
 
 
 class JsonlLog:
-    """train_log.jsonl on rank 0. On resume, lines past the checkpoint's step are dropped first."""
+    """train_log.jsonl on rank 0, appended to. On resume, lines past the checkpoint's step are dropped
+    first, and so is a line torn by a kill mid-append."""
 
     def __init__(self, path: pathlib.Path, enabled: bool, resume_step: Optional[int]):
         self.path, self.enabled = path, enabled
         if enabled and resume_step is not None and path.is_file():
-            kept = [l for l in path.read_text().splitlines() if l and json.loads(l)["step"] <= resume_step]
-            ckpt.atomic_write_text(path, "".join(l + "\n" for l in kept))
+            kept = [l for l in path.read_text().splitlines() if _logged_step(l) <= resume_step]
+            versions.write_bytes(path, "".join(l + "\n" for l in kept).encode())
         elif enabled and resume_step is None:
-            path.write_text("")
+            versions.write_bytes(path, b"")
 
     def write(self, record: Dict[str, Any]) -> None:
         if self.enabled:
             with open(self.path, "a") as f:
                 f.write(json.dumps(record) + "\n")
+
+
+def _logged_step(line: str) -> float:
+    """The step of a log line; infinity for a line that is not a whole record (never kept)."""
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return math.inf
 
 
 def check_setup(parser: CommandParser, args: argparse.Namespace) -> None:
@@ -202,35 +224,102 @@ def open_pairs(parser: CommandParser, args: argparse.Namespace) -> PairBatcher:
 
 
 def read_resume_state(parser: CommandParser, args: argparse.Namespace) -> Optional[Dict[str, Any]]:
-    """The checkpoint to continue from, refused unless it belongs to the same run."""
+    """The checkpoint to continue from, refused unless it belongs to the same run.
+
+    Without a file named, the newest checkpoint that loads whole (not `latest`, which a kill can
+    leave one checkpoint behind).
+    """
     if not args.resume:
         return None
     checkpoints = pathlib.Path(args.output) / "checkpoints"
-    path = ckpt.latest_checkpoint(checkpoints) if args.resume == "latest" else pathlib.Path(args.resume)
-    if path is None or not path.is_file():
-        parser.error(f"--resume: no checkpoint {'in ' + str(checkpoints) if path is None else str(path)}")
-    state = ckpt.load_checkpoint(path)
+    if args.resume == "latest":
+        found = ckpt.newest_complete_checkpoint(checkpoints)
+        if found is None:
+            parser.error(f"--resume: no checkpoint in {checkpoints} that loads")
+        state = found[1]
+    else:
+        try:
+            state = ckpt.read_training_state(args.resume)
+        except ckpt.CheckpointError as err:
+            parser.error(f"--resume: {err}")
     changed = [k for k in RESUME_INVARIANTS if state["args"].get(k) != getattr(args, k)]
     if changed:
         parser.error(f"--resume with different {changed} would not continue the same run")
     return state
 
 
+def read_model_config(args: argparse.Namespace) -> Dict[str, Any]:
+    """The model's config as JSON (no weights loaded): --init_config's BertConfig, else --model's config.json."""
+    if args.init_config:
+        return load_bert_config(args.init_config).to_dict()
+    folder = pathlib.Path(args.model) if args.model else default_model_path()
+    try:
+        value = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}  # loading the model reports it
+    return value if isinstance(value, dict) else {}
+
+
+def position_limit(config: Dict[str, Any]) -> Optional[int]:
+    """How many tokens the model's position embeddings take; None when its config does not say."""
+    positions = config.get("max_position_embeddings")
+    if not isinstance(positions, int):
+        return None
+    if config.get("model_type") in OFFSET_POSITION_MODELS:
+        pad = config.get("pad_token_id")
+        positions -= (pad if isinstance(pad, int) else 1) + 1
+    return positions
+
+
+def fit_lengths_to_model(parser: CommandParser, args: argparse.Namespace) -> None:
+    """Refuse a max length the model cannot embed; clamp a default one to it, with a warning.
+
+    Why the difference: a length the user asked for is refused rather than silently changed, but
+    the defaults (E5's 32/128) must not make a smaller model unusable (a 64-position test model,
+    or pipelines.main, which passes no lengths).
+    """
+    limit = position_limit(read_model_config(args))
+    for flag, default in DEFAULT_MAX_LENGTHS.items():
+        given = getattr(args, flag)
+        if given is not None and limit is not None and given > limit:
+            parser.error(f"--{flag} {given} is more than the model's {limit} positions (max_position_embeddings)")
+        if given is None and limit is not None and default > limit:
+            logger.warning("--%s: using the model's limit %d instead of the default %d", flag, limit, default)
+        setattr(args, flag, given if given is not None else min(default, limit or default))
+
+
+def lock_output(parser: CommandParser, args: argparse.Namespace) -> Optional[run_lock.RunLock]:
+    """Rank 0 claims --output (creating it) for this run; a live run there is refused in one line."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        return None
+    try:
+        return run_lock.acquire(args.output)
+    except run_lock.OutputLocked as err:
+        parser.error(str(err))
+
+
 def train(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Run training; returns the last logged record (plus output paths).
 
-    Every flag is checked (values, data, checkpoint) before the output folder or the model exists.
+    Every flag is checked (values, data, checkpoint, lengths against the model's config) before the
+    output folder or the model exists; then the output folder is locked for this run.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     check_setup(parser, args)
     batcher = open_pairs(parser, args)
     state = read_resume_state(parser, args)
-    ctx = init_distributed(args.device)
+    fit_lengths_to_model(parser, args)
+    lock = lock_output(parser, args)
     try:
-        return _train(args, ctx, batcher, state)
+        ctx = init_distributed(args.device)
+        try:
+            return _train(args, ctx, batcher, state)
+        finally:
+            shutdown(ctx)
     finally:
-        shutdown(ctx)
+        if lock is not None:
+            lock.release()
 
 
 def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
@@ -239,6 +328,7 @@ def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
     checkpoints = output / "checkpoints"
     if ctx.is_main:
         output.mkdir(parents=True, exist_ok=True)
+        remove_half_saved_models(output)
     seed_everything(args.seed, ctx.rank)
     device = ctx.device
     if device.type == "cuda":
@@ -267,9 +357,9 @@ def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
         ckpt.restore_rng_states(state["rng"][ctx.rank])
         step = int(state["step"])
     elif ctx.is_main:
-        (output / "train_config.json").write_text(json.dumps(
+        versions.write_bytes(output / "train_config.json", (json.dumps(
             {**vars(args), "max_steps_resolved": max_steps, "warmup_resolved": warmup,
-             "world_size": ctx.world_size, "total_pairs": batcher.total_rows}, indent=2) + "\n")
+             "world_size": ctx.world_size, "total_pairs": batcher.total_rows}, indent=2) + "\n").encode())
 
     log = JsonlLog(output / "train_log.jsonl", ctx.is_main, step if args.resume else None)
     flops_peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
@@ -354,6 +444,12 @@ def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
         save_encoder(encoder, output / "model")
     barrier(ctx)
     return {**last, "step": step, "output": str(output), "model": str(output / "model")}
+
+
+def remove_half_saved_models(output: pathlib.Path) -> None:
+    """Temp model folders of a run killed while saving (model.atomic names); safe under the run lock."""
+    for leftover in output.glob(f".model{versions.TMP_MARK}*"):
+        atomic.remove_quietly(leftover)
 
 
 def save_training_state(directory, step, args, ctx, encoder, optimizer, scheduler, batcher) -> None:

@@ -19,7 +19,7 @@ from typing import List, NoReturn, Optional, Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
-from schemas.cli import unknown_flag_message
+from schemas.cli import unknown_flag_message, version_name
 from sources.settings import settable_fields
 
 
@@ -150,8 +150,10 @@ def parse_options(argv: Optional[List[str]], options_class):
         raise UsageError(f"--num_shards must be >= 0, not {own.num_shards}")
     if not own.dataset_version:
         own.dataset_version = default_version()
-    if "/" in own.dataset_version or "\\" in own.dataset_version or own.dataset_version in (".", ".."):
-        raise UsageError(f"bad --version {own.dataset_version!r}: a version is a folder name")
+    try:
+        version_name(own.dataset_version)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--version: {exc}") from None
     if is_runner_given(argv) and options.view_as(StandardOptions).runner is None:
         raise UsageError("--runner needs a value")
     if getattr(options_class, "config_class", None) is not None:

@@ -16,13 +16,14 @@ import difflib
 import glob
 import json
 import math
+import os
 import pathlib
 from typing import Callable, Iterable, List, NoReturn, Optional, Sequence
 
 __all__ = [
     "CommandParser", "unknown_flag_message", "positive_int", "non_negative_int", "positive_float",
     "non_negative_float", "ratio", "json_object_file", "output_path", "output_file", "existing_path",
-    "matching_glob", "folder_holding", "model_folder",
+    "matching_glob", "folder_holding", "model_folder", "version_name",
 ]
 
 
@@ -127,6 +128,13 @@ def non_negative_float(text: str) -> float:
 def ratio(text: str) -> float:
     """A share between 0 and 1, both included (e.g. the warmup share of all steps)."""
     return _within(text, float, "a number between 0 and 1", lambda v: 0.0 <= v <= 1.0)
+
+
+def version_name(text: str) -> str:
+    """--version: one plain folder name, so a version (and what --overwrite replaces) stays under --output."""
+    if not text or text in (".", "..") or any(c in text for c in "/\\") or os.path.isabs(text):
+        raise argparse.ArgumentTypeError(f"bad version {text!r}: a version is a plain folder name")
+    return text
 
 
 def json_object_file(text: str) -> str:

@@ -407,18 +407,20 @@ def _holder_is_dead(holder: Optional[Mapping[str, Any]]) -> bool:
 
 
 def _create_exclusively(path: str, data: bytes) -> bool:
-    """Write a new file; False when it already exists (O_EXCL locally; check-then-put on object stores)."""
+    """Write a new file; False when it already exists. Locally the complete file is hard-linked into
+    place (never visible empty); on object stores it is check-then-put."""
     fs, fs_path = resolve(path)
     if isinstance(fs, pafs.LocalFileSystem):
-        os.makedirs(os.path.dirname(fs_path), exist_ok=True)
+        folder, name = os.path.split(fs_path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}{TMP_MARK}{secrets.token_hex(6)}")
+        _write_local_atomic(tmp, data)
         try:
-            fd = os.open(fs_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            os.link(tmp, fs_path)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        finally:
+            os.unlink(tmp)
         return True
     if fs.get_file_info(fs_path).type != pafs.FileType.NotFound:
         return False
@@ -436,6 +438,28 @@ def _delete_tree(path: str) -> None:
         fs.delete_file(fs_path)
 
 
+@contextlib.contextmanager
+def _claims_serialised(claim: Claim):
+    """Launches that claim versions in one folder take turns (flock on the folder, local disks):
+    reading a claim, judging its holder dead and replacing it is then one step, so two launches
+    can neither both take over a dead claim nor delete each other's fresh one. Object stores have
+    no lock: there it stays check-then-put (see the README)."""
+    fs, fs_path = resolve(claim.claim_path)
+    if not isinstance(fs, pafs.LocalFileSystem):
+        yield
+        return
+    import fcntl
+
+    folder = os.path.dirname(fs_path)
+    os.makedirs(folder, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def claim_version(version_dir: "str | os.PathLike", overwrite: bool) -> Claim:
     """At launch: refuse a complete version unless overwrite, and a version a live run is writing;
     take over a dead run's claim (with a warning) and clear its staging folders. Returns the claim."""
@@ -443,21 +467,20 @@ def claim_version(version_dir: "str | os.PathLike", overwrite: bool) -> Claim:
     if is_complete(version_dir) and not overwrite:
         raise VersionExists(f"{version_dir} is a complete version (has {MANIFEST_NAME}); pass --overwrite to replace it")
     claim = Claim(version_dir, secrets.token_hex(8))
-    while not _create_exclusively(claim.claim_path, _holder_record(claim.run_id)):
-        holder = _read_holder(claim.claim_path)
-        if not _holder_is_dead(holder):
-            raise VersionBusy(
-                f"{version_dir} is being written by another run (pid {holder.get('pid')} on {holder.get('host')} "
-                f"since {holder.get('started')}); if that run is dead, delete {claim.claim_path}")
-        log.warning("taking over %s from a run that is gone: %s", claim.claim_path, holder)
-        fs, fs_path = resolve(claim.claim_path)
-        with contextlib.suppress(FileNotFoundError, OSError):
-            fs.delete_file(fs_path)
-    parent = os.path.dirname(claim.staging_dir) if not is_uri(claim.staging_dir) else posixpath.dirname(claim.staging_dir)
-    prefix = f".{base_name(version_dir)}{STAGING_MARK}"
-    for entry in _list_dir(parent):
-        if entry.base_name.startswith(prefix):  # a dead run's files, never published
-            _delete_tree(join(parent, entry.base_name))
+    with _claims_serialised(claim):
+        if not _create_exclusively(claim.claim_path, _holder_record(claim.run_id)):
+            holder = _read_holder(claim.claim_path)
+            if not _holder_is_dead(holder):
+                raise VersionBusy(
+                    f"{version_dir} is being written by another run (pid {holder.get('pid')} on "
+                    f"{holder.get('host')} since {holder.get('started')}); if that run is dead, delete {claim.claim_path}")
+            log.warning("taking over %s from a run that is gone: %s", claim.claim_path, holder)
+            write_bytes(claim.claim_path, _holder_record(claim.run_id))
+        parent = posixpath.dirname(claim.staging_dir) if is_uri(claim.staging_dir) else os.path.dirname(claim.staging_dir)
+        prefix = f".{base_name(version_dir)}{STAGING_MARK}"
+        for entry in _list_dir(parent):
+            if entry.base_name.startswith(prefix):  # a dead run's files, never published
+                _delete_tree(join(parent, entry.base_name))
     fs, fs_path = resolve(claim.staging_dir)
     if isinstance(fs, pafs.LocalFileSystem):
         fs.create_dir(fs_path, recursive=True)

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from model.embed import embed_texts, load_encoder
@@ -41,6 +42,21 @@ def test_resaving_replaces_the_folder(tiny_encoder, tmp_path):
     save_encoder(tiny_encoder, path)
     assert not (path / "stale.txt").exists()
     assert not (tmp_path / "model.tmp").exists()
+
+
+def test_a_failed_save_leaves_the_saved_model_whole(tiny_encoder, tmp_path):
+    """Writing fails midway (a setting JSON cannot hold): the folder still holds the model saved before."""
+    from dataclasses import replace
+
+    from model.encoder import TextEncoder
+
+    path = save_encoder(tiny_encoder, tmp_path / "model")
+    broken = TextEncoder(tiny_encoder.backbone, tiny_encoder.tokenizer,
+                         replace(tiny_encoder.settings, query_prefix=object()))
+    with pytest.raises(TypeError):
+        save_encoder(broken, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no half-saved folder beside it
+    assert load_encoder(path, "cpu").settings == tiny_encoder.settings
 
 
 def test_bundled_minilm_matches_sentence_transformers():

@@ -25,6 +25,18 @@ def final_weights(output):
     return torch.load(output / "checkpoints" / "step-00000020.pt", weights_only=False)["model"]
 
 
+def assert_same_run(straight, resumed, steps=20):
+    """Two runs' logs and final weights are bitwise equal: the resumed one continued exactly."""
+    a, b = read_log(straight), read_log(resumed)
+    assert [r["step"] for r in b] == list(range(1, steps + 1))
+    for x, y in zip(a, b):
+        for key in ("loss", "accuracy", "lr", "grad_norm", "source", "skipped_duplicates"):
+            assert x[key] == y[key], (x["step"], key)  # bitwise: same floats
+    wa, wb = final_weights(straight), final_weights(resumed)
+    for name in wa:
+        assert torch.equal(wa[name], wb[name]), name
+
+
 def test_resume_is_exact(pairs_dir, tiny_config_json, tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(args_for(pairs_dir, straight, tiny_config_json))
@@ -32,15 +44,9 @@ def test_resume_is_exact(pairs_dir, tiny_config_json, tmp_path):
     assert half["step"] == 10 and not (resumed / "model").exists()
     train(args_for(pairs_dir, resumed, tiny_config_json, "--resume"))
 
-    a, b = read_log(straight), read_log(resumed)
-    assert [r["step"] for r in b] == list(range(1, 21))
-    for x, y in zip(a, b):
-        for key in ("loss", "accuracy", "lr", "grad_norm", "source", "skipped_duplicates"):
-            assert x[key] == y[key], (x["step"], key)  # bitwise: same floats
-    wa, wb = final_weights(straight), final_weights(resumed)
-    for name in wa:
-        assert torch.equal(wa[name], wb[name]), name
-    assert a[0]["loss"] > a[-1]["loss"]  # and it is learning something
+    assert_same_run(straight, resumed)
+    log = read_log(straight)
+    assert log[0]["loss"] > log[-1]["loss"]  # and it is learning something
 
 
 def test_resume_refuses_a_different_run(pairs_dir, tiny_config_json, tmp_path, capsys):
