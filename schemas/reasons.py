@@ -20,6 +20,7 @@ REJECT_SELF_REFERENCE = "self_reference"  # a record that names itself as its pa
 REJECT_EMPTY_FILE = "empty_file"  # an input file with no bytes: one record, so it shows in the manifest
 REJECT_NOT_UTF8_FILE = "not_utf8_file"  # a whole file in another encoding (UTF-16 XML): refused as one record
 REJECT_PARSE_ERROR = "parse_error"  # the parser failed in a way it did not foresee (a bug to look at)
+REJECT_INVALID_WIKITEXT = "invalid_wikitext"  # a Wikipedia page whose wikitext could not be parsed
 
 # Dropped: a well-formed record that a filter or a selection step left out.
 DROP_DUPLICATE_RECORD = "duplicate_record"  # same source id seen again (e.g. in two input files)
@@ -42,6 +43,21 @@ DROP_NO_ANSWER = "no_answer"
 DROP_NOT_SELECTED_ANSWER = "not_selected_answer"
 DROP_QUESTION_MISSING = "question_missing"
 DROP_INCONSISTENT = "inconsistent"  # consistency filter: the passage ranks below top-k for its query
+DROP_NO_TITLE = "no_title"  # Semantic Scholar: no record of the paper gives a title
+DROP_NO_ABSTRACT = "no_abstract"  # Semantic Scholar: no record of the paper gives an abstract
+DROP_ABSTRACT_IS_TITLE = "abstract_is_title"  # Semantic Scholar: the abstract only repeats the title
+DROP_SELF_CITATION = "self_citation"  # a paper citing itself
+DROP_CITED_MISSING = "cited_missing"  # the cited paper is unresolved, or not in the input with what the pair needs
+DROP_CITING_MISSING = "citing_missing"  # the citing paper is not in the input with what the pair needs
+DROP_OVER_CAP = "over_cap"  # beyond --max_citations_per_paper for its cited paper
+DROP_NO_PAIR = "no_pair"  # a well-formed record that no pair of the configured kinds uses
+DROP_NOT_ARTICLE = "not_article"  # Wikipedia: a page outside the article namespace (or not wikitext)
+DROP_REDIRECT = "redirect"  # Wikipedia: a redirect page
+DROP_DISAMBIGUATION = "disambiguation"  # Wikipedia: a disambiguation page
+DROP_LIST_PAGE = "list_page"  # Wikipedia: "List of …" pages
+DROP_NO_SECTIONS = "no_sections"  # Wikipedia: an article none of whose sections makes a passage
+DROP_BOILERPLATE_SECTION = "boilerplate_section"  # Wikipedia sections: See also, References, External links, …
+DROP_MARKUP_LEFT = "markup_left"  # Wikipedia sections: wiki markup survived cleaning (a guard; should stay ~0)
 
 REJECT_REASONS = frozenset(
     v for k, v in dict(globals()).items() if k.startswith("REJECT_") and isinstance(v, str)

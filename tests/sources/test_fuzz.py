@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from schemas.pairs import PAIR_SCHEMA
 from schemas.reasons import REJECT_REASONS
-from sources import reddit, stackexchange
+from sources import reddit, semanticscholar, stackexchange
 from sources.errors import RejectRecord
 from sources.html_text import html_to_text
 from sources.langid import explain
@@ -73,6 +73,24 @@ def test_reddit_any_object_is_a_post_or_a_reject_and_posts_make_pairs(obj, paren
     if post is not None and post.text:
         parent = reddit.RedditPost("submission", "t3_p", None, "s", "a", "q", "a query", 1, 0, False, False)
         assert_pair_fits(reddit.make_reddit_pair(parent, post))
+
+
+@given(st.binary(max_size=300))
+def test_semanticscholar_any_line_is_a_record_or_a_reject(raw):
+    count("semanticscholar: raw bytes")
+    outcome(semanticscholar.decode_line, raw)
+
+
+@given(st.sampled_from(["corpusid", "paper_id", "citingcorpusid", "content"]),
+       st.dictionaries(st.sampled_from(["title", "abstract", "year", "citationcount", "citedcorpusid",
+                                        "outbound_citations", "content", "corpusid"]), FIELD, max_size=6),
+       st.one_of(st.integers(), TEXT, st.none()))
+def test_semanticscholar_any_object_is_a_record_or_a_reject_and_papers_make_pairs(kind, fields, paper_id):
+    count("semanticscholar: JSON objects")
+    obj = dict(fields, **{kind: paper_id})
+    record = outcome(semanticscholar.decode_line, json.dumps(obj, ensure_ascii=True).encode())
+    if isinstance(record, semanticscholar.PaperPart) and record.title and record.abstract:
+        assert_pair_fits(semanticscholar.make_title_abstract_pair(semanticscholar.paper_of(record)))
 
 
 ROW_ATTRS = ["Id", "PostTypeId", "ParentId", "AcceptedAnswerId", "Score", "Title", "Body", "CreationDate",

@@ -1,0 +1,272 @@
+"""Semantic Scholar pipeline: (title, abstract) and citation pairs from S2AG datasets and S2ORC 2020.
+
+    python -m pipelines.semanticscholar --input 'dumps/s2ag/*/*.jsonl.gz' --output out/ \
+        [--citation_pairs title-title] [--max_citations_per_paper 50]
+
+On the shared job (pipelines.job): JSON lines (any of the five record kinds, told apart by their
+fields) -> ExtractSemanticScholarPairs:
+
+    parts ---merge per paper id (a combiner)---> papers --rules--> (title, abstract) pairs
+    citation rows + legacy outbound citations -> one copy per edge -> per cited paper the
+        --max_citations_per_paper edges with the smallest hash (Top.PerKey, a combiner)
+        -> join the cited paper (by cited id) -> join the citing paper (by citing id) -> citation pairs
+    all pairs -> dedup by pair_id
+
+No worker holds a paper's whole citing list: the cap is a combiner, and each join sees at most the
+cap's edges per cited paper and a paper's own references per citing paper. Accounting: every
+record of a paper (papers, abstracts, s2orc, legacy) ends as the paper does (used, or why not;
+a second record of the same kind is duplicate_record); every citation row as used or why not.
+"""
+
+from typing import Any, List, Optional, Tuple
+
+import apache_beam as beam
+
+from pipelines import accounting as A
+from pipelines import job
+from pipelines.options import source_options
+from pipelines.read import LineFileReader
+from pipelines.transforms import OneCopyPerKey, dropped_outcome
+from schemas import reasons as R
+from sources import semanticscholar as S
+
+SemanticScholarOptions = source_options(S.SOURCE, S.SemanticScholarConfig)
+FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR, R.DROP_CITED_MISSING, R.DROP_CITING_MISSING, R.DROP_OVER_CAP,
+                 R.DROP_NO_TITLE, R.DROP_NO_ABSTRACT, R.DROP_TOO_SHORT, R.DROP_TOO_LONG, R.DROP_ABSTRACT_IS_TITLE,
+                 R.DROP_NON_ENGLISH, R.DROP_NO_PAIR]
+Edge = Tuple[str, str, str]  # (citing id, cited id, citation-row key; "" for a legacy record's own list)
+
+
+def paper_key(paper_id: str) -> str:
+    return f"paper:{paper_id}"
+
+
+class _MergePapers(beam.CombineFn):
+    def create_accumulator(self):
+        return None
+
+    def add_input(self, acc, paper):
+        return paper if acc is None else S.merge_parts(acc, paper)
+
+    def merge_accumulators(self, accs):
+        merged = None
+        for acc in accs:
+            if acc is not None:
+                merged = self.add_input(merged, acc)
+        return merged
+
+    def extract_output(self, acc):
+        return acc
+
+
+class _Split(beam.DoFn):
+    """Paper parts go on as papers; citation rows as edges (unresolved and self-citations end here);
+    a legacy record's outbound citations become edges of no row of their own."""
+
+    def process(self, record):
+        if isinstance(record, S.Citation):
+            if record.cited is None:
+                yield dropped_outcome(R.DROP_CITED_MISSING)
+            elif record.cited == record.citing:
+                yield dropped_outcome(R.DROP_SELF_CITATION)
+            else:
+                yield beam.pvalue.TaggedOutput("rows", record)
+            return
+        yield (record.paper_id, S.paper_of(record))
+        for cited in record.cites:
+            if cited != record.paper_id:
+                yield beam.pvalue.TaggedOutput("edges", (record.paper_id, cited, ""))
+
+
+def _lang(text: str, config: S.SemanticScholarConfig) -> str:
+    if config.english_only:
+        return "en"
+    from sources.langid import detect_language
+
+    return detect_language(text)[0]
+
+
+class _TitleAbstract(beam.DoFn):
+    """Paper -> its (title, abstract) pair, or the reason it has none (as the paper's fate)."""
+
+    def __init__(self, config: S.SemanticScholarConfig):
+        self._config = config
+
+    def process(self, kv):
+        paper_id, paper = kv
+        yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("records", paper.records)))
+        if not self._config.title_abstract_pairs:
+            yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", R.DROP_NO_PAIR)))
+            return
+        reason = S.title_abstract_drop(paper, self._config)
+        if reason is not None:
+            yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reason)))
+            return
+        yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", R.DROP_NO_PAIR)))
+        yield S.make_title_abstract_pair(paper, _lang(paper.abstract, self._config))
+
+
+def _row_events(row: S.Citation):
+    """A citation row that reaches the cap: over_cap unless a pair makes better use of it."""
+    yield (row.key, ("records", (("citations", 1),)))
+    yield (row.key, ("fate", R.DROP_OVER_CAP))
+
+
+def _with_cited(kv, field: str, config):
+    """(cited id, {paper, edges}) -> (citing id, (edge, cited paper)); a missing cited paper is the row's fate."""
+    _, groups = kv
+    papers = list(groups["paper"])
+    paper = papers[0] if papers else None
+    reason = S.endpoint_drop(paper, field, config)
+    for capped in groups["edges"]:
+        for edge in capped:
+            if reason is None:
+                yield (edge[0], (edge, paper))
+            elif edge[2]:
+                yield beam.pvalue.TaggedOutput("events", (edge[2], ("fate", R.DROP_CITED_MISSING)))
+
+
+def _citation_pairs(kv, field: str, config):
+    """(citing id, {paper, edges}) -> citation pairs; a missing citing paper is the row's fate."""
+    _, groups = kv
+    papers = list(groups["paper"])
+    paper = papers[0] if papers else None
+    reason = S.endpoint_drop(paper, field, config)
+    for edge, cited in groups["edges"]:
+        if reason is not None:
+            if edge[2]:
+                yield beam.pvalue.TaggedOutput("events", (edge[2], ("fate", R.DROP_CITING_MISSING)))
+            continue
+        yield S.make_citation_pair(paper, cited, config, _lang(cited.abstract or cited.title, config))
+
+
+def _pair_events(pair, fate: str):
+    """The records behind a pair: its papers, and for a citation the row (when it came from one)."""
+    query_paper, passage_paper = pair["query_id"].split("/")[0], pair["passage_id"].split("/")[0]
+    yield (paper_key(query_paper), ("fate", fate))
+    if passage_paper != query_paper:
+        yield (paper_key(passage_paper), ("fate", fate))
+    if pair["subsource"] == S.CITATION:
+        yield (f"citation:{query_paper}>{passage_paper}", ("fate", fate))
+
+
+class _Outcomes(beam.CombineFn):
+    """Per record key: the best fate, and the records it stands for ((kind, count) pairs). A key
+    seen without records (a legacy record's citation) stands for none."""
+
+    def __init__(self, priority):
+        self._rank = {fate: i for i, fate in enumerate(priority)}
+
+    def create_accumulator(self):
+        return (None, ())
+
+    def add_input(self, acc, event):
+        return self.merge_accumulators([acc, (event[1], ()) if event[0] == "fate" else (None, event[1])])
+
+    def merge_accumulators(self, accs):
+        fate, records = None, ()
+        for f, r in accs:
+            if f is not None and (fate is None or self._rank[f] < self._rank[fate]):
+                fate = f
+            records = records or r
+        return (fate, records)
+
+    def extract_output(self, acc):
+        return acc
+
+
+def _to_outcomes(kv):
+    _, (fate, records) = kv
+    for _, count in records:
+        outcome = R.USED if fate == R.USED else A.dropped(fate)
+        A.count(outcome)
+        yield outcome
+        for _ in range(count - 1):
+            A.count(A.dropped(R.DROP_DUPLICATE_RECORD))
+            yield A.dropped(R.DROP_DUPLICATE_RECORD)
+
+
+class ExtractSemanticScholarPairs(beam.PTransform):
+    """Typed records -> {"pairs", "outcomes"}: every record gets exactly one outcome."""
+
+    def __init__(self, config: S.SemanticScholarConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, records):
+        config = self._config
+        split = records | "Split" >> beam.ParDo(_Split()).with_output_types(Any).with_outputs(
+            "rows", "edges", "outcomes", main="parts")
+        papers = split.parts | "MergePerPaper" >> beam.CombinePerKey(_MergePapers())
+        title_abstract = papers | "TitleAbstract" >> beam.ParDo(_TitleAbstract(config)).with_outputs(
+            "events", main="pairs")
+        rows = split.rows | "OneCopyPerRow" >> OneCopyPerKey(lambda row: row.key, lambda row: row.key)
+        candidates: List = [title_abstract.pairs]
+        events: List = [title_abstract.events, rows.records | "RowEvents" >> beam.FlatMap(_row_events)]
+        if config.citation_pairs != "none":
+            citing_field, cited_field = S.citation_fields(config)
+            edges = (
+                (rows.records | "RowEdges" >> beam.Map(lambda row: (row.citing, row.cited, row.key)), split.edges)
+                | "AllEdges" >> beam.Flatten()
+                | "ByCited" >> beam.Map(lambda edge: (edge[1], edge))
+                | "CapPerCited" >> beam.combiners.Top.PerKey(config.max_citations_per_paper,
+                                                             key=lambda edge: -S.cap_rank(edge[0], edge[1]))
+            )
+            cited = (
+                {"paper": papers, "edges": edges} | "JoinCited" >> beam.CoGroupByKey()
+                | "WithCited" >> beam.FlatMap(_with_cited, cited_field, config).with_outputs("events", main="edges")
+            )
+            citations = (
+                {"paper": papers, "edges": cited.edges} | "JoinCiting" >> beam.CoGroupByKey()
+                | "CitationPairs" >> beam.FlatMap(_citation_pairs, citing_field, config).with_outputs(
+                    "events", main="pairs")
+            )
+            candidates.append(citations.pairs)
+            events += [cited.events, citations.events]
+        all_pairs = tuple(candidates) | "AllPairs" >> beam.Flatten()
+        deduped = all_pairs | "DedupPairs" >> A.DedupPairs()
+        events += [all_pairs | "CandidateEvents" >> beam.FlatMap(_pair_events, R.DROP_DUPLICATE_PAIR),
+                   deduped["pairs"] | "UsedEvents" >> beam.FlatMap(_pair_events, R.USED)]
+        outcomes = (
+            tuple(events)
+            | "AllEvents" >> beam.Flatten()
+            | "BestFate" >> beam.CombinePerKey(_Outcomes(FATE_PRIORITY))
+            | "ToOutcomes" >> beam.FlatMap(_to_outcomes)
+        )
+        return {"pairs": deduped["pairs"],
+                "outcomes": (split.outcomes, rows.outcomes, outcomes) | "Outcomes" >> beam.Flatten()}
+
+
+class _Parser:
+    def __init__(self, _config):
+        pass
+
+    def __call__(self, raw: bytes, _path: str):
+        return S.decode_line(raw)
+
+
+JOB = job.SourceJob(
+    name=S.SOURCE,
+    options_class=SemanticScholarOptions,
+    reader=lambda config: LineFileReader(S.SOURCE),
+    parse=_Parser,
+    extract=ExtractSemanticScholarPairs,
+)
+
+
+def build_pipeline(pipeline: beam.Pipeline, options):
+    return job.build_pipeline(JOB, pipeline, options)
+
+
+def run(argv: Optional[List[str]] = None) -> str:
+    """Build and run; returns the version directory."""
+    return job.run(JOB, argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return job.main(JOB, argv)
+
+
+if __name__ == "__main__":
+    main()
+

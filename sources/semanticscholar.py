@@ -1,0 +1,341 @@
+"""Semantic Scholar records: S2AG papers / abstracts / citations / s2orc and legacy S2ORC 2020 metadata.
+
+A JSON line is told apart by its fields, never by the file name:
+  citingcorpusid                 S2AG citations row      -> a Citation
+  content.annotations            S2AG s2orc full text    -> a PaperPart (title, abstract spans)
+  paper_id (+ outbound_citations) legacy S2ORC metadata  -> a PaperPart and its citations
+  corpusid + abstract             S2AG abstracts         -> a PaperPart (abstract)
+  corpusid + title                S2AG papers            -> a PaperPart (title, year, citation count)
+
+Ids are integers in some datasets and strings in others: inside ccpairs every paper id is the
+decimal string. A paper's parts, from any files in any order, merge into one Paper (merge_parts
+is commutative, so a combiner can do it), which gives the (title, abstract) pair; citations
+give citing -> cited pairs in the form `citation_pairs` names.
+"""
+
+import dataclasses
+import datetime as _dt
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Tuple
+
+from schemas import reasons as R
+from schemas.pairs import make_pair
+from sources import values
+from sources.errors import RejectRecord
+from sources.rules import English, MaxChars, MinChars, first_drop
+from sources.settings import setting
+from sources.text import normalize_whitespace, unescape_entities
+
+SOURCE = "semanticscholar"
+TITLE_ABSTRACT = "title-abstract"
+CITATION = "citation"
+CITATION_FORMS = ("title-title", "title-abstract", "abstract-abstract")
+KINDS = ("papers", "abstracts", "s2orc", "legacy")  # the record kinds that describe a paper
+
+
+@dataclass(frozen=True)
+class SemanticScholarConfig:
+    """Every filter is a named drop reason."""
+
+    title_abstract_pairs: bool = setting(True, "make (title, abstract) pairs; --no_title_abstract: only citations",
+                                         flag="no_title_abstract")
+    citation_pairs: str = setting("title-title", "citing -> cited pair form: title-title, title-abstract or "
+                                                 "abstract-abstract ('none': no citation pairs)")
+    max_citations_per_paper: int = setting(50, "citation pairs kept per cited paper (chosen by hash of the citing id)")
+    min_abstract_chars: int = setting(50, "shorter abstracts are dropped")
+    max_abstract_chars: int = setting(4096, "longer abstracts are dropped (E5's passage cap)")
+    min_title_chars: int = setting(10, "shorter titles are dropped")
+    english_only: bool = setting(True, "keep non-English papers (the pair's lang column says which)",
+                                 flag="any_language")
+
+    def __post_init__(self):
+        if self.citation_pairs not in CITATION_FORMS + ("none",):
+            raise ValueError(f"--citation_pairs must be one of {', '.join(CITATION_FORMS)} or none, "
+                             f"not {self.citation_pairs!r}")
+        if self.max_citations_per_paper < 1:
+            raise ValueError(f"--max_citations_per_paper must be at least 1, not {self.max_citations_per_paper}")
+        if min(self.min_abstract_chars, self.min_title_chars) < 0 or self.max_abstract_chars < 1:
+            raise ValueError("--min_abstract_chars/--min_title_chars must be >= 0 and --max_abstract_chars >= 1")
+
+
+@dataclass(frozen=True)
+class PaperPart:
+    """What one record says about a paper; `kind` is the record's dataset (KINDS)."""
+
+    kind: str
+    paper_id: str
+    title: str = ""
+    abstract: str = ""
+    year: Optional[int] = None
+    citation_count: Optional[int] = None
+    cites: Tuple[str, ...] = ()  # legacy metadata carries its outbound citations
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One S2AG citations row; cited is None for an unresolved reference."""
+
+    citing: str
+    cited: Optional[str]
+
+    @property
+    def key(self) -> str:
+        return f"citation:{self.citing}>{self.cited}"
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A paper's parts merged: the longest title and abstract seen (ties: the smaller text), and how
+    many records of each kind described it (extras of one kind are duplicate records)."""
+
+    paper_id: str
+    title: str = ""
+    abstract: str = ""
+    year: Optional[int] = None
+    citation_count: Optional[int] = None
+    records: Tuple[Tuple[str, int], ...] = ()  # (kind, count), sorted
+
+
+def _better(a: str, b: str) -> str:
+    return a if (len(a), b) >= (len(b), a) else b  # longer wins; equal length: the smaller text, any order
+
+
+def merge_parts(a: Paper, b: Paper) -> Paper:
+    """Commutative and associative: parts may merge in any order on any worker."""
+    counts = dict(a.records)
+    for kind, n in b.records:
+        counts[kind] = counts.get(kind, 0) + n
+    return Paper(
+        paper_id=a.paper_id or b.paper_id,
+        title=_better(a.title, b.title),
+        abstract=_better(a.abstract, b.abstract),
+        year=min((y for y in (a.year, b.year) if y is not None), default=None),
+        citation_count=max((c for c in (a.citation_count, b.citation_count) if c is not None), default=None),
+        records=tuple(sorted(counts.items())),
+    )
+
+
+def paper_of(part: PaperPart) -> Paper:
+    return Paper(part.paper_id, part.title, part.abstract, part.year, part.citation_count, ((part.kind, 1),))
+
+
+# ---- parsing ----
+
+def _paper_id(value: Any, name: str) -> str:
+    """Integer or decimal-string id -> the decimal string; anything else is a reject."""
+    if isinstance(value, bool) or value is None:
+        raise RejectRecord(R.REJECT_MISSING_FIELDS if value is None else R.REJECT_BAD_FIELD_TYPE, f"{name} is {value!r}")
+    if isinstance(value, int):
+        return str(values.int64(value, name))
+    if isinstance(value, str):
+        return str(values.integer_text(value, name))
+    raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"{name} is {type(value).__name__}, not an id")
+
+
+def _text(obj: Mapping[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {key!r} is {type(value).__name__}, not str")
+    value = values.utf8_text(value, key)
+    return clean_title(value) if key == "title" else clean_abstract(value)
+
+
+def clean_text(text: str) -> str:
+    """Titles and abstracts: entities unescaped, whitespace normalised (they carry no other markup)."""
+    return normalize_whitespace(unescape_entities(text)) if text else ""
+
+
+# "ABSTRACT", "Abstract:", "Summary -", or "Abstract" before a capitalised word ("Abstract The area
+# of..."); not "Abstract algebra studies...", where the word is the text's own.
+_ABSTRACT_LABEL = re.compile(
+    r"^(?:(?:ABSTRACT|SUMMARY)(?=[A-Z\s:.\-\u2013\u2014])[\s:.\-\u2013\u2014]*"
+    r"|(?:Abstract|Summary)\s*[:.\-\u2013\u2014]\s*|(?:Abstract|Summary)\s+(?=[A-Z]))(?=\S)")
+_TRANSLATED_TITLE = re.compile(r"^\[(?P<title>[^\[\]]+)\]\.?$")
+_FOOTNOTE_MARKS = re.compile(r"\s*[*\u2217\u2020\u2021]+$")  # "Solidarity to achieve stability *"
+
+
+def clean_abstract(text: str) -> str:
+    """Without the "Abstract"/"Summary" label that many abstracts start with (no query says it)."""
+    return _ABSTRACT_LABEL.sub("", clean_text(text), count=1)
+
+
+def clean_title(text: str) -> str:
+    """MEDLINE writes titles translated into English as "[Title]."; the brackets are not the title's,
+    nor is a trailing footnote mark."""
+    text = _FOOTNOTE_MARKS.sub("", clean_text(text))
+    match = _TRANSLATED_TITLE.match(text)
+    return match.group("title").strip() if match else text
+
+
+def _year(obj: Mapping[str, Any]) -> Optional[int]:
+    year = values.number(obj.get("year"), "year")
+    if year is not None and not 1000 <= year <= 9999:
+        raise RejectRecord(R.REJECT_VALUE_OUT_OF_RANGE, f"year={year} is out of range")
+    return year
+
+
+def _spans(annotations: Mapping[str, Any], name: str):
+    """S2AG s2orc annotations are JSON strings of [{start, end}] (or null): parsed a second time."""
+    raw = annotations.get(name)
+    if raw is None:
+        return []
+    try:
+        spans = json.loads(raw) if isinstance(raw, str) else raw
+        return [(int(s["start"]), int(s["end"])) for s in spans]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"annotation {name!r} is not a span list: {exc}") from None
+
+
+def _s2orc_part(obj: Mapping[str, Any]) -> PaperPart:
+    content = obj.get("content")
+    if not isinstance(content, dict) or not isinstance(content.get("annotations"), dict):
+        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "s2orc content.annotations is not an object")
+    text = content.get("text") or ""
+    if not isinstance(text, str):
+        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "s2orc content.text is not a string")
+
+    def first(name: str) -> str:
+        spans = _spans(content["annotations"], name)
+        if not spans:
+            return ""
+        span_text = values.utf8_text(text[spans[0][0]:spans[0][1]], name)
+        return clean_title(span_text) if name == "title" else clean_abstract(span_text)
+
+    return PaperPart("s2orc", _paper_id(obj.get("corpusid"), "corpusid"), title=first("title"),
+                     abstract=first("abstract"))
+
+
+def parse_record(obj: Any):
+    """A typed record (PaperPart or Citation) from one decoded JSON value, or RejectRecord."""
+    if not isinstance(obj, dict):
+        raise RejectRecord(R.REJECT_NOT_AN_OBJECT, f"JSON value is {type(obj).__name__}, not an object")
+    if "citingcorpusid" in obj:
+        cited = obj.get("citedcorpusid")
+        return Citation(_paper_id(obj["citingcorpusid"], "citingcorpusid"),
+                        None if cited is None else _paper_id(cited, "citedcorpusid"))
+    if "content" in obj and "corpusid" in obj:
+        return _s2orc_part(obj)
+    if "paper_id" in obj:
+        cites = obj.get("outbound_citations") or []
+        if not isinstance(cites, list):
+            raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "outbound_citations is not a list")
+        return PaperPart("legacy", _paper_id(obj["paper_id"], "paper_id"), _text(obj, "title"),
+                         _text(obj, "abstract"), _year(obj),
+                         cites=tuple(sorted({_paper_id(c, "outbound_citations[]") for c in cites})))
+    if "corpusid" in obj and "abstract" in obj:
+        return PaperPart("abstracts", _paper_id(obj["corpusid"], "corpusid"), abstract=_text(obj, "abstract"))
+    if "corpusid" in obj and "title" in obj:
+        return PaperPart("papers", _paper_id(obj["corpusid"], "corpusid"), title=_text(obj, "title"),
+                         year=_year(obj), citation_count=values.number(obj.get("citationcount"), "citationcount"))
+    raise RejectRecord(R.REJECT_UNKNOWN_RECORD_TYPE, "not a paper, abstract, citation, s2orc or S2ORC metadata record")
+
+
+def decode_line(raw: bytes):
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RejectRecord(R.REJECT_INVALID_UTF8, str(exc)) from None
+    except ValueError as exc:
+        raise RejectRecord(R.REJECT_INVALID_JSON, str(exc)) from None
+    return parse_record(obj)
+
+
+# ---- rules and pairs ----
+
+@dataclass(frozen=True)
+class _AbstractIsTitle:
+    """An 'abstract' that only repeats the title says nothing the query does not."""
+
+    def __call__(self, paper: Paper) -> Optional[str]:
+        same = paper.abstract.casefold().strip(" .") == paper.title.casefold().strip(" .")
+        return R.DROP_ABSTRACT_IS_TITLE if same else None
+
+
+@dataclass(frozen=True)
+class _TitleNotForeign:
+    """A Portuguese or Korean title over an English abstract is no pair for an English model. Titles
+    are short and technical ("Aqueous processing of hydroxyapatite" reads as Tagalog to a model), so
+    only a certain verdict drops one: a non-Latin script, or another language at confidence >= 0.999
+    (on the S2ORC sample: 11 foreign titles caught, 0 English ones lost; at the default threshold 12
+    English titles were lost)."""
+
+    min_confidence: float = 0.999
+
+    def __call__(self, paper: Paper) -> Optional[str]:
+        from sources.langid import UNDETERMINED, detect_language
+
+        code, confidence = detect_language(paper.title)
+        foreign = code not in ("en", UNDETERMINED) and confidence >= self.min_confidence
+        return R.DROP_NON_ENGLISH if foreign else None
+
+
+@dataclass(frozen=True)
+class _Has:
+    field: str
+    reason: str
+
+    def __call__(self, paper: Paper) -> Optional[str]:
+        return None if getattr(paper, self.field) else self.reason
+
+
+@functools.lru_cache(maxsize=32)
+def title_abstract_rules(config: SemanticScholarConfig, is_english=None) -> Tuple:
+    rules = (_Has("title", R.DROP_NO_TITLE), _Has("abstract", R.DROP_NO_ABSTRACT), _AbstractIsTitle(),
+             MinChars(config.min_title_chars, "title"), MinChars(config.min_abstract_chars, "abstract"),
+             MaxChars(config.max_abstract_chars, "abstract"))
+    language = (English("abstract", detector=is_english), _TitleNotForeign())
+    return rules + (language if config.english_only else ())
+
+
+def title_abstract_drop(paper: Paper, config: SemanticScholarConfig, is_english=None) -> Optional[str]:
+    return first_drop(paper, title_abstract_rules(config, is_english))
+
+
+def endpoint_drop(paper: Optional[Paper], field: str, config: SemanticScholarConfig) -> Optional[str]:
+    """Why a paper cannot be one end of a citation pair in the form that needs its `field`."""
+    if paper is None or not paper.title:
+        return R.DROP_NO_TITLE
+    if field == "abstract" and not paper.abstract:
+        return R.DROP_NO_ABSTRACT
+    return None
+
+
+def citation_fields(config: SemanticScholarConfig) -> Tuple[str, str]:
+    """(field of the citing paper, field of the cited paper) of the configured form."""
+    query, passage = config.citation_pairs.split("-")
+    return query, passage
+
+
+def cap_rank(citing: str, cited: str) -> int:
+    """The cap keeps, per cited paper, the citing papers with the smallest hash: deterministic, and
+    a fair sample rather than the oldest ids."""
+    return int.from_bytes(hashlib.blake2b(f"{cited}>{citing}".encode(), digest_size=8).digest(), "big")
+
+
+def _created(paper: Paper) -> Optional[_dt.datetime]:
+    return _dt.datetime(paper.year, 1, 1, tzinfo=_dt.timezone.utc) if paper.year else None
+
+
+def make_title_abstract_pair(paper: Paper, lang: str = "en") -> dict:
+    return make_pair(source=SOURCE, subsource=TITLE_ABSTRACT, query=paper.title, passage=paper.abstract,
+                     query_id=f"{paper.paper_id}/title", passage_id=f"{paper.paper_id}/abstract", lang=lang,
+                     score=paper.citation_count, created_at=_created(paper))
+
+
+def make_citation_pair(citing: Paper, cited: Paper, config: SemanticScholarConfig, lang: str = "en") -> dict:
+    query_field, passage_field = citation_fields(config)
+    return make_pair(source=SOURCE, subsource=CITATION, query=getattr(citing, query_field),
+                     passage=getattr(cited, passage_field), query_id=f"{citing.paper_id}/{query_field}",
+                     passage_id=f"{cited.paper_id}/{passage_field}", lang=lang, score=cited.citation_count,
+                     created_at=_created(citing))
+
+
+def with_records(paper: Paper, **counts: int) -> Paper:
+    """A Paper with its record counts set (tests)."""
+    return dataclasses.replace(paper, records=tuple(sorted(counts.items())))
