@@ -25,6 +25,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/reddit_pipeline.py
 	$(PY) benchmarks/stackexchange_pipeline.py
+	$(PY) benchmarks/wikipedia_pipeline.py
+	$(PY) benchmarks/semanticscholar_pipeline.py
 	$(PY) benchmarks/langid.py
 	$(PY) benchmarks/filter_bench.py
 	$(PY) benchmarks/filter_end_to_end.py

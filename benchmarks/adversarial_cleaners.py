@@ -24,13 +24,10 @@ UNITS = ["**a ", "__a ", "~~a ", ">!a ", "*a ", "_a ", "^(a ", "[a](", "![a](", 
          "&amp;", "<p>a ", "<code>a ", "http://a.b/( ", "\\", "a\u200b "]
 CLEANERS = {"sources.text.clean_markdown": clean_markdown, "sources.html_text.html_to_text": html_to_text,
             "sources.langid.clean_text": clean_text}
-try:
-    from sources.wikitext import wikitext_to_text  # the Wikipedia source's cleaner, where present
+from sources import wikipedia  # noqa: E402
 
-    CLEANERS["sources.wikitext.wikitext_to_text"] = wikitext_to_text
-    UNITS += ["{{a ", "[[a ", "{|a ", "<ref>a ", "''a ", "<!--a "]
-except ImportError:
-    pass
+CLEANERS["sources.wikipedia.page_sections"] = lambda text: wikipedia.page_sections(text, wikipedia.WikipediaConfig())
+UNITS += ["{{a ", "[[a ", "{|a ", "<ref>a ", "''a ", "<!--a ", "{{a\n\nb ", "x <math>y "]
 
 
 def seconds(clean, text, repeats=3):

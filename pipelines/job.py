@@ -83,11 +83,13 @@ def build_pipeline(job: SourceJob, pipeline: beam.Pipeline, options) -> Claim:
     config = config_from_options(options, job.options_class)
     check_output(own.output)
     inputs = expand_inputs(own.input)
-    claim = claim_version(version_path(own.output, job.name, own.dataset_version), own.overwrite)
+    # Units are planned before the version is claimed: a source's planning may refuse the command
+    # line (an --index matching nothing), and a refused launch leaves nothing behind.
     if job.plan_units is not None:
         units = job.plan_units(inputs, config)
     else:
         units = plan_read_units(inputs, job.split_bytes(config), job.splittable)
+    claim = claim_version(version_path(own.output, job.name, own.dataset_version), own.overwrite)
     read = pipeline | "Read" >> ReadSource(job.name, units, job.reader(config), job.parse(config))
     extracted = read["records"] | "Extract" >> job.extract(config)
     write_source_version(read, extracted, claim=claim, dataset=job.name, version=own.dataset_version,

@@ -56,6 +56,7 @@ FILTER = ["--model", "{model}", "--pairs", "{pairs}", "--output", "{out}", "--de
 MAIN = ["--output", "{out}", "--demo"]
 REDDIT = ["--input", "{file}", "--output", "{out}", "--version", "v1"]
 SE = ["--input", "{file}", "--output", "{out}", "--version", "v1"]
+WIKI = ["--input", "{file}", "--output", "{out}", "--version", "v1"]
 
 CASES = [
     # model.train
@@ -96,6 +97,9 @@ CASES = [
     ("model.train", ["--pairs", "{empty}", "--output", "{out}", "--init_config", "{config}", "--max_steps", "2"],
      "no complete version dir"),
     ("model.train", TRAIN_RUN + ["stray"], "unexpected argument 'stray'"),
+    ("model.train", TRAIN_RUN + ["--passage_max_length", "128"],
+     "--passage_max_length 128 is more than the model's 64 positions"),
+    ("model.train", TRAIN_RUN + ["--query_max_length", "65"], "--query_max_length 65 is more than the model's 64"),
     when(_cuda_absent, "this machine has CUDA",
          "model.train", TRAIN_RUN + ["--device", "cuda"], "argument --device: cuda: no such CUDA device"),
     # model.embed
@@ -137,6 +141,13 @@ CASES = [
      "argument --model"),
     when(_faiss_gpu_absent, "faiss-gpu is available here",
          "filtering.filter_pairs", FILTER + ["--backend", "faiss-gpu"], "--backend faiss-gpu is not available"),
+    ("filtering.filter_pairs", FILTER + ["--version", "{tmp}", "--overwrite"], "argument --version: bad version"),
+    ("filtering.filter_pairs", FILTER + ["--version", "../../x", "--overwrite"], "bad version '../../x'"),
+    ("filtering.filter_pairs", FILTER + ["--version", "a/b"], "bad version 'a/b'"),
+    ("filtering.filter_pairs", FILTER + ["--version", "a\\b"], "argument --version: bad version"),
+    ("filtering.filter_pairs", FILTER + ["--version", ".."], "bad version '..'"),
+    ("filtering.filter_pairs", FILTER + ["--version", "."], "bad version '.'"),
+    ("filtering.filter_pairs", FILTER + ["--version", ""], "bad version ''"),
     # pipelines.main
     ("pipelines.main", MAIN + ["--frobnicate"], "unknown flag --frobnicate"),
     ("pipelines.main", MAIN + ["--train-steps", "2"], "unknown flag --train-steps (did you mean --train_steps?)"),
@@ -163,7 +174,7 @@ CASES = [
     ("pipelines.reddit", REDDIT + ["--top_n", "two"], "argument --top_n: invalid int value: 'two'"),
     ("pipelines.reddit", REDDIT + ["--max_passage_chars", "0"], "--max_passage_chars must be at least 1"),
     ("pipelines.reddit", REDDIT + ["--num_shards", "-1"], "--num_shards must be >= 0"),
-    ("pipelines.reddit", REDDIT + ["--version", "../x"], "bad --version '../x'"),
+    ("pipelines.reddit", REDDIT + ["--version", "../x"], "--version: bad version '../x'"),
     ("pipelines.reddit", REDDIT + ["stray"], "unexpected argument 'stray'"),
     ("pipelines.reddit", ["--output", "{out}"], "at least one --input is required"),
     ("pipelines.reddit", ["--input", "{file}"], "--output is required"),
@@ -177,6 +188,21 @@ CASES = [
     ("pipelines.stackexchange", SE + ["--drop_nsfw"], "unknown flag --drop_nsfw"),
     ("pipelines.stackexchange", ["--input", "{file}", "--output", "{versions}", "--version", "v1"],
      "is a complete version"),
+    ("pipelines.semanticscholar", SE + ["--citation-pairs", "title-title"],
+     "unknown flag --citation-pairs (did you mean --citation_pairs?)"),
+    ("pipelines.semanticscholar", SE + ["--citation_pairs", "body-body"], "--citation_pairs must be one of"),
+    ("pipelines.semanticscholar", SE + ["--max_citations_per_paper", "0"], "must be at least 1, not 0"),
+    ("pipelines.semanticscholar", SE + ["--min_abstract_chars", "-1"], "must be >= 0"),
+    ("pipelines.semanticscholar", SE + ["--top_n", "3"], "unknown flag --top_n"),
+    ("pipelines.wikipedia", WIKI + ["--split-mb", "8"], "unknown flag --split-mb (did you mean --split_mb?)"),
+    ("pipelines.wikipedia", WIKI + ["--max-passage-words", "9"], "did you mean --max_passage_words?"),
+    ("pipelines.wikipedia", WIKI + ["--split_mb", "-1"], "--split_mb must be >= 0"),
+    ("pipelines.wikipedia", WIKI + ["--split_mb", "lots"], "argument --split_mb: invalid float value: 'lots'"),
+    ("pipelines.wikipedia", WIKI + ["--max_passage_words", "0"], "--max_passage_words must be at least 1"),
+    ("pipelines.wikipedia", WIKI + ["--max_heading_level", "7"], "--max_heading_level must be 1 to 6, not 7"),
+    ("pipelines.wikipedia", WIKI + ["--top_n", "2"], "unknown flag --top_n"),
+    ("pipelines.wikipedia", WIKI + ["--index", "{missing}/x-index.txt.bz2"], "--index '{missing}/x-index.txt.bz2' matches no file"),
+    ("pipelines.wikipedia", ["--input", "{missing}/enwiki-*.bz2", "--output", "{out}"], "matches no file"),
 ]
 
 

@@ -8,10 +8,26 @@ pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient", reason="n
 
 from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner  # noqa: E402
 
-from pipelines import reddit, stackexchange  # noqa: E402
+from pipelines import reddit, semanticscholar, stackexchange, wikipedia  # noqa: E402
 from pipelines.options import parse_options  # noqa: E402
 from sources.demo_inputs import reddit as reddit_demo  # noqa: E402
 from sources.demo_inputs import stackexchange as se_demo  # noqa: E402
+from sources.demo_inputs import wikipedia as wikipedia_demo  # noqa: E402
+
+def _s2_inputs(folder):
+    """One S2AG papers file and one citations file, as the job would read them from GCS."""
+    import gzip
+    import json
+    import os
+
+    os.makedirs(folder, exist_ok=True)
+    papers, citations = os.path.join(folder, "papers.jsonl.gz"), os.path.join(folder, "citations.jsonl.gz")
+    with gzip.open(papers, "wt") as handle:
+        handle.write(json.dumps({"corpusid": 1, "title": "A paper about coffee extraction"}) + "\n")
+    with gzip.open(citations, "wt") as handle:
+        handle.write(json.dumps({"citingcorpusid": "2", "citedcorpusid": "1"}) + "\n")
+    return [papers, citations]
+
 
 CASES = {
     "reddit": (reddit, reddit.RedditOptions, lambda d: reddit_demo.write_demo_dumps(d, n_threads=5),
@@ -19,6 +35,10 @@ CASES = {
     "stackexchange": (stackexchange, stackexchange.StackExchangeOptions,
                       lambda d: se_demo.write_demo_dumps(d, n_questions=5),
                       ["BestAnswers/TopN", "JoinAcceptedClaims", "WriteManifest"]),
+    "semanticscholar": (semanticscholar, semanticscholar.SemanticScholarOptions, _s2_inputs,
+                        ["MergePerPaper", "CapPerCited", "JoinCited", "JoinCiting", "WriteManifest"]),
+    "wikipedia": (wikipedia, wikipedia.WikipediaOptions, wikipedia_demo.write_demo_dumps,
+                  ["OneCopyPerPage", "DedupPairs", "WriteManifest"]),
 }
 
 

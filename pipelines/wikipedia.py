@@ -1,0 +1,298 @@
+"""Wikipedia pipeline: pages-articles dumps -> (title + section heading, section text) pairs.
+
+    python -m pipelines.wikipedia --input 'dumps/enwiki-*-pages-articles*.xml*.bz2' --output out/
+
+Inputs, as Wikimedia publishes them: ``…-pages-articles-multistream.xml.bz2`` with its
+``…-multistream-index.txt.bz2`` beside it (or named with ``--index``), the split multistream files
+(``…-multistream1.xml-p1p41242.bz2`` with ``…-multistream-index1.txt-p1p41242.bz2``), plain
+``…-pages-articles.xml.bz2``, or an uncompressed/gzipped export. Index files among the inputs are
+used as indexes, not read as dumps.
+
+Work units (planned at launch, ``plan_units``): a dump with an index is cut at bz2 stream starts
+into units of about ``--split_mb`` MiB (sources.bz2_streams), so one 23 GB file spreads over many
+workers; any other file is one unit. Both read the same pages.
+
+On the shared job (pipelines.job): ReadWikiPages cuts each unit into ``<page>`` records (the
+file's prolog checked first: a DTD or entity declaration refuses the file; a corrupt or cut bz2
+stream is one truncated_input reject at its byte offset, the other streams go on) -> batches ->
+ParseBatch: page XML -> typed page with its sections cleaned (sources.wikipedia; bad XML or
+wikitext is that page's reject) -> ExtractWikipediaPairs: page rules -> one copy per page id ->
+a pair per section -> dedup by pair_id -> per-page fate (used, duplicate_pair).
+
+Counting: records are pages; every page ends as used, dropped (not_article, redirect,
+disambiguation, list_page, no_sections, duplicate_record, duplicate_pair) or rejected. Sections
+are Beam counters: ``sections/paired`` and ``sections/dropped/<reason>`` (boilerplate_section,
+empty_text, too_short, markup_left).
+"""
+
+import itertools
+import logging
+import posixpath
+from typing import Dict, Iterator, List, Optional
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines import accounting as A
+from pipelines import job
+from pipelines.options import UsageError, source_options
+from pipelines.read import Raw, UnitReader, open_unit
+from pipelines.splits import ReadUnit
+from pipelines.transforms import FilterRecords, OneCopyPerKey
+from schemas import reasons as R
+from sources import bz2_streams as B
+from sources import wikipedia as S
+from sources.errors import RejectRecord
+from sources.mediawiki_xml import PROLOG_MAX_BYTES, CutPage, PageBytes, PageSplitter, Prolog, dbname_of
+from sources.readers import TruncatedInput, TruncatedTail, iter_decompressed_chunks
+from sources.stackexchange_xml import check_prolog
+
+PAGES_PER_BATCH = 100  # raw pages are ~30 KB of XML on average: batches of ~3 MB
+FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR]
+SECTIONS = "sections"
+
+WikipediaOptions = source_options(S.SOURCE, S.WikipediaConfig)
+
+
+def is_bz2(path: str) -> bool:
+    return path.lower().endswith(".bz2")
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+
+def _pieces(handle, unit: ReadUnit) -> Iterator:
+    """A unit's decompressed bytes cut into Prolog / PageBytes / CutPage, plus TruncatedTail for bad streams."""
+    splitter = PageSplitter()
+    if is_bz2(unit.path):
+        for item in B.iter_streams(handle, unit.start, unit.end):
+            if isinstance(item, B.BadStream):
+                cut = splitter.drop_partial()
+                yield TruncatedTail(item.offset, (cut.data if cut else b"") + item.held,
+                                    f"bz2 stream at byte {item.offset}: {item.detail}")
+                continue
+            yield from splitter.feed(item.offset, item.data)
+    else:
+        try:
+            for chunk in iter_decompressed_chunks(handle, unit.path):
+                yield from splitter.feed(0, chunk)
+        except TruncatedInput as exc:
+            cut = splitter.drop_partial()
+            yield TruncatedTail(cut.number if cut else 0, cut.data if cut else b"", f"input ends early: {exc}")
+    yield from splitter.close()
+
+
+def _record(piece, bz2: bool):
+    """A piece -> a raw record (Raw, or TruncatedTail for a page cut off), or None (a prolog)."""
+    if isinstance(piece, PageBytes):
+        if bz2:
+            return Raw(None, f"page in the bz2 stream at byte {piece.origin}: ", piece.data)
+        return Raw(piece.number, "", piece.data)
+    if isinstance(piece, CutPage):
+        where = f"the bz2 stream at byte {piece.origin}" if bz2 else "the input"
+        return TruncatedTail(piece.origin if bz2 else piece.number, piece.data,
+                             f"{where} ends inside a page (no </page>)")
+    if isinstance(piece, TruncatedTail):
+        return piece
+    return None
+
+
+def read_prolog(path: str) -> bytes:
+    """The bytes of a dump before its first page (decompressed), for check_prolog."""
+    with open_unit(path) as handle:
+        if is_bz2(path):
+            head = B.read_head(handle, PROLOG_MAX_BYTES, stop=b"<page>")
+        else:
+            head = b""
+            for chunk in iter_decompressed_chunks(handle, path):
+                head += chunk
+                if len(head) >= PROLOG_MAX_BYTES or b"<page>" in head:
+                    break
+    cut = head.find(b"<page>")
+    return head[:cut] if cut >= 0 else head[:PROLOG_MAX_BYTES]
+
+
+def _refuse_unsafe(prolog: bytes) -> None:
+    try:
+        check_prolog(prolog)
+    except RejectRecord as exc:
+        raise RejectRecord(exc.reason, exc.detail, prolog) from None
+
+
+class ReadWikiPages(UnitReader):
+    """A dump, or a byte range of bz2 streams of one, -> its ``<page>`` elements as raw records.
+
+    The file's prolog is checked before any page is read: the unit that starts the file checks
+    its own head, a later range reads the file's first stream to check it.
+    """
+
+    def __init__(self, batch_size: int = PAGES_PER_BATCH):
+        super().__init__(S.SOURCE, batch_size)
+
+    def raw_records(self, unit: ReadUnit, stack) -> Iterator:
+        if unit.start > 0:
+            _refuse_unsafe(read_prolog(unit.path))
+        pieces = _pieces(self.open(unit, stack), unit)
+        head = []
+        for piece in pieces:  # the Prolog comes before any page
+            head.append(piece)
+            if isinstance(piece, Prolog):
+                if unit.start == 0:
+                    _refuse_unsafe(piece.data)
+                break
+        bz2 = is_bz2(unit.path)
+        return (r for r in (_record(p, bz2) for p in itertools.chain(head, pieces)) if r is not None)
+
+
+# ---- units ------------------------------------------------------------------------------------
+
+
+def _read_offsets(index_path: str) -> List[int]:
+    with open_unit(index_path) as handle:
+        def chunks():
+            for item in B.iter_streams(handle, hold_bytes=0):
+                if isinstance(item, B.BadStream):
+                    raise B.BadIndex(f"bz2 stream at byte {item.offset}: {item.detail}")
+                yield item.data
+        return B.stream_offsets(chunks())
+
+
+def _explicit_indexes(pattern: str) -> List[str]:
+    if not pattern:
+        return []
+    found = FileSystems.match([pattern])[0].metadata_list
+    if not found:
+        raise UsageError(f"--index {pattern!r} matches no file")
+    return sorted(m.path for m in found)
+
+
+def index_for(dump: str, candidates: List[str], only_dump: bool, explicit: List[str]) -> Optional[str]:
+    """The index of a multistream dump: named as Wikimedia names it, among the candidates or beside it;
+    an --index given for a single dump is its index whatever its name."""
+    if only_dump and len(explicit) == 1:
+        return explicit[0]
+    wanted = B.index_name_for(posixpath.basename(dump))
+    if wanted is None:
+        return None
+    for candidate in candidates:
+        if posixpath.basename(candidate) == wanted:
+            return candidate
+    beside = posixpath.join(posixpath.dirname(dump), wanted)
+    return beside if FileSystems.exists(beside) else None
+
+
+def plan_units(inputs: List[Dict], config: S.WikipediaConfig) -> List[ReadUnit]:
+    """A dump with an index: ranges of bz2 streams of about split_mb MiB; any other: one unit."""
+    explicit = _explicit_indexes(config.index)
+    indexes = [str(i["path"]) for i in inputs if B.is_index_name(posixpath.basename(str(i["path"])))]
+    dumps = [i for i in inputs if str(i["path"]) not in indexes]
+    units: List[ReadUnit] = []
+    for item in dumps:
+        path, size = str(item["path"]), int(item["bytes"])
+        index = index_for(path, explicit + indexes, len(dumps) == 1, explicit) if is_bz2(path) else None
+        if index is None or config.split_mb <= 0:
+            units.append(ReadUnit(path, size=size))
+            continue
+        try:
+            offsets = _read_offsets(index)
+        except (B.BadIndex, OSError, EOFError) as exc:
+            logging.warning("index %s unusable (%s): %s is read as one unit", index, exc, path)
+            units.append(ReadUnit(path, size=size))
+            continue
+        ranges = B.group_streams(offsets, size, max(1, int(config.split_mb * (1 << 20))))
+        logging.info("%s: %d streams in %d units (index %s)", path, len(offsets) + 1, len(ranges), index)
+        if len(ranges) == 1:
+            units.append(ReadUnit(path, size=size))
+        else:
+            units.extend(ReadUnit(path, start, end, i, len(ranges), size) for i, (start, end) in enumerate(ranges))
+    return units
+
+
+# ---- parsing ------------------------------------------------------------------------------------
+
+
+def wiki_of_file(path: str) -> str:
+    """The wiki a dump belongs to: its siteinfo's dbname, else Wikimedia's file name, else "unknown"."""
+    try:
+        name = dbname_of(read_prolog(path))
+    except Exception:  # noqa: BLE001 - an unreadable head is the reader's business; the name still tells
+        name = None
+    return name or S.wiki_from_name(path) or S.UNKNOWN_WIKI
+
+
+class _Parser:
+    """Picklable parse callable: (page XML, path) -> typed page; the wiki of each file is looked up once."""
+
+    def __init__(self, config: S.WikipediaConfig):
+        self._config = config
+        self._wikis: Dict[str, str] = {}
+
+    def __call__(self, raw: bytes, path: str) -> S.WikiPage:
+        wiki = self._wikis.get(path)
+        if wiki is None:
+            wiki = self._wikis[path] = wiki_of_file(path)
+        return S.parse_page_xml(raw, wiki, self._config)
+
+
+# ---- extraction ---------------------------------------------------------------------------------
+
+
+class _PagePairs(beam.DoFn):
+    """A kept page -> its pairs; its sections counted (sections/paired, sections/dropped/<reason>)."""
+
+    def __init__(self, config: S.WikipediaConfig):
+        self._config = config
+
+    def process(self, page: S.WikiPage):
+        for reason, n in page.section_drops:
+            A.count(f"{SECTIONS}/{R.counter_name('dropped', reason)}", n)
+        A.count(f"{SECTIONS}/paired", len(page.sections))
+        yield from S.pairs_of(page, self._config)
+
+
+class ExtractWikipediaPairs(beam.PTransform):
+    """Typed pages -> {"pairs", "outcomes"}: every page gets exactly one outcome."""
+
+    def __init__(self, config: S.WikipediaConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, pages):
+        filtered = pages | "PageRules" >> beam.ParDo(FilterRecords(S.drop_reason, lambda p: p.key)).with_outputs(
+            "outcomes", "dropped_keys", main="kept")
+        unique = filtered.kept | "OneCopyPerPage" >> OneCopyPerKey(lambda p: p.key, S.copy_rank_key)
+        deduped = unique.records | "MakePairs" >> beam.ParDo(_PagePairs(self._config)) | "DedupPairs" >> A.DedupPairs()
+        resolved = (
+            deduped["fates"]
+            | "FateByPage" >> beam.Map(lambda kv: (S.page_key_of(kv[0]), kv[1]))
+            | "Resolve" >> A.ResolveFates(FATE_PRIORITY)
+        )
+        outcomes = (filtered.outcomes, unique.outcomes, resolved) | "Outcomes" >> beam.Flatten()
+        return {"pairs": deduped["pairs"], "outcomes": outcomes}
+
+
+JOB = job.SourceJob(
+    name=S.SOURCE,
+    options_class=WikipediaOptions,
+    reader=lambda config: ReadWikiPages(),
+    parse=_Parser,
+    extract=ExtractWikipediaPairs,
+    plan_units=plan_units,
+)
+
+
+def build_pipeline(pipeline: beam.Pipeline, options):
+    return job.build_pipeline(JOB, pipeline, options)
+
+
+def run(argv: Optional[List[str]] = None) -> str:
+    """Build and run; returns the version directory."""
+    return job.run(JOB, argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return job.main(JOB, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Beam tests of the Wikipedia graph on the real samples: markup-free passages, accounting, reruns,
+multistream dumps read by byte range, and bad inputs (unsafe prolog, corrupt or cut bz2 streams, broken pages)."""
+
+import bz2
+import contextlib
+import glob
+import gzip
+import json
+import os
+import shutil
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipelines import wikipedia as P
+from sources import wikipedia as S
+from sources import wikitext as W
+from sources.demo_inputs.wikipedia import demo_export, page_xml, split_export, write_multistream
+from sources.errors import RejectRecord
+from sources.mediawiki_xml import PageBytes, iter_pieces
+
+GENSIM = "wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+WIKIPEDIA2VEC = "wikipedia/enwiki-pages-articles-sample.xml.bz2"
+MULTISTREAM = "enwiki-20160601-pages-articles-multistream.xml.bz2"
+
+
+def read_version(directory):
+    manifest = json.load(open(os.path.join(directory, "manifest.json")))
+    pairs = pq.read_table(sorted(glob.glob(os.path.join(directory, "pairs-*.parquet")))).to_pylist()
+    rejects = pq.read_table(sorted(glob.glob(os.path.join(directory, "rejects-*.parquet")))).to_pylist()
+    return manifest, pairs, rejects
+
+
+def shard_bytes(directory):
+    return {os.path.basename(p): open(p, "rb").read() for p in glob.glob(os.path.join(directory, "*.parquet"))}
+
+
+def balanced(counts):
+    return counts["records_read"] == (counts["records_used"] + sum(counts["records_dropped"].values())
+                                      + sum(counts["records_rejected"].values()))
+
+
+def pages_of(xml: bytes, wiki="enwiki"):
+    return [S.parse_page_xml(p.data, wiki) for p in iter_pieces([(0, xml)]) if isinstance(p, PageBytes)]
+
+
+def expected_pairs(*xmls):
+    return S.pairs_in_memory([page for xml in xmls for page in pages_of(xml)])
+
+
+def pair_keys(pairs):
+    return sorted((p["pair_id"], p["query_id"]) for p in pairs)
+
+
+@pytest.fixture
+def gensim_xml(shared_data):
+    return bz2.open(shared_data / GENSIM).read()
+
+
+def raw_pages(unit):
+    """What the reader makes of one unit (Raw records and TruncatedTails), outside Beam."""
+    with contextlib.ExitStack() as stack:
+        return list(P.ReadWikiPages().raw_records(unit, stack))
+
+
+def test_every_export_form_reads_the_same_pages_and_names_its_wiki(tmp_path):
+    xml = demo_export(siteinfo=False)
+    forms = {"enwiki-20240601-pages-articles.xml": xml, "enwiki-20240601-pages-articles.xml.gz": gzip.compress(xml),
+             "enwiki-20240601-pages-articles.xml.bz2": bz2.compress(xml)}
+    expected = split_export(xml)[1]
+    for name, data in forms.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        pages = raw_pages(P.ReadUnit(str(path), size=len(data)))
+        assert [r.data.strip() for r in pages] == [p.strip() for p in expected], name
+        assert P.wiki_of_file(str(path)) == "enwiki"  # no siteinfo: from the name
+    named_by_siteinfo = tmp_path / "dump.xml"
+    named_by_siteinfo.write_bytes(demo_export().replace(b"<dbname>enwiki<", b"<dbname>simplewiki<"))
+    assert P.wiki_of_file(str(named_by_siteinfo)) == "simplewiki"
+
+
+def test_every_range_of_a_multistream_dump_with_a_dtd_is_refused(tmp_path):
+    bomb = demo_export().replace(b"<mediawiki", b'<!DOCTYPE mediawiki [<!ENTITY a "b">]>\n<mediawiki', 1)
+    dump, _ = write_multistream(bomb, str(tmp_path / MULTISTREAM), pages_per_stream=1)
+    units = P.plan_units([{"path": dump, "bytes": os.path.getsize(dump)}], S.WikipediaConfig(split_mb=0.0005))
+    assert len(units) > 2
+    for unit in units:
+        with pytest.raises(RejectRecord) as refused:
+            raw_pages(unit)
+        assert refused.value.reason == "unsafe_xml"
+
+
+def test_extraction_accounts_for_every_page(pipeline):
+    typed = pages_of(demo_export())
+    older = ("== Uses ==\nAn older revision of the page, with a section long enough to make a pair of its own, "
+             "which the newer revision replaces.")
+    duplicate = page_xml("Hops", 0, 106, older, timestamp="2001-01-01T00:00:00Z")
+    typed.append(S.parse_page_xml(duplicate, "enwiki"))  # the same page id twice: the newer revision wins
+    typed.append(typed[0])  # and the same revision twice (overlapping dumps)
+    with pipeline as p:
+        out = p | beam.Create(typed) | P.ExtractWikipediaPairs(S.WikipediaConfig())
+        assert_that(out["pairs"] | beam.Map(lambda pair: pair["query"]),
+                    equal_to(["Brewing", "Brewing History", "Brewing History Industrial brewing", "Hops Uses"]),
+                    label="queries")
+        assert_that(out["outcomes"] | beam.combiners.Count.PerElement(), equal_to([
+            ("used", 2), ("dropped/disambiguation", 1), ("dropped/redirect", 1), ("dropped/list_page", 1),
+            ("dropped/not_article", 1), ("dropped/duplicate_record", 2)]), label="outcomes")
+
+
+def test_real_samples_give_markup_free_pairs_every_page_counted_and_identical_reruns(tmp_path, shared_data):
+    inputs = [str(shared_data / GENSIM), str(shared_data / WIKIPEDIA2VEC)]
+    argv = [a for i in inputs for a in ("--input", i)] + ["--output", str(tmp_path), "--version", "v1"]
+    out = P.run(argv)
+    manifest, pairs, rejects = read_version(out)
+    counts = manifest["counts"]
+    # golden counts: 206 + 3 pages; AccessibleComputing is in both files (a redirect in both)
+    assert counts == {"records_read": 209, "records_used": 98, "pairs": 1712, "records_rejected": {},
+                      "records_dropped": {"redirect": 100, "disambiguation": 8, "list_page": 2, "not_article": 1}}
+    assert balanced(counts) and not rejects
+    for pair in pairs:
+        assert W.leftover_markup(pair["passage"]) is None, (pair["query"], pair["passage"])
+        for marker in ("{{", "}}", "[[", "]]", "<ref", "{|", "|-", "File:", "Category:", "thumb|", "&nbsp;"):
+            assert marker not in pair["passage"] and marker not in pair["query"], (marker, pair["query"])
+        assert len(pair["passage"].split()) <= 256 and len(pair["passage"]) >= 100
+    assert {p["subsource"] for p in pairs} == {"enwiki"} and {p["lang"] for p in pairs} == {"en"}
+    assert len({p["query_id"] for p in pairs}) == len(pairs)
+    by_id = {p["query_id"]: p for p in pairs}
+    assert by_id["enwiki/12/0"]["query"] == "Anarchism"
+    assert by_id["enwiki/12/0"]["passage"].startswith("Anarchism is a political philosophy that advocates "
+                                                      "self-governed societies based on voluntary institutions.")
+    assert str(by_id["enwiki/12/0"]["created_at"]) == "2016-04-22 10:19:33+00:00"
+    expected = expected_pairs(*(bz2.open(i).read() for i in inputs))
+    assert pair_keys(pairs) == pair_keys(expected)
+
+    before = shard_bytes(out)
+    assert P.run(argv + ["--overwrite"]) == out
+    assert shard_bytes(out) == before
+
+
+def test_a_multistream_dump_read_by_byte_range_gives_the_pairs_of_the_plain_file(tmp_path, gensim_xml):
+    dump, index = write_multistream(gensim_xml, str(tmp_path / "in" / MULTISTREAM), pages_per_stream=10)
+    inputs = [{"path": dump, "bytes": os.path.getsize(dump)}]
+    units = P.plan_units(inputs, S.WikipediaConfig(split_mb=0.25))
+    assert len(units) > 3 and all(u.is_range for u in units)  # one file, read by several workers
+    assert P.plan_units(inputs, S.WikipediaConfig(split_mb=0)) == [P.ReadUnit(dump, size=inputs[0]["bytes"])]
+
+    out = P.run(["--input", dump, "--output", str(tmp_path / "out"), "--version", "ms", "--split_mb", "0.25"])
+    manifest, pairs, rejects = read_version(out)
+    assert manifest["counts"] == {"records_read": 206, "records_used": 96, "pairs": 1674, "records_rejected": {},
+                                  "records_dropped": {"redirect": 99, "disambiguation": 8, "list_page": 2,
+                                                      "not_article": 1}}
+    assert not rejects and pair_keys(pairs) == pair_keys(expected_pairs(gensim_xml))
+
+    # the split files' names, and an index named on the command line, find the same index
+    split_dump = tmp_path / "split" / "enwiki-20160601-pages-articles-multistream1.xml-p10p30302.bz2"
+    split_dump.parent.mkdir()
+    shutil.copy(dump, split_dump)
+    shutil.copy(index, tmp_path / "split" / "enwiki-20160601-pages-articles-multistream-index1.txt-p10p30302.bz2")
+    found = P.plan_units([{"path": str(split_dump), "bytes": inputs[0]["bytes"]}], S.WikipediaConfig(split_mb=0.25))
+    assert [(u.start, u.end) for u in found] == [(u.start, u.end) for u in units]
+    renamed = shutil.copy(index, tmp_path / "my-index.bz2")
+    given = P.plan_units(inputs, S.WikipediaConfig(split_mb=0.25, index=str(renamed)))
+    assert given == units
+
+
+def test_bad_inputs_are_rejects_and_the_rest_still_gives_pairs(tmp_path, gensim_xml):
+    inputs = tmp_path / "in"
+    # 1. a DTD in the prolog: the whole file is one unsafe_xml reject
+    bomb = demo_export().replace(b"<mediawiki", b'<!DOCTYPE mediawiki [<!ENTITY lol "lol">]>\n<mediawiki', 1)
+    inputs.mkdir()
+    (inputs / "enwiki-bomb-pages-articles.xml").write_bytes(bomb)
+    # 2. a multistream dump with one corrupt stream and a cut last stream, read in byte ranges
+    dump, _ = write_multistream(gensim_xml, str(inputs / MULTISTREAM), pages_per_stream=10)
+    data = open(dump, "rb").read()
+    offsets = P._read_offsets(str(inputs / "enwiki-20160601-pages-articles-multistream-index.txt.bz2"))
+    corrupt_at, last_at = offsets[3], offsets[-1]
+    middle = (offsets[3] + offsets[4]) // 2
+    data = data[:middle] + bytes(b ^ 0x5A for b in data[middle:middle + 16]) + data[middle + 16:]
+    open(dump, "wb").write(data[:last_at + (len(data) - last_at) // 2])
+    # 3. a plain export with a page whose XML is broken
+    header, pages, trailer = split_export(demo_export())
+    broken = pages[0].replace(b"</title>", b"", 1)
+    (inputs / "enwiki-demo-pages-articles.xml").write_bytes(header + broken + b"".join(pages[1:]) + trailer)
+
+    out = P.run(["--input", str(inputs / "*"), "--output", str(tmp_path / "out"), "--version", "bad",
+                 "--split_mb", "0.25"])
+    manifest, pairs, rejects = read_version(out)
+    counts = manifest["counts"]
+    assert counts["records_rejected"] == {"unsafe_xml": 1, "truncated_input": 2, "invalid_xml": 1}
+    assert balanced(counts)
+    by_reason = {}
+    for reject in rejects:
+        by_reason.setdefault(reject["reason"], []).append(reject)
+    assert "DOCTYPE" in by_reason["unsafe_xml"][0]["detail"]
+    assert by_reason["unsafe_xml"][0]["input_file"].endswith("enwiki-bomb-pages-articles.xml")
+    cut = sorted(by_reason["truncated_input"], key=lambda r: r["position"])
+    assert [r["position"] for r in cut] == [corrupt_at, last_at]
+    assert all(r["input_file"] == dump and f"bz2 stream at byte {r['position']}" in r["detail"] for r in cut)
+    assert "Brewing" in by_reason["invalid_xml"][0]["snippet"]
+
+    # every stream but the two bad ones gives its pages' pairs; the broken page's file gives the rest
+    _, groups, _ = split_export(gensim_xml)
+    kept = groups[:30] + groups[40:-6]  # streams of 10 pages: the 4th is corrupt, the last (6 pages) cut
+    good = expected_pairs(b"".join(kept), header + b"".join(pages[1:]) + trailer)
+    assert pair_keys(pairs) == pair_keys(good) and len(pairs) > 1000
