@@ -58,15 +58,18 @@ class SourceJob:
 def write_source_version(read: Mapping[str, Any], extracted: Mapping[str, Any], *, claim: Claim, dataset: str,
                          version: str, inputs: List[Dict], num_shards: int, options: Mapping[str, Any],
                          extra: Optional[Mapping[str, Any]] = None):
-    """read: {"records", rejects, records_read}; extracted: {"pairs", "outcomes"} -> a complete version."""
+    """read: {"records", rejects, records_read}; extracted: {"pairs", "outcomes"[, "detail_counts"]} -> a complete version."""
     reject_outcomes = read[REJECTS] | "RejectOutcomes" >> beam.Map(lambda r: A.rejected(r["reason"]))
     outcomes = (extracted["outcomes"], reject_outcomes) | "AllOutcomes" >> beam.Flatten()
-    return {
+    pcolls = {
         "pairs": extracted["pairs"],
         "rejects": read[REJECTS],
         "outcomes": outcomes,
         "records_read": read[RECORDS_READ],
-    } | "Write" >> WriteVersion(claim=claim, dataset=dataset, version=version, inputs=inputs,
+    }
+    if "detail_counts" in extracted:  # (name, n) of things that are not records: a page's sections
+        pcolls["detail_counts"] = extracted["detail_counts"]
+    return pcolls | "Write" >> WriteVersion(claim=claim, dataset=dataset, version=version, inputs=inputs,
                                 num_shards=num_shards, options=options, extra=extra)
 
 

@@ -122,7 +122,7 @@ class _PublishVersion(beam.DoFn):
     def __init__(self, claim: V.Claim, fields: Dict[str, Any]):
         self._claim, self._fields = claim, fields
 
-    def process(self, _, pair_shards, reject_shards, outcomes, records_read):
+    def process(self, _, pair_shards, reject_shards, outcomes, records_read, detail_counts):
         used = outcomes.get("used", 0)
         dropped = {k.split("/", 1)[1]: v for k, v in outcomes.items() if k.startswith("dropped/")}
         rejected = {k.split("/", 1)[1]: v for k, v in outcomes.items() if k.startswith("rejected/")}
@@ -136,6 +136,8 @@ class _PublishVersion(beam.DoFn):
             reject_shards=sorted(reject_shards, key=lambda s: s["path"]),
             **self._fields,
         )
+        if detail_counts:
+            manifest["detail_counts"] = dict(sorted(detail_counts.items()))
         V.publish(self._claim, manifest)
         yield manifest
 
@@ -147,9 +149,11 @@ class WriteVersion(beam.PTransform):
     publishes the folder as the version (schemas.versions.publish), so nothing under the
     version's name changes until the whole run has succeeded.
 
-    Input: a dict of PCollections {"pairs", "rejects", "outcomes", "records_read"}; the last
-    one holds one integer per input file (lines seen), counted independently of the outcomes so
-    the manifest invariant is a real check. Output: the manifest dict (one element).
+    Input: a dict of PCollections {"pairs", "rejects", "outcomes", "records_read"[, "detail_counts"]};
+    records_read holds one integer per input file (lines seen), counted independently of the
+    outcomes so the manifest invariant is a real check; detail_counts, (name, n) of things that are
+    not records (a page's sections), are summed into the manifest's "detail_counts". Output: the
+    manifest dict (one element).
     """
 
     def __init__(self, *, claim: V.Claim, dataset: str, version: str, inputs: List[Dict[str, Any]],
@@ -168,11 +172,17 @@ class WriteVersion(beam.PTransform):
         outcomes = pcolls["outcomes"] | "CountOutcomes" >> CountOutcomes()
         records_read = pcolls["records_read"] | "SumRead" >> beam.CombineGlobally(sum)
         begin = pcolls["pairs"].pipeline | "ManifestTrigger" >> beam.Create([None])
+        details = pcolls.get("detail_counts")
+        if details is None:
+            details = begin | "NoDetails" >> beam.FlatMap(lambda _: [])
+        detail_counts = (details | "SumDetails" >> beam.CombinePerKey(sum)
+                         | "DetailsAsDict" >> beam.combiners.ToDict())
         return begin | "WriteManifest" >> beam.ParDo(
             _PublishVersion(self._claim, self._fields),
             pair_shards=beam.pvalue.AsList(pair_shards),
             reject_shards=beam.pvalue.AsList(reject_shards),
             outcomes=beam.pvalue.AsSingleton(outcomes),
             records_read=beam.pvalue.AsSingleton(records_read),
+            detail_counts=beam.pvalue.AsSingleton(detail_counts),
         )
 

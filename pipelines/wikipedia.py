@@ -245,13 +245,17 @@ class _PagePairs(beam.DoFn):
 
     def process(self, page: S.WikiPage):
         for reason, n in page.section_drops:
-            A.count(f"{SECTIONS}/{R.counter_name('dropped', reason)}", n)
+            name = f"{SECTIONS}/{R.counter_name('dropped', reason)}"
+            A.count(name, n)
+            yield beam.pvalue.TaggedOutput("counts", (name, n))
         A.count(f"{SECTIONS}/paired", len(page.sections))
+        yield beam.pvalue.TaggedOutput("counts", (f"{SECTIONS}/paired", len(page.sections)))
         yield from S.pairs_of(page, self._config)
 
 
 class ExtractWikipediaPairs(beam.PTransform):
-    """Typed pages -> {"pairs", "outcomes"}: every page gets exactly one outcome."""
+    """Typed pages -> {"pairs", "outcomes", "detail_counts"}: every page gets exactly one outcome;
+    sections are counted as details (manifest "detail_counts")."""
 
     def __init__(self, config: S.WikipediaConfig):
         super().__init__()
@@ -261,14 +265,15 @@ class ExtractWikipediaPairs(beam.PTransform):
         filtered = pages | "PageRules" >> beam.ParDo(FilterRecords(S.drop_reason, lambda p: p.key)).with_outputs(
             "outcomes", "dropped_keys", main="kept")
         unique = filtered.kept | "OneCopyPerPage" >> OneCopyPerKey(lambda p: p.key, S.copy_rank_key)
-        deduped = unique.records | "MakePairs" >> beam.ParDo(_PagePairs(self._config)) | "DedupPairs" >> A.DedupPairs()
+        made = unique.records | "MakePairs" >> beam.ParDo(_PagePairs(self._config)).with_outputs("counts", main="pairs")
+        deduped = made.pairs | "DedupPairs" >> A.DedupPairs()
         resolved = (
             deduped["fates"]
             | "FateByPage" >> beam.Map(lambda kv: (S.page_key_of(kv[0]), kv[1]))
             | "Resolve" >> A.ResolveFates(FATE_PRIORITY)
         )
         outcomes = (filtered.outcomes, unique.outcomes, resolved) | "Outcomes" >> beam.Flatten()
-        return {"pairs": deduped["pairs"], "outcomes": outcomes}
+        return {"pairs": deduped["pairs"], "outcomes": outcomes, "detail_counts": made.counts}
 
 
 JOB = job.SourceJob(

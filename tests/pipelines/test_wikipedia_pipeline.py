@@ -119,6 +119,8 @@ def test_real_samples_give_markup_free_pairs_every_page_counted_and_identical_re
     assert counts == {"records_read": 209, "records_used": 98, "pairs": 1712, "records_rejected": {},
                       "records_dropped": {"redirect": 100, "disambiguation": 8, "list_page": 2, "not_article": 1}}
     assert balanced(counts) and not rejects
+    assert manifest["detail_counts"] == {"sections/paired": 1712, "sections/dropped/boilerplate_section": 383,
+                                         "sections/dropped/empty_text": 156, "sections/dropped/too_short": 29}
     for pair in pairs:
         assert W.leftover_markup(pair["passage"]) is None, (pair["query"], pair["passage"])
         for marker in ("{{", "}}", "[[", "]]", "<ref", "{|", "|-", "File:", "Category:", "thumb|", "&nbsp;"):
