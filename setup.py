@@ -20,6 +20,7 @@ setup(
         "langdetect>=1.0.9",  # used when lingua is absent, and as the measured baseline
         "py7zr>=0.20",
         "mwparserfromhell>=0.6",  # Wikipedia: wikitext to text (its C tokenizer ships in the wheels)
+        "ftfy>=6.1",  # Reddit: repairs mojibake (UTF-8 read as Latin-1/cp1252), only where a cheap check flags it
     ],
     extras_require={
         # Parsers for sources still to come; nothing imports them yet, so workers need not install them.

@@ -17,13 +17,16 @@ sys.path.insert(0, ROOT)
 
 from sources.html_text import html_to_text  # noqa: E402
 from sources.langid import clean_text  # noqa: E402
-from sources.text import clean_markdown  # noqa: E402
+from sources.text import clean_markdown, repair_mojibake  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "adversarial_cleaners.md")
 UNITS = ["**a ", "__a ", "~~a ", ">!a ", "*a ", "_a ", "^(a ", "[a](", "![a](", "[a](<", "[a][", "`a ", "***a ",
-         "&amp;", "<p>a ", "<code>a ", "http://a.b/( ", "\\", "a\u200b "]
-CLEANERS = {"sources.text.clean_markdown": clean_markdown, "sources.html_text.html_to_text": html_to_text,
-            "sources.langid.clean_text": clean_text}
+         "&amp;", "<p>a ", "<code>a ", "http://a.b/( ", "\\", "a\u200b ",
+         "```a\n", "> a\n", "    a\n\n", "<pre>a\n  b ", "<a ", "<script>a ", "\u00c3\u00a9a "]  # code blocks, quotes, mojibake (issue 10)
+CLEANERS = {"sources.text.clean_markdown": clean_markdown,
+            "clean_markdown(drop_quotes=True)": lambda text: clean_markdown(text, drop_quotes=True),
+            "sources.text.repair_mojibake": lambda text: repair_mojibake(text)[0],
+            "sources.html_text.html_to_text": html_to_text, "sources.langid.clean_text": clean_text}
 from sources import wikipedia  # noqa: E402
 
 CLEANERS["sources.wikipedia.page_sections"] = lambda text: wikipedia.page_sections(text, wikipedia.WikipediaConfig())

@@ -6,7 +6,8 @@ Why: sources/langid.py chooses its method from these numbers; rerun after changi
 
 Sets: benchmarks/data/langid_authored.tsv (hand-written, 35 languages, hard cases) and, when
 ../shared/data is present, the hand labels in benchmarks/data/langid_reddit_rc2019-08.tsv applied
-to the real comments they name (the texts are read from shared/data, never stored here).
+to the real comments they name, and those in benchmarks/data/langid_reddit_rs2019-10_titles.tsv
+to short r/AskWomen titles (the texts are read from shared/data, never stored here).
 Each method runs in its own subprocess so that its load time and memory are its own.
 """
 
@@ -27,6 +28,8 @@ DATA = ROOT / "benchmarks" / "data"
 AUTHORED = DATA / "langid_authored.tsv"
 REDDIT_LABELS = DATA / "langid_reddit_rc2019-08.tsv"
 REDDIT_DUMP = ROOT.parent / "shared" / "data" / "reddit" / "RC_2019-08.first1007.zst"
+TITLE_LABELS = DATA / "langid_reddit_rs2019-10_titles.tsv"
+TITLE_DUMP = ROOT.parent / "shared" / "data" / "reddit" / "RS_2019-10.AskWomen.zst"
 RESULTS = ROOT / "benchmarks" / "results" / "langid.md"
 
 LATIN22 = "en es pt fr de it nl sv da nb pl tr id ro cs fi hu tl vi ca hr sk".split()
@@ -40,6 +43,7 @@ METHODS = {
     "cascade-high": "cascade with lingua high-accuracy mode at stage 4",
     "cascade-langdetect": "cascade with seeded langdetect at stage 4 (the no-lingua fallback)",
     "cascade-nolexicon": "cascade without the lexicon stage (every Latin text to lingua-22-low)",
+    "cascade-noplain": "cascade without stage 5 (short plain text is English): the cascade before issue 10",
 }
 
 
@@ -59,14 +63,16 @@ def load_authored() -> list[dict]:
     return items
 
 
-def load_reddit(dump: pathlib.Path = REDDIT_DUMP) -> list[dict]:
-    """Hand labels joined to the comment bodies in shared/data; [] when the dump is absent."""
+def load_reddit(dump: pathlib.Path = REDDIT_DUMP, labels_path: pathlib.Path = REDDIT_LABELS,
+                field: str = "body", set_name: str = "reddit") -> list[dict]:
+    """Hand labels joined to the texts (a comment's body, a post's title) in shared/data; [] when
+    the dump is absent."""
     if not dump.is_file():
         return []
     import zstandard
 
     labels = {}
-    for line in REDDIT_LABELS.read_text(encoding="utf-8").splitlines():
+    for line in labels_path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             cid, gold = line.split("\t")
             labels[cid] = "" if gold == "-" else gold
@@ -76,10 +82,15 @@ def load_reddit(dump: pathlib.Path = REDDIT_DUMP) -> list[dict]:
     for line in raw.decode("utf-8").splitlines():
         rec = json.loads(line)
         if rec["id"] in labels:
-            items.append({"set": "reddit", "gold": labels.pop(rec["id"]), "tag": "reddit", "text": rec["body"]})
+            items.append({"set": set_name, "gold": labels.pop(rec["id"]), "tag": set_name, "text": rec[field]})
     if labels:
         raise SystemExit(f"{len(labels)} labelled ids not found in {dump}")
     return items
+
+
+def load_titles(dump: pathlib.Path = TITLE_DUMP) -> list[dict]:
+    """Short r/AskWomen titles (issue 10: short plain English was dropped), labels joined to shared/data."""
+    return load_reddit(dump, TITLE_LABELS, "title", "titles")
 
 
 def make_detector(method: str):
@@ -126,6 +137,7 @@ def make_detector(method: str):
         "cascade-high": langid.LangIdConfig(lingua_high_accuracy=True),
         "cascade-langdetect": langid.LangIdConfig(backend="langdetect"),
         "cascade-nolexicon": langid.LangIdConfig(use_lexicon=False),
+        "cascade-noplain": langid.LangIdConfig(plain_text_stage=False),
     }[method]
     def run(text):
         code, conf = langid.detect_language(text, cfg)
@@ -226,7 +238,7 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--no_write", action="store_true", help="print only, leave results/langid.md")
     args = ap.parse_args()
-    items = load_authored() + load_reddit()
+    items = load_authored() + load_reddit() + load_titles()
     if args.method:
         json.dump(run_method(args.method, [it["text"] for it in items]), sys.stdout)
         return
@@ -241,6 +253,7 @@ def main() -> None:
 
     authored = [it for it in items if it["set"] == "authored"]
     reddit = [it for it in items if it["set"] == "reddit"]
+    titles = [it for it in items if it["set"] == "titles"]
     parts = [
         "# Language ID benchmark (benchmarks/langid.py)",
         "",
@@ -260,7 +273,8 @@ def main() -> None:
     ]
     if reddit:
         parts += ["", table("Reddit RC_2019-08 (hand-labelled real comments)", reddit, results)]
-        parts += ["", table("Both sets", items, results)]
+        parts += ["", table("Reddit RS_2019-10 r/AskWomen short titles (hand-labelled)", titles, results)]
+        parts += ["", table("All sets", items, results)]
     else:
         parts += ["", "_../shared/data is absent: the Reddit set was not scored._"]
     parts += [

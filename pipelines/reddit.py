@@ -11,6 +11,7 @@ joined with the parent -> pairs -> dedup by pair_id. Records in no pair get thei
 from typing import List, Optional
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 
 from pipelines import accounting as A
 from pipelines import job
@@ -20,10 +21,18 @@ from pipelines.transforms import FilterRecords, OneCopyPerKey, TopRepliesPerPare
 from schemas import reasons as R
 from sources import reddit as S
 
-FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR, R.DROP_PARENT_DROPPED, R.DROP_PARENT_MISSING,
+# low_score: a comment kept only as a possible query (below --min_score) that no pair used.
+FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR, R.DROP_LOW_SCORE, R.DROP_PARENT_DROPPED, R.DROP_PARENT_MISSING,
                  R.DROP_NOT_TOP_REPLY, R.DROP_NO_REPLY]
 
 RedditOptions = source_options(S.SOURCE, S.RedditConfig)
+# What cleanup changed (quoted lines dropped, mojibake repaired, bots by rule): counters of their
+# own, apart from the "ccpairs" namespace, whose counters are the manifest's record counts.
+CLEANUP_NAMESPACE = "ccpairs.cleanup"
+
+
+def count_cleanup(name: str, n: int = 1) -> None:
+    Metrics.counter(CLEANUP_NAMESPACE, name).inc(n)
 
 
 def copy_rank(post: S.RedditPost):
@@ -38,7 +47,10 @@ class _Filter:
         self._config = config
 
     def __call__(self, post: S.RedditPost):
-        return S.drop_reason(post, self._config)
+        reason = S.drop_reason(post, self._config)
+        if reason == R.DROP_BOT_AUTHOR:
+            count_cleanup(S.bot_rule(post.author, self._config))
+        return reason
 
 
 def _pairs_of(thread, config: S.RedditConfig):
@@ -54,9 +66,11 @@ def _detect(text: str) -> str:
     return detect_language(text)[0]
 
 
-def _default_fate(post: S.RedditPost):
+def _default_fate(post: S.RedditPost, config: S.RedditConfig):
     """What a kept post ends as unless a pair uses it."""
-    return (post.fullname, R.DROP_NOT_TOP_REPLY if post.is_comment else R.DROP_NO_REPLY)
+    if not post.is_comment:
+        return (post.fullname, R.DROP_NO_REPLY)
+    return (post.fullname, R.DROP_NOT_TOP_REPLY if S.may_be_reply(post, config) else R.DROP_LOW_SCORE)
 
 
 class ExtractRedditPairs(beam.PTransform):
@@ -78,10 +92,11 @@ class ExtractRedditPairs(beam.PTransform):
             "dropped_keys": filtered.dropped_keys,
         } | "TopReplies" >> TopRepliesPerParent(
             top_n=config.top_n, rank=S.reply_rank_key, parent_key=lambda p: p.fullname,
-            reply_key=lambda p: p.fullname, parent_of=lambda p: p.parent)
+            reply_key=lambda p: p.fullname, parent_of=lambda p: p.parent,
+            eligible=lambda p, c=config: S.may_be_reply(p, c))
         deduped = threads.threads | "MakePairs" >> beam.FlatMap(_pairs_of, config) | "DedupPairs" >> A.DedupPairs()
         resolved = (
-            (kept | "DefaultFate" >> beam.Map(_default_fate), threads.fates, deduped["fates"])
+            (kept | "DefaultFate" >> beam.Map(_default_fate, config), threads.fates, deduped["fates"])
             | "AllFates" >> beam.Flatten()
             | "Resolve" >> A.ResolveFates(FATE_PRIORITY)
         )
@@ -96,7 +111,10 @@ class _Parser:
         self._config = config
 
     def __call__(self, raw: bytes, _path: str) -> S.RedditPost:
-        return S.decode_line(raw, self._config)
+        post = S.decode_line(raw, self._config)
+        for name, n in post.cleanup:
+            count_cleanup(name, n)
+        return post
 
 
 JOB = job.SourceJob(

@@ -21,6 +21,9 @@ REJECT_EMPTY_FILE = "empty_file"  # an input file with no bytes: one record, so 
 REJECT_NOT_UTF8_FILE = "not_utf8_file"  # a whole file in another encoding (UTF-16 XML): refused as one record
 REJECT_PARSE_ERROR = "parse_error"  # the parser failed in a way it did not foresee (a bug to look at)
 REJECT_INVALID_WIKITEXT = "invalid_wikitext"  # a Wikipedia page whose wikitext could not be parsed
+REJECT_NOT_A_WARC = "not_a_warc"  # Common Crawl: a file that starts with no WARC record, or holds none
+REJECT_INVALID_HTTP = "invalid_http"  # Common Crawl: a response whose HTTP status line or header block is broken
+REJECT_BAD_CONTENT_ENCODING = "bad_content_encoding"  # Common Crawl: a corrupt or unknown gzip/deflate/chunked payload
 
 # Dropped: a well-formed record that a filter or a selection step left out.
 DROP_DUPLICATE_RECORD = "duplicate_record"  # same source id seen again (e.g. in two input files)
@@ -58,6 +61,37 @@ DROP_LIST_PAGE = "list_page"  # Wikipedia: "List of …" pages
 DROP_NO_SECTIONS = "no_sections"  # Wikipedia: an article none of whose sections makes a passage
 DROP_BOILERPLATE_SECTION = "boilerplate_section"  # Wikipedia sections: See also, References, External links, …
 DROP_MARKUP_LEFT = "markup_left"  # Wikipedia sections: wiki markup survived cleaning (a guard; should stay ~0)
+DROP_CLOSED_QUESTION = "closed_question"  # Stack Exchange: a closed question (ClosedDate), when dropped
+DROP_META_SITE = "meta_site"  # Stack Exchange: a post on a meta site (meta.*, *.meta.*), when dropped
+DROP_WARC_REQUEST = "warc_request"  # Common Crawl: a WARC request record (what the crawler sent)
+DROP_WARC_METADATA = "warc_metadata"  # Common Crawl: a WARC metadata record (fetch time, CC's language guess)
+DROP_WARC_INFO = "warc_warcinfo"  # Common Crawl: the warcinfo record that describes a file
+DROP_WARC_REVISIT = "warc_revisit"  # Common Crawl: a revisit record (the payload was seen before; none stored)
+DROP_WARC_RESOURCE = "warc_resource"  # Common Crawl: a resource record (wget's logs, not a fetched page)
+DROP_WARC_OTHER = "warc_other_type"  # Common Crawl: conversion, continuation or unknown WARC records
+DROP_DNS_RECORD = "dns_record"  # Common Crawl: a dns: lookup stored as a response (Heritrix)
+DROP_NOT_HTML = "not_html"  # Common Crawl: a response that is no HTML page (image, PDF, script, CSS, robots.txt)
+DROP_HTTP_STATUS = "http_status"  # Common Crawl: an HTTP status other than 2xx (redirects, 404s)
+DROP_RECORD_TOO_LARGE = "record_too_large"  # Common Crawl: a block (or decoded payload) over --max_record_bytes
+DROP_BINARY_PAYLOAD = "binary_payload"  # Common Crawl: bytes served as text/html that are no text
+DROP_GENERIC_TITLE = "generic_title"  # Common Crawl: "Home", "Index of /", "404 Not Found", …
+DROP_TITLE_TOO_SHORT = "title_too_short"  # Common Crawl: a title under --min_title_chars
+DROP_TITLE_TOO_LONG = "title_too_long"  # Common Crawl: a title over --max_title_chars (keyword lists)
+DROP_TOO_FEW_WORDS = "too_few_words"  # Common Crawl: a passage under --min_words (Gopher)
+DROP_TOO_FEW_SENTENCES = "too_few_sentences"  # Common Crawl: a passage under --min_sentences (C4)
+DROP_SYMBOL_RATIO = "symbol_ratio"  # Common Crawl: too many "#" and ellipses per word (Gopher)
+DROP_BULLET_LINES = "bullet_lines"  # Common Crawl: most lines start with a bullet (Gopher)
+DROP_ELLIPSIS_LINES = "ellipsis_lines"  # Common Crawl: many lines end in an ellipsis, teasers (Gopher)
+DROP_LOREM_IPSUM = "lorem_ipsum"  # Common Crawl: placeholder text (C4)
+DROP_CURLY_BRACE = "curly_brace"  # Common Crawl: a "{" in the text: code or templates (C4)
+DROP_BAD_WORDS = "bad_words"  # Common Crawl: a word of the LDNOOBW English list (C4)
+DROP_HIGH_PERPLEXITY = "high_perplexity"  # Common Crawl: KenLM perplexity over --max_perplexity (CCNet, E5)
+DROP_DUPLICATE_PASSAGE = "duplicate_passage"  # Common Crawl: another page of the run has the same passage text
+DROP_DUPLICATE_PAIR_TEXT = "duplicate_pair_text"  # corpus job: a better-ranked pair has the same normalised query and passage
+DROP_REPEATED_PASSAGE = "repeated_passage"  # corpus job: a better-ranked pair has the same normalised passage
+DROP_NEAR_DUPLICATE = "near_duplicate"  # corpus job: MinHash LSH put its passage in a bucket with a better-ranked one
+DROP_EVAL_QUERY = "eval_query"  # corpus job: its query or passage is an evaluation query (normalised exact match)
+DROP_EVAL_NGRAM = "eval_ngram"  # corpus job: shares a word n-gram (13) with an evaluation query or judged passage
 
 REJECT_REASONS = frozenset(
     v for k, v in dict(globals()).items() if k.startswith("REJECT_") and isinstance(v, str)

@@ -19,19 +19,26 @@ from sources import values
 from sources.errors import RejectRecord
 from sources.rules import English, LinkOnly, MaxChars, MinChars, MinScore, NotEmpty, first_drop
 from sources.settings import setting
-from sources.text import clean_markdown
+from sources.text import clean_markdown_counted, repair_mojibake
 
 SOURCE = "reddit"
+PARENT_MIN_SCORE = 1
 SUBMISSION_PREFIX = "t3_"
 COMMENT_PREFIX = "t1_"
 DELETED_MARKERS = frozenset({"[deleted]", "[removed]", "[deleted by user]"})
+# Bots whose names no shape below catches (lowercase "...bot", hyphens, no "bot" at all).
 KNOWN_BOTS = frozenset(
     {"AutoModerator", "automoderator", "RemindMeBot", "WikiTextBot", "sneakpeekbot", "RepostSleuthBot",
      "SaveVideo", "savevideobot", "stabbot", "vredditshare", "Gfycat-Bot", "MAGIC_EYE_BOT", "imguralbumbot",
      "TweetPoster", "autotldr", "GoodBot_BadBot", "B0tRank", "LinkFixerBot", "CommonMisspellingBot",
-     "converter-bot", "haikusbot", "nice-scores", "Reddit-Book-Bot", "timezone_bot", "totesmessenger"}
+     "converter-bot", "haikusbot", "nice-scores", "Reddit-Book-Bot", "timezone_bot", "totesmessenger",
+     "Zozbot", "mechkbot", "gifv-bot", "auddbot", "tweettranscriberbot", "LimbRetrieval-Bot"}
 )
-BOT_NAME = re.compile(r"(?:bot|Bot|BOT)$|^bot[_-]", re.ASCII)
+# The shapes bot accounts are named in: "bot" as the last word, after an underscore (MemeInvestor_bot,
+# Edgar_The_Pug_Bot) or CamelCase (WikiTextBot, VerticalGifBot). Hyphenated names (RekSai-Bot,
+# forgive-Nice-Bot) and words that merely end in "bot" (Rubiksrobot, Talbot) are people's.
+BOT_NAME_SHAPE = re.compile(r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*(?:_(?:bot|Bot|BOT)|[a-z0-9]Bot)$", re.ASCII)
+BOT_BY_LIST, BOT_BY_SHAPE = "bot_known_name", "bot_name_shape"
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,9 @@ class RedditConfig:
     """Every filter is a named drop reason; defaults follow E5 where it says something."""
 
     top_n: int = setting(1, "replies kept per parent, best score first")
-    min_score: int = setting(1, "E5: comments with a score below this are dropped")
+    min_score: int = setting(1, "E5: a reply (the passage) with a score below this is dropped")
+    parent_min_score: int = setting(PARENT_MIN_SCORE, "score a comment needs to be the query of its replies "
+                                                      "(at most --min_score)")
     max_passage_chars: int = setting(4096, "E5: passages longer than this are dropped")
     min_comment_chars: int = setting(20, "shorter comments are dropped")
     min_submission_chars: int = setting(10, "shorter posts (title + selftext) are dropped")
@@ -47,8 +56,10 @@ class RedditConfig:
     english_only: bool = setting(True, "keep non-English text (the pair's lang column says which)",
                                  flag="any_language")
     include_selftext: bool = setting(True, "query is the post title only", flag="no_selftext")
-    drop_removed_submissions: bool = setting(True, "keep posts whose selftext moderators removed",
-                                             flag="keep_removed_submissions")
+    drop_removed_submissions: bool = setting(False, "drop posts whose selftext is [removed]/[deleted] or that "
+                                                    "were taken down (default: their title is the query)")
+    drop_quotes: bool = setting(True, "keep >-quoted lines in comments (default: dropped, they are mostly "
+                                      "the parent's words)", flag="keep_quotes")
     drop_bots: bool = setting(True, "keep comments by bot accounts", flag="keep_bots")
     bot_authors: FrozenSet[str] = field(default_factory=lambda: KNOWN_BOTS)
 
@@ -59,6 +70,9 @@ class RedditConfig:
             raise ValueError(f"--max_passage_chars must be at least 1, not {self.max_passage_chars}")
         if min(self.min_comment_chars, self.min_submission_chars) < 0:
             raise ValueError("--min_comment_chars and --min_submission_chars must be >= 0")
+        if self.parent_min_score > self.min_score:
+            raise ValueError(f"--parent_min_score ({self.parent_min_score}) must not exceed --min_score "
+                             f"({self.min_score})")
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class RedditPost:
     created_utc: Optional[int]
     nsfw: bool
     removed: bool  # the content itself is gone ([deleted]/[removed], or removed by moderators)
+    cleanup: Tuple[Tuple[str, int], ...] = ()  # (what cleanup did, how often): counted by the pipeline
 
     @property
     def is_comment(self) -> bool:
@@ -123,14 +138,15 @@ def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
         selftext_gone = selftext.strip() in DELETED_MARKERS
         taken_down = obj.get("removed_by_category") is not None or selftext_gone
         removed = title.strip() in DELETED_MARKERS or (taken_down and config.drop_removed_submissions)
-        body = selftext if (config.include_selftext and not selftext_gone) else ""
-        text = clean_markdown(title)
-        cleaned_body = clean_markdown(body) if body else ""
+        body = selftext if (config.include_selftext and not taken_down) else ""
+        cleanup = _Cleanup()
+        text = cleanup.markdown(title)
+        cleaned_body = cleanup.markdown(body) if body else ""
         if cleaned_body:
             text = f"{text}\n\n{cleaned_body}"
         return RedditPost("submission", SUBMISSION_PREFIX + post_id, None, subreddit, author,
                           f"{title}\n\n{selftext}" if selftext else title, text, score, created,
-                          bool(obj.get("over_18")), removed)
+                          bool(obj.get("over_18")), removed, cleanup.counts())
     body = _need_str(obj, "body")
     parent = _need_str(obj, "parent_id")
     if not parent.startswith((SUBMISSION_PREFIX, COMMENT_PREFIX)):
@@ -141,9 +157,38 @@ def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
             raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"parent_id {parent!r} has no t1_/t3_ prefix")
     if parent == COMMENT_PREFIX + post_id:
         raise RejectRecord(R.REJECT_SELF_REFERENCE, f"comment {post_id!r} names itself as its parent")
+    cleanup = _Cleanup()
+    text = cleanup.markdown(body, drop_quotes=config.drop_quotes)
     return RedditPost("comment", COMMENT_PREFIX + post_id, parent, subreddit, author, body,
-                      clean_markdown(body), score, created, bool(obj.get("over_18")),
-                      body.strip() in DELETED_MARKERS)
+                      text, score, created, bool(obj.get("over_18")),
+                      body.strip() in DELETED_MARKERS, cleanup.counts())
+
+
+QUOTED_LINES_REMOVED = "quoted_lines_removed"
+MOJIBAKE_REPAIRED = "mojibake_repaired"
+
+
+class _Cleanup:
+    """Cleans a post's texts and tallies what it changed (quoted lines dropped, mojibake repaired)."""
+
+    def __init__(self):
+        self._tally: dict = {}
+
+    def markdown(self, raw: str, drop_quotes: bool = False) -> str:
+        """Mojibake repaired first (filters and language ID must see real letters), then Markdown."""
+        raw, repaired = repair_mojibake(raw)
+        if repaired:
+            self._add(MOJIBAKE_REPAIRED, 1)
+        text, quoted = clean_markdown_counted(raw, drop_quotes)
+        if quoted:
+            self._add(QUOTED_LINES_REMOVED, quoted)
+        return text
+
+    def _add(self, name: str, n: int) -> None:
+        self._tally[name] = self._tally.get(name, 0) + n
+
+    def counts(self) -> Tuple[Tuple[str, int], ...]:
+        return tuple(sorted(self._tally.items()))
 
 
 def decode_line(raw: bytes, config: RedditConfig = RedditConfig()) -> RedditPost:
@@ -163,8 +208,17 @@ def decode_line(raw: bytes, config: RedditConfig = RedditConfig()) -> RedditPost
     return post
 
 
+def bot_rule(author: str, config: RedditConfig) -> Optional[str]:
+    """Why an author is taken for a bot (BOT_BY_LIST or BOT_BY_SHAPE), or None for a person."""
+    if author in config.bot_authors:
+        return BOT_BY_LIST
+    if BOT_NAME_SHAPE.match(author):
+        return BOT_BY_SHAPE
+    return None
+
+
 def is_bot(author: str, config: RedditConfig) -> bool:
-    return author in config.bot_authors or bool(BOT_NAME.search(author))
+    return bot_rule(author, config) is not None
 
 
 @dataclass(frozen=True)
@@ -188,8 +242,8 @@ def rules(config: RedditConfig, is_comment: bool, is_english=None) -> Tuple:
     """The rule list of a comment or a submission, cheapest first (language ID last)."""
     own = (_RedditOnly(config),)
     text = (NotEmpty(), LinkOnly("raw_text"))
-    if is_comment:
-        text = (MinScore(config.min_score),) + text + (MaxChars(config.max_passage_chars),
+    if is_comment:  # a comment scored between the two minimums may still be a query
+        text = (MinScore(min(config.min_score, config.parent_min_score)),) + text + (MaxChars(config.max_passage_chars),
                                                        MinChars(config.min_comment_chars))
     else:
         text += (MinChars(config.min_submission_chars),)
@@ -204,6 +258,11 @@ def drop_reason(post: RedditPost, config: RedditConfig, is_english=None) -> Opti
     that pass every cheaper rule.
     """
     return first_drop(post, rules(config, post.is_comment, is_english))
+
+
+def may_be_reply(post: RedditPost, config: RedditConfig) -> bool:
+    """A kept comment may be a passage only with min_score; below it, it serves as a query only."""
+    return post.is_comment and (post.score is None or post.score >= config.min_score)
 
 
 def reply_rank_key(post: RedditPost) -> Tuple[int, int, str]:

@@ -1,10 +1,12 @@
 """Stack Exchange dump rows: `<row>` line -> typed post -> drop reason -> (question, answer) pair.
 
 E5's CCPairs takes (title, upvoted answer) pairs from Stack Exchange. Per question we pick the
-accepted answer when its score is at least ``accepted_min_score`` (default 0: accepting is the
-asker's own vote, and askers often may not upvote yet; a net-downvoted accepted answer is
-disputed and left out), otherwise the best-scored answer with score >= ``min_score`` (default 1,
-"upvoted"); with ``top_n`` > 1 the next best upvoted answers follow.
+accepted answer when its score is at least ``accepted_min_score`` (default 1: E5's "upvoted";
+an accepted answer nobody upvoted is often the asker's own, see README), otherwise the
+best-scored answer with score >= ``min_score`` (default 1, "upvoted"); with ``top_n`` > 1 the
+next best upvoted answers follow. A title of fewer than ``short_title_words`` words ("Glassware
+for Beer") says too little alone: the question body is added to it. Meta sites (questions about
+the site itself) are dropped by default; closed questions are kept (their answers still answer).
 
 Ids are site-qualified, ``beer.stackexchange.com/q/1`` and ``beer.stackexchange.com/a/4``, so two
 sites never collide. The site (the pair's subsource) comes from the input's path, see
@@ -43,9 +45,15 @@ class StackExchangeConfig:
     """Every filter is a named drop reason; defaults follow E5 where it says something."""
 
     top_n: int = setting(1, "answers kept per question")
-    accepted_min_score: int = setting(0, "the accepted answer is chosen if its score is at least this")
+    accepted_min_score: int = setting(1, "the accepted answer is chosen if its score is at least this "
+                                         "(E5: 'upvoted')")
     min_score: int = setting(1, "score any other answer needs: 'upvoted'")
-    include_question_body: bool = setting(False, "query = title + body (default: title only)")
+    include_question_body: bool = setting(False, "query = title + body for every question (default: "
+                                                 "only for short titles, see --short_title_words)")
+    short_title_words: int = setting(5, "a title with fewer words gets the question body added (0: never)")
+    drop_closed_questions: bool = setting(False, "drop questions with a ClosedDate (and so their answers)")
+    drop_meta_sites: bool = setting(True, "keep meta sites (meta.*, *.meta.*: questions about the site itself)",
+                                    flag="keep_meta_sites")
     max_passage_chars: int = setting(4096, "E5: passages longer than this are dropped")
     min_answer_chars: int = setting(20, "shorter answers are dropped")
     min_question_chars: int = setting(10, "shorter queries are dropped")
@@ -61,6 +69,8 @@ class StackExchangeConfig:
             raise ValueError(f"--split_mb must be >= 0, not {self.split_mb}")
         if min(self.max_passage_chars, self.max_query_chars) < 1:
             raise ValueError("--max_passage_chars and --max_query_chars must be at least 1")
+        if self.short_title_words < 0:
+            raise ValueError(f"--short_title_words must be >= 0, not {self.short_title_words}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class StackExchangePost:
     last_activity_utc: Optional[int]  # picks the newer copy when a post comes twice (two dumps)
     text: str
     accepted: bool = False  # answers: set by the pipeline once the question's AcceptedAnswerId is joined
+    closed: bool = False  # questions: the row has a ClosedDate
     language_sample: str = ""  # questions: title + start of the body, what language ID reads (titles alone are too short)
 
     @property
@@ -177,12 +188,22 @@ def _epoch(row: Mapping[str, str], name: str) -> Optional[int]:
 LANGUAGE_SAMPLE_CHARS = 1000  # sources.langid reads no further
 
 
-def question_texts(title: str, body_html: str, include_body: bool) -> Tuple[str, str]:
-    """(query, language sample): the title, plus the body as plain text when asked for."""
+def is_meta_site(site: str) -> bool:
+    """meta.stackexchange.com, bicycles.meta.stackexchange.com, meta.stackoverflow.com."""
+    return site.startswith("meta.") or ".meta." in site
+
+
+def is_short_title(title: str, short_title_words: int) -> bool:
+    return len(title.split()) < short_title_words
+
+
+def question_texts(title: str, body_html: str, include_body: bool, short_title_words: int = 0) -> Tuple[str, str]:
+    """(query, language sample): the title, plus the body as plain text when asked for or when
+    the title is short (fewer than `short_title_words` words)."""
     text = normalize_whitespace(title)
     body = html_to_text(body_html) if body_html else ""
     sample = f"{text}\n\n{body}"[:LANGUAGE_SAMPLE_CHARS] if body else text
-    if include_body and body and text:
+    if (include_body or is_short_title(text, short_title_words)) and body and text:
         return f"{text}\n\n{body}", sample
     return text, sample
 
@@ -198,9 +219,11 @@ def post_from_row(row: Mapping[str, str], site: str, config: StackExchangeConfig
     score = _int(row, "Score", required=True)
     created, last_activity = _epoch(row, "CreationDate"), _epoch(row, "LastActivityDate")
     if post_type == QUESTION:
-        text, sample = question_texts(_need(row, "Title"), row.get("Body", ""), config.include_question_body)
+        text, sample = question_texts(_need(row, "Title"), row.get("Body", ""), config.include_question_body,
+                                      config.short_title_words)
         return StackExchangePost(site, post_id, QUESTION, None, _int(row, "AcceptedAnswerId", required=False),
-                                 score, created, last_activity, text, language_sample=sample)
+                                 score, created, last_activity, text, language_sample=sample,
+                                 closed=bool(row.get("ClosedDate")))
     parent = _int(row, "ParentId", required=True)
     return StackExchangePost(site, post_id, ANSWER, parent, None, score, created, last_activity,
                              html_to_text(row.get("Body", "")))
@@ -222,6 +245,20 @@ class _AnswerScore:
         return R.DROP_LOW_SCORE if post.score < needed else None
 
 
+@dataclass(frozen=True)
+class _SitePolicy:
+    """Stack Exchange's own rules: meta sites (every post) and closed questions, when asked to drop them."""
+
+    config: StackExchangeConfig
+
+    def __call__(self, post: StackExchangePost) -> Optional[str]:
+        if self.config.drop_meta_sites and is_meta_site(post.site):
+            return R.DROP_META_SITE
+        if self.config.drop_closed_questions and post.closed:
+            return R.DROP_CLOSED_QUESTION
+        return None
+
+
 @functools.lru_cache(maxsize=64)
 def rules(config: StackExchangeConfig, is_question: bool, is_english=None) -> Tuple:
     """The rule list of a question or an answer, cheapest first (language ID last)."""
@@ -231,7 +268,7 @@ def rules(config: StackExchangeConfig, is_question: bool, is_english=None) -> Tu
         text = (_AnswerScore(config), NotEmpty(), LinkOnly(), MaxChars(config.max_passage_chars),
                 MinChars(config.min_answer_chars))
     language = (English("language_text", detector=is_english),) if config.english_only else ()
-    return text + language
+    return (_SitePolicy(config),) + text + language
 
 
 def drop_reason(post: StackExchangePost, config: StackExchangeConfig, is_english=None) -> Optional[str]:

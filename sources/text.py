@@ -1,8 +1,14 @@
-"""Text cleanup shared by every source: entities, Markdown to plain text, whitespace, URL checks."""
+"""Text cleanup shared by every source: entities, Markdown to plain text, whitespace, URL checks.
+
+Code blocks are the exception to every cleanup: their line breaks and indentation carry meaning
+(Python, aligned tables), so Markdown code blocks (fenced, or indented after a blank line) and
+HTML ``<pre>`` blocks keep their text verbatim; only line ends are trimmed (``normalize_code``).
+"""
 
 import html
 import re
 import unicodedata
+from typing import List, Tuple
 
 # Paired markers match at most SPAN characters apart: unbounded lazy spans made these patterns
 # quadratic on unclosed markers ("**a " x 250,000 took minutes); bounded, each start costs O(SPAN).
@@ -28,6 +34,15 @@ _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|^])")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# UTF-8 read as Latin-1/cp1252: a lead byte (Â..ô) followed by a continuation byte shown as a C1
+# control, a Latin-1 symbol or a cp1252 punctuation mark ("â\x80\x99", "Ã©", "â€™"). One pair per
+# match, so the check is linear; ftfy decides whether it really is mojibake.
+_MOJIBAKE_HINT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+                            "\u02c6\u02dc\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2020-\u2022\u2026"
+                            "\u2030\u2039\u203a\u20ac\u2122]")
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})")
+_QUOTE_LINE = re.compile(r" {0,3}>(?!!)")
+_CODE_INDENT = re.compile(r"(?: {4}|\t)")
 
 
 def unescape_entities(text: str) -> str:
@@ -50,6 +65,114 @@ def normalize_whitespace(text: str) -> str:
         if "\n\n\n" in text:
             text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+def may_be_mojibake(text: str) -> bool:
+    """A cheap test that lets the common case (ASCII, or clean Unicode) skip the repair."""
+    return not text.isascii() and _MOJIBAKE_HINT.search(text) is not None
+
+
+def repair_mojibake(text: str) -> Tuple[str, bool]:
+    """(text, repaired?): UTF-8 that was decoded as Latin-1/cp1252 somewhere upstream, decoded back.
+
+    ftfy.fix_encoding only undoes encoding mix-ups (it leaves quotes, widths and entities alone)
+    and is paid only by texts that `may_be_mojibake`.
+    """
+    if not may_be_mojibake(text):
+        return text, False
+    import ftfy
+
+    fixed = ftfy.fix_encoding(text)
+    return fixed, fixed != text
+
+
+def normalize_code(text: str) -> str:
+    """A code block kept verbatim: indentation, alignment and blank lines inside it stay; only
+    line ends are trimmed, invisible zero-width characters dropped and Unicode put in NFC."""
+    if not text.isascii():
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        text = _ZERO_WIDTH.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+
+
+def _fence_of(line: str):
+    """The fence ("```", "~~~~", ...) a line opens, or None. A backtick fence's info string has no
+    backtick: "```x```" on one line is inline code, not a fence."""
+    match = _FENCE_OPEN.match(line)
+    if match is None:
+        return None
+    fence = match.group(1)
+    return None if fence[0] == "`" and "`" in line[match.end():] else fence
+
+
+def _closes(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and set(stripped) == {fence[0]} and len(line) - len(line.lstrip(" ")) < 4
+
+
+def _dedent_code_line(line: str) -> str:
+    return line[1:] if line.startswith("\t") else line[4:] if line.startswith("    ") else line.lstrip(" \t")
+
+
+def markdown_blocks(text: str) -> List[Tuple[bool, str]]:
+    """[(is_code, text)]: Markdown cut into prose and code blocks, in order, line by line (linear).
+
+    Code: a fenced block (``` or ~~~, to its closing fence or the end; the fence lines go) or
+    an indented block (4 spaces or a tab, after a blank line; the 4-space marker goes).
+    """
+    blocks: List[Tuple[bool, str]] = []
+    prose: List[str] = []
+    lines = text.split("\n")
+    i, previous_blank = 0, True
+    while i < len(lines):
+        line = lines[i]
+        fence = _fence_of(line)
+        indented = previous_blank and line.strip() and _CODE_INDENT.match(line)
+        if fence is None and not indented:
+            prose.append(line)
+            previous_blank = not line.strip()
+            i += 1
+            continue
+        if prose:
+            blocks.append((False, "\n".join(prose)))
+            prose = []
+        code: List[str] = []
+        if fence is not None:
+            i += 1
+            while i < len(lines) and not _closes(lines[i], fence):
+                code.append(lines[i])
+                i += 1
+            i += 1  # the closing fence
+        else:
+            while i < len(lines) and (not lines[i].strip() or _CODE_INDENT.match(lines[i])):
+                code.append(_dedent_code_line(lines[i]))
+                i += 1
+        blocks.append((True, "\n".join(code)))
+        previous_blank = True
+    if prose:
+        blocks.append((False, "\n".join(prose)))
+    return blocks
+
+
+def drop_quoted_lines(text: str) -> Tuple[str, int]:
+    """(text without its quotes, quoted lines removed). A quote is a line starting with ``>``
+    (not a ``>!`` spoiler) and the lines that follow it up to a blank line, as Reddit renders it
+    (lazy continuation): in a reply, that is mostly the parent's own words."""
+    kept: List[str] = []
+    removed, in_quote = 0, False
+    for line in text.split("\n"):
+        if not line.strip():
+            in_quote = False
+            kept.append(line)
+        elif in_quote or _QUOTE_LINE.match(line):
+            in_quote = True
+            removed += 1
+        else:
+            kept.append(line)
+    return ("\n".join(kept), removed) if removed else (text, 0)
 
 
 # (marker that must be present, pattern, replacement): the substring test skips most regexes on
@@ -86,9 +209,40 @@ def markdown_to_text(text: str) -> str:
     return text
 
 
-def clean_markdown(text: str) -> str:
-    """The full cleanup for Markdown sources: entities first (``&gt;`` is a quote marker), then Markdown."""
-    return normalize_whitespace(markdown_to_text(unescape_entities(text)))
+def _has_code_block(text: str) -> bool:
+    return "```" in text or "~~~" in text or "    " in text or "\t" in text
+
+
+def _clean_prose(text: str, drop_quotes: bool) -> Tuple[str, int]:
+    removed = 0
+    if drop_quotes and ">" in text:
+        text, removed = drop_quoted_lines(text)
+    return normalize_whitespace(markdown_to_text(text)), removed
+
+
+def clean_markdown_counted(text: str, drop_quotes: bool = False) -> Tuple[str, int]:
+    """(clean_markdown's text, quoted lines dropped). Entities go first (``&gt;`` is a quote
+    marker); code blocks are kept verbatim, the prose between them becomes plain text."""
+    text = unescape_entities(text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not _has_code_block(text):
+        return _clean_prose(text, drop_quotes)
+    pieces, removed = [], 0
+    for is_code, block in markdown_blocks(text):
+        if is_code:
+            cleaned = normalize_code(block)
+        else:
+            cleaned, dropped = _clean_prose(block, drop_quotes)
+            removed += dropped
+        if cleaned.strip():
+            pieces.append(cleaned)
+    return "\n\n".join(pieces).strip(), removed
+
+
+def clean_markdown(text: str, drop_quotes: bool = False) -> str:
+    """The full cleanup for Markdown sources; `drop_quotes` also removes ``>`` quoted lines."""
+    return clean_markdown_counted(text, drop_quotes)[0]
 
 
 def might_have_url(text: str) -> bool:

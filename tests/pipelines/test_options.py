@@ -38,6 +38,6 @@ def test_help_lists_our_flags_not_beams_hundreds(capsys):
         reddit.run(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    assert "--top_n" in out and "--keep_removed_submissions" in out and "--input" in out
+    assert "--top_n" in out and "--drop_removed_submissions" in out and "--input" in out
     assert "--flink_master" not in out and "--split_mb" not in out
     assert "Apache Beam pipeline option" in out

@@ -105,6 +105,17 @@ def test_hot_thread_of_50k_comments_goes_through_the_combiner(pipeline):
         assert_that(counted(out["outcomes"]), equal_to([("used", 4), ("dropped/not_top_reply", 49_997)]), label="n")
 
 
+def test_a_parent_below_min_score_may_be_a_query_when_asked(pipeline):
+    records = [sub(1), com("low", "t3_s1", score=0), com("r", "t1_low", score=3),  # low parent, good reply
+               com("low2", "t1_low", score=0)]  # a low reply: never a passage, and no parent either
+    config = RedditConfig(parent_min_score=-1000, english_only=False)
+    with pipeline as p:
+        out = extract(p, records, config)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t1_low", "t1_r")]), label="pairs")
+        assert_that(counted(out["outcomes"]), equal_to([
+            ("used", 2), ("dropped/no_reply", 1), ("dropped/low_score", 1)]), label="outcomes")
+
+
 # ---- end to end through files, the sink and the manifest ----
 
 def write_dump(path, records, extra_lines=()):
@@ -189,6 +200,36 @@ def test_real_pushshift_dumps(tmp_path, shared_data):
     assert {p["pair_id"] for p in read_pairs(os.path.join(str(tmp_path / "out"), "reddit", "t2"))} == {
         p["pair_id"] for p in pairs}
     assert again["counts"] == counts
+
+
+def _counters(tmp_path, records, version):
+    """Run the job on one dump: (counters by (namespace, name), the manifest's counts)."""
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from pipelines.options import parse_options
+
+    write_dump(tmp_path / f"{version}.zst", records, extra_lines=[b"not json"])
+    argv = ["--input", str(tmp_path / f"{version}.zst"), "--output", str(tmp_path / "out"), "--version", version]
+    options = parse_options(argv, P.RedditOptions)
+    pipeline = beam.Pipeline(runner=FnApiRunner(), options=options)
+    P.build_pipeline(pipeline, options)
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = {(c.key.metric.namespace, c.key.metric.name): c.committed for c in result.metrics().query()["counters"]}
+    return counters, json.load(open(tmp_path / "out" / "reddit" / version / "manifest.json"))["counts"]
+
+
+def test_cleanup_is_counted_apart_from_the_record_counts(tmp_path):
+    quoting = com("q", "t3_s1", body="&gt; How do you brew good coffee?\n&gt; asked the title\n\n" + TEXT.format("q"))
+    mojibake = com("m", "t3_s1", body="I donâ\x80\x99t think so, the grind matters more than anything else.")
+    bots = [com("b1", "t3_s1", author="MemeInvestor_bot"), com("b2", "t3_s1", author="AutoModerator"),
+            com("p", "t3_s1", author="RekSai-Bot")]
+    counters, manifest = _counters(tmp_path, [sub(1), quoting, mojibake] + bots, "c")
+    cleanup = {name: n for (ns, name), n in counters.items() if ns == P.CLEANUP_NAMESPACE}
+    assert cleanup == {"quoted_lines_removed": 2, "mojibake_repaired": 1, "bot_known_name": 1, "bot_name_shape": 1}
+    assert manifest["records_dropped"]["bot_author"] == 2  # RekSai-Bot is a person: kept
+    ours = {name for ns, name in counters if ns == "ccpairs"}
+    assert ours == {"records_read", "used", "rejected/invalid_json"} | {f"dropped/{r}" for r in manifest["records_dropped"]}
 
 
 def test_beam_counters_carry_the_manifest_names_and_numbers(tmp_path):

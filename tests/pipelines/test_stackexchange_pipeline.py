@@ -22,8 +22,8 @@ BODY = "<p>Dry hopping adds aroma without much bitterness; add the hops after fe
 CONFIG = S.StackExchangeConfig(english_only=False)  # the join is under test here, not language ID
 
 
-def q(post_id, accepted=None, title="What is dry hopping and why do brewers do it?"):
-    row = {"Id": str(post_id), "PostTypeId": "1", "Score": "3", "Title": title, "Body": "<p>Asking for a friend.</p>",
+def q(post_id, accepted=None, title="What is dry hopping and why do brewers do it?", body="<p>Asking for a friend.</p>"):
+    row = {"Id": str(post_id), "PostTypeId": "1", "Score": "3", "Title": title, "Body": body,
            "CreationDate": "2020-01-01T00:00:00.000"}
     if accepted is not None:
         row["AcceptedAnswerId"] = str(accepted)
@@ -46,26 +46,26 @@ def counted(outcomes):
 
 def test_join_picks_accepted_or_best_upvoted_and_accounts_for_every_post(pipeline):
     posts = [
-        q(1, accepted=11), a(11, 1, 0), a(12, 1, 9), a(12, 1, 9),  # accepted with score 0 wins; 12 twice
+        q(1, accepted=11), a(11, 1, 0), a(12, 1, 9), a(12, 1, 9),  # accepted but unvoted: best upvoted wins; 12 twice
         q(2, accepted=21), a(21, 2, -3), a(22, 2, 2), a(23, 2, 5),  # accepted is net-downvoted: best upvoted wins
         q(3), a(31, 3, -1), a(32, 3, 0),  # only unvoted and negative answers: no pair
         q(4), q(4),  # unanswered, and in the input twice
         a(51, 5, 4),  # its question is not in the input
-        q(6, title="Hops?"), a(61, 6, 4),  # the question is too short: its answer's parent was dropped
+        q(6, title="Hops?", body=""), a(61, 6, 4),  # the question is too short: its answer's parent was dropped
         S.post_from_row({"Id": "7", "PostTypeId": "5"}, SITE),  # a tag wiki
     ]
     with pipeline as p:
         out = p | beam.Create(posts) | P.ExtractStackExchangePairs(CONFIG)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("1", "11"), ("2", "23")]), label="pairs")
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("1", "12"), ("2", "23")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
-            ("used", 4), ("dropped/not_selected_answer", 2), ("dropped/low_score", 3), ("dropped/no_answer", 2),
+            ("used", 4), ("dropped/not_selected_answer", 1), ("dropped/low_score", 4), ("dropped/no_answer", 2),
             ("dropped/question_missing", 1), ("dropped/too_short", 1), ("dropped/parent_dropped", 1),
             ("dropped/duplicate_record", 2), ("dropped/other_post_type", 1)]), label="outcomes")
 
 
 def test_hot_question_keeps_accepted_plus_top_n_in_bounded_memory(pipeline):
     config = S.StackExchangeConfig(english_only=False, top_n=2)
-    posts = [q(1, accepted=5000)] + [a(1000 + i, 1, i) for i in range(1, 401)] + [a(5000, 1, 0)]
+    posts = [q(1, accepted=5000)] + [a(1000 + i, 1, i) for i in range(1, 401)] + [a(5000, 1, 1)]
     with pipeline as p:
         out = p | beam.Create(posts) | P.ExtractStackExchangePairs(config)
         assert_that(out["pairs"] | beam.Map(ids), equal_to([("1", "5000"), ("1", "1400")]), label="pairs")
@@ -146,3 +146,24 @@ def test_real_sample_bare_split_and_7z_give_the_same_pairs_and_reruns_are_identi
     first = {p["query_id"]: p for p in pairs}[SITE + "/q/1"]
     assert first["passage_id"] == SITE + "/a/4" and first["score"] == 13  # question 1 accepted answer 4
     assert sorted(p["pair_id"] for p in pairs) == sorted(p["pair_id"] for p in S.pairs_in_memory(_posts_of(bare)))
+
+
+def test_meta_sites_and_closed_questions_are_counted_with_their_own_reasons(pipeline):
+    meta = "bicycles.meta.stackexchange.com"
+    closed_row = {"Id": "8", "PostTypeId": "1", "Score": "3", "Title": "Which is the best beer in the world, really?",
+                  "Body": "<p>Opinions welcome.</p>", "ClosedDate": "2020-02-01T00:00:00.000"}
+    config = S.StackExchangeConfig(english_only=False, drop_closed_questions=True)
+    posts = [
+        S.post_from_row({"Id": "1", "PostTypeId": "1", "Score": "3", "Title": "Opinion and Debate tag, again?",
+                         "Body": "<p>Should we keep it?</p>"}, meta, config),
+        S.post_from_row({"Id": "2", "PostTypeId": "2", "ParentId": "1", "Score": "5", "Body": BODY.format(2)}, meta,
+                        config),
+        S.post_from_row(closed_row, SITE, config), a(81, 8, 4),
+        q(9), a(91, 9, 2),
+    ]
+    with pipeline as p:
+        out = p | beam.Create(posts) | P.ExtractStackExchangePairs(config)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("9", "91")]), label="pairs")
+        assert_that(counted(out["outcomes"]), equal_to([
+            ("used", 2), ("dropped/meta_site", 2), ("dropped/closed_question", 1), ("dropped/parent_dropped", 1)]),
+            label="outcomes")

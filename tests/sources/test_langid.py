@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from sources import langid
-from sources.langid import detect_language, is_english
+from sources.langid import LangIdConfig, detect_language, is_english
 
 BENCH = langid.__file__.replace("sources/langid.py", "benchmarks/langid.py")
 
@@ -179,13 +179,38 @@ def test_cascade_beats_langdetect_on_short_authored_texts():
     assert ours >= 0.85
 
 
-def test_english_decision_on_authored_set():
-    items = _bench().load_authored()
-    keep = [is_english(it["text"]) for it in items]
+def _precision_recall(items, config=None):
+    keep = [is_english(it["text"], config=config) if config else is_english(it["text"]) for it in items]
     tp = sum(k and it["gold"] == "en" for k, it in zip(keep, items))
-    precision = tp / sum(keep)
-    recall = tp / sum(it["gold"] == "en" for it in items)
-    assert precision >= 0.97 and recall >= 0.92, (precision, recall)
+    return tp / sum(keep), tp / sum(it["gold"] == "en" for it in items)
+
+
+def test_english_decision_on_authored_set():
+    # The authored set is 55% non-English short hard cases: stage 5 (short plain text is English)
+    # trades a little precision here (0.989 -> 0.955) for recall on real text, see the next tests.
+    precision, recall = _precision_recall(_bench().load_authored())
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)
+
+
+@pytest.mark.parametrize("text", ["Chaos! Emergent phenomenon! Cool!", "Emacs, UltraEdit, Taco HTML Editor",
+                                  "Eyelash extensions", "Why don't women wear cookie scent perfumes?"])
+def test_short_plain_english_is_kept(text):
+    assert is_english(text)
+    assert not is_english(text, config=LangIdConfig(plain_text_stage=False))  # what issue 10 found
+
+
+@pytest.mark.parametrize("text", ["Buenas noches, amigos.", "Tren istasyonu nerede?", "Danke schön!",
+                                  "Lekker weer vandaag."])
+def test_short_foreign_text_with_evidence_is_not_kept(text):
+    assert not is_english(text)
+
+
+def test_short_english_titles_of_a_real_subreddit(shared_data):
+    items = _bench().load_titles(shared_data / "reddit" / "RS_2019-10.AskWomen.zst")
+    assert len(items) == 155
+    before = _precision_recall(items, LangIdConfig(plain_text_stage=False))
+    after = _precision_recall(items)
+    assert before[1] < 0.5 and after[1] >= 0.94 and after[0] >= 0.92, (before, after)
 
 
 def test_cascade_beats_langdetect_on_short_reddit_comments(shared_data):

@@ -1,12 +1,15 @@
 """One small record per Reddit rule: parsing, rejects and every drop reason."""
 
+import functools
 import json
 
 import pytest
+import zstandard
 
 from schemas import reasons as R
 from sources.errors import RejectRecord
-from sources.reddit import (RedditConfig, decode_line, drop_reason, make_reddit_pair, parse_post,
+from sources.reddit import (BOT_BY_LIST, BOT_BY_SHAPE, MOJIBAKE_REPAIRED, QUOTED_LINES_REMOVED, RedditConfig,
+                            bot_rule, decode_line, drop_reason, make_reddit_pair, may_be_reply, parse_post,
                             reply_rank_key)
 
 ENGLISH = "This is a perfectly reasonable English comment about brewing coffee at home."
@@ -84,8 +87,7 @@ def test_good_records_pass():
 @pytest.mark.parametrize("obj, why", [
     (comment(body="[deleted]"), R.DROP_DELETED),
     (comment(body="[removed]"), R.DROP_DELETED),
-    (submission(selftext="[removed]"), R.DROP_DELETED),
-    (submission(removed_by_category="moderator"), R.DROP_DELETED),
+    (submission(title="[deleted]"), R.DROP_DELETED),
     (comment(author="AutoModerator"), R.DROP_BOT_AUTHOR),
     (comment(author="WikiTextBot"), R.DROP_BOT_AUTHOR),
     (comment(author="some_helper_bot"), R.DROP_BOT_AUTHOR),
@@ -116,15 +118,101 @@ def test_non_english_uses_the_injected_detector():
     assert reason(comment(), RedditConfig(english_only=False), english=False) is None
 
 
-def test_removed_submission_titles_can_be_kept():
-    config = RedditConfig(drop_removed_submissions=False)
-    post = parse_post(submission(selftext="[removed]"), config)
-    assert drop_reason(post, config, is_english=lambda t: True) is None
-    assert post.text == "How do I brew better coffee at home?"
+@pytest.mark.parametrize("taken_down", [{"selftext": "[removed]"}, {"selftext": "[deleted]"},
+                                        {"selftext": "my question, since removed", "removed_by_category": "moderator"}])
+def test_removed_submissions_keep_their_title_as_the_query(taken_down):
+    post = parse_post(submission(**taken_down))
+    assert reason(submission(**taken_down)) is None
+    assert post.text == "How do I brew better coffee at home?"  # the title alone, never the removed text
+    config = RedditConfig(drop_removed_submissions=True)
+    assert reason(submission(**taken_down), config) == R.DROP_DELETED
+
+
+@functools.lru_cache(maxsize=None)
+def _records(path):
+    raw = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(open(path, "rb")).read()
+    return {obj["id"]: obj for obj in map(json.loads, raw.decode("utf-8").splitlines())}
+
+
+def real(shared_data, record_id, dump="RC_2005-12.zst"):
+    return _records(str(shared_data / "reddit" / dump))[record_id]
+
+
+def test_quoted_parent_lines_are_dropped_from_a_real_reply(shared_data):
+    parent, reply = (parse_post(real(shared_data, i)) for i in ("c1841", "c1849"))
+    quoted = "If people use the internet to reinforce their pre-existing views"
+    assert quoted in parent.text and quoted in reply.raw_text
+    assert quoted not in reply.text  # the reply no longer contains its own query
+    assert reply.text.startswith("Your proved his point exactly.")
+    assert reply.cleanup == ((QUOTED_LINES_REMOVED, 1),)
+    kept = parse_post(real(shared_data, "c1849"), RedditConfig(drop_quotes=False))
+    assert quoted in kept.text and kept.cleanup == ()
+
+
+def test_a_quote_runs_to_the_blank_line_and_spoilers_are_no_quotes():
+    post = parse_post(comment(body="&gt; quoted line\nlazy continuation\n\nMy answer, &gt;!not a spoiler!&lt; "
+                                   "here.\n&gt;!a spoiler line!&lt;"))
+    assert post.text == "My answer, not a spoiler here.\na spoiler line"
+    assert post.cleanup == ((QUOTED_LINES_REMOVED, 2),)
+    assert parse_post(submission(selftext="&gt; a quote in a post stays")).text.endswith("a quote in a post stays")
+
+
+def test_a_reply_that_is_only_a_quote_becomes_empty(shared_data):
+    post = parse_post(real(shared_data, "evn2ixd", "RC_2019-08.first1007.zst"))  # ">*Windows has detected...*"
+    assert post.text == "" and drop_reason(post, RedditConfig(), is_english=lambda t: True) == R.DROP_EMPTY_TEXT
+
+
+@pytest.mark.parametrize("record_id, broken, repaired", [
+    ("c20", "don\u00e2\x80\x99t", "don\u2019t"),
+    ("c1970", "Th\u00c3\u00a9orie", "Th\u00e9orie"),
+    ("c1990", "\u00e2\x80\x9cforeign\u00e2\x80\x9d", "\u201cforeign\u201d"),
+])
+def test_mojibake_in_real_comments_is_repaired(shared_data, record_id, broken, repaired):
+    post = parse_post(real(shared_data, record_id))
+    assert broken in post.raw_text and broken not in post.text and repaired in post.text
+    assert dict(post.cleanup)[MOJIBAKE_REPAIRED] == 1
+
+
+def test_clean_unicode_is_left_alone():
+    post = parse_post(comment(body="Un café naïve, s’il vous plaît: 10 € — ok"))
+    assert post.text == "Un café naïve, s’il vous plaît: 10 € — ok" and post.cleanup == ()
+
+
+def test_code_blocks_in_a_comment_keep_their_indentation():
+    body = "Try:\n\n    def f(x):\n        return  x &lt; 2\n\nor\n\n```\nif  a:\n    b()\n```\n**done**"
+    assert parse_post(comment(body=body)).text == "Try:\n\ndef f(x):\n    return  x < 2\n\nor\n\nif  a:\n    b()\n\ndone"
 
 
 def test_bots_can_be_kept():
     assert reason(comment(author="AutoModerator"), RedditConfig(drop_bots=False)) is None
+
+
+@pytest.mark.parametrize("author, rule", [
+    ("AutoModerator", BOT_BY_LIST), ("Zozbot", BOT_BY_LIST), ("gifv-bot", BOT_BY_LIST), ("mechkbot", BOT_BY_LIST),
+    ("MemeInvestor_bot", BOT_BY_SHAPE), ("Edgar_The_Pug_Bot", BOT_BY_SHAPE), ("VerticalGifBot", BOT_BY_SHAPE),
+    ("NoSkinBot", BOT_BY_SHAPE), ("patience_bot", BOT_BY_SHAPE), ("SOME_HELPER_BOT", BOT_BY_SHAPE),
+    # people, whom the old "...bot" suffix rule dropped: a hyphenated name, "robot", a surname
+    ("RekSai-Bot", None), ("forgive-Nice-Bot", None), ("Rubiksrobot", None), ("JohnTalbot", None), ("botany_fan", None),
+])
+def test_bots_by_known_name_or_exact_shape(author, rule):
+    assert bot_rule(author, RedditConfig()) == rule
+    assert reason(comment(author=author)) == (R.DROP_BOT_AUTHOR if rule else None)
+
+
+def test_a_person_named_like_a_bot_in_the_real_sample_stays(shared_data):
+    obj = next(o for o in _records(str(shared_data / "reddit" / "RC_2019-08.first1007.zst")).values()
+               if o["author"] == "Rubiksrobot")
+    assert reason(obj) is None  # a comment on House, by a person
+
+
+def test_parent_score_is_a_setting():
+    strict, relaxed = RedditConfig(), RedditConfig(parent_min_score=-100)
+    post = parse_post(comment(score=0))
+    assert drop_reason(post, strict, is_english=lambda t: True) == R.DROP_LOW_SCORE
+    assert drop_reason(post, relaxed, is_english=lambda t: True) is None  # may be a query...
+    assert not may_be_reply(post, relaxed) and may_be_reply(parse_post(comment(score=1)), relaxed)  # ...not a passage
+    with pytest.raises(ValueError, match="parent_min_score"):
+        RedditConfig(parent_min_score=2)
 
 
 def test_reply_rank_prefers_score_then_earlier():

@@ -114,10 +114,18 @@ def test_question_and_answer_become_typed_posts_with_site_qualified_keys():
     assert a.created_utc == int(dt.datetime(2014, 1, 21, 20, 31, 18, tzinfo=dt.timezone.utc).timestamp())
 
 
-def test_question_body_joins_the_query_only_when_asked():
-    raw = row(Id=1, PostTypeId=1, Score=1, Title="Why IPA?", Body="&lt;p&gt;Hops.&lt;/p&gt;")
-    assert S.parse_row_line(raw, SITE).text == "Why IPA?"
-    assert S.parse_row_line(raw, SITE, S.StackExchangeConfig(include_question_body=True)).text == "Why IPA?\n\nHops."
+def test_question_body_joins_the_query_when_asked_or_when_the_title_is_short():
+    raw = row(Id=1, PostTypeId=1, Score=1, Title="Why is IPA so bitter?", Body="&lt;p&gt;Hops.&lt;/p&gt;")
+    assert S.parse_row_line(raw, SITE).text == "Why is IPA so bitter?"  # 5 words: the title alone
+    assert S.parse_row_line(raw, SITE, S.StackExchangeConfig(include_question_body=True)).text.endswith("\n\nHops.")
+    short = row(Id=1, PostTypeId=1, Score=1, Title="Glassware for Beer", Body="&lt;p&gt;Does glass affect taste?&lt;/p&gt;")
+    assert S.parse_row_line(short, SITE).text == "Glassware for Beer\n\nDoes glass affect taste?"
+    assert S.parse_row_line(short, SITE, S.StackExchangeConfig(short_title_words=0)).text == "Glassware for Beer"
+
+
+def test_a_real_short_title_gets_its_body(shared_data):
+    q = _real_post(shared_data, 939)  # "Recommended Android app": says nothing of beer alone
+    assert q.text.startswith("Recommended Android app\n\n") and "beer" in q.text.lower()
 
 
 # --------------------------------------------------------------------------- site names
@@ -142,8 +150,20 @@ def test_site_comes_from_file_name_then_folder(path, site):
 def test_html_to_text_keeps_blocks_as_lines_and_unescapes_once():
     body = ("<p>Use a <a href=\"https://x.org\">scale</a> &amp; a timer.</p>\n\n<ul>\n<li>grind</li>\n<li>steep</li>\n</ul>\n"
             "<pre><code>if a &lt; b:\n    print(&quot;&amp;lt;&quot;)\n</code></pre>\n<p>Line<br>break</p>")
-    assert html_to_text(body) == 'Use a scale & a timer.\ngrind\nsteep\nif a < b:\nprint("&lt;")\nLine\nbreak'
+    assert html_to_text(body) == 'Use a scale & a timer.\ngrind\nsteep\n\nif a < b:\n    print("&lt;")\n\nLine\nbreak'
     assert html_to_text("") == "" and html_to_text("<p> </p>") == ""
+
+
+def test_comments_scripts_and_pre_are_found_in_one_pass_and_unclosed_ones_stay_text():
+    body = ('<p>a<!-- hidden --></p><script>var x = "<p>";</script ><pre class="lang-py"><code>  i = 1\n    j\n'
+            '</code></pre><p>tail <!-- unclosed <pre>x')
+    assert html_to_text(body) == "a\n\n  i = 1\n    j\n\ntail <!-- unclosed\nx"
+
+
+def test_a_real_table_in_pre_keeps_its_alignment(shared_data):
+    text = _real_post(shared_data, 713).text  # Trappist breweries, a column-aligned table in <pre><code>
+    assert "Monastery    Production Brew staff      Monks   Monks in br’y\nAchel        2,000 HL   2" in text
+    assert "Chimay       120,000 HL 82              20      0\n" in text  # trailing spaces trimmed only
 
 
 # --------------------------------------------------------------------------- drop reasons
@@ -153,15 +173,26 @@ def test_each_drop_reason():
     long_body = "&lt;p&gt;" + "Hops add aroma. " * 300 + "&lt;/p&gt;"
     assert reason(question()) is None and reason(answer()) is None
     assert reason(answer(score=0)) == R.DROP_LOW_SCORE  # not accepted: needs an upvote
-    assert reason(answer(score=0, accepted=True)) is None  # accepted: 0 is enough
-    assert reason(answer(score=-1, accepted=True)) == R.DROP_LOW_SCORE
+    assert reason(answer(score=0, accepted=True)) == R.DROP_LOW_SCORE  # accepted needs one too (E5: upvoted)
+    assert reason(answer(score=0, accepted=True), S.StackExchangeConfig(accepted_min_score=0)) is None
     assert reason(answer(Body="&lt;p&gt; &lt;/p&gt;")) == R.DROP_EMPTY_TEXT
     assert reason(answer(Body="&lt;a href='https://x.org/a'&gt;https://x.org/a&lt;/a&gt;")) == R.DROP_LINK_ONLY
     assert reason(answer(Body=long_body)) == R.DROP_TOO_LONG
     assert reason(answer(Body="Thanks!")) == R.DROP_TOO_SHORT
     assert reason(answer(), english=False) == R.DROP_NON_ENGLISH
-    assert reason(question(Title="Hops?")) == R.DROP_TOO_SHORT
+    assert reason(question(Title="Hops?", Body="")) == R.DROP_TOO_SHORT
     assert reason(question(), english=False) == R.DROP_NON_ENGLISH
+
+
+def test_closed_questions_are_kept_unless_asked_and_meta_sites_dropped_unless_asked():
+    closed = question(ClosedDate="2015-02-01T10:00:00.000")
+    assert closed.closed and reason(closed) is None
+    assert reason(closed, S.StackExchangeConfig(drop_closed_questions=True)) == R.DROP_CLOSED_QUESTION
+    for site in ("meta.stackexchange.com", "bicycles.meta.stackexchange.com", "meta.stackoverflow.com"):
+        post = S.parse_row_line(row(Id=1, PostTypeId=1, Score=1, Title="Opinion and Debate", Body="x"), site)
+        assert reason(post) == R.DROP_META_SITE
+        assert reason(post, S.StackExchangeConfig(drop_meta_sites=False)) is None
+    assert not S.is_meta_site("metal.stackexchange.com") and not S.is_meta_site(SITE)
 
 
 def test_question_language_is_judged_on_title_and_body():
@@ -175,10 +206,11 @@ def test_question_language_is_judged_on_title_and_body():
 
 def test_accepted_answer_wins_when_its_score_is_high_enough():
     q = question(AcceptedAnswerId=5)
-    best, acc = answer(4, score=10), answer(5, score=0, accepted=True)
+    best, acc = answer(4, score=10), answer(5, score=1, accepted=True)
     assert S.select_answers(q, {5: acc}, [best], CONFIG) == [acc]
-    downvoted = answer(5, score=-2, accepted=True)
-    assert S.select_answers(q, {5: downvoted}, [best], CONFIG) == [best]
+    unvoted = answer(5, score=0, accepted=True)  # accepted but not upvoted: the best upvoted answer instead
+    assert S.select_answers(q, {5: unvoted}, [best], CONFIG) == [best]
+    assert S.select_answers(q, {5: unvoted}, [best], S.StackExchangeConfig(accepted_min_score=0)) == [unvoted]
     assert S.select_answers(q, {5: acc}, [best], S.StackExchangeConfig(top_n=2)) == [acc, best]
 
 
@@ -253,6 +285,15 @@ def _sample_posts(path):
     with open(path, "rb") as fh:
         lines = [i.data for i in iter_lines(fh, path) if isinstance(i, RawLine) and not is_structure_line(strip_line(i.data))]
     return [S.parse_row_line(line, S.site_from_path(path)) for line in lines]
+
+
+def _real_post(shared_data, post_id, config=CONFIG):
+    path = shared_data / "stackexchange" / "beer.stackexchange.com.7z"
+    with open(path, "rb") as fh, SevenZipMemberReader(fh, "Posts.xml") as reader:
+        for item in iter_lines(reader, "Posts.xml"):
+            if f' Id="{post_id}" '.encode() in item.data:
+                return S.parse_row_line(item.data, SITE, config)
+    raise AssertionError(f"post {post_id} not in the sample")
 
 
 def test_real_sample_parses_completely(shared_data):

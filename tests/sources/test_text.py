@@ -1,4 +1,5 @@
-from sources.text import clean_markdown, is_link_only, normalize_whitespace, unescape_entities
+from sources.text import (clean_markdown, clean_markdown_counted, drop_quoted_lines, is_link_only, markdown_blocks,
+                          may_be_mojibake, normalize_code, normalize_whitespace, repair_mojibake, unescape_entities)
 
 
 def test_entities_including_double_escaped():
@@ -23,3 +24,32 @@ def test_link_only():
     assert is_link_only("  www.example.com/x  !")
     assert not is_link_only("have a look at https://example.com it explains it")
     assert not is_link_only("no links here")
+
+
+def test_quoted_lines_are_dropped_only_when_asked_and_counted():
+    text = "&gt; their words\n&gt; more of them\nstill quoted (lazy)\n\nmy reply\n\n    &gt; code, not a quote"
+    assert clean_markdown_counted(text, drop_quotes=True) == ("my reply\n\n> code, not a quote", 3)
+    assert clean_markdown_counted(text) == ("their words\nmore of them\nstill quoted (lazy)\n\nmy reply\n\n"
+                                            "> code, not a quote", 0)
+    assert drop_quoted_lines(">!spoiler!<\n>quote") == (">!spoiler!<", 1)
+
+
+def test_markdown_code_blocks_are_cut_out_verbatim():
+    text = "intro  **bold**\n\n    for x in y:\n        print(x)\n\n```py\nA   B\n  C\n```\n~~~\nunclosed\n  fence"
+    assert markdown_blocks(text) == [(False, "intro  **bold**\n"), (True, "for x in y:\n    print(x)\n"),
+                                     (True, "A   B\n  C"), (True, "unclosed\n  fence")]
+    assert clean_markdown(text) == "intro bold\n\nfor x in y:\n    print(x)\n\nA   B\n  C\n\nunclosed\n  fence"
+    # an indented line right after a paragraph line continues the paragraph; ```x``` is inline code
+    assert markdown_blocks("para\n    more") == [(False, "para\n    more")]
+    assert markdown_blocks("```x = 1``` is inline") == [(False, "```x = 1``` is inline")]
+
+
+def test_normalize_code_trims_line_ends_only():
+    assert normalize_code("\n\n  a  =  1  \r\n\tb\u200b\n\n") == "  a  =  1\n\tb"
+
+
+def test_mojibake_is_repaired_only_where_it_may_be():
+    assert repair_mojibake("I donâ\x80\x99t know, passÃ©") == ("I don’t know, passé", True)
+    for clean in ("plain ASCII", "naïve café — “quoted” 10 €", "Ã alone"):
+        assert repair_mojibake(clean) == (clean, False)
+    assert not may_be_mojibake("naïve café") and may_be_mojibake("Ã©")
