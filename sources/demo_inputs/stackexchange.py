@@ -98,7 +98,7 @@ def generate_rows(n_questions: int, seed: int = 0, max_answers: int = 5) -> List
             if i % 13 == 7:
                 accepted["Score"] = -3  # accepted but net-downvoted: the best upvoted answer is used
             elif i % 13 == 3:
-                accepted["Score"] = 0  # accepted, unvoted: still the pick (accepted_min_score 0)
+                accepted["Score"] = 0  # accepted but unvoted: not "upvoted", the best upvoted answer is used
             q["AcceptedAnswerId"] = accepted["Id"]
         rows.append(q)
         rows.extend(answers)
