@@ -33,8 +33,11 @@ bench: $(STAMP)
 	$(PY) benchmarks/planted_noise.py
 	$(PY) benchmarks/train_bench.py
 	$(PY) benchmarks/train_learns.py
+	$(PY) benchmarks/gpu_stage.py
 	$(PY) benchmarks/adversarial_cleaners.py
 	$(PY) benchmarks/fuzz.py
+	$(PY) benchmarks/corpus_job.py
+	$(PY) benchmarks/commoncrawl_pipeline.py
 
 clean:
 	rm -rf out build *.egg-info

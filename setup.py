@@ -21,10 +21,19 @@ setup(
         "py7zr>=0.20",
         "mwparserfromhell>=0.6",  # Wikipedia: wikitext to text (its C tokenizer ships in the wheels)
         "ftfy>=6.1",  # Reddit: repairs mojibake (UTF-8 read as Latin-1/cp1252), only where a cheap check flags it
+        "fastwarc>=2.0,<3",  # Common Crawl: WARC reading (3.5x warcio's records/s here)
+        "resiliparse>=2.0,<3",  # Common Crawl: charset detection, HTML parsing, main-text extraction
+        "brotli>=1.2",  # Common Crawl: br payloads of non-CC crawls, decoded with bounded output (1.2+)
+        "numpy>=1.24",  # the corpus job: MinHash signatures, decontamination n-gram arrays
+        "datasketch>=2.0,<3",  # the corpus job: MinHash permutations and hashing (2.0 changed the hash scheme)
+        "matplotlib>=3.6",  # the corpus job's report plots (pipelines/report.py), Agg backend only
+        "pyyaml>=5.4",  # dataset cards and the schedule's job spec (Beam depends on it too)
     ],
     extras_require={
-        # Parsers for sources still to come; nothing imports them yet, so workers need not install them.
-        "commoncrawl": ["warcio>=1.7"],
+        # Common Crawl's optional perplexity rule (--lm_model): an sdist that compiles (cmake, a C++ compiler).
+        "lm": ["kenlm>=0.2"],
+        # Baselines benchmarks/commoncrawl_pipeline.py measures the chosen reader and extractor against.
+        "bench": ["warcio>=1.7", "trafilatura>=1.6"],
         "train": [
             "numpy>=1.24",  # imported by model/ and filtering/ only (Beam brings its own pin)
             "torch>=2.4",
@@ -35,6 +44,7 @@ setup(
         ],
         "gcp": ["apache-beam[gcp]>=2.60,<3"],
         "test": ["pytest>=7", "sentence-transformers>=3", "pytrec-eval-terrier>=0.5",  # trec_eval reference
-                 "hypothesis>=6"],  # property-based fuzzing of parsers and cleaners
+                 "hypothesis>=6",  # property-based fuzzing of parsers and cleaners
+                 "duckdb>=0.9"],  # a corpus version opens in duckdb as it is
     },
 )

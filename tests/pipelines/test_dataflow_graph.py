@@ -8,8 +8,9 @@ pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient", reason="n
 
 from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner  # noqa: E402
 
-from pipelines import reddit, semanticscholar, stackexchange, wikipedia  # noqa: E402
+from pipelines import commoncrawl, reddit, semanticscholar, stackexchange, wikipedia  # noqa: E402
 from pipelines.options import parse_options  # noqa: E402
+from sources.demo_inputs import commoncrawl as commoncrawl_demo  # noqa: E402
 from sources.demo_inputs import reddit as reddit_demo  # noqa: E402
 from sources.demo_inputs import stackexchange as se_demo  # noqa: E402
 from sources.demo_inputs import wikipedia as wikipedia_demo  # noqa: E402
@@ -30,6 +31,8 @@ def _s2_inputs(folder):
 
 
 CASES = {
+    "commoncrawl": (commoncrawl, commoncrawl.CommonCrawlOptions, commoncrawl_demo.write_demo_dumps,
+                    ["OneCapturePerUrl", "OnePagePerPassage", "DedupPairs", "WriteManifest"]),
     "reddit": (reddit, reddit.RedditOptions, lambda d: reddit_demo.write_demo_dumps(d, n_threads=5),
                ["TopReplies/TopN", "JoinParents", "WriteManifest"]),
     "stackexchange": (stackexchange, stackexchange.StackExchangeOptions,

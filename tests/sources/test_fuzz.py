@@ -130,3 +130,97 @@ def test_cleaners_return_text_for_any_text(text):
         assert isinstance(out, str) and "\r" not in out and out == out.strip()
     code, confidence, stage = explain(text)
     assert isinstance(code, str) and 0.0 <= confidence <= 1.0 and stage
+
+
+# ---- Common Crawl: WARC files, records, HTTP, HTML ----
+
+HTTP_STATUS = st.sampled_from(["HTTP/1.1 200 OK", "HTTP/1.0 200", "HTTP/1.1 404 Not Found", "HTTP/1.1 301 Moved",
+                               "HTTP/2 200", "HTTP/1.1 2000 OK", "HTTP/1.1", "ICY 200 OK", "", "\x00\x01"])
+HTTP_HEADER = st.sampled_from(["Content-Type: text/html", "Content-Type: text/html; charset=utf-8",
+                               "Content-Type: text/html; charset=gb2312", "Content-Type: text/html; charset=bogus",
+                               "Content-Type: image/png", "Content-Type:", "Content-Encoding: gzip",
+                               "Content-Encoding: deflate", "Content-Encoding: br", "Transfer-Encoding: chunked",
+                               "X-Crawler-Content-Encoding: gzip", "no colon here", " folded continuation"])
+HTML_BODY = st.one_of(st.binary(max_size=200), TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")),
+                      st.lists(st.one_of(TEXT, st.sampled_from(["<title>", "</title>", "<p>", "</p>", "<h1>", "<script>",
+                                                                "</script>", "<meta charset=koi8-r>", "&amp;", "{",
+                                                                "The tide comes in. ", "\u00c3\u00a9"])),
+                               max_size=40).map(lambda parts: "".join(parts).encode("utf-8", "surrogatepass")))
+
+
+@given(st.sampled_from(["response", "request", "metadata", "warcinfo", "revisit", "resource", "conversion", "bogus"]),
+       st.one_of(st.none(), st.sampled_from(["http://x.example/a", "<https://x.example/b>", "dns:x.example", "",
+                                             "http://[::1", "http://x.example/\u00e9"])),
+       st.one_of(st.none(), st.sampled_from(["2024-05-22T10:00:00Z", "2024-05-22T10:00:00.5Z", "yesterday", ""])),
+       HTTP_STATUS, st.lists(HTTP_HEADER, max_size=4), HTML_BODY,
+       st.sampled_from(["", "WARC-Identified-Content-Language: eng", "WARC-Identified-Content-Language: zho,eng"]))
+def test_commoncrawl_any_warc_record_is_a_page_a_skip_or_a_reject_and_pages_make_pairs(kind, uri, date, status,
+                                                                                      headers, body, language):
+    import gzip
+    import io
+
+    from sources import commoncrawl, warc
+    from sources.readers import TruncatedTail
+
+    count("commoncrawl: WARC records")
+    block = ("\r\n".join([status] + headers) + "\r\n\r\n").encode("utf-8", "surrogatepass") + body
+    head = [f"WARC-Type: {kind}"] + ([f"WARC-Target-URI: {uri}"] if uri is not None else [])
+    head += ([f"WARC-Date: {date}"] if date is not None else []) + ([language] if language else [])
+    record = ("\r\n".join(["WARC/1.0"] + head + [f"Content-Length: {len(block)}"]) + "\r\n\r\n").encode() + block
+    config = commoncrawl.CommonCrawlConfig(min_words=1, min_sentences=1, min_title_chars=1)
+    try:
+        items = list(warc.WarcFileReader(io.BytesIO(gzip.compress(record + b"\r\n\r\n")), "f.warc.gz", 1 << 20, 1 << 16))
+    except RejectRecord as exc:
+        assert exc.reason in REJECT_REASONS
+        return
+    for item in items:
+        if isinstance(item, TruncatedTail):
+            continue
+        parsed = outcome(commoncrawl.parse_record, item.data, config)
+        if isinstance(parsed, commoncrawl.WebPage) and parsed.title and parsed.passage:
+            assert_pair_fits(commoncrawl.make_web_pair(commoncrawl.kept_page(parsed, config)))
+
+
+@given(st.sampled_from(["dolma-wget-sample-0000.warc.gz", "CC-MAIN-20200808165417-20200808195417-00395.excerpt.warc.gz"]),
+       st.booleans(), st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255), st.integers(0, 40)), min_size=1,
+                               max_size=12), st.floats(0.01, 1))
+def test_commoncrawl_any_damaged_warc_file_is_records_a_truncated_tail_or_a_reject(name, plain, damage, keep):
+    import gzip
+    import io
+    import pathlib
+
+    from sources import warc
+
+    count("commoncrawl: damaged WARC files")
+    path = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data" / "commoncrawl" / name
+    if not path.exists():
+        return
+    data = bytearray(path.read_bytes())
+    data = bytearray(gzip.decompress(bytes(data))) if plain else data
+    data = data[: max(1, int(len(data) * keep))]
+    for where, value, width in damage:  # overwrite, cut out or insert bytes anywhere
+        at = int(where * (len(data) - 1))
+        if width == 0:
+            data[at] = value
+        elif value % 2:
+            del data[at:at + width]
+        else:
+            data[at:at] = bytes([value]) * width
+    try:
+        list(warc.WarcFileReader(io.BytesIO(bytes(data)), name, 1 << 20, 1 << 16))
+    except RejectRecord as exc:
+        assert exc.reason in REJECT_REASONS
+
+
+@given(TEXT, st.binary(max_size=300), st.integers(1, 40))
+def test_web_text_cleaners_return_text_for_any_input(text, raw, max_words):
+    from sources import web_text
+
+    count("web text cleaners: texts")
+    cleaned = web_text.clean_text(text)
+    assert isinstance(cleaned, str) and "\r" not in cleaned and cleaned == cleaned.strip()
+    lines = web_text.prose_lines(cleaned)
+    passage = web_text.passage_of(lines, max_words)
+    assert len(passage.split()) <= max_words and all(line.strip() for line in lines)
+    decoded, how = web_text.decode_html(raw, "utf-8")
+    assert isinstance(decoded, str) and how

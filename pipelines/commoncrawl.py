@@ -1,0 +1,204 @@
+"""Common Crawl pipeline: WARC files -> (page title, start of the main text) pairs.
+
+    python -m pipelines.commoncrawl --input 'crawl/*.warc.gz' --output out/ [--max_passage_words 256]
+
+On the shared job (pipelines.job): a WARC file is a unit (a Common Crawl file is ~1 GB, ~40k pages:
+parallelism comes from the number of files); ReadWarcFiles turns each WARC record into one raw
+record (sources.warc: HTTP head plus at most --max_html_bytes of an HTML body; nothing of
+records over --max_record_bytes), in batches reshuffled so decoding and extraction spread over
+every worker. The parser (sources.commoncrawl) makes each a Skipped record or a WebPage, then
+ExtractCommonCrawlPairs:
+
+    filter (Skipped: its reason; pages: the rules) -> one capture per normalised URL (the latest)
+    -> one page per exact passage (the shortest URL) -> pairs -> dedup by pair_id
+
+Every WARC record ends as exactly one outcome: used, dropped by reason, or rejected.
+"""
+
+from typing import List, Optional
+
+import apache_beam as beam
+
+from pipelines import accounting as A
+from pipelines import job
+from pipelines.options import source_options
+from pipelines.read import Raw, UnitReader
+from pipelines.splits import ReadUnit
+from pipelines.transforms import FilterRecords, KeepBest, OneCopyPerKey, dropped_outcome
+from schemas import reasons as R
+from schemas.pairs import normalize_for_dedup
+from sources import commoncrawl as S
+from sources.readers import TruncatedTail
+from sources.warc import WarcFileReader, guarded
+
+CommonCrawlOptions = source_options(S.SOURCE, S.CommonCrawlConfig)
+FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR]
+# Raw records per batch: an HTML body travels with its record (at most --max_html_bytes, ~60 KB on
+# average), so batches are smaller than the line sources' 500.
+BATCH_SIZE = 100
+class ReadWarcFiles(UnitReader):
+    """A WARC file -> one raw record per WARC record (sources.warc.WarcFileReader).
+
+    A file that starts with no WARC record is one not_a_warc reject; a stream that breaks later is
+    one truncated_input reject for the unread rest, after which the file counts as read to its end.
+    """
+
+    def __init__(self, config: S.CommonCrawlConfig):
+        super().__init__(S.SOURCE, batch_size=BATCH_SIZE)
+        self._max_record, self._max_html = config.max_record_bytes, config.max_html_bytes
+
+    def raw_records(self, unit: ReadUnit, stack):
+        handle = self.open(unit, stack)
+        reader = WarcFileReader(guarded(handle), unit.path, self._max_record, self._max_html)
+        return self._raws(reader, handle)
+
+    @staticmethod
+    def _raws(reader: WarcFileReader, handle):
+        for item in reader:
+            if isinstance(item, TruncatedTail):
+                yield item
+                handle.seek(0, 2)  # the rest is reported unread; the consumed-bytes check must not count it again
+                return
+            yield Raw(item.position, f"record {item.position} at byte {item.offset}: ", item.data)
+
+
+class _Parser:
+    """Picklable parse callable bound to a config: (raw record, path) -> Skipped or WebPage."""
+
+    def __init__(self, config: S.CommonCrawlConfig):
+        self._config = config
+
+    def __call__(self, raw: bytes, _path: str):
+        return S.parse_record(raw, self._config)
+
+
+def page_details(item):
+    """What is not a record but worth a number in the manifest: where each page's charset came from
+    (utf-8, http, meta, detected, bom, guess), pages whose HTML was cut at --max_html_bytes, pages
+    whose text was mojibake and was repaired, pages not read because the crawler called them foreign."""
+    if not isinstance(item, S.WebPage):
+        return
+    if not item.decoded:
+        yield ("pages/not_read_crawler_language", 1)
+        return
+    yield (f"pages/charset_from_{item.charset.split(':')[0]}", 1)
+    if item.body_cut:
+        yield ("pages/html_cut_at_max_html_bytes", 1)
+    if item.mojibake_repaired:
+        yield ("pages/mojibake_repaired", 1)
+
+
+class _Filter:
+    def __init__(self, config: S.CommonCrawlConfig):
+        self._config = config
+
+    def __call__(self, item):
+        return S.drop_reason(item, self._config)
+
+
+class _Slim:
+    """A kept page without the texts only the rules read (less to shuffle)."""
+
+    def __init__(self, config: S.CommonCrawlConfig):
+        self._config = config
+
+    def __call__(self, page: S.WebPage) -> S.KeptPage:
+        return S.kept_page(page, self._config)
+
+
+def _record_key(item) -> str:
+    return item.key if isinstance(item, S.Skipped) else item.record_id
+
+
+def passage_rank(page: S.KeptPage):
+    """Of pages with one passage, the shortest URL is kept (the canonical one, without tracking
+    parameters, most often); then the greatest, for a total order."""
+    return (-len(page.url), page.url)
+
+
+class OnePagePerPassage(beam.PTransform):
+    """Pages -> {"pages": one page per exact passage (normalised as everywhere in ccpairs), "outcomes":
+    duplicate_passage per other page}. A combiner: templated text shared by a million pages is
+    never one worker's list."""
+
+    def expand(self, pages):
+        def emit(kv):
+            _, (page, copies) = kv
+            for _ in range(copies - 1):
+                yield dropped_outcome(R.DROP_DUPLICATE_PASSAGE)
+            yield page
+
+        return (
+            pages
+            | "KeyByPassage" >> beam.Map(lambda p: (normalize_for_dedup(p.passage), p))
+            | "BestPage" >> beam.CombinePerKey(KeepBest(passage_rank))
+            | "CountCopies" >> beam.FlatMap(emit).with_outputs("outcomes", main="pages")
+        )
+
+
+def _page_fate(kv):
+    """DedupPairs keys fates by query_id (the URL) and passage_id (URL#passage): both are one page."""
+    key, fate = kv
+    return (key[:-len(S.PASSAGE_SUFFIX)] if key.endswith(S.PASSAGE_SUFFIX) else key, fate)
+
+
+class ExtractCommonCrawlPairs(beam.PTransform):
+    """Skipped records and pages -> {"pairs", "outcomes", "detail_counts"}: every WARC record gets exactly
+    one outcome; how pages were decoded is counted as details (manifest "detail_counts")."""
+
+    def __init__(self, config: S.CommonCrawlConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, records):
+        config = self._config
+        filtered = records | "Filter" >> beam.ParDo(
+            FilterRecords(_Filter(config), _record_key, slim=_Slim(config))).with_outputs(
+            "outcomes", "dropped_keys", main="kept")
+        captures = filtered.kept | "OneCapturePerUrl" >> OneCopyPerKey(lambda p: p.url_key, S.capture_rank)
+        passages = captures.records | "OnePagePerPassage" >> OnePagePerPassage()
+        deduped = passages.pages | "MakePairs" >> beam.Map(S.make_web_pair) | "DedupPairs" >> A.DedupPairs()
+        used = (
+            deduped["fates"]
+            | "FatePerPage" >> beam.Map(_page_fate)
+            | "Resolve" >> A.ResolveFates(FATE_PRIORITY)
+        )
+        outcomes = (filtered.outcomes, captures.outcomes, passages.outcomes, used) | "Outcomes" >> beam.Flatten()
+        details = records | "PageDetails" >> beam.FlatMap(page_details)
+        return {"pairs": deduped["pairs"], "outcomes": outcomes, "detail_counts": details}
+
+
+def manifest_extra(_inputs, config: S.CommonCrawlConfig):
+    """Which reader and extractor made the version (their versions change the text), and whether
+    the perplexity rule ran."""
+    from importlib.metadata import version
+
+    return {"perplexity_rule": S.perplexity_rule(config),
+            "libraries": {name: version(name) for name in ("fastwarc", "resiliparse")}}
+
+
+JOB = job.SourceJob(
+    name=S.SOURCE,
+    options_class=CommonCrawlOptions,
+    reader=ReadWarcFiles,
+    parse=_Parser,
+    extract=ExtractCommonCrawlPairs,
+    manifest_extra=manifest_extra,
+)
+
+
+def build_pipeline(pipeline: beam.Pipeline, options):
+    return job.build_pipeline(JOB, pipeline, options)
+
+
+def run(argv: Optional[List[str]] = None) -> str:
+    """Build and run; returns the version directory."""
+    return job.run(JOB, argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return job.main(JOB, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""An HTML page's bytes -> Unicode -> title and main text -> the prose lines a passage is cut from.
+
+Charset, in the order a careful reader trusts it: a byte-order mark; valid UTF-8 (a declared
+single-byte charset over valid multi-byte UTF-8 is the usual lie, and decoding it as declared
+gives mojibake); the HTTP header's charset; the HTML's `<meta charset>`; resiliparse's detector
+(uchardet). Each is tried strictly and the first that decodes wins; when none does, the best
+guess decodes with replacement characters. Text that was already mojibake on the page (UTF-8
+read as cp1252 by the site) is repaired by sources.text.repair_mojibake, in the title and passage.
+
+Main text: resiliparse's `extract_plain_text(main_content=True)`, which drops navigation, headers,
+footers, sidebars, comment sections, scripts, styles and forms (7-15x faster than trafilatura
+here, see benchmarks/results/commoncrawl_pipeline.md). What it leaves of boilerplate is mostly
+short menu lines and cookie notices; `prose_lines` keeps only lines that read as prose (C4's line
+rules: terminal punctuation, at least 3 words, no cookie/terms/JavaScript notices, no markup).
+"""
+
+import codecs
+import html
+import re
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from sources.text import normalize_whitespace, repair_mojibake
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_META_CHARSET = re.compile(rb"""<meta\b[^>]{0,300}?charset\s*=\s*["']?\s*([\w.:\-]{1,40})""", re.I)
+META_SCAN_BYTES = 4096  # where the HTML spec says a meta charset must appear (1024), with slack
+DETECT_BYTES = 64 << 10
+_WIDER = {"gbk": "gb18030", "gb2312": "gb18030"}  # WHATWG decodes GBK labels with gb18030
+
+
+# ---- bytes -> str ----
+
+def _codec(label: Optional[str]) -> Optional[str]:
+    """A Python codec for a charset label, through the WHATWG label table; None when unknown."""
+    if not label:
+        return None
+    from resiliparse.parse.encoding import map_encoding_to_html5
+
+    name = map_encoding_to_html5(label.strip().strip("\"'"), fallback_utf8=False)
+    if not name:
+        return None
+    try:
+        name = codecs.lookup(name).name
+    except LookupError:
+        return None
+    return _WIDER.get(name, name)
+
+
+def _strict(body: bytes, codec: str) -> Optional[str]:
+    """Decoded strictly, forgiving only a character cut at the very end (pages are cut at a byte cap)."""
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(body) - 4 and "end of data" in exc.reason or exc.start >= len(body) - 1:
+            try:
+                return body[:exc.start].decode(codec)
+            except UnicodeDecodeError:
+                return None
+        return None
+    except LookupError:
+        return None
+
+
+def meta_charset(body: bytes) -> Optional[str]:
+    match = _META_CHARSET.search(body[:META_SCAN_BYTES])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def decode_html(body: bytes, http_charset: Optional[str] = None) -> Tuple[str, str]:
+    """(text, how): how names the codec and where it came from ("utf-8", "http:cp1251", "meta:gb18030",
+    "detected:shift_jis", "guess:cp1252" when nothing decoded cleanly)."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom):].decode(codec, "replace"), f"bom:{codec}"
+    text = _strict(body, "utf-8")
+    if text is not None:
+        return text, "utf-8"
+    tried = []
+    for where, label in (("http", http_charset), ("meta", meta_charset(body))):
+        codec = _codec(label)
+        if codec and codec not in tried:
+            tried.append(codec)
+            text = _strict(body, codec)
+            if text is not None:
+                return text, f"{where}:{codec}"
+    from resiliparse.parse.encoding import detect_encoding
+
+    detected = _codec(detect_encoding(body[:DETECT_BYTES]))
+    if detected and detected not in tried:
+        text = _strict(body, detected)
+        if text is not None:
+            return text, f"detected:{detected}"
+    guess = (tried + [detected] if detected else tried + ["cp1252"])[0]
+    return body.decode(guess, "replace"), f"guess:{guess}"
+
+
+def looks_binary(body: bytes) -> bool:
+    """Bytes served as text/html that are no text: a NUL, or many control bytes, in the first 4 KiB
+    (UTF-16 pages carry a BOM and are decoded before this is asked)."""
+    head = body[:4096]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return controls > len(head) * 0.05
+
+
+_HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|title|meta)\b", re.I | re.S)
+
+
+def sniff_html(body: bytes) -> bool:
+    """A response without Content-Type is taken for HTML when it starts like HTML."""
+    return _HTML_START.match(body[:1024]) is not None
+
+
+# ---- HTML -> title and main text ----
+
+class HtmlDocument:
+    """A parsed page whose parts are read on demand: the title candidates are cheap, the main text is
+    the costly step (resiliparse's main-content extraction), so a page refused for its title never
+    pays for it."""
+
+    def __init__(self, page: str):
+        from resiliparse.parse.html import HTMLTree
+
+        self._tree = HTMLTree.parse(page)
+
+    def _meta(self, selector: str) -> str:
+        head = self._tree.head
+        node = head.query_selector(selector) if head is not None else None
+        return (node.getattr("content") or "") if node is not None else ""
+
+    @property
+    def title(self) -> str:
+        """<title>, as the browser tab shows it."""
+        return self._tree.title or ""
+
+    @property
+    def og_title(self) -> str:
+        return self._meta('meta[property="og:title"]')
+
+    @property
+    def site_name(self) -> str:
+        return self._meta('meta[property="og:site_name"]') or self._meta('meta[name="application-name"]')
+
+    @property
+    def h1(self) -> str:
+        """The text of the page's only <h1> ("" when there are none or several)."""
+        body = self._tree.body
+        h1s = body.query_selector_all("h1") if body is not None else []
+        return (h1s[0].text or "") if len(h1s) == 1 else ""
+
+    def main_text(self) -> str:
+        """The main text, navigation, headers, footers, sidebars, comments, forms, scripts and styles
+        removed by resiliparse."""
+        from resiliparse.extract.html2text import extract_plain_text
+
+        return extract_plain_text(self._tree, main_content=True, alt_texts=False, links=False, form_fields=False,
+                                  noscript=False, comments=False)
+
+
+# ---- text cleanup ----
+
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    """Leftover entities (pages that escape twice) unescaped, control characters dropped, whitespace
+    normalised (NFC, one space, no blank runs). Mojibake is repaired on what ships (`repaired`):
+    ftfy on a whole page cost more than extraction."""
+    if "&" in text and _ENTITY.search(text):
+        text = html.unescape(text)
+    return normalize_whitespace(_CONTROLS.sub("", text))
+
+
+def repaired(text: str) -> Tuple[str, bool]:
+    """(text, changed?): mojibake (UTF-8 read as cp1252 by the site) repaired, see sources.text."""
+    return repair_mojibake(text)
+
+
+# ---- titles ----
+
+_TITLE_SEPARATORS = re.compile(r"\s+(?:[|\-\u2013\u2014~\u00bb\u00ab\u00b7\u2022]|::|/{1,2})\s+")
+_ALNUM = re.compile(r"[\W_]+")
+
+
+def _squash(text: str) -> str:
+    return _ALNUM.sub("", text.casefold())
+
+
+def _host_names(host: str) -> Tuple[str, ...]:
+    """What a site calls itself in titles, from its host: www.maria-antoniak.github.io -> mariaantoniak,
+    mariaantoniakgithubio."""
+    labels = [label for label in host.lower().split(".") if label and label != "www"]
+    if not labels:
+        return ()
+    names = {_squash("".join(labels)), _squash(labels[0])}
+    if len(labels) >= 2:
+        names.add(_squash(labels[-2]))
+    return tuple(n for n in names if len(n) >= 3)
+
+
+@dataclass(frozen=True)
+class Site:
+    """How a site names itself: its og:site_name, and its host's labels."""
+
+    name: str = ""
+    host: str = ""
+
+    def is_named_by(self, text: str) -> bool:
+        """Whether a title part is the site's name ("Maria Antoniak" on maria-antoniak.github.io)."""
+        squashed = _squash(text)
+        if not squashed:
+            return False
+        if squashed == _squash(self.name):
+            return True
+        return any(squashed == h or (len(h) >= 6 and h in squashed) for h in _host_names(self.host))
+
+
+def split_site_name(title: str, site: Site = Site()) -> str:
+    """The page's own title without the site's name ("Data Science Crash Course | Maria Antoniak").
+
+    Parts are cut at spaced separators (| - – — · » ~ / ::). Parts that name the site go; when none
+    does, a last part shorter than the first goes (the usual "Page – Site"). A "Site: Page" prefix
+    goes only when it names the site or is a label ("Details: ", "Re: "); "Spider-Man: Homecoming"
+    stays whole.
+    """
+    title = title.strip()
+    parts = [p.strip() for p in _TITLE_SEPARATORS.split(title) if p.strip()]
+    if len(parts) >= 2:
+        kept = [p for p in parts if not site.is_named_by(p)]
+        if kept and len(kept) < len(parts):
+            title = " - ".join(kept)
+        elif len(parts[-1]) < len(parts[0]):
+            title = " - ".join(parts[:-1])
+    for _ in range(2):  # "Internet Archive: Details: No Thoroughfare"
+        prefix, colon, rest = title.partition(": ")
+        if not (colon and rest.strip() and (site.is_named_by(prefix) or _squash(prefix) in TITLE_LABELS)):
+            break
+        title = rest.strip()
+    return title
+
+
+GENERIC_TITLES = frozenset(_squash(t) for t in (
+    "home", "homepage", "home page", "index", "main page", "start", "welcome", "untitled", "untitled document",
+    "new page", "page", "document", "default", "blog", "news", "archive", "archives", "search", "search results",
+    "login", "log in", "sign in", "sign up", "register", "contact", "contact us", "about", "about us",
+    "privacy policy", "terms of service", "terms of use", "terms and conditions", "cookie policy", "sitemap",
+    "page not found", "not found", "404", "404 not found", "403 forbidden", "forbidden", "access denied",
+    "error", "500 internal server error", "internal server error", "service unavailable", "bad request",
+    "just a moment", "attention required", "redirecting", "loading", "please wait", "coming soon",
+    "under construction", "site maintenance", "maintenance", "account suspended", "domain for sale",
+    "this domain is for sale", "parked domain", "website", "my blog", "test", "test page", "null", "none",
+    "about me", "view post", "view posts", "view topic", "forum", "forums", "faq", "faqs",
+    "frequently asked questions", "help", "downloads", "details", "gallery", "photos", "videos", "links", "events",
+    "products", "services", "shop", "store", "cart", "shopping cart", "checkout", "my account", "profile",
+))
+# Labels sites put before the page's own title ("Details: No Thoroughfare", "Re: Jack Straw").
+TITLE_LABELS = frozenset({"details", "re", "fw", "fwd", "view", "viewing", "topic", "thread", "post", "article",
+                          "blog", "news", "page", "home"})
+_INDEX_OF = re.compile(r"^(?:index of|directory listing for|listing of)\b", re.I)
+
+
+def is_generic_title(title: str) -> bool:
+    """A title that names no page: "Home", "Index of /pub", "404 Not Found", "Untitled Document"."""
+    return _squash(title) in GENERIC_TITLES or _INDEX_OF.match(title) is not None
+
+
+# ---- prose lines, sentences, passages ----
+
+END_MARKS = (".", "!", "?", '"', "\u201d", "\u2019", "'", "\u3002", "\uff01", "\uff1f", "\u300d", "\u300f")
+ELLIPSES = ("...", "\u2026")
+# What resiliparse and pages put before list items ("• ", "- ", "* ", "▪ ").
+BULLETS = ("\u2022", "-", "*", "\u00b7", "\u2023", "\u25aa", "\u25e6", "\u25cf", "\u2043", "\u25ba", "\u2013",
+           "\u2014", "\u27a2", "\u2192")
+# Notices that pass for prose: C4's policy phrases, the JavaScript warning C4 removes, calls to action.
+NOTICE_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
+                  "use cookies", "accept cookies", "cookie settings", "javascript",
+                  # calls to action that end in a full stop as often as menus do
+                  "click here", "follow us on", "subscribe to our newsletter", "sign up for our newsletter",
+                  "all rights reserved")
+_BULLET = re.compile("^(?:[%s]\\s+)+" % re.escape("".join(BULLETS)))
+_LIST_NUMBER = re.compile(r"^\(?\d{1,4}[.)]\s+")
+_CITATION = re.compile(r"\[(?:\d{1,3}|citation needed|edit|update)\]", re.I)
+_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,200})?/?>|&(?:[a-z]{2,8}|#\d{2,6});")
+MIN_LINE_WORDS = 3
+_SENTENCE_END = re.compile(r"([.!?\u3002\uff01\uff1f]+)[\"'\u201d\u2019)\]]*(?=\s)")
+ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "jr", "sr", "inc",
+                           "ltd", "co", "fig", "vol", "pp", "ca", "approx", "dept", "gen", "gov",
+                           "mt", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"})
+
+
+def prose_lines(text: str) -> List[str]:
+    """The lines of a main text that read as prose (C4): ending in terminal punctuation, not in an
+    ellipsis, at least 3 words, no cookie/terms/JavaScript notice, no markup shown as text, not a
+    menu ("Skin: classic | columns | custom!"), no undecodable byte (U+FFFD), not a line seen before on
+    the page (list numbers aside); list bullets and citation marks ([1], [edit]) removed."""
+    kept, seen = [], set()
+    for line in text.split("\n"):
+        line = _BULLET.sub("", line.strip())
+        if "[" in line:
+            line = _CITATION.sub("", line).strip()
+        if not line.endswith(END_MARKS) or line.endswith(ELLIPSES) or line.count(" | ") >= 2:
+            continue
+        if len(line.split()) < MIN_LINE_WORDS:
+            continue
+        lower = line.lower()
+        if any(phrase in lower for phrase in NOTICE_PHRASES) or ("<" in line or "&" in line) and _MARKUP.search(line):
+            continue
+        if "\ufffd" in line:  # a byte no charset could decode: the line is damaged
+            continue
+        key = _LIST_NUMBER.sub("", lower)
+        if key in seen:  # the same item again ("6. Alice's Adventures…", "5. Alice's Adventures…")
+            continue
+        seen.add(key)
+        kept.append(line)
+    return kept
+
+
+def sentences(text: str) -> List[str]:
+    """Sentences: a line ends one, and so does terminal punctuation (with its closing quotes or
+    brackets) before a space, unless it ends an abbreviation ("Dr.", "e.g.", a single initial)."""
+    out = []
+    for line in text.split("\n"):
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            before = line[start:match.start()].rsplit(None, 1)
+            word = before[-1].lower().rstrip(".") if before else ""
+            if match.group(1) == "." and (len(word) == 1 and word.isalpha() or word in ABBREVIATIONS):
+                continue
+            sentence = line[start:match.end()].strip()
+            if sentence:
+                out.append(sentence)
+            start = match.end()
+        if line[start:].strip():
+            out.append(line[start:].strip())
+    return out
+
+
+def passage_of(lines: List[str], max_words: int) -> str:
+    """The start of the prose, whole sentences up to max_words words; a first sentence longer than
+    the budget is cut at max_words words."""
+    out: List[str] = []
+    words = 0
+    for line in lines:
+        kept, line_sentences = [], sentences(line)
+        for sentence in line_sentences:
+            n = len(sentence.split())
+            if words + n > max_words:
+                break
+            kept.append(sentence)
+            words += n
+        if kept:
+            out.append(" ".join(kept))
+        if len(kept) < len(line_sentences):
+            if not out:
+                return " ".join(line_sentences[0].split()[:max_words])
+            break
+    return "\n".join(out)

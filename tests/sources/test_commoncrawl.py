@@ -1,0 +1,534 @@
+"""Common Crawl parsing without Beam: WARC reading, HTTP, charsets, titles, passages, rules, bad input.
+
+Inputs are the three real WARCs in ../shared/data/commoncrawl, records rewritten from them (a
+real page re-served gzip'd, chunked, under a lying charset), and records written in code by
+sources.demo_inputs.commoncrawl's writer.
+"""
+
+import gzip
+import io
+import os
+import subprocess
+import sys
+import zlib
+
+import pytest
+
+from schemas import reasons as R
+from sources import commoncrawl as S
+from sources import http_message, warc
+from sources.demo_inputs.commoncrawl import capture, http_response, page, warc_record, warcinfo, write_warc
+from sources.errors import RejectRecord
+from sources.readers import InputReadError, TruncatedTail
+from sources.web_text import (Site, decode_html, is_generic_title, passage_of, prose_lines, sentences,
+                              split_site_name)
+
+CC = "commoncrawl/CC-MAIN-20200808165417-20200808195417-00395.excerpt.warc.gz"
+IA = "commoncrawl/IAH-20080430204825-00000-blackbook.part1-of-2.warc.gz"
+WGET = "commoncrawl/dolma-wget-sample-0000.warc.gz"
+CONFIG = S.CommonCrawlConfig()
+
+
+def read_all(data: bytes, path="x.warc.gz", config=CONFIG):
+    return list(warc.WarcFileReader(io.BytesIO(data), path, config.max_record_bytes, config.max_html_bytes))
+
+
+def parse(record_bytes: bytes, config=CONFIG):
+    """One WARC record's bytes through the reader and the parser, as the pipeline does it."""
+    (raw,) = [r for r in read_all(gzip.compress(record_bytes), config=config) if not isinstance(r, TruncatedTail)]
+    return S.parse_record(raw.data, config)
+
+
+def response(uri, body, **kwargs):
+    return warc_record("response", uri, http_response(body, **kwargs))
+
+
+def real_response(shared_data, name, uri_part):
+    """A real response record's HTTP block (head + body) from a sample, found by its URI."""
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    with open(shared_data / name, "rb") as handle:
+        for record in ArchiveIterator(handle, record_types=WarcRecordType.response, parse_http=False):
+            if uri_part in (record.headers.get("WARC-Target-URI") or ""):
+                return record.reader.read()
+    raise AssertionError(f"no response for {uri_part}")
+
+
+ARTICLE = page("How tides work", [
+    "Tides are the slow rise and fall of the sea that happens twice a day on most coasts. They are caused mainly "
+    "by the gravity of the Moon, with a smaller pull from the Sun.",
+    "The Moon pulls the water on the near side of the Earth a little more than the Earth itself. Two bulges of "
+    "water form, and the planet turns beneath them every day.",
+    "When the Sun and the Moon line up, their pulls add up and the tides are larger. These are called spring "
+    "tides, and they come twice a month.",
+])
+
+
+# ---- reading WARC files ----
+
+@pytest.mark.parametrize("name, records, types, crawl", [
+    (CC, 50, {"warcinfo": 1, "request": 17, "response": 16, "metadata": 16}, "CC-MAIN-2020-34"),
+    (IA, 411, {"warcinfo": 1, "response": 152, "request": 129, "metadata": 129}, "IAH-20080430204825-00000-blackbook"),
+    (WGET, 48, {"warcinfo": 1, "request": 22, "response": 22, "metadata": 1, "resource": 2}, "sample-0000"),
+])
+def test_real_files_give_one_raw_record_per_warc_record(shared_data, name, records, types, crawl):
+    raws = read_all((shared_data / name).read_bytes(), str(shared_data / name))
+    decoded = [warc.decode(r.data) for r in raws]
+    assert len(raws) == records and [r.position for r in raws] == list(range(1, records + 1))
+    counts = {}
+    for record in decoded:
+        counts[record.get("warc-type")] = counts.get(record.get("warc-type"), 0) + 1
+    assert counts == types
+    assert {r.get(warc.CRAWL) for r in decoded[1:]} == {crawl}
+    # only responses carry block bytes; the rest travel as headers
+    assert all(not r.block for r in decoded if r.get("warc-type") != "response")
+
+
+def test_common_crawl_metadata_language_rides_on_its_response(shared_data):
+    decoded = [warc.decode(r.data) for r in read_all((shared_data / CC).read_bytes())]
+    hints = [S.language_hint(r) for r in decoded if r.get("warc-type") == "response"]
+    assert sorted(hints) == sorted(["zh"] * 11 + ["de"] * 2 + ["ru", "nl", "en"])  # PROVENANCE.md's cld2 mix
+
+
+def test_warc_identified_content_language_wins_and_is_mapped_to_iso_639_1():
+    record = warc.decode(warc.encode(b"WARC/1.0", [(b"WARC-Identified-Content-Language", b"deu,eng")],
+                                     {warc.CLD2: '{"reliable":true,"languages":[{"code":"en"}]}'}, b""))
+    assert S.language_hint(record) == "de"
+    unreliable = warc.decode(warc.encode(b"WARC/1.0", [], {warc.CLD2: '{"reliable":false,"languages":[{"code":"en"}]}'},
+                                         b""))
+    assert S.language_hint(unreliable) == ""
+
+
+def test_a_file_cannot_set_the_fields_the_reader_adds():
+    spoof = warc_record("response", "http://x.example/", http_response(ARTICLE),
+                        extra=[("ccpairs-omitted", "record_too_large"), ("ccpairs-crawl", "CC-MAIN-1999-01")])
+    (raw,) = read_all(gzip.compress(warcinfo() + spoof))[1:]
+    record = warc.decode(raw.data)
+    assert record.get(warc.OMITTED) == "" and record.get(warc.CRAWL) == "CC-MAIN-2024-22"
+    assert isinstance(S.parse_record(raw.data), S.WebPage)
+
+
+def test_plain_warc_and_one_gzip_stream_read_like_members(shared_data):
+    members = (shared_data / WGET).read_bytes()
+    plain = gzip.decompress(members)
+    one_stream = gzip.compress(plain)
+    as_members = [r.data for r in read_all(members)]
+    assert [r.data for r in read_all(plain, "x.warc")] == as_members
+    assert [r.data for r in read_all(one_stream)] == as_members
+
+
+def test_truncated_gzip_member_is_one_truncated_tail_after_the_good_records(shared_data):
+    data = (shared_data / CC).read_bytes()
+    items = read_all(data[: len(data) // 2])
+    tails = [i for i in items if isinstance(i, TruncatedTail)]
+    assert len(tails) == 1 and items[-1] is tails[0]
+    assert 15 <= len(items) - 1 < 50 and "record" in tails[0].detail
+
+
+def test_garbage_between_records_ends_the_file_with_a_truncated_tail(shared_data):
+    data = (shared_data / CC).read_bytes()
+    cut = len(data) // 2
+    items = read_all(data[:cut] + os.urandom(300) + data[cut:])
+    assert isinstance(items[-1], TruncatedTail) and "unread" in items[-1].detail
+    assert sum(isinstance(i, TruncatedTail) for i in items) == 1
+
+
+def test_a_corrupt_byte_inside_a_record_ends_the_file_with_a_truncated_tail(shared_data):
+    """Found by fuzzing: fastwarc raised its OSError from inside a record's block, past the reader."""
+    data = bytearray((shared_data / WGET).read_bytes())
+    data[int(0.75 * (len(data) - 1))] = 0
+    items = read_all(bytes(data))
+    assert isinstance(items[-1], TruncatedTail) and sum(isinstance(i, TruncatedTail) for i in items) == 1
+    assert 20 < len(items) < 48
+
+
+@pytest.mark.parametrize("data", [b"", gzip.compress(b""), b"hello, this is not a WARC\n" * 40,
+                                  gzip.compress(b"<html>not a warc</html>" * 40), os.urandom(2000)])
+def test_a_file_that_is_not_a_warc_is_refused_before_any_record(data):
+    with pytest.raises(RejectRecord) as exc:
+        warc.WarcFileReader(io.BytesIO(data), "x.warc.gz", 1 << 20, 1 << 19)
+    assert exc.value.reason == R.REJECT_NOT_A_WARC
+
+
+def test_a_failing_read_propagates_and_is_not_taken_for_a_broken_file(shared_data):
+    data = (shared_data / CC).read_bytes()
+
+    class Failing(io.RawIOBase):
+        def __init__(self):
+            self._inner, self._reads = io.BytesIO(data), 0
+
+        def readable(self):
+            return True
+
+        def read(self, size=-1):
+            self._reads += 1
+            if self._reads > 1:
+                raise OSError("connection reset")
+            return self._inner.read(min(size, 20000) if size and size > 0 else 20000)
+
+    with pytest.raises(InputReadError):
+        list(warc.WarcFileReader(warc.guarded(Failing()), "x.warc.gz", 1 << 20, 1 << 19))
+
+
+def test_a_record_over_the_cap_is_skipped_and_counted_without_being_read_whole(tmp_path):
+    """A 64 MiB response (a gzip member of ~64 KiB) under a 1 MiB cap: the reader's peak memory grows
+    by far less than the record (it is skipped on the stream)."""
+    big = warc_record("response", "http://big.example/", http_response(b"<html><title>x</title>" + b" " * (64 << 20)))
+    path = write_warc(str(tmp_path / "big.warc.gz"), [warcinfo(), big, response("http://small.example/", ARTICLE)])
+    del big
+    script = f"""
+import resource, sys
+sys.path.insert(0, {str(os.getcwd())!r})
+from sources import warc, commoncrawl as S
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+items = list(warc.WarcFileReader(open({path!r}, "rb"), "big.warc.gz", 1 << 20, 1 << 19))
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+kinds = [type(S.parse_record(i.data)).__name__ + ":" + getattr(S.parse_record(i.data), "reason", "") for i in items]
+print(grown, kinds)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    out = done.stdout.split(" ", 1)
+    grown_kib, kinds = int(out[0]), out[1]
+    assert "Skipped:record_too_large" in kinds and "WebPage:" in kinds
+    assert grown_kib < 16 << 10  # KiB: the 64 MiB record never sat in memory
+
+
+# ---- HTTP ----
+
+def test_broken_http_headers_are_invalid_http_rejects():
+    for block in (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + b"X" * 100,  # the header block never ends
+                  b"HTTTP/1.1 two hundred\r\n\r\n<html></html>",
+                  b"\x00\x01garbage\r\n\r\n<html></html>"):
+        with pytest.raises(RejectRecord) as exc:
+            parse(warc_record("response", "http://x.example/", block))
+        assert exc.value.reason == R.REJECT_INVALID_HTTP
+
+
+def test_response_without_target_uri_is_a_missing_fields_reject():
+    with pytest.raises(RejectRecord) as exc:
+        parse(warc_record("response", None, http_response(ARTICLE)))
+    assert exc.value.reason == R.REJECT_MISSING_FIELDS
+
+
+def test_gzip_and_chunked_payloads_give_the_same_page_as_the_plain_one(shared_data):
+    block = real_response(shared_data, WGET, "maria-antoniak.github.io/2020/03/25/pip.html")
+    head, body = http_message.split_head(block)
+    url = "https://maria-antoniak.github.io/2020/03/25/pip.html"
+    plain = parse(warc_record("response", url, block))
+    gz = gzip.compress(body)
+    pieces = [gz[i:i + 999] for i in range(0, len(gz), 999)]
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    coded = head + b"\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+    again = parse(warc_record("response", url, coded))
+    assert isinstance(plain, S.WebPage) and plain.passage and again.passage == plain.passage
+    assert again.title == plain.title == "Make Your Project Pippable"
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br"])
+def test_a_compression_bomb_is_bounded_and_dropped(coding):
+    import brotli
+
+    zeros = b"\0" * (200 << 20)
+    bomb = gzip.compress(zeros, compresslevel=9) if coding == "gzip" else brotli.compress(zeros, quality=5)
+    del zeros
+    assert len(bomb) < 300_000  # 200 MiB in at most ~200 KiB
+    item = parse(response("http://bomb.example/", bomb, headers=[("Content-Encoding", coding)]))
+    assert isinstance(item, S.Skipped) and item.reason == R.DROP_RECORD_TOO_LARGE
+    head = http_message.HttpHead(200, (("content-encoding", coding),))
+    with pytest.raises(http_message.PayloadTooLarge):  # decoding stops just past the limit
+        http_message.decoded_body(head, bomb, max_bytes=1000, limit=1 << 20)
+    small = gzip.compress(b"<p>x</p>") if coding == "gzip" else brotli.compress(b"<p>x</p>")
+    assert http_message.decoded_body(head, small, max_bytes=1000, limit=1 << 20) == b"<p>x</p>"
+
+
+@pytest.mark.parametrize("coding, body", [("gzip", b"\x1f\x8b\x08\x00not gzip at all"), ("br", b"not brotli"),
+                                         ("compress", b"\x1f\x9d\x90")])
+def test_a_corrupt_or_unknown_payload_coding_is_a_bad_content_encoding_reject(coding, body):
+    with pytest.raises(RejectRecord) as exc:
+        parse(response("http://x.example/", body, headers=[("Content-Encoding", coding)]))
+    assert exc.value.reason == R.REJECT_BAD_CONTENT_ENCODING
+
+
+def test_common_crawl_payloads_are_not_decoded_twice(shared_data):
+    """CC stores bodies decoded and renames the header: X-Crawler-Content-Encoding must be ignored."""
+    block = real_response(shared_data, CC, "037426.cn")
+    assert b"X-Crawler-Content-Encoding: gzip" in block
+    item = parse(warc_record("response", "http://037426.cn/", block), S.CommonCrawlConfig(english_only=False))
+    assert isinstance(item, S.WebPage) and item.passage.startswith("Who Are We?")
+
+
+# ---- what is no candidate ----
+
+@pytest.mark.parametrize("record, reason", [
+    (warc_record("request", "http://x.example/", b"GET / HTTP/1.1\r\n\r\n"), R.DROP_WARC_REQUEST),
+    (warc_record("metadata", "http://x.example/", b"fetchTimeMs: 5\r\n"), R.DROP_WARC_METADATA),
+    (warcinfo(), R.DROP_WARC_INFO),
+    (warc_record("revisit", "http://x.example/", b"HTTP/1.1 200 OK\r\n\r\n"), R.DROP_WARC_REVISIT),
+    (warc_record("resource", "metadata://wget/log", b"log"), R.DROP_WARC_RESOURCE),
+    (warc_record("conversion", "http://x.example/", b"text"), R.DROP_WARC_OTHER),
+    (warc_record("response", "dns:www.archive.org", b"20080430204825\nwww.archive.org.\t589\tIN\tA\t207.241.229.39\n",
+                 content_type="text/dns"), R.DROP_DNS_RECORD),
+    (response("http://x.example/a.jpg", b"\xff\xd8\xff\xe0" + bytes(300), content_type="image/jpeg"), R.DROP_NOT_HTML),
+    (response("http://x.example/a.pdf", b"%PDF-1.4\n...", content_type="application/pdf"), R.DROP_NOT_HTML),
+    (response("http://x.example/a.js", b"var x = 1;", content_type="application/x-javascript"), R.DROP_NOT_HTML),
+    (response("http://x.example/robots.txt", b"User-agent: *\n", content_type="text/plain"), R.DROP_NOT_HTML),
+    (response("http://x.example/old", b"", status="301 Moved Permanently"), R.DROP_HTTP_STATUS),
+    (response("http://x.example/gone", ARTICLE, status="404 Not Found"), R.DROP_HTTP_STATUS),
+    (response("http://x.example/bin", os.urandom(3000).replace(b"<", b"") + b"\x00" * 10), R.DROP_BINARY_PAYLOAD),
+])
+def test_records_that_are_no_html_page_are_skipped_with_their_reason(record, reason):
+    item = parse(record)
+    assert isinstance(item, S.Skipped) and item.reason == reason
+
+
+def test_real_samples_skip_dns_and_non_html_and_keep_html(shared_data):
+    items = [S.parse_record(r.data) for r in read_all((shared_data / IA).read_bytes())]
+    reasons = [i.reason for i in items if isinstance(i, S.Skipped)]
+    assert reasons.count(R.DROP_DNS_RECORD) == 23
+    assert reasons.count(R.DROP_NOT_HTML) == 71 - 1  # every non-HTML 2xx, the 301 robots.txt counts as http_status
+    assert reasons.count(R.DROP_HTTP_STATUS) == 14 + 3 + 1
+    assert sum(isinstance(i, S.WebPage) for i in items) == 41
+
+
+def test_an_untyped_response_is_html_only_when_it_starts_like_html():
+    assert isinstance(parse(response("http://x.example/", ARTICLE, content_type=None)), S.WebPage)
+    item = parse(response("http://x.example/", b"just some bytes, no markup at all", content_type=None))
+    assert isinstance(item, S.Skipped) and item.reason == R.DROP_NOT_HTML
+
+
+# ---- charsets ----
+
+def test_a_lying_charset_header_gives_the_page_not_mojibake():
+    text = "Vienna’s coffee houses — «Melange» for everyone."
+    html = f"<html><head><title>Café</title></head><body><p>{text}</p></body></html>"
+    assert decode_html(html.encode("utf-8"), "iso-8859-1")[0] == html  # declared Latin-1, bytes are UTF-8
+    russian = "<html><body><p>Привет, мир. Это тестовая страница.</p></body></html>"
+    decoded, how = decode_html(russian.encode("cp1251"), "utf-8")  # declared UTF-8, bytes are cp1251
+    assert decoded == russian and how.startswith("detected:")
+
+
+@pytest.mark.parametrize("name, uri_part, words", [
+    (CC, "037426.cn", ["亚洲精品", "KUNSHAN"]),  # http: gb2312
+    (CC, "01spb.ru", ["О компании", "пожарной безопасности"]),  # http: windows-1251
+    (CC, "003338.cn", ["广东省人民政府"]),  # no http charset: <meta charset="utf-8">
+])
+def test_real_pages_decode_with_their_charsets(shared_data, name, uri_part, words):
+    item = parse(warc_record("response", f"http://{uri_part}/", real_response(shared_data, name, uri_part)),
+                 S.CommonCrawlConfig(english_only=False))
+    text = item.title + item.text
+    assert all(word in text for word in words) and "\ufffd" not in text
+
+
+def test_a_page_without_any_charset_is_detected(shared_data):
+    block = real_response(shared_data, CC, "01spb.ru")
+    head, body = http_message.split_head(block)
+    stripped = body.replace(b"charset=windows-1251", b"").replace(b"charset=\"windows-1251\"", b"")
+    decoded, how = decode_html(stripped, None)
+    assert "О компании" in decoded and how.startswith("detected:")
+
+
+def test_a_page_cut_inside_a_character_still_decodes():
+    text = ("Grüße aus Köln. " * 200).encode("utf-8")
+    cut = text[: text.index("ö".encode()) + 1]  # half of an "ö"
+    assert decode_html(cut, "utf-8")[1] == "utf-8"
+
+
+# ---- titles, prose, passages ----
+
+@pytest.mark.parametrize("title, site, expected", [
+    ("Data Science Crash Course | Maria Antoniak", Site("", "maria-antoniak.github.io"), "Data Science Crash Course"),
+    ("Apple - Wikipedia", Site("Wikipedia", "en.wikipedia.org"), "Apple"),
+    ("BBC Good Food | How to bake bread", Site("", "www.bbcgoodfood.com"), "How to bake bread"),
+    ("Best Pizza in Town – Joe's", Site("", "joes.example"), "Best Pizza in Town"),
+    ("Spider-Man: Homecoming", Site("", "movies.example"), "Spider-Man: Homecoming"),
+    ("Internet Archive: Details: No Thoroughfare", Site("", "www.archive.org"), "No Thoroughfare"),
+    ("Re: Jack Straw at Autzen", Site("", "forum.example"), "Jack Straw at Autzen"),
+    ("Chapter 3 - The Long Walk Home", Site("", "books.example"), "Chapter 3 - The Long Walk Home"),
+])
+def test_site_names_are_split_off_titles(title, site, expected):
+    assert split_site_name(title, site) == expected
+
+
+def test_generic_titles():
+    for title in ("Home", "Index of /pub/linux", "404 Not Found", "Untitled Document", "Welcome!", "View Post"):
+        assert is_generic_title(title), title
+    for title in ("Homemade bread", "Index funds explained", "Welcome to Night Vale (podcast)"):
+        assert not is_generic_title(title), title
+
+
+def test_a_blog_titled_with_its_authors_name_gets_the_posts_h1(shared_data):
+    block = real_response(shared_data, WGET, "2018/11/19/data-science-crash-course")
+    post = parse(warc_record("response", "https://maria-antoniak.github.io/2018/11/19/ds.html", block))
+    home = parse(warc_record("response", "https://maria-antoniak.github.io/",
+                             real_response(shared_data, WGET, "maria-antoniak.github.io/>")))
+    assert post.title == "Data Science Crash Course: Interview Prep" and home.title == "Maria Antoniak"
+
+
+def test_prose_lines_keep_prose_and_drop_menus_notices_and_markup():
+    text = "\n".join([
+        "Home | News | Sport | Weather",
+        "We use cookies to improve your experience. Read our cookie policy.",
+        "Please enable JavaScript to view the comments.",
+        "• Tides rise and fall twice a day on most coasts.",
+        "Skin: classic | columns | custom!",
+        "The <b>moon</b> pulls the water.",
+        "Read more...",
+        "Ok.",
+        "The Moon pulls the near side of the Earth more than the far side.[1]",
+        "A line with a byte no charset could read: caf\ufffd society.",
+        "Click here to contribute your audio!",
+        "6. Alice's Adventures Under Ground, a facsimile.",
+        "5. Alice's Adventures Under Ground, a facsimile.",
+    ])
+    assert prose_lines(text) == ["Tides rise and fall twice a day on most coasts.",
+                                 "The Moon pulls the near side of the Earth more than the far side.",
+                                 "6. Alice's Adventures Under Ground, a facsimile."]
+
+
+def test_passages_are_whole_sentences_up_to_the_word_budget():
+    lines = ["One two three. Four five six seven.", "Eight nine ten. Eleven twelve."]
+    assert passage_of(lines, 8) == "One two three. Four five six seven."
+    assert passage_of(lines, 10) == "One two three. Four five six seven.\nEight nine ten."
+    assert passage_of(["One two three four five six seven eight nine ten."], 5) == "One two three four five"
+    assert sentences("He met Dr. Smith. Then he left!") == ["He met Dr. Smith.", "Then he left!"]
+
+
+def test_a_page_gives_title_and_passage_without_markup_scripts_or_boilerplate():
+    item = parse(response("https://demo.example/tides", ARTICLE))
+    assert item.title == "How tides work"
+    assert item.passage.startswith("Tides are the slow rise and fall of the sea")
+    for leftover in ("<", "&middot;", "&copy;", "dataLayer", "font-family", "cookies", "Privacy", "Related", "Sports"):
+        assert leftover not in item.passage, leftover
+    assert S.drop_reason(item, CONFIG, is_english=lambda text: True) is None
+
+
+def test_leftover_entities_and_mojibake_are_repaired():
+    body = ("<html><head><title>Caf&amp;eacute; &amp;amp; bar</title></head><body><p>"
+            + "The cafÃ© opened in 1685 and it still serves coffee every day. " * 6 + "</p></body></html>")
+    item = parse(response("http://x.example/cafe", body.encode("utf-8")))
+    assert item.title == "Café & bar" and "café opened" in item.passage and "Ã" not in item.passage
+
+
+# ---- rules, each on a small page ----
+
+def web_page(**fields):
+    base = dict(url="http://x.example/a", url_key="x.example/a", record_id="r", crawl="c", fetched=0, lang_hint="",
+                title="A fine title", text="", prose="", passage="")
+    base.update(fields)
+    return S.WebPage(**base)
+
+
+GOOD = " ".join(["The tide comes in twice a day on this coast and goes out again."] * 6)
+
+
+@pytest.mark.parametrize("fields, reason", [
+    (dict(title=""), R.DROP_NO_TITLE),
+    (dict(title="Home"), R.DROP_GENERIC_TITLE),
+    (dict(title="Hi"), R.DROP_TITLE_TOO_SHORT),
+    (dict(title="buy " * 60), R.DROP_TITLE_TOO_LONG),
+    (dict(lang_hint="de"), R.DROP_NON_ENGLISH),
+    (dict(passage=""), R.DROP_EMPTY_TEXT),
+    (dict(passage="Too short a passage. Really."), R.DROP_TOO_FEW_WORDS),
+    (dict(passage=" ".join(["word"] * 60) + "."), R.DROP_TOO_FEW_SENTENCES),
+    (dict(text=GOOD + " #a #b #c #d #e #f #g #h #i #j"), R.DROP_SYMBOL_RATIO),
+    (dict(text="\n".join(["• an item"] * 19 + [GOOD])), R.DROP_BULLET_LINES),
+    (dict(text="\n".join(["A teaser of another story..."] * 4 + [GOOD] * 6)), R.DROP_ELLIPSIS_LINES),
+    (dict(prose=GOOD + " Lorem ipsum dolor sit amet."), R.DROP_LOREM_IPSUM),
+    (dict(prose=GOOD + " function f() { return 1; }."), R.DROP_CURLY_BRACE),
+    (dict(passage=GOOD + " Buy cheap porn here."), R.DROP_BAD_WORDS),
+    (dict(title="亚洲精品无码免费视频"), R.DROP_NON_ENGLISH),
+])
+def test_each_rule_drops_its_page(fields, reason):
+    fields = dict(dict(text=GOOD, prose=GOOD, passage=GOOD), **fields)
+    assert S.drop_reason(web_page(**fields), CONFIG, is_english=lambda text: True) == reason
+    assert S.drop_reason(web_page(text=GOOD, prose=GOOD, passage=GOOD), CONFIG, is_english=lambda text: True) is None
+
+
+def test_bad_words_match_whole_words_only_and_can_be_kept():
+    clean = web_page(text=GOOD, prose=GOOD, passage=GOOD + " A class on the bass guitar, in Scunthorpe.")
+    assert S.drop_reason(clean, CONFIG, is_english=lambda text: True) is None
+    dirty = web_page(text=GOOD, prose=GOOD, passage=GOOD + " Free porn.")
+    assert S.drop_reason(dirty, S.CommonCrawlConfig(drop_bad_words=False), is_english=lambda text: True) is None
+
+
+def test_without_a_crawler_guess_language_id_reads_the_passage():
+    german = web_page(title="Gezeiten", text=GOOD, prose=GOOD, passage=GOOD)
+    assert S.drop_reason(german, CONFIG, is_english=lambda text: False) == R.DROP_NON_ENGLISH
+    assert S.drop_reason(web_page(text=GOOD, prose=GOOD, passage=GOOD, lang_hint="en"), CONFIG,
+                         is_english=lambda text: False) is None  # the crawler said English
+
+
+def test_perplexity_rule_is_off_without_a_model_and_drops_with_a_real_kenlm_model(tmp_path):
+    assert not any(isinstance(rule, S.MaxPerplexity) for rule in S.rules(CONFIG))
+    assert S.perplexity_rule(CONFIG) == "off: no --lm_model"
+    pytest.importorskip("kenlm")
+    from sources.perplexity import load_scorer, normalize_for_lm
+
+    vocabulary = sorted(set(normalize_for_lm(GOOD).split()))
+    arpa = tmp_path / "tiny.arpa"
+    unigrams = ["-1.0\t<s>\t0", "-1.0\t</s>", "-3.0\t<unk>"] + [f"-1.2\t{word}\t0" for word in vocabulary]
+    bigrams = [f"-0.5\t<s> {vocabulary[0]}"]  # KenLM reads models of order 2 and up
+    arpa.write_text("\\data\\\nngram 1=%d\nngram 2=1\n\n\\1-grams:\n%s\n\n\\2-grams:\n%s\n\n\\end\\\n"
+                    % (len(unigrams), "\n".join(unigrams), "\n".join(bigrams)))
+    scorer = load_scorer(str(arpa))
+    config = S.CommonCrawlConfig(lm_model=str(arpa), max_perplexity=50.0)
+    known = web_page(text=GOOD, prose=GOOD, passage=GOOD)
+    unknown = web_page(text=GOOD, prose=GOOD, passage=" ".join(["Zygomorphic quokkas vex jabberwocky."] * 15))
+    assert scorer.perplexity(known.passage) < 50 < scorer.perplexity(unknown.passage)
+    assert S.drop_reason(known, config, is_english=lambda text: True) is None
+    assert S.drop_reason(unknown, config, is_english=lambda text: True) == R.DROP_HIGH_PERPLEXITY
+
+
+# ---- ids, dates, URLs, settings ----
+
+def test_url_keys_merge_captures_of_one_page():
+    same = ["http://www.Example.com:80/a?x=1#top", "https://example.com/a?x=1", "HTTPS://EXAMPLE.COM:443/a?x=1"]
+    assert len({S.url_key(u) for u in same}) == 1
+    assert S.url_key("https://example.com/a") != S.url_key("https://example.com/b")
+    assert S.url_key("http://[::1") == "http://[::1"  # unparsable: itself
+
+
+def test_warc_dates_and_bad_ones():
+    assert S.warc_date("2020-08-08T17:27:41Z") == 1596907661
+    assert S.warc_date("2020-08-08T17:27:41.123456Z") == 1596907661
+    for bad, reason in (("", R.REJECT_MISSING_FIELDS), ("20080430204825", R.REJECT_BAD_FIELD_TYPE)):
+        with pytest.raises(RejectRecord) as exc:
+            S.warc_date(bad)
+        assert exc.value.reason == reason
+
+
+def test_a_page_makes_a_pair_with_crawl_url_and_date():
+    item = parse(response("<https://demo.example/tides>", ARTICLE))
+    pair = S.make_web_pair(S.kept_page(item, CONFIG))
+    assert pair["query_id"] == "https://demo.example/tides" and pair["passage_id"].endswith("#passage")
+    assert pair["created_at"].isoformat() == "2024-05-22T10:00:00+00:00" and pair["lang"] == "en"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(max_record_bytes=0), "--max_record_bytes must be at least 1"),
+    (dict(min_words=-1), "--min_words must be >= 0"),
+    (dict(max_bullet_lines=1.5), "--max_bullet_lines must be a fraction"),
+    (dict(min_title_chars=300), "must not exceed --max_title_chars"),
+    (dict(max_perplexity=0.0), "--max_perplexity must be positive"),
+    (dict(lm_model="/no/such/model.arpa"), "is not a local file"),
+])
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        S.CommonCrawlConfig(**kwargs)
+
+
+def test_http_dechunk_keeps_what_arrived_and_refuses_no_chunks():
+    assert http_message.dechunk(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n") == b"hello world"
+    assert http_message.dechunk(b"5\r\nhello\r\n6\r\n wo") == b"hello wo"
+    with pytest.raises(RejectRecord):
+        http_message.dechunk(b"not chunked at all")
+    raw_deflate = zlib.compressobj(wbits=-15)
+    data = raw_deflate.compress(b"<html>x</html>") + raw_deflate.flush()
+    head = http_message.HttpHead(200, (("content-encoding", "deflate"),))
+    assert http_message.decoded_body(head, data, 1000, 10000) == b"<html>x</html>"
+
+
+def test_demo_capture_helper_writes_cc_order():
+    records = capture("https://d.example/x", ARTICLE)
+    assert [r.split(b"\r\n")[1] for r in records] == [b"WARC-Type: request", b"WARC-Type: response",
+                                                      b"WARC-Type: metadata"]
