@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -c constraints-cpu.txt -e '.[bench]'  # the baselines some benchmarks measure against
 	$(PY) benchmarks/reddit_pipeline.py
 	$(PY) benchmarks/stackexchange_pipeline.py
 	$(PY) benchmarks/wikipedia_pipeline.py
