@@ -5,20 +5,28 @@
         --output out/pairs [--version v1] [--pool_size 1000000] [--k 2] [--shard 0/8]
 
 Writes <output>/consistency/<version>/:
-  filter-options.json                what defines the output (model fingerprint, k, pool size, inputs):
-                                     claimed by the first worker; a run with other options is refused
-  pool.parquet, pool-embeddings.npy   the random pool and its vectors (computed once, reused)
+  filter-options.json                what defines the output (model fingerprint, k, pool size, precision,
+                                     model dtype, inputs): recorded by the first worker; a run with
+                                     other options is refused (or, with --overwrite, replaces them)
+  pool.parquet, pool-embeddings.npy   the random pool and its vectors, built once by one worker while
+  pool.json                          the others wait (the claim .pool.claim); pool.json, last, says
+                                     for which options they were built
   pairs-JJJJJ-of-MMMMM.parquet       kept pairs of input shard J (same schema; one source per shard,
                                      named in the manifest, so training batches stay single-source)
   ranks-JJJJJ-of-MMMMM.parquet       every input pair's rank, score and k-th pool score
   manifest.json                      last, once every input shard is done; keep rates per source
 
 Input shard J is done when its pairs and ranks files exist (written atomically), so a run that
-stops resumes where it was, and `--shard i/N` splits the input shards over N processes or GPUs
-(each loads the model and the pool once). Whoever finishes the last shard writes the manifest.
-Two workers given the same shard write the same bytes (the outputs are deterministic), each file
-atomically, so the version is the same whichever finishes last. Nothing is deleted (--overwrite)
-before every check passed and the model loaded.
+stops resumes where it was, and `--shard i/N` splits the input shards over N processes (each loads
+the model and the pool once; --devices gives one process several GPUs). Whoever finishes the last
+shard writes the manifest. The outputs are a function of the recorded options, so two workers given
+the same shard write the same bytes, each file atomically under a temp name that names its writer.
+
+Several workers at once: reading, clearing and recording the options is one step per worker at a
+time (a lock on the version folder), nothing is reused before the recorded options equal this run's,
+and --overwrite clears only what other options wrote: a peer's finished shards of the same options
+are what this worker would write, so they stay. Nothing is deleted before every check passed and the
+model loaded; a temp file is removed only when its writer is known to be gone.
 """
 
 from __future__ import annotations
@@ -43,10 +51,13 @@ from filtering.consistency import E5_TOP_K, ConsistencyPool, consistency_filter
 from filtering.index import BACKENDS, available_backends
 from filtering.pool import Pool, PoolEntry, sample_pool
 from filtering.text_hash import text_hashes
-from model import atomic
-from model.data import Shard, find_version_dirs, read_version
-from model.embed import device_flag, embed_texts, load_encoder
+from model import atomic, run_lock
+from model.data import Shard, choose_versions, read_version
+from model.embed import (
+    Embedder, add_device_flags, check_device_flags, embedder_from_args, resolve_devices, resolve_model_dtype,
+)
 from model.encoder import default_model_path
+from model.saving import folder_fingerprint
 from schemas import manifest as M
 from schemas import reasons as R
 from schemas import versions as V
@@ -56,8 +67,13 @@ from schemas.pairs import PAIR_SCHEMA
 log = logging.getLogger("filtering")
 DATASET = "consistency"
 OPTIONS_NAME = "filter-options.json"
-# What an --overwrite clears: every file this command writes, and temp files of killed writers.
-OUTPUT_GLOBS = ("*.parquet", "*.npy", M.MANIFEST_NAME, OPTIONS_NAME, f".*{V.TMP_MARK}*")
+POOL_META_NAME = "pool.json"
+POOL_CLAIM_NAME = ".pool.claim"
+# What this command writes (besides temp files): what an --overwrite of other options clears.
+OUTPUT_GLOBS = ("*.parquet", "*.npy", POOL_META_NAME, M.MANIFEST_NAME, OPTIONS_NAME)
+# How often a worker waiting for the pool looks again, and says that it waits (seconds).
+POOL_POLL_SECONDS = 0.5
+POOL_WAIT_LOG_SECONDS = 60.0
 RANK_SCHEMA = pa.schema([
     pa.field("pair_id", pa.string(), nullable=False),
     pa.field("source", pa.string(), nullable=False),
@@ -69,40 +85,116 @@ RANK_SCHEMA = pa.schema([
 
 
 def input_shards(pair_dirs: Sequence[str]) -> List[Shard]:
-    """Every non-empty pair shard of the complete versions under pair_dirs, in a fixed order."""
+    """Every non-empty pair shard of the versions model.data.choose_versions picks, in a fixed order."""
     shards = {}
-    for root in pair_dirs:
-        for version in find_version_dirs(root):
-            _, found = read_version(version)
-            shards.update((s.path, s) for s in found)
+    for version in choose_versions(pair_dirs):
+        _, found = read_version(version)
+        shards.update((str(s.path), s) for s in found)
     return [shards[path] for path in sorted(shards)]
 
 
-def load_or_build_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int, encoder,
-                       batch_size: int) -> Tuple[Pool, np.ndarray]:
-    """The pool sample and its passage vectors, cached in the version dir for resumes and peers."""
-    pool_path, vec_path = out_dir / "pool.parquet", out_dir / "pool-embeddings.npy"
-    if pool_path.is_file() and vec_path.is_file():
-        table = pq.read_table(pool_path)
-        pool = Pool([PoolEntry(**row) for row in table.to_pylist()])
-        vectors = np.load(vec_path)
-        if len(vectors) == len(pool):
-            return pool, vectors
-    pool = sample_pool([str(s.path) for s in shards], size)
-    vectors = embed_texts(encoder, pool.texts, kind="passage", batch_size=batch_size)
-    V.write_table(pool_path, pool.to_table())
-    atomic.write_with(vec_path, lambda handle: np.save(handle, vectors))
+def write_output(path: pathlib.Path, table: pa.Table) -> None:
+    """One Parquet output, atomically, under a temp name naming this worker (model.atomic)."""
+    data = V.parquet_bytes(table)
+    atomic.write_with(path, lambda handle: handle.write(data))
+
+
+def options_digest(options: Dict) -> str:
+    return hashlib.blake2b(json.dumps(options, sort_keys=True).encode(), digest_size=16).hexdigest()
+
+
+def read_ready_pool(out_dir: pathlib.Path, options: Dict, dim: int) -> Tuple[Pool, np.ndarray] | None:
+    """The pool and its vectors when pool.json says they were built for these options and the
+    files agree with it; None otherwise (not built yet, or built for something else)."""
+    try:
+        meta = json.loads((out_dir / POOL_META_NAME).read_bytes())
+        if meta.get("options_digest") != options_digest(options):
+            return None
+        table = pq.read_table(out_dir / "pool.parquet")
+        vectors = np.load(out_dir / "pool-embeddings.npy")
+    except (OSError, ValueError):
+        return None
+    if table.num_rows != meta.get("rows") or vectors.shape != (table.num_rows, dim):
+        return None
+    return Pool([PoolEntry(**row) for row in table.to_pylist()]), vectors
+
+
+def corpus_pool(shards: Sequence[Shard], size: int) -> Pool | None:
+    """The corpus job's pool.parquet (pipelines/ccpairs.py), when the input is one corpus version whose
+    pool holds this sample: its `size` smallest hashes, or all of it when the corpus has fewer distinct
+    passages than the pool the job drew. The same sample sample_pool draws (same hash, same order;
+    tests/sources/test_passage_pool.py), without reading every passage of the corpus again."""
+    folders = {str(s.path).rsplit("/", 1)[0] for s in shards}
+    if len(folders) != 1:
+        return None
+    folder = folders.pop()
+    try:
+        manifest = V.read_manifest(folder)
+    except (OSError, V.VersionError):
+        return None
+    drawn, made_for = manifest.get("pool") or {}, (manifest.get("options") or {}).get("pool_size")
+    rows = drawn.get("rows")
+    if not drawn.get("path") or not isinstance(rows, int) or not isinstance(made_for, int):
+        return None
+    if rows < size and rows >= made_for:  # the job drew fewer than asked for here, not all it had
+        return None
+    table = V.open_parquet(V.join(folder, drawn["path"])).read()
+    entries = sorted(PoolEntry(**row) for row in table.to_pylist())
+    log.info("using the corpus job's pool: %s (%d of its %d passages)", V.join(folder, drawn["path"]),
+             min(size, len(entries)), len(entries))
+    return Pool(tuple(entries[:size]))
+
+
+def build_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int, embedder: Embedder,
+               batch_size: int, options: Dict) -> Tuple[Pool, np.ndarray]:
+    """Sample (or take the corpus job's) and embed the pool, then write pool.parquet, its vectors and,
+    last, pool.json."""
+    started = time.perf_counter()
+    pool = corpus_pool(shards, size) or sample_pool([str(s.path) for s in shards], size)
+    vectors = embedder.embed(pool.texts, kind="passage", batch_size=batch_size)
+    write_output(out_dir / "pool.parquet", pool.to_table())
+    atomic.write_with(out_dir / "pool-embeddings.npy", lambda handle: np.save(handle, vectors))
+    meta = {"options_digest": options_digest(options), "rows": len(pool), "dim": int(vectors.shape[1])}
+    atomic.write_with(out_dir / POOL_META_NAME, lambda handle: handle.write(json.dumps(meta).encode()))
+    log.info("built the pool: %d passages in %.1f s (pid %d)", len(pool), time.perf_counter() - started, os.getpid())
     return pool, vectors
 
 
-def filter_shard(path: pathlib.Path, encoder, pool: ConsistencyPool, k: int, batch_size: int):
+def obtain_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int, embedder: Embedder,
+                batch_size: int, options: Dict) -> Tuple[Pool, np.ndarray]:
+    """The pool of this version: built once, by whichever worker claims it first; the others wait
+    for pool.json and load. A claim left by a worker that died (same host) is taken over."""
+    waiting_since = None
+    while True:
+        ready = read_ready_pool(out_dir, options, embedder.dim)
+        if ready is not None:
+            return ready
+        try:
+            claim = run_lock.claim(out_dir / POOL_CLAIM_NAME)
+        except run_lock.LockHeld as held:
+            now = time.monotonic()
+            if waiting_since is None or now - waiting_since >= POOL_WAIT_LOG_SECONDS:
+                who = f"pid {held.holder.pid} on {held.holder.host}" if held.holder else "another worker"
+                log.info("waiting for the pool, built by %s (if that worker is gone, delete %s)",
+                         who, out_dir / POOL_CLAIM_NAME)
+                waiting_since = now
+            time.sleep(POOL_POLL_SECONDS)
+            continue
+        try:
+            return read_ready_pool(out_dir, options, embedder.dim) or build_pool(
+                out_dir, shards, size, embedder, batch_size, options)
+        finally:
+            claim.release()
+
+
+def filter_shard(path: pathlib.Path, embedder: Embedder, pool: ConsistencyPool, k: int, batch_size: int):
     """(kept pairs table, ranks table, embed seconds, search seconds) for one input shard."""
     table = V.open_parquet(path).read().cast(PAIR_SCHEMA)
     queries = table.column("query").to_pylist()
     passages = table.column("passage").to_pylist()
     start = time.perf_counter()
-    q_vecs = embed_texts(encoder, queries, kind="query", batch_size=batch_size)
-    p_vecs = embed_texts(encoder, passages, kind="passage", batch_size=batch_size)
+    q_vecs = embedder.embed(queries, kind="query", batch_size=batch_size)
+    p_vecs = embedder.embed(passages, kind="passage", batch_size=batch_size)
     embedded = time.perf_counter()
     result = consistency_filter(q_vecs, p_vecs, text_hashes(passages), pool, k=k)
     searched = time.perf_counter()
@@ -158,22 +250,16 @@ def output_dir(args) -> pathlib.Path:
     return pathlib.Path(args.output) / DATASET / version
 
 
-def model_fingerprint(folder: pathlib.Path) -> str:
-    """blake2b of every file's relative name and bytes: the same model wherever it is mounted."""
-    digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+model_fingerprint = folder_fingerprint  # kept name: the filter's options record it
 
 
 def defining_options(args, shards: Sequence[Shard]) -> Dict:
     """What decides the output's bytes: two runs that differ here must not write one version."""
     model = pathlib.Path(args.model) if args.model else default_model_path()
-    return {"model_fingerprint": model_fingerprint(model), "model": str(model), "k": args.k,
+    device = resolve_devices(args.device, args.devices)[0]
+    return {"model_fingerprint": folder_fingerprint(model), "model": str(model), "k": args.k,
             "pool_size": args.pool_size, "precision": args.precision,
+            "model_dtype": str(resolve_model_dtype(args.model_dtype, device)).replace("torch.", ""),
             "inputs": [{"path": absolute(s.path), "rows": s.rows} for s in shards]}
 
 
@@ -184,7 +270,7 @@ def absolute(path) -> str:
 
 # The options that decide a version's bytes, and the flag that sets each.
 DEFINING_FLAGS = {"model_fingerprint": "--model", "k": "--k", "pool_size": "--pool_size",
-                  "precision": "--precision", "inputs": "--pairs"}
+                  "precision": "--precision", "model_dtype": "--model_dtype", "inputs": "--pairs"}
 
 
 def options_conflict(recorded: Dict | None, options: Dict) -> str | None:
@@ -211,19 +297,59 @@ def refuse_other_options(out_dir: pathlib.Path, options: Dict) -> None:
         raise SystemExit(f"{out_dir}: {conflict}")
 
 
-def claim_options(out_dir: pathlib.Path, options: Dict) -> None:
-    """Record the options with the version (the first worker's, atomically); refuse other options."""
-    data = (json.dumps(options, indent=2, sort_keys=True) + "\n").encode()
-    if not atomic.create_exclusively(out_dir / OPTIONS_NAME, data):
-        refuse_other_options(out_dir, options)
+def settle_options(out_dir: pathlib.Path, options: Dict, overwrite: bool) -> None:
+    """Make the version this run's before anything in it is reused, one worker at a time.
+
+    Recorded options equal to this run's: everything there is what this run would write; keep it.
+    Other options, or outputs without recorded options: refused, or with --overwrite cleared (the
+    manifest first) and this run's options recorded. Temp files of writers that died are removed.
+    """
+    with run_lock.serialised(out_dir):
+        recorded = read_recorded_options(out_dir)
+        conflict = options_conflict(recorded, options)
+        if recorded is None and has_outputs(out_dir):
+            conflict = "it holds outputs but no record of the options they were made with"
+        if conflict and not overwrite:
+            raise SystemExit(f"{out_dir}: {conflict}")
+        if conflict:
+            log.warning("--overwrite: clearing %s (%s)", out_dir, conflict)
+            clear_outputs(out_dir)
+        elif overwrite and recorded is not None:
+            log.info("--overwrite: %s was made with the same options; its outputs are what this run writes, "
+                     "so they are kept (delete the folder to recompute them)", out_dir)
+        if conflict or recorded is None:
+            data = (json.dumps(options, indent=2, sort_keys=True) + "\n").encode()
+            atomic.write_with(out_dir / OPTIONS_NAME, lambda handle: handle.write(data))
+        remove_dead_writers_files(out_dir)
+
+
+def check_options_unchanged(out_dir: pathlib.Path, options: Dict) -> None:
+    """Before each shard: stop if another run has since replaced the version's options (--overwrite)."""
+    if options_conflict(read_recorded_options(out_dir), options) or not (out_dir / OPTIONS_NAME).is_file():
+        raise SystemExit(f"{out_dir}: another run replaced this version's options while this one ran; stopping")
+
+
+def has_outputs(out_dir: pathlib.Path) -> bool:
+    return any(path.name != OPTIONS_NAME for pattern in OUTPUT_GLOBS for path in out_dir.glob(pattern))
 
 
 def clear_outputs(out_dir: pathlib.Path) -> None:
-    """--overwrite: the manifest first (the version reads as incomplete from then on), then the rest."""
+    """Another filter's outputs: the manifest first (the version reads as incomplete from then on),
+    then the rest, and temp files whose writer is gone or unknown (an older temp name)."""
     atomic.remove_quietly(out_dir / M.MANIFEST_NAME)
     for pattern in OUTPUT_GLOBS:
         for stale in out_dir.glob(pattern):
             atomic.remove_quietly(stale)
+    for leftover in out_dir.glob(f".*{V.TMP_MARK}*"):
+        if atomic.temp_writer_gone(leftover.name) or not atomic.names_writer(leftover.name):
+            atomic.remove_quietly(leftover)
+
+
+def remove_dead_writers_files(out_dir: pathlib.Path) -> None:
+    """Temp files of workers known to be gone (same host, pid not alive): never a live peer's."""
+    for leftover in out_dir.glob(f".*{V.TMP_MARK}*"):
+        if atomic.temp_writer_gone(leftover.name):
+            atomic.remove_quietly(leftover)
 
 
 def run(args) -> Dict:
@@ -237,13 +363,11 @@ def run(args) -> Dict:
     if not args.overwrite:
         refuse_other_options(out_dir, options)
     worker, workers = args.shard
-    encoder = load_encoder(args.model, args.device)
-    if args.overwrite:
-        clear_outputs(out_dir)
+    embedder = embedder_from_args(args)  # loaded before anything is deleted: a model that fails deletes nothing
     out_dir.mkdir(parents=True, exist_ok=True)
-    claim_options(out_dir, options)
+    settle_options(out_dir, options, args.overwrite)
     t0 = time.perf_counter()
-    pool_sample, pool_vectors = load_or_build_pool(out_dir, shards, args.pool_size, encoder, args.batch_size)
+    pool_sample, pool_vectors = obtain_pool(out_dir, shards, args.pool_size, embedder, args.batch_size, options)
     pool = ConsistencyPool.build(pool_vectors, pool_sample.hashes, backend=args.backend, precision=args.precision)
     timings = {"pool_seconds": time.perf_counter() - t0, "embed_seconds": 0.0, "search_seconds": 0.0, "pairs": 0}
     total = len(shards)
@@ -255,19 +379,20 @@ def run(args) -> Dict:
         if pairs_path.is_file() and ranks_path.is_file():
             log.info("shard %d/%d already done", j, total)
             continue
-        kept, ranks, embed_s, search_s = filter_shard(shard.path, encoder, pool, args.k, args.batch_size)
-        V.write_table(ranks_path, ranks)
-        V.write_table(pairs_path, kept)
+        kept, ranks, embed_s, search_s = filter_shard(shard.path, embedder, pool, args.k, args.batch_size)
+        check_options_unchanged(out_dir, options)
+        write_output(ranks_path, ranks)
+        write_output(pairs_path, kept)
         timings["embed_seconds"] += embed_s
         timings["search_seconds"] += search_s
         timings["pairs"] += ranks.num_rows
         log.info("shard %d/%d: kept %d of %d", j, total, kept.num_rows, ranks.num_rows)
     summary = {"model": options["model"], "model_fingerprint": options["model_fingerprint"], "k": args.k,
                "pool_size": args.pool_size, "pool_actual": len(pool), "backend": pool.index.name,
-               "precision": args.precision}
+               "precision": args.precision, "model_dtype": options["model_dtype"]}
     manifest = write_manifest_if_complete(out_dir, shards, out_dir.name, summary)
     return {"version_dir": str(out_dir), "complete": manifest is not None, "timings": timings,
-            "manifest": manifest}
+            "manifest": manifest, "devices": [str(d) for d in embedder.devices]}
 
 
 def build_parser() -> CommandParser:
@@ -282,7 +407,7 @@ def build_parser() -> CommandParser:
     parser.add_argument("--k", type=positive_int, default=E5_TOP_K)
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/N: this worker's input shards")
     parser.add_argument("--batch_size", type=positive_int, default=256)
-    parser.add_argument("--device", default="auto", type=device_flag)
+    add_device_flags(parser)
     parser.add_argument("--backend", default="auto", choices=("auto",) + BACKENDS)
     parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
     parser.add_argument("--overwrite", action="store_true")
@@ -291,6 +416,7 @@ def build_parser() -> CommandParser:
 
 def check_arguments(parser: CommandParser, args) -> None:
     """What argparse types cannot see, checked before the output folder exists or the model loads."""
+    check_device_flags(parser, args)
     try:
         if not input_shards(args.pairs):
             parser.error("--pairs: no pair shards found")

@@ -3,18 +3,25 @@
 torch.save, np.save, np.lib.format.open_memmap and save_pretrained want a path or a handle, and a
 checkpoint or a pool of vectors is too big to build as bytes first, so schemas.versions.write_bytes
 (the project's atomic write for bytes in hand) does not fit them. Here the library writes a hidden
-temp sibling (".<name>.tmp-<random>", schemas.versions' temp naming), which is fsynced and renamed
-onto the final name: after a crash the final name holds the old file or the new one, never a torn
-one. A folder (a saved model) is built the same way and swapped in whole.
+temp sibling (".<name>.tmp-<host>-<pid>-<random>", schemas.versions' temp mark), which is fsynced
+and renamed onto the final name: after a crash the final name holds the old file or the new one,
+never a torn one. A folder (a saved model) is built the same way and swapped in whole.
+
+The writer's host and pid are in the temp name so that a process sharing a folder with others (the
+filter's --shard workers) can clear the temp files of writers that died without touching those of
+writers still at work (temp_writer_gone).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pathlib
+import re
 import secrets
 import shutil
+import socket
 from typing import BinaryIO, Callable, Iterator, Union
 
 from schemas.versions import TMP_MARK
@@ -22,15 +29,51 @@ from schemas.versions import TMP_MARK
 PathLike = Union[str, os.PathLike]
 
 
+# ".<final name>.tmp-<host tag>-<pid>-<random>"; older writers left ".<final name>.tmp-<random>".
+_WRITER_RE = re.compile(re.escape(TMP_MARK) + r"([0-9a-f]{8})-(\d+)-[0-9a-f]+$")
+
+
+def host_tag() -> str:
+    """8 hex digits naming this machine in temp names (a hostname may hold any character)."""
+    return hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()
+
+
 def temp_sibling(path: PathLike) -> pathlib.Path:
-    """A fresh hidden name beside `path`: same folder (so the rename is atomic), unique per writer."""
+    """A fresh hidden name beside `path`: same folder (so the rename is atomic), unique per writer,
+    naming the writer's host and pid."""
     path = pathlib.Path(path)
-    return path.with_name(f".{path.name}{TMP_MARK}{secrets.token_hex(6)}")
+    return path.with_name(f".{path.name}{TMP_MARK}{host_tag()}-{os.getpid()}-{secrets.token_hex(6)}")
 
 
 def is_temp_name(name: str) -> bool:
     """A file or folder left by a writer that never finished (see temp_sibling)."""
     return name.startswith(".") and TMP_MARK in name
+
+
+def names_writer(name: str) -> bool:
+    """Whether a temp name says who writes it (older temp names do not)."""
+    return _WRITER_RE.search(name) is not None
+
+
+def temp_writer_gone(name: str) -> bool:
+    """True only when known: a temp name of this host whose writer's pid is no longer alive.
+
+    A name from another host, or without a writer (older temp names), is never judged gone.
+    """
+    match = _WRITER_RE.search(name)
+    if not is_temp_name(name) or match is None or match.group(1) != host_tag():
+        return False
+    return not pid_alive(int(match.group(2)))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def fsync_path(path: PathLike) -> None:

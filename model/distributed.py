@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import datetime
 import os
-from typing import ContextManager
+from typing import ContextManager, Optional
 
 import torch
 import torch.distributed as dist
@@ -28,6 +28,7 @@ class DistContext:
     world_size: int = 1
     local_rank: int = 0
     device: torch.device = torch.device("cpu")
+    owns_group: bool = False  # this context created the process group (and shutdown() ends it)
 
     @property
     def enabled(self) -> bool:
@@ -42,6 +43,20 @@ class DistContext:
         if global_batch % self.world_size:
             raise ValueError(f"batch size {global_batch} is not divisible by world size {self.world_size}")
         per_rank = global_batch // self.world_size
+        return slice(self.rank * per_rank, (self.rank + 1) * per_rank)
+
+    def rows_of_batch(self, rows: int) -> Optional[slice]:
+        """This rank's rows of a batch of `rows` (a short batch too): equal shares, the last
+        rows % world_size rows left out; None when the batch cannot give every rank a row and keep
+        two rows in all (the step is then skipped on every rank alike).
+
+        Why equal shares: the embeddings are all-gathered, which needs the same rows on every rank,
+        and the mean loss over ranks equals the batch's mean loss only with equal shares. Every rank
+        builds the same batch from the same seed, so all ranks decide alike and none waits alone.
+        """
+        per_rank = rows // self.world_size
+        if per_rank == 0 or per_rank * self.world_size < 2:
+            return None
         return slice(self.rank * per_rank, (self.rank + 1) * per_rank)
 
 
@@ -59,12 +74,14 @@ def init_distributed(device: str = "auto") -> DistContext:
     if chosen.type == "cuda":
         torch.cuda.set_device(local_rank)
         chosen = torch.device("cuda", local_rank)
-    if not dist.is_initialized():
+    owns_group = not dist.is_initialized()
+    if owns_group:
         dist.init_process_group(
             backend="nccl" if chosen.type == "cuda" else "gloo",
             timeout=datetime.timedelta(minutes=30),
         )
-    return DistContext(rank=rank, world_size=world_size, local_rank=local_rank, device=chosen)
+    return DistContext(rank=rank, world_size=world_size, local_rank=local_rank, device=chosen,
+                       owns_group=owns_group)
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -127,5 +144,6 @@ def barrier(ctx: DistContext) -> None:
 
 
 def shutdown(ctx: DistContext) -> None:
-    if ctx.enabled and dist.is_initialized():
+    """End the process group this context created; one the caller made is the caller's to end."""
+    if ctx.enabled and ctx.owns_group and dist.is_initialized():
         dist.destroy_process_group()

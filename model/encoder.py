@@ -4,12 +4,17 @@ E5 (arXiv 2212.03533, section 4.1) marks the two sides of a pair with "query: " 
 prefixes and embeds with mean pooling; queries and passages get separate length budgets because a
 title is short and an answer is long. The settings travel with the saved model
 (see model/saving.py), so whoever loads it embeds the same way the trainer did.
+
+Attention runs through PyTorch's scaled_dot_product_attention ("sdpa": flash / memory-efficient
+kernels on GPUs) unless asked otherwise; padding stays masked exactly as with the eager kernel
+(tests/model/test_encoder.py compares the two). Tokenization goes through model.tokenization.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import pathlib
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
@@ -18,10 +23,16 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig, BertModel
 
+from model.tokenization import BatchTokenizer
+
+log = logging.getLogger(__name__)
+
 KINDS = ("query", "passage")
 ENCODER_CONFIG_NAME = "ccpairs_encoder.json"
 ST_CONFIG_NAME = "config_sentence_transformers.json"
 ST_BERT_CONFIG_NAME = "sentence_bert_config.json"
+# The attention kernel every encoder gets unless told otherwise ("eager" is transformers' reference).
+DEFAULT_ATTENTION = "sdpa"
 
 PathLike = Union[str, pathlib.Path]
 
@@ -73,6 +84,7 @@ class TextEncoder(nn.Module):
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.settings = settings or EncoderSettings()
+        self.batch_tokenizer = BatchTokenizer(tokenizer)
         freeze_unused_pooler(backbone)
 
     @property
@@ -84,16 +96,11 @@ class TextEncoder(nn.Module):
         return next(self.backbone.parameters()).device
 
     def tokenize(self, texts: Sequence[str], kind: str) -> Dict[str, torch.Tensor]:
-        """Prefix, truncate to the kind's max length, pad to the longest text; CPU tensors."""
+        """Prefix, truncate to the kind's max length, pad to the longest text; CPU tensors.
+
+        Safe to call from several threads at once (model.tokenization)."""
         prefix = self.settings.prefix(kind)
-        encoded = self.tokenizer(
-            [prefix + t for t in texts],
-            padding=True,
-            truncation=True,
-            max_length=self.settings.max_length(kind),
-            return_tensors="pt",
-        )
-        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+        return self.batch_tokenizer([prefix + t for t in texts], self.settings.max_length(kind))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
@@ -113,6 +120,24 @@ def freeze_unused_pooler(backbone: nn.Module) -> None:
     pooler = getattr(backbone, "pooler", None)
     if isinstance(pooler, nn.Module):
         pooler.requires_grad_(False)
+
+
+def set_attention(backbone: nn.Module, attention: Optional[str]) -> None:
+    """Use the named attention kernel ("sdpa", "eager", ...); a model type without it keeps its own
+    (with a warning), since the kernel changes speed, not results."""
+    if not attention:
+        return
+    try:
+        backbone.set_attn_implementation(attention)
+    except AttributeError:  # a transformers without set_attn_implementation
+        backbone.config._attn_implementation = attention
+    except (ValueError, ImportError) as err:
+        log.warning("attention %r is not available for %s (%s); keeping %r", attention,
+                    type(backbone).__name__, err, getattr(backbone.config, "_attn_implementation", None))
+
+
+def attention_of(backbone: nn.Module) -> Optional[str]:
+    return getattr(backbone.config, "_attn_implementation", None)
 
 
 def default_model_path() -> pathlib.Path:
@@ -150,6 +175,7 @@ def load_encoder(
     path: Optional[PathLike] = None,
     device: Union[str, torch.device] = "cpu",
     settings: Optional[EncoderSettings] = None,
+    attention: Optional[str] = DEFAULT_ATTENTION,
 ) -> TextEncoder:
     """Load a saved encoder (ours, a sentence-transformers folder or a bare HF BERT folder).
 
@@ -159,6 +185,7 @@ def load_encoder(
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder} holds no config.json: not a transformers model folder")
     backbone = AutoModel.from_pretrained(str(folder))
+    set_attention(backbone, attention)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     encoder = TextEncoder(backbone, tokenizer, settings or read_settings(folder))
     return encoder.to(resolve_device(device))
@@ -169,6 +196,7 @@ def build_random_encoder(
     tokenizer_path: Optional[PathLike] = None,
     settings: Optional[EncoderSettings] = None,
     seed: int = 0,
+    attention: Optional[str] = DEFAULT_ATTENTION,
 ) -> TextEncoder:
     """A randomly initialised BERT (no download) paired with a local tokenizer (default: MiniLM's).
 
@@ -184,6 +212,7 @@ def build_random_encoder(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         backbone = BertModel(bert_config)
+    set_attention(backbone, attention)
     return TextEncoder(backbone, tokenizer, settings)
 
 

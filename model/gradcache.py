@@ -9,6 +9,10 @@ batch cannot simply be split into gradient-accumulation steps. Instead:
   3. re-encode each chunk with a graph, RNG restored so dropout draws the same masks, and push the
      cached embedding gradient through it (emb.backward(grad)).
 The parameter gradients equal those of one big forward over the same chunks; memory is one chunk's.
+
+Chunks are cut from the batch sorted by length (longest first), so each chunk pads only to its own
+longest text; every chunk carries its rows' positions ("rows"), and the embeddings go back into the
+batch's order before the loss sees them, so the sort changes the padding, never the pairing.
 """
 
 from __future__ import annotations
@@ -26,15 +30,35 @@ SyncFn = Callable[[bool], ContextManager]
 
 
 def split_into_chunks(batch: Chunk, chunk_size: Optional[int]) -> List[Chunk]:
-    """Row slices of a tokenized batch; each trimmed to its own longest text (less padding to encode)."""
+    """Row slices of a tokenized batch, each trimmed to its own longest text (less padding to encode).
+
+    With more than one chunk the rows are taken longest first, so texts of similar length share a
+    chunk; chunk["rows"] holds each row's position in the batch (see in_row_order).
+    """
     n = batch["input_ids"].shape[0]
     size = n if not chunk_size or chunk_size >= n else chunk_size
+    lengths = batch["attention_mask"].sum(dim=1)
+    if size < n:
+        order = torch.sort(lengths, descending=True, stable=True).indices
+    else:
+        order = torch.arange(n)
     chunks = []
     for start in range(0, n, size):
-        mask = batch["attention_mask"][start:start + size]
-        width = int(mask.sum(dim=1).max()) if mask.numel() else 0
-        chunks.append({k: v[start:start + size, :max(width, 1)] for k, v in batch.items()})
+        rows = order[start:start + size]
+        width = int(lengths[rows].max()) if len(rows) else 0
+        chunk = {k: v[rows, :max(width, 1)] for k, v in batch.items()}
+        chunk["rows"] = rows
+        chunks.append(chunk)
     return chunks
+
+
+def in_row_order(parts: Sequence[torch.Tensor], chunks: Sequence[Chunk]) -> torch.Tensor:
+    """The chunks' embeddings, concatenated and put back in the batch's row order (autograd flows)."""
+    stacked = torch.cat(list(parts))
+    positions = torch.cat([c["rows"] for c in chunks]).to(stacked.device)
+    inverse = torch.empty_like(positions)
+    inverse[positions] = torch.arange(len(positions), device=positions.device)
+    return stacked[inverse]
 
 
 @dataclasses.dataclass
@@ -80,7 +104,7 @@ def plain_step(
     autocast: Callable[[], ContextManager] = contextlib.nullcontext,
 ) -> StepOutput:
     """The reference: every chunk of every view encoded with its graph kept, one backward."""
-    embeddings = [torch.cat([_encode(encoder, c, device, autocast) for c in chunks]) for chunks in views]
+    embeddings = [in_row_order([_encode(encoder, c, device, autocast) for c in chunks], chunks) for chunks in views]
     loss = loss_fn(embeddings)
     loss.backward()
     return StepOutput(loss.detach(), [e.detach() for e in embeddings])
@@ -110,7 +134,7 @@ def grad_cache_step(
                 view_states.append(RNGState.capture(device))
                 parts.append(_encode(encoder, chunk, device, autocast))
             states.append(view_states)
-            cached.append(torch.cat(parts))
+            cached.append(in_row_order(parts, chunks))
     after_first_pass = RNGState.capture(device)
 
     leaves = [e.detach().requires_grad_() for e in cached]
@@ -120,8 +144,7 @@ def grad_cache_step(
     replays = [(v, i) for v, chunks in enumerate(views) for i in range(len(chunks))]
     for n, (v, i) in enumerate(replays):
         chunk = views[v][i]
-        start = sum(c["input_ids"].shape[0] for c in views[v][:i])
-        grad = leaves[v].grad[start:start + chunk["input_ids"].shape[0]]
+        grad = leaves[v].grad[chunk["rows"].to(leaves[v].grad.device)]
         states[v][i].restore()
         with sync(n == len(replays) - 1):
             emb = _encode(encoder, chunk, device, autocast)

@@ -1,4 +1,5 @@
-"""One writer per training output folder: `<output>/train.lock`, created exclusively.
+"""One writer per training output folder: `<output>/train.lock`, created exclusively (and the same
+claim for any one-process-at-a-time job: the filter's pool build).
 
 Why: two `model.train` runs on one --output would interleave checkpoints, the log and the saved
 model, and each would prune the other's checkpoints. The lock holds the owner's pid, host and
@@ -9,6 +10,7 @@ every later run. A lock from another host cannot be checked from here and is nev
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import json
@@ -16,7 +18,7 @@ import logging
 import os
 import pathlib
 import socket
-from typing import Optional
+from typing import Iterator, Optional
 
 from model import atomic
 
@@ -25,7 +27,19 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "train.lock"
 
 
-class OutputLocked(RuntimeError):
+class LockHeld(RuntimeError):
+    """A live process (or one that cannot be checked from here) holds the lock file."""
+
+    def __init__(self, path: pathlib.Path, holder: Optional["Owner"], message: str = ""):
+        super().__init__(message or f"{path} is held by {holder or 'an unreadable owner'}")
+        self.path, self.holder = path, holder
+
+
+class LockContended(LockHeld):
+    """Taken by others on every attempt (runs keep replacing a dead owner's lock)."""
+
+
+class OutputLocked(LockHeld):
     """Another live run holds the output folder."""
 
 
@@ -53,15 +67,7 @@ class Owner:
 
     def is_gone(self) -> bool:
         """True only when known: same host and no process with that pid."""
-        if self.host != socket.gethostname():
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:  # alive, another user's
-            return False
-        return False
+        return self.host == socket.gethostname() and not atomic.pid_alive(self.pid)
 
 
 class RunLock:
@@ -78,6 +84,21 @@ class RunLock:
 def acquire(folder: os.PathLike | str, attempts: int = 5) -> RunLock:
     """Create `folder` if needed and lock it; OutputLocked (one line) if a live run holds it."""
     path = pathlib.Path(folder) / LOCK_NAME
+    try:
+        return claim(path, attempts)
+    except LockContended as err:
+        raise OutputLocked(path, None, str(err)) from None
+    except LockHeld as err:
+        raise OutputLocked(path, err.holder, held_message(path, err.holder)) from None
+
+
+def claim(path: os.PathLike | str, attempts: int = 5) -> RunLock:
+    """Create the lock file `path` for this process; LockHeld if a live process holds it.
+
+    A lock whose owner is known gone (same host, pid not alive) is taken over with a warning. Used
+    for train.lock and for the filter's pool claim (one worker builds the pool, the others wait).
+    """
+    path = pathlib.Path(path)
     owner = Owner.this_process()
     for _ in range(attempts):
         if atomic.create_exclusively(path, owner.to_bytes()):
@@ -87,9 +108,10 @@ def acquire(folder: os.PathLike | str, attempts: int = 5) -> RunLock:
             continue  # released between our attempt and the read: try again
         holder = Owner.parse(held)
         if holder is None or not holder.is_gone():
-            raise OutputLocked(held_message(path, holder))
+            raise LockHeld(path, holder)
         take_over(path, held, holder)
-    raise OutputLocked(f"{path}: could not take the lock after {attempts} attempts (other runs keep taking it)")
+    raise LockContended(path, None, f"{path}: could not take the lock after {attempts} attempts "
+                                    "(other runs keep taking it)")
 
 
 def held_message(path: pathlib.Path, holder: Optional[Owner]) -> str:
@@ -131,3 +153,20 @@ def read_owner_bytes(path: pathlib.Path) -> Optional[bytes]:
         return path.read_bytes()
     except FileNotFoundError:
         return None
+
+
+@contextlib.contextmanager
+def serialised(folder: os.PathLike | str) -> Iterator[None]:
+    """Processes that change a shared folder's state take turns (flock on the folder; local disks).
+
+    For check-then-act steps that must not interleave: the filter's workers read, clear and record a
+    version's options inside it, so two --overwrite workers cannot both clear the folder.
+    """
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

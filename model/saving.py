@@ -13,6 +13,7 @@ ST truncates both sides at max_seq_length (= the passage max length); ours trunc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
@@ -28,6 +29,23 @@ ST_MODULES = [
     {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
 ]
 ENCODER_FORMAT_VERSION = 1
+# Weight files: left out of a tokenizer's fingerprint (folder_fingerprint(..., weights=False)).
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".onnx", ".msgpack", ".ckpt")
+
+
+def folder_fingerprint(folder: os.PathLike | str, weights: bool = True) -> str:
+    """blake2b of every file's relative name and bytes: the same model wherever it is mounted, and
+    another one as soon as a file changes. weights=False: the tokenizer and config files only."""
+    folder = pathlib.Path(folder)
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if not weights and path.name.endswith(WEIGHT_SUFFIXES):
+            continue
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def pooling_config(dim: int) -> Dict[str, Any]:

@@ -7,13 +7,23 @@
 Writes to --output: train_config.json, train_log.jsonl (one JSON line per logged step),
 checkpoints/step-N.pt (+ `latest`), and model/ (the final encoder, loadable with
 SentenceTransformer and AutoModel), each file atomically. --resume continues exactly from the newest
-complete checkpoint. One run writes an --output at a time: it holds <output>/train.lock.
+complete checkpoint, on the shards that checkpoint recorded, and refuses a run that differs in what
+defines it (world size, model, tokenizer, loss, lengths, data, schedule). One run writes an --output
+at a time: it holds <output>/train.lock.
+
+The input pipeline runs ahead of the model: a background thread draws the next batches and tokenizes
+them (--prefetch_batches; into pinned memory on GPUs), GradCache chunks are cut from length-sorted
+rows, attention is SDPA and AdamW is fused on CUDA. A batch shorter than --batch_size (a source with
+fewer distinct pairs) is shared equally by all ranks, or skipped on all when it cannot be.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import hashlib
+import itertools
 import json
 import logging
 import math
@@ -41,9 +51,10 @@ from model.encoder import (
     EncoderSettings, TextEncoder, build_random_encoder, default_model_path, load_bert_config, load_encoder,
 )
 from model.flops import peak_flops, train_flops_per_token
-from model.gradcache import grad_cache_step, plain_step, split_into_chunks
+from model.gradcache import Chunk, grad_cache_step, plain_step, split_into_chunks
 from model.losses import InfoNCELoss, in_batch_accuracy
-from model.saving import save_encoder
+from model.prefetch import pin_if_cuda, prefetched
+from model.saving import folder_fingerprint, save_encoder
 from schemas import versions
 from schemas.cli import (
     CommandParser, existing_path, json_object_file, model_folder, non_negative_float, non_negative_int,
@@ -57,9 +68,15 @@ DEFAULT_MAX_LENGTHS = {"query_max_length": 32, "passage_max_length": 128}
 # Model types whose position table reserves pad_token_id + 1 slots (RoBERTa's offset), e.g. multilingual E5.
 OFFSET_POSITION_MODELS = ("roberta", "xlm-roberta", "camembert")
 
-# Arguments that must not change across --resume: they define the data stream and the schedule.
+# Arguments that must not change across --resume: they define the data stream, the schedule, the
+# objective and how texts become tokens. The model and tokenizer are compared by content and the
+# world size by number (run_identity).
 RESUME_INVARIANTS = ("pairs", "batch_size", "seed", "max_steps", "epochs", "source_weights",
-                     "hard_negative_column", "lr", "warmup_steps", "warmup_ratio")
+                     "hard_negative_column", "lr", "warmup_steps", "warmup_ratio", "weight_decay",
+                     "max_grad_norm", "scale", "symmetric", "query_max_length", "passage_max_length",
+                     "query_prefix", "passage_prefix")
+# Steps skipped in a row (batches too short for every rank to take a row) before the run gives up.
+MAX_SKIPPED_IN_A_ROW = 1000
 
 
 def build_parser() -> CommandParser:
@@ -107,6 +124,10 @@ def build_parser() -> CommandParser:
     p.add_argument("--stop_after_step", type=positive_int, default=None,
                    help="checkpoint and exit after this step (time-sliced or preemptible jobs)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
+    p.add_argument("--prefetch_batches", type=non_negative_int, default=2,
+                   help="batches drawn and tokenized ahead in a background thread (0: on the main thread)")
+    p.add_argument("--compile", action="store_const", const="inductor", default=None,
+                   help="torch.compile the encoder (off by default: not measured to pay yet)")
     return p
 
 
@@ -223,11 +244,13 @@ def open_pairs(parser: CommandParser, args: argparse.Namespace) -> PairBatcher:
     return batcher
 
 
-def read_resume_state(parser: CommandParser, args: argparse.Namespace) -> Optional[Dict[str, Any]]:
+def read_resume_state(parser: CommandParser, args: argparse.Namespace,
+                      identity: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     """The checkpoint to continue from, refused unless it belongs to the same run.
 
     Without a file named, the newest checkpoint that loads whole (not `latest`, which a kill can
-    leave one checkpoint behind).
+    leave one checkpoint behind). Compared: RESUME_INVARIANTS (after the lengths are resolved) and
+    run_identity (world size, model and tokenizer contents).
     """
     if not args.resume:
         return None
@@ -242,10 +265,57 @@ def read_resume_state(parser: CommandParser, args: argparse.Namespace) -> Option
             state = ckpt.read_training_state(args.resume)
         except ckpt.CheckpointError as err:
             parser.error(f"--resume: {err}")
-    changed = [k for k in RESUME_INVARIANTS if state["args"].get(k) != getattr(args, k)]
-    if changed:
-        parser.error(f"--resume with different {changed} would not continue the same run")
+    differences = {k: (state["args"].get(k), getattr(args, k)) for k in RESUME_INVARIANTS
+                   if state["args"].get(k) != getattr(args, k)}
+    differences.update(identity_differences(recorded_identity(state), identity))
+    if differences:
+        details = "; ".join(f"{k}: {old!r} in the checkpoint, {new!r} now" for k, (old, new) in differences.items())
+        parser.error(f"--resume with different {list(differences)} would not continue the same run ({details})")
     return state
+
+
+def run_identity(args: argparse.Namespace) -> Dict[str, Any]:
+    """What a run starts from, by content: a moved model folder is the same model, an edited one is not."""
+    identity: Dict[str, Any] = {"run_identity_version": 1, "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
+    if args.init_config:
+        config = json.dumps(read_model_config(args), sort_keys=True)
+        identity["init_config"] = hashlib.blake2b(config.encode(), digest_size=16).hexdigest()
+        identity["tokenizer"] = folder_fingerprint(args.tokenizer or default_model_path(), weights=False)
+    else:
+        identity["model"] = folder_fingerprint(args.model or default_model_path())
+    return identity
+
+
+def recorded_identity(state: Dict[str, Any]) -> Dict[str, Any]:
+    """A checkpoint's run_identity; an older checkpoint gives its world size (one RNG state per rank)."""
+    return state.get("run_identity") or {"world_size": len(state["rng"])}
+
+
+def identity_differences(recorded: Dict[str, Any], current: Dict[str, Any]) -> Dict[str, tuple]:
+    """Identity keys whose values differ. A checkpoint with a whole identity is compared on every key
+    (a model folder against a config differs); an older one on what it records."""
+    keys = sorted(set(recorded) | set(current)) if "run_identity_version" in recorded else sorted(recorded)
+    return {k: (recorded.get(k), current.get(k)) for k in keys
+            if k != "run_identity_version" and recorded.get(k) != current.get(k)}
+
+
+def reopen_recorded_pairs(parser: CommandParser, args: argparse.Namespace, state: Dict[str, Any],
+                          walked: PairBatcher) -> PairBatcher:
+    """The batcher of the checkpoint: the very shards it recorded, whatever --pairs holds now."""
+    if "shards" not in state["data"]:
+        logger.warning("--resume: the checkpoint predates shard records; reading the shards --pairs gives now")
+        walked.load_state_dict(state["data"])
+        return walked
+    try:
+        batcher = PairBatcher.from_state(state["data"], args.batch_size, seed=args.seed,
+                                         weights=parse_weights(args.source_weights),
+                                         hard_negative_column=args.hard_negative_column)
+    except (OSError, ValueError, versions.VersionError) as err:
+        parser.error(f"--resume: {err}")
+    if batcher.shard_record() != walked.shard_record():
+        logger.warning("--resume: --pairs now holds other shards than the checkpoint's; training goes on "
+                       "with the checkpoint's %d shards", sum(len(s.shards) for s in batcher.sources.values()))
+    return batcher
 
 
 def read_model_config(args: argparse.Namespace) -> Dict[str, Any]:
@@ -308,13 +378,16 @@ def train(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     args = parser.parse_args(argv)
     check_setup(parser, args)
     batcher = open_pairs(parser, args)
-    state = read_resume_state(parser, args)
     fit_lengths_to_model(parser, args)
+    identity = run_identity(args)
+    state = read_resume_state(parser, args, identity)
+    if state is not None:
+        batcher = reopen_recorded_pairs(parser, args, state, batcher)
     lock = lock_output(parser, args)
     try:
         ctx = init_distributed(args.device)
         try:
-            return _train(args, ctx, batcher, state)
+            return _train(args, ctx, batcher, state, identity)
         finally:
             shutdown(ctx)
     finally:
@@ -322,8 +395,45 @@ def train(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             lock.release()
 
 
+@dataclasses.dataclass
+class PreparedStep:
+    """One step's inputs, made ahead by the prefetch thread: this rank's tokenized chunks of a batch."""
+
+    source: str
+    rows: Optional[slice]  # this rank's rows of the shared batch; None: the batch is skipped on every rank
+    used_rows: int  # rows of the batch that all ranks use together
+    views: List[List[Chunk]]  # per view (queries, passages[, hard negatives]) its chunks
+    tokens: Dict[str, float]  # token counts and mean lengths of this rank's queries and passages
+    position: Dict[str, Any]  # the batcher's position after this batch (what a checkpoint records)
+
+
+def prepare_step(batcher: PairBatcher, encoder: TextEncoder, ctx: DistContext, chunk_size: int,
+                 hard_negatives: bool) -> PreparedStep:
+    """Draw the next batch and tokenize this rank's share (runs in the prefetch thread, in order)."""
+    batch = batcher.next_batch()
+    position = batcher.position()
+    rows = ctx.rows_of_batch(len(batch))
+    if rows is None:
+        return PreparedStep(batch.source, None, 0, [], {}, position)
+    texts = [(batch.queries[rows], "query"), (batch.passages[rows], "passage")]
+    if hard_negatives:
+        texts.append((batch.hard_negatives[rows], "passage"))
+    tokenized = [encoder.tokenize(t, kind) for t, kind in texts]
+    views = [[pin_if_cuda(c, ctx.device) for c in split_into_chunks(t, chunk_size)] for t in tokenized]
+    q_tokens, p_tokens = int(tokenized[0]["attention_mask"].sum()), int(tokenized[1]["attention_mask"].sum())
+    count = rows.stop - rows.start
+    tokens = {"query": q_tokens, "passage": p_tokens, "query_len": q_tokens / count, "passage_len": p_tokens / count}
+    return PreparedStep(batch.source, rows, count * ctx.world_size, views, tokens, position)
+
+
+def build_optimizer(encoder: TextEncoder, args: argparse.Namespace, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW; the fused kernel on CUDA (one launch for all parameters instead of several per tensor)."""
+    fused = {"fused": True} if device.type == "cuda" else {}
+    return torch.optim.AdamW(parameter_groups(encoder, args.weight_decay), lr=args.lr, **fused)
+
+
 def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
-           state: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+           state: Optional[Dict[str, Any]], identity: Dict[str, Any]) -> Dict[str, Any]:
     output = pathlib.Path(args.output)
     checkpoints = output / "checkpoints"
     if ctx.is_main:
@@ -337,14 +447,15 @@ def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
 
     encoder = build_encoder(args).to(device)
     encoder.train()
+    if args.compile:
+        encoder.backbone.compile(backend=args.compile, dynamic=True)  # in place: state_dict keys unchanged
     model = wrap_model(encoder, ctx)
     params = [p for p in encoder.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(parameter_groups(encoder, args.weight_decay), lr=args.lr)
+    optimizer = build_optimizer(encoder, args, device)
     max_steps = args.max_steps or max(1, math.ceil(args.epochs * batcher.total_rows / args.batch_size))
     warmup = args.warmup_steps if args.warmup_steps is not None else round(args.warmup_ratio * max_steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup, max_steps)
     loss_fn = InfoNCELoss(scale=args.scale, symmetric=args.symmetric)
-    rows = ctx.local_rows(args.batch_size)
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if (
         device.type == "cuda" and args.bf16) else contextlib.nullcontext
 
@@ -353,91 +464,102 @@ def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
         encoder.backbone.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        batcher.load_state_dict(state["data"])
         ckpt.restore_rng_states(state["rng"][ctx.rank])
         step = int(state["step"])
     elif ctx.is_main:
         versions.write_bytes(output / "train_config.json", (json.dumps(
             {**vars(args), "max_steps_resolved": max_steps, "warmup_resolved": warmup,
-             "world_size": ctx.world_size, "total_pairs": batcher.total_rows}, indent=2) + "\n").encode())
+             "world_size": ctx.world_size, "total_pairs": batcher.total_rows,
+             "pair_versions": pair_versions(batcher)}, indent=2) + "\n").encode())
 
     log = JsonlLog(output / "train_log.jsonl", ctx.is_main, step if args.resume else None)
     flops_peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
     bert_config = encoder.backbone.config
     has_hard = args.hard_negative_column is not None
-    use_cache = bool(args.chunk_size) and args.chunk_size < rows.stop - rows.start
+    position = batcher.position()
+    skipped, skipped_in_a_row = 0, 0
     window = {"time": 0.0, "pairs": 0, "tokens": 0, "flops": 0.0, "loss": 0.0, "acc": 0.0, "n": 0}
     last: Dict[str, Any] = {}
     bar = tqdm(total=max_steps, initial=step, disable=not ctx.is_main or args.no_progress,
                desc="train", dynamic_ncols=True)
+    steps = prefetched(itertools.repeat(None),
+                       lambda _: prepare_step(batcher, encoder, ctx, args.chunk_size, has_hard),
+                       workers=1 if args.prefetch_batches else 0, depth=args.prefetch_batches)
+    try:
+        while step < max_steps:
+            started = time.perf_counter()
+            prepared = next(steps)
+            position = prepared.position
+            if prepared.rows is None:
+                skipped, skipped_in_a_row = skipped + 1, skipped_in_a_row + 1
+                check_not_stuck(skipped_in_a_row, prepared.source, ctx)
+                continue
+            skipped_in_a_row = 0
+            rows = prepared.rows
 
-    while step < max_steps:
-        started = time.perf_counter()
-        batch = batcher.next_batch()
-        q = encoder.tokenize(batch.queries[rows], "query")
-        p = encoder.tokenize(batch.passages[rows], "passage")
-        views = [split_into_chunks(q, args.chunk_size), split_into_chunks(p, args.chunk_size)]
-        if has_hard:
-            views.append(split_into_chunks(encoder.tokenize(batch.hard_negatives[rows], "passage"), args.chunk_size))
+            def contrastive_loss(embeddings: Sequence[torch.Tensor]) -> torch.Tensor:
+                gathered = [gather_with_grad(e, ctx) for e in embeddings]
+                return loss_fn(gathered[0], gathered[1], gathered[2] if has_hard else None, rows=rows)
 
-        def contrastive_loss(embeddings: Sequence[torch.Tensor]) -> torch.Tensor:
-            gathered = [gather_with_grad(e, ctx) for e in embeddings]
-            return loss_fn(gathered[0], gathered[1], gathered[2] if has_hard else None, rows=rows)
+            optimizer.zero_grad(set_to_none=True)
+            if len(prepared.views[0]) > 1:  # several chunks: gradient caching
+                out = grad_cache_step(model, prepared.views, contrastive_loss, device, autocast, sync_context(model))
+            else:
+                out = plain_step(model, prepared.views, contrastive_loss, device, autocast)
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)
+            lr = scheduler.get_last_lr()[0]
+            optimizer.step()
+            scheduler.step()
+            step += 1
 
-        optimizer.zero_grad(set_to_none=True)
-        if use_cache:
-            out = grad_cache_step(model, views, contrastive_loss, device, autocast, sync_context(model))
-        else:
-            out = plain_step(model, views, contrastive_loss, device, autocast)
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)
-        lr = scheduler.get_last_lr()[0]
-        optimizer.step()
-        scheduler.step()
-        step += 1
+            with torch.no_grad():
+                all_q, all_p = gather_with_grad(out.embeddings[0], ctx), gather_with_grad(out.embeddings[1], ctx)
+                acc = in_batch_accuracy(all_q, all_p, rows)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            t = prepared.tokens
+            window["time"] += time.perf_counter() - started
+            window["pairs"] += prepared.used_rows
+            window["tokens"] += (t["query"] + t["passage"]) * ctx.world_size
+            window["flops"] += ctx.world_size * (
+                t["query"] * train_flops_per_token(bert_config, t["query_len"])
+                + t["passage"] * train_flops_per_token(bert_config, t["passage_len"]))
+            window["loss"] += float(out.loss)
+            window["acc"] += acc
+            window["n"] += 1
+            bar.update(1)
 
-        with torch.no_grad():
-            all_q, all_p = gather_with_grad(out.embeddings[0], ctx), gather_with_grad(out.embeddings[1], ctx)
-            acc = in_batch_accuracy(all_q, all_p, rows)
-        q_tokens, p_tokens = int(q["attention_mask"].sum()), int(p["attention_mask"].sum())
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        window["time"] += time.perf_counter() - started
-        window["pairs"] += args.batch_size
-        window["tokens"] += (q_tokens + p_tokens) * ctx.world_size
-        window["flops"] += ctx.world_size * (
-            q_tokens * train_flops_per_token(bert_config, q_tokens / len(q["input_ids"]))
-            + p_tokens * train_flops_per_token(bert_config, p_tokens / len(p["input_ids"])))
-        window["loss"] += float(out.loss)
-        window["acc"] += acc
-        window["n"] += 1
-        bar.update(1)
+            if step % args.log_every == 0 or step == max_steps:
+                n, secs = window["n"], max(window["time"], 1e-9)
+                last = {
+                    "step": step,
+                    "source": prepared.source,
+                    "loss": mean_across_ranks(window["loss"] / n, ctx),
+                    "accuracy": mean_across_ranks(window["acc"] / n, ctx),
+                    "lr": lr,
+                    "grad_norm": float(grad_norm),
+                    "pairs_per_s": window["pairs"] / secs,
+                    "tokens_per_s": window["tokens"] / secs,
+                    "epoch": position["batch_index"] * args.batch_size / batcher.total_rows,
+                    "skipped_duplicates": position["skipped_duplicates"],
+                    "short_batches": position["short_batches"],
+                    "batch_rows": prepared.used_rows,
+                    "skipped_steps": skipped,
+                }
+                if flops_peak:
+                    last["mfu"] = window["flops"] / secs / ctx.world_size / flops_peak
+                log.write(last)
+                bar.set_postfix(loss=f"{last['loss']:.4f}", acc=f"{last['accuracy']:.3f}", lr=f"{lr:.2e}")
+                window = {k: 0 for k in window}
 
-        if step % args.log_every == 0 or step == max_steps:
-            n, secs = window["n"], max(window["time"], 1e-9)
-            last = {
-                "step": step,
-                "source": batch.source,
-                "loss": mean_across_ranks(window["loss"] / n, ctx),
-                "accuracy": mean_across_ranks(window["acc"] / n, ctx),
-                "lr": lr,
-                "grad_norm": float(grad_norm),
-                "pairs_per_s": window["pairs"] / secs,
-                "tokens_per_s": window["tokens"] / secs,
-                "epoch": batcher.batch_index * args.batch_size / batcher.total_rows,
-                "skipped_duplicates": batcher.skipped_duplicates,
-                "short_batches": batcher.short_batches,
-            }
-            if flops_peak:
-                last["mfu"] = window["flops"] / secs / ctx.world_size / flops_peak
-            log.write(last)
-            bar.set_postfix(loss=f"{last['loss']:.4f}", acc=f"{last['accuracy']:.3f}", lr=f"{lr:.2e}")
-            window = {k: 0 for k in window}
-
-        stopping = args.stop_after_step is not None and step >= args.stop_after_step
-        if step % args.save_every == 0 or step == max_steps or stopping:
-            save_training_state(checkpoints, step, args, ctx, encoder, optimizer, scheduler, batcher)
-        if stopping:
-            break
+            stopping = args.stop_after_step is not None and step >= args.stop_after_step
+            if step % args.save_every == 0 or step == max_steps or stopping:
+                data_state = {"shards": batcher.shard_record(), **position}
+                save_training_state(checkpoints, step, args, ctx, encoder, optimizer, scheduler, data_state, identity)
+            if stopping:
+                break
+    finally:
+        steps.close()
     bar.close()
 
     if step == max_steps and ctx.is_main:
@@ -446,13 +568,30 @@ def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
     return {**last, "step": step, "output": str(output), "model": str(output / "model")}
 
 
+def check_not_stuck(skipped_in_a_row: int, source: str, ctx: DistContext) -> None:
+    """Batches too short for every rank, many in a row: the sources cannot feed this many ranks.
+    Every rank sees the same batches, so every rank stops here at the same step."""
+    if skipped_in_a_row == 1:
+        logger.warning("a batch of source %r has fewer distinct pairs than the %d ranks: skipped on every rank",
+                       source, ctx.world_size)
+    if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+        raise RuntimeError(f"{skipped_in_a_row} batches in a row had fewer distinct pairs than the "
+                           f"{ctx.world_size} ranks (last from source {source!r}): use fewer ranks or more pairs")
+
+
+def pair_versions(batcher: PairBatcher) -> List[str]:
+    """The version folders the run reads (the folders of its shards), for train_config.json."""
+    folders = {os.path.dirname(str(s.path)) for source in batcher.sources.values() for s in source.shards}
+    return sorted(folders)
+
+
 def remove_half_saved_models(output: pathlib.Path) -> None:
     """Temp model folders of a run killed while saving (model.atomic names); safe under the run lock."""
     for leftover in output.glob(f".model{versions.TMP_MARK}*"):
         atomic.remove_quietly(leftover)
 
 
-def save_training_state(directory, step, args, ctx, encoder, optimizer, scheduler, batcher) -> None:
+def save_training_state(directory, step, args, ctx, encoder, optimizer, scheduler, data_state, identity) -> None:
     """Rank 0 writes; every rank contributes its RNG state (dropout streams differ per rank)."""
     rng = ckpt.capture_rng_states()
     if ctx.enabled:
@@ -469,8 +608,9 @@ def save_training_state(directory, step, args, ctx, encoder, optimizer, schedule
             "model": encoder.backbone.state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
-            "data": batcher.state_dict(),
+            "data": data_state,
             "rng": all_rng,
+            "run_identity": identity,
             "encoder_settings": encoder.settings.to_dict(),
         }, keep=args.keep_checkpoints)
     barrier(ctx)

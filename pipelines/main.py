@@ -1,4 +1,4 @@
-"""The main job: dumps -> pairs -> noisy model -> consistency filter -> final model -> evaluation.
+"""The main job: dumps -> pairs -> corpus -> noisy model -> consistency filter -> final model -> evaluation.
 
     python -m pipelines.main --output out/run1 \
         --reddit_input 'dumps/RC_*.zst' --reddit_input 'dumps/RS_*.zst' \
@@ -6,11 +6,13 @@
         --eval_data beir/dbpedia-entity [--train_steps 2000 --batch_size 1024 --pool_size 1000000]
     python -m pipelines.main --demo --output out/demo      (built-in sample inputs; what `make demo` runs)
 
-Each stage runs as its own process (`python -m pipelines.<source>`, `python -m model.train`,
-`python -m filtering.filter_pairs`, `python -m model.evaluate`), exactly as a user or a scheduler
-would run it at scale, so extraction never imports torch and training never imports Beam. This
-module only sequences them and prints a table per stage: pairs in, pairs out, seconds; and
-nDCG@10 of the starting model, the noisy model and the final one.
+Each stage runs as its own process (`python -m pipelines.<source>`, `python -m pipelines.ccpairs`,
+`python -m model.train`, `python -m filtering.filter_pairs`, `python -m model.evaluate`), exactly as a
+user or a scheduler would run it at scale, so extraction never imports torch and training never
+imports Beam. The corpus job merges the sources' versions, removes duplicates and pairs that overlap
+the evaluation data, and writes the corpus report. This module only sequences the stages and prints a
+table per stage: pairs in, pairs out, seconds; nDCG@10 of the starting model, the noisy model and the
+final one; and where the report is.
 """
 
 import json
@@ -70,6 +72,20 @@ def extract(table: StageTable, source: str, inputs: List[str], out: pathlib.Path
     table.add(f"extract {source}", f"{counts['records_read']} rec", counts["pairs"], time.time() - start,
               f"{sum(counts['records_rejected'].values())} rejected")
     return version_dir
+
+
+def build_corpus(table: StageTable, versions: List[str], out: pathlib.Path, version: str, eval_data: str,
+                 pool_size: int, logs: pathlib.Path) -> str:
+    """The corpus job: one CCPairs version from the source versions, decontaminated against eval_data."""
+    start = time.time()
+    argv = ["pipelines.ccpairs"] + [a for v in versions for a in ("--input", v)]
+    argv += ["--output", str(out / "pairs"), "--version", version, "--overwrite", "--decontaminate", eval_data,
+             "--pool_size", str(pool_size)]
+    corpus = run_stage(argv, logs / "corpus.log")
+    counts = read_manifest(corpus)["counts"]
+    dropped = ", ".join(f"{reason} {n}" for reason, n in counts["records_dropped"].items()) or "nothing dropped"
+    table.add("corpus (merge, dedup)", counts["records_read"], counts["pairs"], time.time() - start, dropped)
+    return corpus
 
 
 def train(table: StageTable, name: str, pairs: List[str], out: pathlib.Path, n_pairs: int, args, logs) -> str:
@@ -151,13 +167,13 @@ def main(argv=None) -> int:
     table = StageTable()
     versions = [v for v in (extract(table, source, inputs[source], out, args.version, logs, [])
                             for source in ("reddit", "stackexchange")) if v]
-    n_pairs = sum(read_manifest(v)["counts"]["pairs"] for v in versions)
-    table.add("merge sources", n_pairs, n_pairs, 0.0, f"{len(versions)} versions, one batch = one source")
+    corpus = build_corpus(table, versions, out, args.version, eval_data, args.pool_size, logs)
+    n_pairs = read_manifest(corpus)["counts"]["pairs"]
 
-    noisy = train(table, "noisy", versions, out, n_pairs, args, logs)
+    noisy = train(table, "noisy", [corpus], out, n_pairs, args, logs)
     start = time.time()
     filtered = json.loads(run_stage(
-        ["filtering.filter_pairs", "--model", noisy, "--pairs", *versions, "--output", str(out / "pairs"),
+        ["filtering.filter_pairs", "--model", noisy, "--pairs", corpus, "--output", str(out / "pairs"),
          "--version", args.version, "--pool_size", str(args.pool_size), "--k", str(args.k), "--overwrite"],
         logs / "filter.log"))
     manifest = read_manifest(filtered["version_dir"])
@@ -165,6 +181,7 @@ def main(argv=None) -> int:
     table.add("consistency filter", n_pairs, manifest["counts"]["pairs"], time.time() - start,
               f"keep rate {manifest['keep_rate']}; pool {manifest['options']['pool_actual']}, "
               f"embed {t['embed_seconds'] + t['pool_seconds']:.0f}s, search {t['search_seconds']:.1f}s")
+    filtered_report = run_stage(["pipelines.report", filtered["version_dir"]], logs / "report-filtered.log")
     final = train(table, "final", [filtered["version_dir"]], out, manifest["counts"]["pairs"], args, logs)
 
     start = time.time()
@@ -177,10 +194,13 @@ def main(argv=None) -> int:
     for name, metrics in scores.items():
         print(f"  {name:<6} nDCG@10={metrics['ndcg@10']:.4f}  recall@100={metrics['recall@100']:.4f}  "
               f"mrr@10={metrics['mrr@10']:.4f}")
-    summary = {"versions": versions, "filtered": filtered["version_dir"], "noisy_model": noisy,
-               "final_model": final, "eval": scores, "seconds": round(time.time() - started, 1)}
+    report = os.path.join(corpus, "report.html")
+    summary = {"versions": versions, "corpus": corpus, "report": report, "filtered": filtered["version_dir"],
+               "filtered_report": filtered_report, "noisy_model": noisy, "final_model": final, "eval": scores,
+               "seconds": round(time.time() - started, 1)}
     write_bytes(str(out / "summary.json"), (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     print(f"\ntotal {summary['seconds']}s; models in {out / 'runs'}; pairs in {out / 'pairs'}; summary.json")
+    print(f"corpus report: {report}\nfiltered report (keep rates): {filtered_report}")
     return 0
 
 

@@ -334,6 +334,40 @@ def latest_version(output: "str | os.PathLike", source: str) -> Optional[str]:
     return versions[-1] if versions else None
 
 
+# ---- LATEST: the version a scheduled run last completed, moved only after the whole run ----
+
+LATEST_NAME = "LATEST"
+
+
+def write_latest(folder: "str | os.PathLike", version: str) -> str:
+    """Point <folder>/LATEST at a complete version (one atomic write of its name); returns the file."""
+    if not is_complete(join(folder, version)):
+        raise IncompleteVersionError(f"{join(folder, version)} is not a complete version; LATEST not moved")
+    path = join(folder, LATEST_NAME)
+    write_bytes(path, (version + "\n").encode("utf-8"))
+    return path
+
+
+def read_latest(folder: "str | os.PathLike") -> Optional[str]:
+    """The version name <folder>/LATEST holds, or None when there is no LATEST."""
+    path = join(folder, LATEST_NAME)
+    if _info(path).type != pafs.FileType.File:
+        return None
+    return read_bytes(path).decode("utf-8").strip() or None
+
+
+def resolve_latest(path: "str | os.PathLike") -> str:
+    """`<folder>/LATEST` (the pointer file) -> `<folder>/<version>`; any other path as given."""
+    path = os.fspath(path)
+    if base_name(path) != LATEST_NAME:
+        return path
+    folder = posixpath.dirname(path.rstrip("/")) if is_uri(path) else os.path.dirname(os.path.normpath(path))
+    version = read_latest(folder)
+    if version is None:
+        raise FileNotFoundError(f"{path} does not exist: no scheduled run has completed there yet")
+    return join(folder, version)
+
+
 # ---- launch: claim a version, write it aside, publish it whole ----
 #
 # A run claims <output>/<source>/.<version>.claim at launch (created exclusively), writes every
@@ -517,8 +551,9 @@ def publish(claim: Claim, manifest: Mapping[str, Any]) -> str:
         os.replace(staging, final)
         _fsync_dir(os.path.dirname(final))
         if os.path.exists(trash):
-            for name in os.listdir(trash):  # files that are not the version's (a user's notes) stay
-                if not _is_version_file(name):
+            for name in os.listdir(trash):  # files that are not the version's (a user's notes) stay,
+                # unless the new version has its own file of that name (a corpus version's report)
+                if not _is_version_file(name) and not os.path.lexists(os.path.join(final, name)):
                     os.replace(os.path.join(trash, name), os.path.join(final, name))
             fs.delete_dir(trash)
     else:

@@ -81,8 +81,12 @@ def test_split_runs_and_resume_give_the_same_version(setup):
     assert second["complete"]
     assert kept_ids(whole["version_dir"]) == kept_ids(second["version_dir"])
     again = run(setup, "split", "--shard", "1/2", "--overwrite")
-    assert not again["complete"]  # overwrite cleared the other worker's shard too
-    resumed = run(setup, "split")  # resumes: only the two shards not done yet are filtered
+    assert again["complete"] and again["timings"]["pairs"] == 0  # same options: the other worker's shards stay
+
+    version_dir = setup[0] / "out" / F.DATASET / "split"
+    for name in ("manifest.json", "pairs-00000-of-00003.parquet", "ranks-00002-of-00003.parquet"):
+        os.unlink(version_dir / name)  # as if stopped before these were written
+    resumed = run(setup, "split")  # resumes: only the two shards not done are filtered
     assert resumed["complete"] and resumed["timings"]["pairs"] == 60
     assert kept_ids(resumed["version_dir"]) == kept_ids(whole["version_dir"])
 

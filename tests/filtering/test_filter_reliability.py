@@ -1,10 +1,14 @@
-"""filtering.filter_pairs under crashes and misuse (issue 9): bad --version, --overwrite that fails,
-two filters into one version, two workers on one shard, kill -9 mid-run."""
+"""filtering.filter_pairs under crashes and misuse (issues 9 and 15): bad --version, --overwrite that
+fails, two filters into one version, two workers on one shard, kill -9 mid-run, several --shard workers
+at once (one clears, one builds the pool, none deletes another's output)."""
 
 import json
+import logging
 import os
 import shutil
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -14,6 +18,7 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from filtering import filter_pairs as F  # noqa: E402
+from model.embed import Embedder, load_encoder  # noqa: E402
 from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
 from model.pairs_io import pairs_from_texts, write_pair_version  # noqa: E402
 from model.saving import save_encoder  # noqa: E402
@@ -135,7 +140,9 @@ def test_two_filters_into_one_version_are_refused(setup, capsys):
 
 
 def test_two_workers_on_the_same_shards_write_the_reference_version(setup):
-    workers = [start_command("filtering.filter_pairs", argv(setup, "twins")) for _ in range(2)]
+    # --overwrite: a worker that starts after the other finished the whole version would otherwise be
+    # refused ("a complete version"); with the same options it keeps the other's outputs.
+    workers = [start_command("filtering.filter_pairs", argv(setup, "twins", "--overwrite")) for _ in range(2)]
     for worker in workers:
         _, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err.decode()[-2000:]
@@ -155,3 +162,125 @@ def test_kill_9_mid_run_then_rerun_gives_the_reference_version(setup):
     assert_every_final_file_is_whole(folder)
     assert run(setup, "killed")["complete"]
     assert_same_as_reference(setup, "killed")
+
+
+def started_together(*argvs):
+    """Start one filter process per argv at once; (return code, stderr) of each once all finished."""
+    workers = [start_command("filtering.filter_pairs", argv) for argv in argvs]
+    results = []
+    for worker in workers:
+        _, err = worker.communicate(timeout=300)
+        results.append((worker.returncode, err.decode()))
+    return results
+
+
+def test_two_workers_at_once_with_overwrite_give_the_one_worker_version(setup):
+    """Both start with --overwrite over a version begun with another --k: one clears it, once; one
+    builds the pool while the other waits; together they write the single worker's version."""
+    run(setup, "pair", "--k", "3", "--shard", "0/2")
+    results = started_together(argv(setup, "pair", "--shard", "0/2", "--overwrite"),
+                               argv(setup, "pair", "--shard", "1/2", "--overwrite"))
+    for code, err in results:
+        assert code == 0, err[-2000:]
+    logs = "".join(err for _, err in results)
+    assert logs.count("--overwrite: clearing") == 1, logs[-3000:]
+    assert logs.count("built the pool") == 1, logs[-3000:]
+    assert_same_as_reference(setup, "pair")
+
+
+def test_overwrite_never_deletes_another_workers_finished_output(setup):
+    run(setup, "peer", "--shard", "0/2")
+    folder = version_dir(setup, "peer")
+    finished = {name: os.stat(folder / name).st_ino for name in final_files(folder)}
+    assert run(setup, "peer", "--shard", "1/2", "--overwrite")["complete"]
+    for name, inode in finished.items():
+        assert os.stat(folder / name).st_ino == inode, f"{name} was rewritten"
+    assert_same_as_reference(setup, "peer")
+
+
+class CountingEmbedder(Embedder):
+    """The real embedder, counting how often it embeds (how many times the pool was built)."""
+
+    calls = 0
+
+    def embed(self, texts, kind="passage", batch_size=128, progress=False):
+        type(self).calls += 1
+        return super().embed(texts, kind, batch_size, progress)
+
+
+def test_the_pool_is_built_once_while_the_other_worker_waits(setup, tmp_path):
+    options = {"a": 1}
+    shards = F.input_shards([str(setup / "pairs")])
+    embedder = CountingEmbedder(load_encoder(str(setup / "model"), "cpu"), ["cpu"])
+    start = threading.Barrier(2)
+
+    def worker(_):
+        start.wait()
+        return F.obtain_pool(tmp_path, shards, 100, embedder, 32, options)
+
+    with ThreadPoolExecutor(2) as pool:
+        (pool_a, vectors_a), (pool_b, vectors_b) = pool.map(worker, range(2))
+    assert CountingEmbedder.calls == 1
+    assert list(pool_a.entries) == list(pool_b.entries) and np.array_equal(vectors_a, vectors_b)
+    assert not (tmp_path / F.POOL_CLAIM_NAME).exists()
+    assert F.read_ready_pool(tmp_path, {"a": 2}, embedder.dim) is None  # built for other options: not reused
+
+
+def test_a_dead_workers_pool_claim_is_taken_over(setup, tmp_path, caplog):
+    from model import run_lock
+    from tests.model.test_train_reliability import dead_pid
+
+    stale = run_lock.Owner(dead_pid(), run_lock.Owner.this_process().host, "2026-01-01T00:00:00Z")
+    (tmp_path / F.POOL_CLAIM_NAME).write_bytes(stale.to_bytes())
+    embedder = Embedder(load_encoder(str(setup / "model"), "cpu"), ["cpu"])
+    with caplog.at_level(logging.INFO):
+        pool, _ = F.obtain_pool(tmp_path, F.input_shards([str(setup / "pairs")]), 50, embedder, 32, {"a": 1})
+    assert len(pool) == 50 and "taking over" in caplog.text and str(stale.pid) in caplog.text
+
+
+def test_outputs_without_recorded_options_are_not_reused(setup):
+    shutil.copytree(version_dir(setup, "reference"), version_dir(setup, "unknown"))
+    (version_dir(setup, "unknown") / "manifest.json").unlink()
+    (version_dir(setup, "unknown") / F.OPTIONS_NAME).unlink()
+    with pytest.raises(SystemExit, match="holds outputs but no record of the options"):
+        run(setup, "unknown")
+    assert run(setup, "unknown", "--overwrite")["complete"]
+    assert_same_as_reference(setup, "unknown")
+
+
+def test_only_temp_files_of_dead_writers_are_removed(setup):
+    from model import atomic
+    from tests.model.test_train_reliability import dead_pid
+
+    folder = version_dir(setup, "temps")
+    folder.mkdir(parents=True)
+    dead = folder / f".ranks-00000-of-00006.parquet{atomic.TMP_MARK}{atomic.host_tag()}-{dead_pid()}-00aa"
+    live = atomic.temp_sibling(folder / "pairs-00001-of-00006.parquet")  # this process: alive
+    elsewhere = folder / f".pool.parquet{atomic.TMP_MARK}00000000-1-00bb"  # another host's writer
+    for path in (dead, live, elsewhere):
+        path.write_bytes(b"partial")
+    F.settle_options(folder, {"k": 2}, overwrite=False)
+    assert not dead.exists() and live.exists() and elsewhere.exists()
+
+
+def test_the_corpus_jobs_pool_is_used_instead_of_a_new_scan(tmp_path, caplog):
+    """A corpus version (pipelines/ccpairs.py) carries pool.parquet; the filter takes its smallest hashes."""
+    from filtering.pool import sample_pool
+    from schemas import versions as V
+
+    corpus = tmp_path / "ccpairs" / "v1"
+    write_pair_version(corpus, pairs_from_texts("alpha", make_texts(80, seed=3)), num_shards=2)
+    shards = F.input_shards([str(corpus)])
+    drawn = sample_pool([str(s.path) for s in shards], 60)
+    V.write_table(corpus / "pool.parquet", drawn.to_table())
+    manifest = V.read_manifest(corpus)
+    manifest.update(pool={"path": "pool.parquet", "rows": len(drawn)}, options={"pool_size": 60})
+    V.write_manifest(corpus, manifest)
+    with caplog.at_level(logging.INFO):
+        assert F.corpus_pool(shards, 40).entries == sample_pool([str(s.path) for s in shards], 40).entries
+    assert "using the corpus job's pool" in caplog.text
+    assert F.corpus_pool(shards, 70) is None  # the job drew 60 of more: a bigger pool needs a new scan
+    V.write_table(corpus / "pool.parquet", sample_pool([str(s.path) for s in shards], 1000).to_table())
+    manifest.update(pool={"path": "pool.parquet", "rows": 80}, options={"pool_size": 1000})
+    V.write_manifest(corpus, manifest)
+    assert len(F.corpus_pool(shards, 5000)) == 80  # all 80 distinct passages: the whole sample

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from filtering.index import available_backends
 from filtering.planted_noise import plant_mismatches, run_planted_noise
 
 
@@ -50,7 +51,12 @@ def topic_embedding(calls):
     return embed
 
 
-@pytest.mark.parametrize("backend", ["numpy", "faiss-cpu", "torch-cpu"])
+@pytest.mark.parametrize("backend", [
+    "numpy",
+    pytest.param("faiss-cpu", marks=pytest.mark.skipif("faiss-cpu" not in available_backends(),
+                                                         reason="faiss-cpu is not installed here")),
+    "torch-cpu",
+])
 def test_planted_pairs_are_removed_and_clean_pairs_kept(backend):
     queries = [f"what is topic {t}?" for t in range(N_TOPICS)]
     passages = [f"topic {t} is explained here" for t in range(N_TOPICS)]

@@ -106,3 +106,83 @@ def test_source_smaller_than_the_batch_gives_short_batches_of_distinct_pairs(tmp
     batch = batcher.next_batch()
     assert sorted(batch.passages) == ["passage 0", "passage 1", "passage 2"]
     assert batcher.short_batches == 1
+
+
+def filtered_version(path, source, n, seed):
+    """A version as filtering.filter_pairs writes it: dataset "consistency", shards naming their source."""
+    from schemas import versions
+
+    write_pair_version(path, pairs_from_texts(source, make_texts(n, seed=seed)), dataset="consistency")
+    manifest = versions.read_manifest(path)
+    for shard in manifest["shards"]:
+        shard["source"] = source
+    versions.write_manifest(path, manifest)
+    return path
+
+
+def test_a_root_with_several_versions_of_a_source_reads_only_the_latest(pairs_dir, caplog):
+    write_pair_version(pairs_dir / "alpha" / "v2", pairs_from_texts("alpha", make_texts(40, seed=11)))
+    with caplog.at_level(logging.WARNING):
+        sources = discover_sources([pairs_dir])
+    assert sources["alpha"].rows == 40 and sources["beta"].rows == 48  # not 96 + 40
+    assert {str(s.path.parent.name) for s in sources["alpha"].shards} == {"v2"}
+    assert "alpha: using version v2, the latest complete one (left out: v1)" in caplog.text
+
+
+def test_extracted_and_filtered_versions_never_mix(pairs_dir):
+    from model.data import VersionChoiceError
+
+    filtered_version(pairs_dir / "consistency" / "v1", "alpha", 30, seed=1)
+    with pytest.raises(VersionChoiceError, match=r"mixes extracted versions .* with filtered ones"):
+        discover_sources([pairs_dir])
+    assert set(discover_sources([pairs_dir / "consistency"])) == {"alpha"}  # the filtered one alone is fine
+
+
+def test_a_source_in_two_named_versions_is_refused(pairs_dir):
+    from model.data import VersionChoiceError
+
+    write_pair_version(pairs_dir / "alpha" / "v2", pairs_from_texts("alpha", make_texts(40, seed=11)))
+    with pytest.raises(VersionChoiceError, match="source 'alpha' is in 2 versions"):
+        discover_sources([pairs_dir / "alpha" / "v1", pairs_dir / "alpha" / "v2"])
+    with pytest.raises(VersionChoiceError, match="source 'alpha' is in 2 versions"):
+        discover_sources([pairs_dir, pairs_dir / "alpha" / "v1"])  # the walk picks v2, v1 named as well
+
+
+def test_the_filter_output_dataset_is_known_as_filtered():
+    from filtering import filter_pairs
+    from model.data import FILTERED_DATASETS
+
+    assert filter_pairs.DATASET in FILTERED_DATASETS
+
+
+def test_a_recorded_batcher_reads_its_own_shards_whatever_the_folder_holds_now(pairs_dir):
+    first = PairBatcher([pairs_dir], batch_size=8, seed=5)
+    expected = [b.pair_ids for b in take(PairBatcher([pairs_dir], batch_size=8, seed=5), 20)]
+    got = [b.pair_ids for b in take(first, 7)]
+    state = first.state_dict()
+    write_pair_version(pairs_dir / "alpha" / "v2", pairs_from_texts("alpha", make_texts(40, seed=11)))
+    write_pair_version(pairs_dir / "gamma" / "v1", pairs_from_texts("gamma", make_texts(40, seed=12)))
+    assert set(discover_sources([pairs_dir])) == {"alpha", "beta", "gamma"}  # a new walk differs
+    resumed = PairBatcher.from_state(state, batch_size=8, seed=5)
+    got += [b.pair_ids for b in take(resumed, 13)]
+    assert got == expected
+    same_sources = PairBatcher([pairs_dir / "alpha" / "v2", pairs_dir / "beta" / "v1"], batch_size=8, seed=5)
+    with pytest.raises(ValueError, match="other shards"):
+        same_sources.load_state_dict(state)
+
+
+def test_a_recorded_shard_that_changed_is_refused(pairs_dir):
+    state = PairBatcher([pairs_dir / "beta" / "v1"], batch_size=8).state_dict()
+    write_pair_version(pairs_dir / "beta" / "v1", pairs_from_texts("beta", make_texts(30, seed=2)), num_shards=2)
+    with pytest.raises(ValueError, match="changed: row groups"):
+        PairBatcher.from_state(state, batch_size=8)
+
+
+def test_latest_pointer_names_the_version_to_read(pairs_dir):
+    from schemas import versions
+
+    write_pair_version(pairs_dir / "alpha" / "v2", pairs_from_texts("alpha", make_texts(40, seed=11)))
+    versions.write_latest(pairs_dir / "alpha", "v1")  # a scheduled run's last whole version
+    assert discover_sources([pairs_dir])["alpha"].rows == 96
+    assert set(discover_sources([pairs_dir / "alpha" / "LATEST"])) == {"alpha"}
+    assert discover_sources([pairs_dir / "alpha" / "LATEST"])["alpha"].rows == 96

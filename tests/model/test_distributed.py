@@ -69,9 +69,10 @@ def _worker(rank, port, out_dir, pairs, config):
     for name, chunk, cache in (("cached", 2, True), ("plain", None, False)):
         results[name] = contrastive_step(ctx, chunk, cache)
     torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
-    # The whole loop, in the same process group (train() finds it initialised and destroys it at the end;
+    # The whole loop, in the same process group (train() uses the group it finds and leaves it be;
     # a second group on the same port could race with the first one's teardown).
     train(train_args(pairs, os.path.join(out_dir, "train"), config))
+    torch.distributed.destroy_process_group()
 
 
 @pytest.fixture(scope="module")

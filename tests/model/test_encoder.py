@@ -40,3 +40,22 @@ def test_folder_without_our_settings_gets_no_prefix(tmp_path):
     (tmp_path / "sentence_bert_config.json").write_text('{"max_seq_length": 200}')
     s = read_settings(tmp_path)
     assert (s.query_prefix, s.passage_prefix, s.query_max_length) == ("", "", 200)
+
+
+def test_sdpa_attention_gives_the_eager_embeddings_with_padding():
+    """The fast kernel must mask padding exactly as the reference: same vectors for padded rows."""
+    from model.encoder import attention_of, build_random_encoder
+    from tests.model.conftest import TINY_BERT, TINY_SETTINGS, make_texts
+
+    sdpa = build_random_encoder(TINY_BERT, settings=TINY_SETTINGS, seed=3).eval()
+    eager = build_random_encoder(TINY_BERT, settings=TINY_SETTINGS, seed=3, attention="eager").eval()
+    assert (attention_of(sdpa.backbone), attention_of(eager.backbone)) == ("sdpa", "eager")
+    texts = [p[: 5 + 9 * i] for i, (_, p, _, _) in enumerate(make_texts(6, seed=6))]  # very different lengths
+    with torch.no_grad():
+        batch = sdpa.tokenize(texts, "passage")
+        assert (batch["attention_mask"] == 0).any()  # padding present
+        fast = sdpa(batch["input_ids"], batch["attention_mask"])
+        reference = eager(batch["input_ids"], batch["attention_mask"])
+        alone = torch.cat([sdpa.encode([t], "passage") for t in texts])
+    torch.testing.assert_close(fast, reference, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(fast, alone, atol=1e-5, rtol=1e-4)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from model.gradcache import grad_cache_step, plain_step, split_into_chunks
+from model.gradcache import grad_cache_step, in_row_order, plain_step, split_into_chunks
 from model.losses import InfoNCELoss
 from tests.model.conftest import make_texts
 
@@ -40,12 +40,34 @@ def assert_same_grads(a, b, atol):
 
 
 def test_chunks_trim_padding_and_keep_rows(tiny_encoder):
-    q = tiny_encoder.tokenize(["a", "b c d e f g", "h"], "query")
+    q = tiny_encoder.tokenize(["a", "b c d e f g", "h i j k", "l"], "query")
     chunks = split_into_chunks(q, 2)
-    assert [c["input_ids"].shape[0] for c in chunks] == [2, 1]
-    assert chunks[1]["input_ids"].shape[1] == 5  # [CLS] query : h [SEP], not the batch width
-    assert q["input_ids"].shape[1] > 5
-    assert torch.equal(chunks[0]["input_ids"], q["input_ids"][:2])
+    assert [c["input_ids"].shape[0] for c in chunks] == [2, 2]
+    assert [c["rows"].tolist() for c in chunks] == [[1, 2], [0, 3]]  # longest first, ties in batch order
+    assert [c["input_ids"].shape[1] for c in chunks] == [10, 5]  # each chunk padded to its own longest
+    for chunk in chunks:
+        width = chunk["input_ids"].shape[1]
+        assert torch.equal(chunk["input_ids"], q["input_ids"][chunk["rows"], :width])
+        assert torch.equal(q["attention_mask"][chunk["rows"], width:].sum(), torch.tensor(0))
+
+
+def test_sorted_chunks_pad_less_than_batch_order(tiny_encoder):
+    """Alternating short and long texts: in batch order every chunk pads to a long one."""
+    texts = [("x " * (1 + 10 * (i % 2))).strip() for i in range(8)]
+    q = tiny_encoder.tokenize(texts, "query")
+    padded = sum(c["input_ids"].numel() for c in split_into_chunks(q, 2))
+    unsorted = sum(q["input_ids"][i:i + 2].numel() for i in range(0, 8, 2))
+    assert padded < unsorted
+
+
+def test_embeddings_come_back_in_batch_order(tiny_encoder):
+    tiny_encoder.eval()
+    items = make_texts(7, seed=8)
+    q = tiny_encoder.tokenize([("w " * (1 + i % 3)) + i_[0] for i, i_ in enumerate(items)], "query")
+    with torch.no_grad():
+        whole = tiny_encoder(q["input_ids"], q["attention_mask"])
+        parts = [tiny_encoder(c["input_ids"], c["attention_mask"]) for c in split_into_chunks(q, 3)]
+    torch.testing.assert_close(in_row_order(parts, split_into_chunks(q, 3)), whole, atol=1e-5, rtol=1e-4)
 
 
 def test_grad_cache_equals_one_full_batch_forward_without_dropout(tiny_encoder):

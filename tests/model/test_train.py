@@ -106,3 +106,34 @@ def test_hard_negative_column_is_used(pairs_dir, tiny_config_json, tmp_path):
     first = lambda out: read_log(out)[0]["loss"]
     assert first(tmp_path / "hard") > first(tmp_path / "plain")  # more negatives, higher initial loss
     assert hard["step"] == plain["step"] == 2
+
+
+def test_resume_trains_on_the_shards_the_checkpoint_recorded(pairs_dir, tiny_config_json, tmp_path, caplog):
+    """A newer version and a new source appear under --pairs between the two halves: ignored on resume."""
+    import logging
+
+    from model.pairs_io import pairs_from_texts, write_pair_version
+    from tests.model.conftest import make_texts
+
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(args_for(pairs_dir, straight, tiny_config_json))
+    train(args_for(pairs_dir, resumed, tiny_config_json, "--stop_after_step", "10"))
+    write_pair_version(pairs_dir / "alpha" / "v2", pairs_from_texts("alpha", make_texts(50, seed=31)))
+    write_pair_version(pairs_dir / "gamma" / "v1", pairs_from_texts("gamma", make_texts(50, seed=32)))
+    with caplog.at_level(logging.WARNING):
+        train(args_for(pairs_dir, resumed, tiny_config_json, "--resume"))
+    assert_same_run(straight, resumed)
+    assert "training goes on with the checkpoint's 4 shards" in caplog.text
+    config = json.loads((straight / "train_config.json").read_text())
+    assert [p.rsplit("/", 2)[-2:] for p in config["pair_versions"]] == [["alpha", "v1"], ["beta", "v1"]]
+
+
+def test_pairs_root_mixing_extracted_and_filtered_versions_is_refused(pairs_dir, tiny_config_json, tmp_path, capsys):
+    from tests.model.test_data import filtered_version
+
+    filtered_version(pairs_dir / "consistency" / "v1", "alpha", 30, seed=1)
+    with pytest.raises(SystemExit) as exit_info:
+        train(args_for(pairs_dir, tmp_path / "run", tiny_config_json))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "mixes extracted versions" in err and "consistency/v1" in err
+    assert not (tmp_path / "run").exists()
