@@ -1,0 +1,194 @@
+"""The corpus job (dedup + decontamination): records/s per core, the largest worker's memory as the
+corpus grows, and near-duplicate recall and precision on planted near-copies.
+
+    python benchmarks/corpus_job.py [--base_pairs 10000] [--scales 1,4,16] [--output benchmarks/results/corpus_job.md]
+
+Inputs are generated (sources/demo_inputs/corpus.py): two sources of unrelated passages, plus per
+1,000 pairs about 10 exact duplicates, 10 repeated passages, 25 near-copies with 1-10% of their
+words replaced, and a boilerplate cluster of 1% of the corpus (one passage on every page, with its
+page number: one hot LSH bucket that grows with the corpus); 20 evaluation queries and 20 judged
+passages of the DBPedia-entity subset are planted (a generated BEIR set without ../shared/data).
+
+The job runs as `python -m pipelines.ccpairs ... --direct_running_mode=multi_processing
+--direct_num_workers=W`: Beam's FnApiRunner with W SDK worker processes. Memory is the peak RSS of
+each process, polled every 0.1 s: "largest worker" is the biggest SDK worker. Two series:
+- W = the scale (1, 4, and 8 at 16x: with 16 SDK workers FnApiRunner stalls here): every worker
+  gets about the same amount of work (twice as much at 16x), as on Dataflow, where bundles have a
+  bounded size and workers are added with the data. Flat worker memory here means no stage
+  gathers a growing share of the corpus (a hot bucket, a group of copies) in one place: the
+  boilerplate cluster grows 16x with the corpus.
+- W = 2 fixed: each worker's bundles grow with the corpus; FnApiRunner's local data plane then
+  buffers a stage's output in the worker (a plain read -> shard-write pipeline grows alike), so
+  this series shows the local runner, not the job.
+The runner process holds every PCollection between stages (this runner's shuffle, the part
+Dataflow runs as a service); its memory grows with the corpus and is reported separately.
+CPU is user + system seconds of the job and its workers; records/s per core = input pairs / CPU s.
+"""
+
+import argparse
+import json
+import pathlib
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import psutil
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from schemas import versions as V  # noqa: E402
+from sources.demo_inputs.beir import write_demo_beir  # noqa: E402
+from sources.demo_inputs.corpus import planted_corpus  # noqa: E402
+
+SHARED_EVAL = ROOT.parent / "shared" / "data" / "eval" / "beir-dbpedia-entity-subset"
+MAX_WORKERS = 8  # FnApiRunner (multi_processing) stalled with 16 SDK workers on this machine
+NEAR_RATES = (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10)
+JACCARD_BINS = ((0.85, 1.01, ">= 0.85"), (0.8, 0.85, "0.80-0.85"), (0.7, 0.8, "0.70-0.80"),
+                (0.5, 0.7, "0.50-0.70"), (0.0, 0.5, "< 0.50"))
+
+
+def eval_plants(folder: pathlib.Path, n: int):
+    queries = [json.loads(line)["text"] for line in open(folder / "queries.jsonl")][:n]
+    judged = {line.split("\t")[1] for line in list(open(folder / "qrels" / "test.tsv"))[1:]}
+    docs = [json.loads(line) for line in open(folder / "corpus.jsonl")]
+    texts = [f"{d.get('title', '')} {d.get('text', '')}".strip() for d in docs if d["_id"] in judged]
+    return queries, [t for t in texts if len(t.split()) >= 25][:n]
+
+
+def make_inputs(root: pathlib.Path, n_pairs: int, eval_folder: pathlib.Path):
+    queries, judged = eval_plants(eval_folder, 20)
+    k = n_pairs // 1000
+    n_near = 25 * k
+    pairs, truth = planted_corpus(
+        n_plain=(n_pairs - 20 * k - 2 * n_near - 10 * k - 40) // 2, n_exact=10 * k, n_repeated=10 * k,
+        near_rates=NEAR_RATES, near_per_rate=n_near // len(NEAR_RATES), eval_queries=queries,
+        judged_passages=judged, n_boilerplate=10 * k, seed=n_pairs)
+    dirs = [V.write_pair_version(root / source / "v1", rows, num_shards=max(1, len(rows) // 20_000),
+                                 rows_per_group=5_000, dataset=source) for source, rows in pairs.items()]
+    return dirs, truth, sum(len(rows) for rows in pairs.values())
+
+
+def run_job(dirs, out: pathlib.Path, eval_folder: pathlib.Path, num_shards: int, workers: int):
+    argv = [sys.executable, "-m", "pipelines.ccpairs"] + [a for d in dirs for a in ("--input", str(d))] + [
+        "--output", str(out), "--version", "bench", "--overwrite", "--decontaminate", str(eval_folder),
+        "--pool_size", "10000", "--num_shards", str(num_shards), "--no_report",
+        "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.time()
+    proc = psutil.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peaks = {}
+    while proc.poll() is None:
+        try:
+            family = [proc] + proc.children(recursive=True)
+        except psutil.NoSuchProcess:
+            break
+        for p in family:
+            try:
+                peaks[p.pid] = max(peaks.get(p.pid, 0), p.memory_info().rss)
+            except psutil.NoSuchProcess:
+                pass
+        time.sleep(0.1)
+    _, stderr = proc.communicate()
+    wall = time.time() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"job failed:\n{stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    runner = peaks.pop(proc.pid, 0)
+    return wall, cpu, runner, max(peaks.values(), default=0), len(peaks)
+
+
+def near_quality(truth, kept, manifest):
+    rows = []
+    for low, high, label in JACCARD_BINS:
+        plants = [(o, c) for o, c, _, j in truth.near if low <= j < high]
+        removed = sum(c not in kept for _, c in plants)
+        rows.append((label, len(plants), removed))
+    by_rate = []
+    for rate in NEAR_RATES:
+        plants = [(c, j) for _, c, r, j in truth.near if r == rate]
+        by_rate.append((rate, len(plants), sum(c not in kept for c, _ in plants),
+                        min(j for _, j in plants), max(j for _, j in plants)))
+    planted_copies = {c for _, c, _, _ in truth.near} | set(truth.boilerplate[1:])
+    near_dropped = manifest["counts"]["records_dropped"].get("near_duplicate", 0)
+    true_drops = sum(c not in kept for c in planted_copies)
+    originals_lost = sum(o not in kept for o, _, _, _ in truth.near) + (truth.boilerplate[0] not in kept)
+    return rows, by_rate, near_dropped, true_drops, originals_lost
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base_pairs", type=int, default=10_000)
+    parser.add_argument("--scales", default="1,4,16")
+    parser.add_argument("--fixed_workers", type=int, default=2, help="the second series' workers (0: skip it)")
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "corpus_job.md"))
+    args = parser.parse_args(argv)
+    scales = [int(s) for s in args.scales.split(",")]
+    results, quality = [], None
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        eval_folder = SHARED_EVAL if SHARED_EVAL.is_dir() else pathlib.Path(write_demo_beir(str(tmp / "beir")))
+        for scale in scales:
+            n = args.base_pairs * scale
+            dirs, truth, n_in = make_inputs(tmp / f"in{scale}", n, eval_folder)
+            for workers in [min(scale, MAX_WORKERS)] + ([args.fixed_workers] if args.fixed_workers else []):
+                out = tmp / f"out{scale}-{workers}"
+                wall, cpu, runner, worker, n_procs = run_job(dirs, out, eval_folder, 2 * scale, workers)
+                manifest = V.read_manifest(out / "ccpairs" / "bench")
+                results.append((scale, workers, n_in, manifest["counts"]["pairs"], wall, cpu, runner, worker,
+                                manifest["counts"]["records_dropped"]))
+                print(results[-1], flush=True)
+            kept = set(V.read_pairs(out / "ccpairs" / "bench", columns=["pair_id"]).column("pair_id").to_pylist())
+            if scale == max(scales):
+                quality = near_quality(truth, kept, manifest)
+    write_markdown(args.output, args.base_pairs, results, quality)
+    return 0
+
+
+def write_markdown(path, base, results, quality):
+    mib = 2 ** 20
+    lines = [
+        "# Corpus job: dedup + decontamination throughput, worker memory, near-duplicate quality", "",
+        f"`python benchmarks/corpus_job.py --base_pairs {base} --scales {','.join(str(r[0]) for r in results)}`. "
+        "2 CPU cores shared with other work (load from other processes inflates wall time; CPU seconds do not "
+        "include it); FnApiRunner with W SDK worker processes (`--direct_running_mode=multi_processing`); "
+        "decontamination against the DBPedia-entity subset; 256-permutation MinHash, 21 bands x 12 rows. "
+        "A million-pair corpus is out of reach of 2 shared cores within a benchmark run, hence "
+        f"{base:,} pairs at 1x; the per-core rate is what scales out on Dataflow.", "",
+        "| scale | workers W | input pairs | kept | wall s | CPU s | pairs/s per core | largest worker MiB "
+        "| runner MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scale, workers, n_in, kept, wall, cpu, runner, worker, _ in sorted(
+            results, key=lambda r: (r[1] != min(r[0], MAX_WORKERS), r[0])):
+        lines.append(f"| {scale}x | {workers} | {n_in:,} | {kept:,} | {wall:.0f} | {cpu:.0f} | {n_in / cpu:,.0f} | "
+                     f"{worker / mib:.0f} | {runner / mib:.0f} |")
+    rows, by_rate, near_dropped, true_drops, originals_lost = quality
+    lines += ["", f"Drops at {results[-1][0]}x (the same in both series): "
+              f"`{json.dumps(results[-1][8], sort_keys=True)}`.", "",
+              "## Near-duplicate recall on planted near-copies (largest run)", "",
+              "| Jaccard of the copy (word 5-gram shingles) | planted | removed | recall |", "|---|---:|---:|---:|"]
+    for label, planted, removed in rows:
+        lines.append(f"| {label} | {planted} | {removed} | {removed / max(1, planted):.1%} |")
+    lines += ["", "| words replaced | planted | removed | Jaccard range |", "|---|---:|---:|---|"]
+    for rate, planted, removed, low, high in by_rate:
+        lines.append(f"| {rate:.0%} | {planted} | {removed} ({removed / max(1, planted):.0%}) | {low:.2f}-{high:.2f} |")
+    precision = true_drops / max(1, near_dropped)
+    lines += ["", f"Precision: {near_dropped:,} pairs dropped as near_duplicate, {true_drops:,} of them planted copies "
+              f"(near-copies and boilerplate pages): {precision:.1%}. Better-ranked originals lost: {originals_lost}.",
+              "", "Reading the figures: word edits hit 5-gram shingles five times over, so 1% of words replaced gives "
+              "Jaccard ~0.9 and 10% gives ~0.4; the LSH curve (P = 0.96 at 0.85, 0.5% at 0.5) removes the first and "
+              "keeps the second, as stated in the README. With the work per worker about fixed (W = scale), the largest "
+              "worker's memory stays flat while the corpus and its boilerplate bucket grow 16x: buckets are combined "
+              "as running minimums, duplicate stages shuffle (key, rank) only, the pool is a bounded bottom-k. With 2 "
+              "workers it grows with each worker's bundles (see the module docstring); the runner's memory is the "
+              "in-process shuffle."]
+    pathlib.Path(path).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""MinHash LSH: the S-curve we state is the one we get, on planted near-copies."""
+
+import random
+
+import pytest
+from datasketch.lsh import _optimal_param
+
+from sources.demo_inputs.corpus import edit_words, vocabulary
+from sources.minhash import LshParams, MinHasher, candidate_probability, choose_bands_rows, jaccard, shingles
+
+
+def test_bands_and_rows_are_datasketchs_choice_for_the_same_weights():
+    assert choose_bands_rows(0.8, 256) == (21, 12)
+    for threshold, num_perm in ((0.8, 256), (0.7, 128), (0.9, 200)):
+        assert choose_bands_rows(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.2, 0.8)
+
+
+def test_stated_curve_is_steep_around_the_threshold():
+    params = LshParams()
+    assert candidate_probability(0.85, params.bands, params.rows) > 0.95
+    assert candidate_probability(0.5, params.bands, params.rows) < 0.01
+    assert params.curve()["0.80"] == pytest.approx(0.7758, abs=1e-4)
+
+
+def test_shingles_are_word_5grams_ignoring_case_and_punctuation():
+    assert shingles("One two, THREE four five six") == {"one two three four five", "two three four five six"}
+    assert shingles("Too short!") == {"too short"}
+    assert shingles("?!") == {"?!"}
+    assert jaccard("a b c d e f", "A b c d e, f") == 1.0
+
+
+def _sharing_a_band(hasher, a, b):
+    return bool(set(hasher.passage_band_keys(a)) & set(hasher.passage_band_keys(b)))
+
+
+def test_planted_near_copies_are_candidates_and_dissimilar_ones_are_not():
+    rng, vocab = random.Random(3), vocabulary()
+    hasher = MinHasher(LshParams())
+    similar, caught_similar, dissimilar, caught_dissimilar = 0, 0, 0, 0
+    for rate in (0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.15, 0.2):
+        for _ in range(40):
+            text = " ".join(rng.choice(vocab) for _ in range(rng.randint(60, 150)))
+            copy = edit_words(rng, text, rate, vocab)
+            similarity, candidate = jaccard(text, copy), _sharing_a_band(hasher, text, copy)
+            if similarity >= 0.85:
+                similar, caught_similar = similar + 1, caught_similar + candidate
+            elif similarity < 0.5:
+                dissimilar, caught_dissimilar = dissimilar + 1, caught_dissimilar + candidate
+    assert similar >= 60 and dissimilar >= 100
+    assert caught_similar / similar >= 0.95
+    assert caught_dissimilar == 0
+
+
+def test_signatures_do_not_depend_on_the_worker():
+    text = "the same passage on two workers gives the same buckets " * 3
+    assert MinHasher(LshParams()).passage_band_keys(text) == MinHasher(LshParams()).passage_band_keys(text)
+    assert len(MinHasher(LshParams()).passage_band_keys(text)) == 21
+
+
+@pytest.mark.parametrize("kwargs", [dict(threshold=1.0), dict(threshold=0.0), dict(num_perm=8),
+                                    dict(shingle_words=0)])
+def test_bad_parameters_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        LshParams(**kwargs)
