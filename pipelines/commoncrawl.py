@@ -15,7 +15,6 @@ ExtractCommonCrawlPairs:
 Every WARC record ends as exactly one outcome: used, dropped by reason, or rejected.
 """
 
-from typing import List, Optional
 
 import apache_beam as beam
 
@@ -187,17 +186,7 @@ JOB = job.SourceJob(
 )
 
 
-def build_pipeline(pipeline: beam.Pipeline, options):
-    return job.build_pipeline(JOB, pipeline, options)
-
-
-def run(argv: Optional[List[str]] = None) -> str:
-    """Build and run; returns the version directory."""
-    return job.run(JOB, argv)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    return job.main(JOB, argv)
+build_pipeline, run, main = job.entry_points(JOB)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ fate accounting of rejects, and the versioned sink with its manifest.
 """
 
 import dataclasses
+import functools
 import logging
 import os
 import sys
@@ -114,6 +115,12 @@ def run(job: SourceJob, argv: Optional[List[str]] = None) -> str:
             release(claim)  # a no-op once published; otherwise (failure, --dry_run) frees the version
     logging.info("wrote %s", claim.version_dir)
     return claim.version_dir
+
+
+def entry_points(job: SourceJob):
+    """(build_pipeline(pipeline, options), run(argv), main(argv)) bound to one source: what its module
+    exports for `python -m pipelines.<source>`, the tests and the main job."""
+    return (functools.partial(build_pipeline, job), functools.partial(run, job), functools.partial(main, job))
 
 
 def main(job: SourceJob, argv: Optional[List[str]] = None) -> int:

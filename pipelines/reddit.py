@@ -8,7 +8,6 @@ joined with the parent -> pairs -> dedup by pair_id. Records in no pair get thei
 (parent_missing, parent_dropped, not_top_reply, no_reply) through per-record fate resolution.
 """
 
-from typing import List, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -126,17 +125,7 @@ JOB = job.SourceJob(
 )
 
 
-def build_pipeline(pipeline: beam.Pipeline, options):
-    return job.build_pipeline(JOB, pipeline, options)
-
-
-def run(argv: Optional[List[str]] = None) -> str:
-    """Build and run; returns the version directory."""
-    return job.run(JOB, argv)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    return job.main(JOB, argv)
+build_pipeline, run, main = job.entry_points(JOB)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ record of a paper (papers, abstracts, s2orc, legacy) ends as the paper does (use
 a second record of the same kind is duplicate_record); every citation row as used or why not.
 """
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Tuple
 
 import apache_beam as beam
 
@@ -254,17 +254,7 @@ JOB = job.SourceJob(
 )
 
 
-def build_pipeline(pipeline: beam.Pipeline, options):
-    return job.build_pipeline(JOB, pipeline, options)
-
-
-def run(argv: Optional[List[str]] = None) -> str:
-    """Build and run; returns the version directory."""
-    return job.run(JOB, argv)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    return job.main(JOB, argv)
+build_pipeline, run, main = job.entry_points(JOB)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ with the question -> pairs -> dedup by pair_id. Records in no pair get their rea
 
 import dataclasses
 import itertools
-from typing import Iterator, List, Optional
+from typing import Iterator
 
 import apache_beam as beam
 
@@ -223,17 +223,7 @@ JOB = job.SourceJob(
 )
 
 
-def build_pipeline(pipeline: beam.Pipeline, options):
-    return job.build_pipeline(JOB, pipeline, options)
-
-
-def run(argv: Optional[List[str]] = None) -> str:
-    """Build and run; returns the version directory."""
-    return job.run(JOB, argv)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    return job.main(JOB, argv)
+build_pipeline, run, main = job.entry_points(JOB)
 
 
 if __name__ == "__main__":
