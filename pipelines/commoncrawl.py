@@ -15,7 +15,6 @@ ExtractCommonCrawlPairs:
 Every WARC record ends as exactly one outcome: used, dropped by reason, or rejected.
 """
 
-
 import apache_beam as beam
 
 from pipelines import accounting as A

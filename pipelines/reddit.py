@@ -8,7 +8,6 @@ joined with the parent -> pairs -> dedup by pair_id. Records in no pair get thei
 (parent_missing, parent_dropped, not_top_reply, no_reply) through per-record fate resolution.
 """
 
-
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
