@@ -30,7 +30,7 @@ from schemas import reasons as R
 from schemas.pairs import make_pair
 from sources import http_message, warc, web_quality as Q
 from sources.errors import RejectRecord
-from sources.rules import English, first_drop
+from sources.rules import English, NotCertainlyForeign, first_drop
 from sources.settings import setting
 from sources.web_text import (HtmlDocument, Site, clean_text, decode_html, is_generic_title, looks_binary, passage_of,
                               prose_lines, repaired, sniff_html, split_site_name)
@@ -342,23 +342,6 @@ class UnlessCrawlerSaid:
 
 
 @dataclass(frozen=True)
-class TitleNotForeign:
-    """An English passage under a Chinese title is no pair for an English model (spam pages often
-    are: a keyword title over boilerplate English). Titles are short, so only a certain verdict
-    drops one: a non-Latin script, or another language at confidence >= 0.999 (as for Semantic
-    Scholar titles)."""
-
-    min_confidence: float = 0.999
-
-    def __call__(self, page: WebPage) -> Optional[str]:
-        from sources.langid import UNDETERMINED, detect_language
-
-        code, confidence = detect_language(page.title)
-        foreign = code not in ("en", UNDETERMINED) and confidence >= self.min_confidence
-        return R.DROP_NON_ENGLISH if foreign else None
-
-
-@dataclass(frozen=True)
 class MaxPerplexity:
     model_path: str
     max_perplexity: float
@@ -382,7 +365,8 @@ def rules(config: CommonCrawlConfig, is_english=None) -> Tuple:
     if config.drop_bad_words:
         out += (Q.BadWords(),)
     if config.english_only:
-        out += (UnlessCrawlerSaid(English("passage_head", detector=is_english)), TitleNotForeign())
+        # NotCertainlyForeign: a Chinese keyword title over English boilerplate is spam, no pair
+        out += (UnlessCrawlerSaid(English("passage_head", detector=is_english)), NotCertainlyForeign("title"))
     if config.lm_model:
         out += (MaxPerplexity(config.lm_model, config.max_perplexity),)
     return out

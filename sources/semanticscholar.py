@@ -26,7 +26,7 @@ from schemas import reasons as R
 from schemas.pairs import make_pair
 from sources import values
 from sources.errors import RejectRecord
-from sources.rules import English, MaxChars, MinChars, first_drop
+from sources.rules import English, MaxChars, MinChars, NotCertainlyForeign, first_drop
 from sources.settings import setting
 from sources.text import normalize_whitespace, unescape_entities
 
@@ -258,24 +258,6 @@ class _AbstractIsTitle:
 
 
 @dataclass(frozen=True)
-class _TitleNotForeign:
-    """A Portuguese or Korean title over an English abstract is no pair for an English model. Titles
-    are short and technical ("Aqueous processing of hydroxyapatite" reads as Tagalog to a model), so
-    only a certain verdict drops one: a non-Latin script, or another language at confidence >= 0.999
-    (on the S2ORC sample: 11 foreign titles caught, 0 English ones lost; at the default threshold 12
-    English titles were lost)."""
-
-    min_confidence: float = 0.999
-
-    def __call__(self, paper: Paper) -> Optional[str]:
-        from sources.langid import UNDETERMINED, detect_language
-
-        code, confidence = detect_language(paper.title)
-        foreign = code not in ("en", UNDETERMINED) and confidence >= self.min_confidence
-        return R.DROP_NON_ENGLISH if foreign else None
-
-
-@dataclass(frozen=True)
 class _Has:
     field: str
     reason: str
@@ -289,7 +271,7 @@ def title_abstract_rules(config: SemanticScholarConfig, is_english=None) -> Tupl
     rules = (_Has("title", R.DROP_NO_TITLE), _Has("abstract", R.DROP_NO_ABSTRACT), _AbstractIsTitle(),
              MinChars(config.min_title_chars, "title"), MinChars(config.min_abstract_chars, "abstract"),
              MaxChars(config.max_abstract_chars, "abstract"))
-    language = (English("abstract", detector=is_english), _TitleNotForeign())
+    language = (English("abstract", detector=is_english), NotCertainlyForeign("title"))
     return rules + (language if config.english_only else ())
 
 
