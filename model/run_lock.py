@@ -10,7 +10,6 @@ every later run. A lock from another host cannot be checked from here and is nev
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as _dt
 import json
@@ -18,9 +17,10 @@ import logging
 import os
 import pathlib
 import socket
-from typing import Iterator, Optional
+from typing import Optional
 
 from model import atomic
+from schemas import versions
 
 log = logging.getLogger(__name__)
 
@@ -155,18 +155,10 @@ def read_owner_bytes(path: pathlib.Path) -> Optional[bytes]:
         return None
 
 
-@contextlib.contextmanager
-def serialised(folder: os.PathLike | str) -> Iterator[None]:
+def serialised(folder: os.PathLike | str):
     """Processes that change a shared folder's state take turns (flock on the folder; local disks).
 
     For check-then-act steps that must not interleave: the filter's workers read, clear and record a
     version's options inside it, so two --overwrite workers cannot both clear the folder.
     """
-    import fcntl
-
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+    return versions.folder_lock(folder)

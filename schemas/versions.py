@@ -473,18 +473,12 @@ def _delete_tree(path: str) -> None:
 
 
 @contextlib.contextmanager
-def _claims_serialised(claim: Claim):
-    """Launches that claim versions in one folder take turns (flock on the folder, local disks):
-    reading a claim, judging its holder dead and replacing it is then one step, so two launches
-    can neither both take over a dead claim nor delete each other's fresh one. Object stores have
-    no lock: there it stays check-then-put (see the README)."""
-    fs, fs_path = resolve(claim.claim_path)
-    if not isinstance(fs, pafs.LocalFileSystem):
-        yield
-        return
+def folder_lock(folder: "str | os.PathLike"):
+    """Processes that change a folder's state take turns: an exclusive flock on the folder (local
+    disks; released when the block ends or the process dies)."""
     import fcntl
 
-    folder = os.path.dirname(fs_path)
+    folder = os.fspath(folder)
     os.makedirs(folder, exist_ok=True)
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -492,6 +486,20 @@ def _claims_serialised(claim: Claim):
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def _claims_serialised(claim: Claim):
+    """Launches that claim versions in one folder take turns (folder_lock, local disks): reading a
+    claim, judging its holder dead and replacing it is then one step, so two launches can neither
+    both take over a dead claim nor delete each other's fresh one. Object stores have no lock: there
+    it stays check-then-put (see the README)."""
+    fs, fs_path = resolve(claim.claim_path)
+    if not isinstance(fs, pafs.LocalFileSystem):
+        yield
+        return
+    with folder_lock(os.path.dirname(fs_path)):
+        yield
 
 
 def claim_version(version_dir: "str | os.PathLike", overwrite: bool) -> Claim:

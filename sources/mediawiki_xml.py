@@ -24,6 +24,7 @@ from xml.parsers import expat
 
 from schemas import reasons as R
 from sources.errors import RejectRecord
+from sources.stackexchange_xml import UnsafeMarkup, safe_parser
 
 PAGE_OPEN = b"<page>"
 PAGE_CLOSE = b"</page>"
@@ -174,14 +175,6 @@ _WANTED = {
 }
 
 
-class _Refused(Exception):
-    pass
-
-
-def _refuse(*_args):
-    raise _Refused("DTD or entity declaration inside a page")
-
-
 class _PageHandler:
     def __init__(self):
         self.stack: List[str] = []
@@ -235,12 +228,7 @@ def parse_page(data: bytes) -> PageFields:
     if _UNSAFE_IN_PAGE.search(data):
         raise RejectRecord(R.REJECT_UNSAFE_XML, "DTD or entity declaration inside a page: never processed")
     handler = _PageHandler()
-    parser = expat.ParserCreate("utf-8")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = _refuse
-    parser.EntityDeclHandler = _refuse
-    parser.UnparsedEntityDeclHandler = _refuse
-    parser.ExternalEntityRefHandler = _refuse
+    parser = safe_parser()
     parser.buffer_text = True
     parser.buffer_size = 1 << 16
     parser.StartElementHandler = handler.start
@@ -248,7 +236,7 @@ def parse_page(data: bytes) -> PageFields:
     parser.CharacterDataHandler = handler.text
     try:
         parser.Parse(data, True)
-    except _Refused as exc:
+    except UnsafeMarkup as exc:
         raise RejectRecord(R.REJECT_UNSAFE_XML, str(exc)) from None
     except expat.ExpatError as exc:
         if exc.code == _UNDEFINED_ENTITY:

@@ -85,22 +85,24 @@ def prolog_of(head: bytes) -> bytes:
     return head if cut < 0 else head[:cut]
 
 
-class _Refused(Exception):
-    """Raised from an expat handler: the row holds markup we never process."""
+class UnsafeMarkup(Exception):
+    """Raised from an expat handler: the document holds markup we never process."""
 
 
 def _refuse(*_args):
-    raise _Refused("DTD or entity declaration in a row")
+    raise UnsafeMarkup("DTD or entity declaration inside a record")
 
 
-def _parser(collect):
+def safe_parser():
+    """An expat parser that refuses any DTD, entity declaration or external entity (raises
+    UnsafeMarkup) and never expands parameter entities; the caller sets its content handlers.
+    Shared by every source that parses XML records (Stack Exchange rows, Wikipedia pages)."""
     parser = expat.ParserCreate("utf-8")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse
     parser.EntityDeclHandler = _refuse
     parser.UnparsedEntityDeclHandler = _refuse
     parser.ExternalEntityRefHandler = _refuse
-    parser.StartElementHandler = collect
     return parser
 
 
@@ -112,10 +114,11 @@ def parse_row(line: bytes) -> Dict[str, str]:
             check_prolog(stripped)
         raise RejectRecord(R.REJECT_INVALID_XML, "not a <row .../> element")
     elements = []
-    parser = _parser(lambda name, attributes: elements.append(attributes))
+    parser = safe_parser()
+    parser.StartElementHandler = lambda name, attributes: elements.append(attributes)
     try:
         parser.Parse(stripped, True)
-    except _Refused as exc:
+    except UnsafeMarkup as exc:
         raise RejectRecord(R.REJECT_UNSAFE_XML, str(exc)) from None
     except expat.ExpatError as exc:
         if exc.code == _UNDEFINED_ENTITY:
