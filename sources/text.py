@@ -30,6 +30,19 @@ _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
 _MD_QUOTE = re.compile(r"^\s*(?:>\s?)+", re.M)
 _MD_HRULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$", re.M)
 _MD_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", re.M)
+# HTML formatting tags typed into Markdown (2005-era Reddit comments hold "<i>not</i>" and
+# "<a href=...>thread</a>" as literal text): the tag goes, its text stays. Known tag names only, so
+# "<web>", "</joking>" and "a <b and c>" wording is kept (attributes need "="); bounded (linear).
+_HTML_FORMAT_TAG = re.compile(r"</?(a|abbr|b|big|blockquote|br|cite|code|del|em|font|h[1-6]|i|ins|kbd|li|ol|p|"
+                              r"pre|q|s|small|span|strike|strong|sub|sup|tt|u|ul)(?:\s+[\w:-]+\s*=[^<>]{0,%d})?\s*/?>"
+                              % (4 * SPAN), re.I)
+_HTML_BREAKING_TAGS = frozenset({"blockquote", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ol", "p", "pre", "ul"})
+
+
+def _drop_html_tag(match: "re.Match[str]") -> str:
+    return "\n" if match.group(1).lower() in _HTML_BREAKING_TAGS else ""
+
+
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|^])")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u3000]+")
@@ -198,11 +211,13 @@ _MARKDOWN_RULES = [
     ("---", _MD_TABLE_SEP, ""),
     (">", _MD_QUOTE, ""),
     ("\\", _MD_ESCAPE, r"\1"),
+    ("<", _HTML_FORMAT_TAG, _drop_html_tag),
 ]
 
 
 def markdown_to_text(text: str) -> str:
-    """Reddit-flavoured Markdown to plain text: link text kept, URLs of links dropped, emphasis removed."""
+    """Reddit-flavoured Markdown to plain text: link text kept, URLs of links dropped, emphasis and
+    typed-in HTML formatting tags removed."""
     for marker, pattern, replacement in _MARKDOWN_RULES:
         if marker in text:
             text = pattern.sub(replacement, text)

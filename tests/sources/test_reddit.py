@@ -173,6 +173,25 @@ def test_mojibake_in_real_comments_is_repaired(shared_data, record_id, broken, r
     assert dict(post.cleanup)[MOJIBAKE_REPAIRED] == 1
 
 
+@pytest.mark.parametrize("record_id, typed_tag, text_kept", [
+    ("c1773", "&lt;i&gt;not&lt;/i&gt;", "Part of the fun is not having instructions."),
+    ("c1943", "&lt;i&gt;\"Just look", "\"Just look at the speed of Basecamp"),
+    ("c2032", "&lt;a href=", "to others: Usenet thread"),
+])
+def test_html_tags_typed_into_real_2005_comments_are_removed(shared_data, record_id, typed_tag, text_kept):
+    post = parse_post(real(shared_data, record_id))
+    assert typed_tag in post.raw_text and text_kept in " ".join(post.text.split())
+    assert "<i>" not in post.text and "</i>" not in post.text and "<a " not in post.text
+
+
+def test_html_tags_in_every_real_reddit_text_are_removed_and_angle_wording_kept(shared_data):
+    import re
+    tag = re.compile(r"</?(?:a|b|i|em|strong|p|br|u|s|code|pre)\b[^<>]*>", re.I)
+    texts = {i: parse_post(obj).text for i, obj in _records(str(shared_data / "reddit" / "RC_2005-12.zst")).items()}
+    assert not [i for i, text in texts.items() if tag.search(text)]
+    assert "<web> because" in texts["c1708"]  # angle brackets as a writer's emphasis are words, not tags
+
+
 def test_clean_unicode_is_left_alone():
     post = parse_post(comment(body="Un café naïve, s’il vous plaît: 10 € — ok"))
     assert post.text == "Un café naïve, s’il vous plaît: 10 € — ok" and post.cleanup == ()

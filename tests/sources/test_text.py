@@ -15,6 +15,14 @@ def test_identifiers_with_underscores_and_arithmetic_survive():
     assert clean_markdown("use snake_case_name and 2*3*4") == "use snake_case_name and 2*3*4"
 
 
+def test_typed_html_formatting_tags_go_and_their_text_stays():
+    assert clean_markdown("&lt;i&gt;not&lt;/i&gt; <B>so</B> <a href=\"http://x.org/?a=1&amp;b#c>thread</a>") == "not so thread"
+    assert clean_markdown("line<br/>next <p class='x'>para</p>") == "line\nnext\npara"
+    for words in ("a <b and c> d", "if a<b && c>d", "<web> and </joking>", "< webware >"):
+        assert clean_markdown(words) == words
+    assert clean_markdown("    <i>html in code</i>") == "<i>html in code</i>"
+
+
 def test_whitespace_is_normalised():
     assert normalize_whitespace("a \t b\r\n\r\n\r\n\r\nc\u200b ") == "a b\n\nc"
 
