@@ -20,8 +20,9 @@ from schemas import reasons as R
 from sources import reddit as S
 
 # low_score: a comment kept only as a possible query (below --min_score) that no pair used.
-FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR, R.DROP_LOW_SCORE, R.DROP_PARENT_DROPPED, R.DROP_PARENT_MISSING,
-                 R.DROP_NOT_TOP_REPLY, R.DROP_NO_REPLY]
+# too_few_words: the same for a comment under --min_reply_words.
+FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR, R.DROP_REPEATS_QUERY, R.DROP_LOW_SCORE, R.DROP_TOO_FEW_WORDS,
+                 R.DROP_PARENT_DROPPED, R.DROP_PARENT_MISSING, R.DROP_NOT_TOP_REPLY, R.DROP_NO_REPLY]
 
 RedditOptions = source_options(S.SOURCE, S.RedditConfig)
 # What cleanup changed (quoted lines dropped, mojibake repaired, bots by rule): counters of their
@@ -51,11 +52,24 @@ class _Filter:
         return reason
 
 
-def _pairs_of(thread, config: S.RedditConfig):
-    parent, _, replies = thread
-    for reply in replies:
-        lang = "en" if config.english_only else _detect(reply.text)
-        yield S.make_reddit_pair(parent, reply, lang)
+class MakePairs(beam.DoFn):
+    """A thread -> its pairs; a reply left too short once cut of what it copies from its query
+    -> a repeats_query fate (tagged "fates")."""
+
+    def __init__(self, config: S.RedditConfig):
+        self._config = config
+
+    def process(self, thread):
+        parent, _, replies = thread
+        for reply in replies:
+            passage, cut = S.reply_passage(parent, reply, self._config)
+            if cut:
+                count_cleanup(S.COPIED_QUERY_WORDS_CUT, cut)
+            if passage is None:
+                yield beam.pvalue.TaggedOutput("fates", (reply.fullname, R.DROP_REPEATS_QUERY))
+                continue
+            lang = "en" if self._config.english_only else _detect(passage)
+            yield S.make_reddit_pair(parent, reply, lang, passage)
 
 
 def _detect(text: str) -> str:
@@ -68,7 +82,7 @@ def _default_fate(post: S.RedditPost, config: S.RedditConfig):
     """What a kept post ends as unless a pair uses it."""
     if not post.is_comment:
         return (post.fullname, R.DROP_NO_REPLY)
-    return (post.fullname, R.DROP_NOT_TOP_REPLY if S.may_be_reply(post, config) else R.DROP_LOW_SCORE)
+    return (post.fullname, S.reply_refusal(post, config) or R.DROP_NOT_TOP_REPLY)
 
 
 class ExtractRedditPairs(beam.PTransform):
@@ -92,9 +106,10 @@ class ExtractRedditPairs(beam.PTransform):
             top_n=config.top_n, rank=S.reply_rank_key, parent_key=lambda p: p.fullname,
             reply_key=lambda p: p.fullname, parent_of=lambda p: p.parent,
             eligible=lambda p, c=config: S.may_be_reply(p, c))
-        deduped = threads.threads | "MakePairs" >> beam.FlatMap(_pairs_of, config) | "DedupPairs" >> A.DedupPairs()
+        made = threads.threads | "MakePairs" >> beam.ParDo(MakePairs(config)).with_outputs("fates", main="pairs")
+        deduped = made.pairs | "DedupPairs" >> A.DedupPairs()
         resolved = (
-            (kept | "DefaultFate" >> beam.Map(_default_fate, config), threads.fates, deduped["fates"])
+            (kept | "DefaultFate" >> beam.Map(_default_fate, config), threads.fates, made.fates, deduped["fates"])
             | "AllFates" >> beam.Flatten()
             | "Resolve" >> A.ResolveFates(FATE_PRIORITY)
         )

@@ -359,7 +359,7 @@ def rules(config: CommonCrawlConfig, is_english=None) -> Tuple:
     statistics, C4's page checks, then language ID and perplexity (the costly ones) last."""
     out = ((CrawlerLanguage(),) if config.english_only else ()) + (
         TitleRules(config.min_title_chars, config.max_title_chars), HasPassage(),
-        Q.MinWords(config.min_words), Q.MinSentences(config.min_sentences),
+        Q.MinWords(config.min_words, "passage"), Q.MinSentences(config.min_sentences),
         Q.SymbolRatio(config.max_symbol_ratio), Q.BulletLines(config.max_bullet_lines),
         Q.EllipsisLines(config.max_ellipsis_lines), Q.LoremIpsum(), Q.CurlyBrace())
     if config.drop_bad_words:

@@ -17,12 +17,17 @@ from schemas import reasons as R
 from schemas.pairs import make_pair, utc_from_epoch
 from sources import values
 from sources.errors import RejectRecord
-from sources.rules import English, LinkOnly, MaxChars, MinChars, MinScore, NotEmpty, first_drop
+from sources.ngrams import drop_copied_runs
+from sources.rules import English, LinkOnly, MaxChars, MinChars, MinScore, MinWords, NotEmpty, first_drop
 from sources.settings import setting
 from sources.text import clean_markdown_counted, repair_mojibake
 
 SOURCE = "reddit"
 PARENT_MIN_SCORE = 1
+# A reply under 20 words is mostly a quip, a retort or chat: of the 137 pairs on the shared samples
+# (all judged, benchmarks/results/pair_audit.md) 9 of 27 such replies were relevant, 99 of 110
+# longer ones. Short comments still serve as queries ("How is this not bank fraud?").
+MIN_REPLY_WORDS = 20
 SUBMISSION_PREFIX = "t3_"
 COMMENT_PREFIX = "t1_"
 DELETED_MARKERS = frozenset({"[deleted]", "[removed]", "[deleted by user]"})
@@ -50,6 +55,11 @@ class RedditConfig:
     parent_min_score: int = setting(PARENT_MIN_SCORE, "score a comment needs to be the query of its replies "
                                                       "(at most --min_score)")
     max_passage_chars: int = setting(4096, "E5: passages longer than this are dropped")
+    min_reply_words: int = setting(MIN_REPLY_WORDS, "a reply with fewer words (URLs not counted) is no passage; "
+                                                    "it may still be a query")
+    drop_copied_query_text: bool = setting(True, "keep the runs of 8+ words a reply copies from its query "
+                                                 "(default: cut, they repeat the query)",
+                                           flag="keep_copied_query_text")
     min_comment_chars: int = setting(20, "shorter comments are dropped")
     min_submission_chars: int = setting(10, "shorter posts (title + selftext) are dropped")
     drop_nsfw: bool = setting(False, "drop posts and comments marked over_18")
@@ -68,8 +78,8 @@ class RedditConfig:
             raise ValueError(f"--top_n must be at least 1, not {self.top_n}")
         if self.max_passage_chars < 1:
             raise ValueError(f"--max_passage_chars must be at least 1, not {self.max_passage_chars}")
-        if min(self.min_comment_chars, self.min_submission_chars) < 0:
-            raise ValueError("--min_comment_chars and --min_submission_chars must be >= 0")
+        if min(self.min_comment_chars, self.min_submission_chars, self.min_reply_words) < 0:
+            raise ValueError("--min_comment_chars, --min_submission_chars and --min_reply_words must be >= 0")
         if self.parent_min_score > self.min_score:
             raise ValueError(f"--parent_min_score ({self.parent_min_score}) must not exceed --min_score "
                              f"({self.min_score})")
@@ -166,6 +176,7 @@ def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
 
 QUOTED_LINES_REMOVED = "quoted_lines_removed"
 MOJIBAKE_REPAIRED = "mojibake_repaired"
+COPIED_QUERY_WORDS_CUT = "copied_query_words_cut"  # words of a reply cut as a copy of its query
 
 
 class _Cleanup:
@@ -260,9 +271,31 @@ def drop_reason(post: RedditPost, config: RedditConfig, is_english=None) -> Opti
     return first_drop(post, rules(config, post.is_comment, is_english))
 
 
+def reply_refusal(post: RedditPost, config: RedditConfig) -> Optional[str]:
+    """Why a kept comment may not be a passage (score under --min_score, fewer than
+    --min_reply_words words), or None; such a comment still serves as a query."""
+    return first_drop(post, _reply_rules(config))
+
+
+@functools.lru_cache(maxsize=64)
+def _reply_rules(config: RedditConfig) -> Tuple:
+    return (MinScore(config.min_score), MinWords(config.min_reply_words, count_urls=False))
+
+
 def may_be_reply(post: RedditPost, config: RedditConfig) -> bool:
-    """A kept comment may be a passage only with min_score; below it, it serves as a query only."""
-    return post.is_comment and (post.score is None or post.score >= config.min_score)
+    return post.is_comment and reply_refusal(post, config) is None
+
+
+def reply_passage(parent: RedditPost, reply: RedditPost, config: RedditConfig) -> Tuple[Optional[str], int]:
+    """(the reply's text as its parent's passage, words cut): runs of 8+ words copied from the
+    parent are cut (they repeat the query: inline quotes, which --keep_quotes's rule cannot see);
+    None when what is left is under --min_reply_words."""
+    if not config.drop_copied_query_text:
+        return reply.text, 0
+    passage, cut = drop_copied_runs(reply.text, parent.text)
+    if cut and _reply_rules(config)[1].too_few(passage):
+        return None, cut
+    return passage, cut
 
 
 def reply_rank_key(post: RedditPost) -> Tuple[int, int, str]:
@@ -270,12 +303,13 @@ def reply_rank_key(post: RedditPost) -> Tuple[int, int, str]:
     return (post.score if post.score is not None else 0, -(post.created_utc or 0), post.fullname)
 
 
-def make_reddit_pair(parent: RedditPost, reply: RedditPost, lang: str = "en") -> dict:
+def make_reddit_pair(parent: RedditPost, reply: RedditPost, lang: str = "en", passage: Optional[str] = None) -> dict:
+    """`passage`: the reply's text as reply_passage made it (default: the reply's text)."""
     return make_pair(
         source=SOURCE,
         subsource=reply.subreddit or parent.subreddit,
         query=parent.text,
-        passage=reply.text,
+        passage=reply.text if passage is None else passage,
         query_id=parent.fullname,
         passage_id=reply.fullname,
         lang=lang,

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from schemas import reasons as R
-from sources.text import is_link_only
+from sources.text import is_link_only, strip_urls
+
+MAX_RULE_CHARS = 20_000  # a counting rule reads at most this much: its threshold is met long before
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,23 @@ class MinChars:
 
     def __call__(self, record: Any) -> Optional[str]:
         return R.DROP_TOO_SHORT if len(getattr(record, self.field)) < self.min_chars else None
+
+
+@dataclass(frozen=True)
+class MinWords:
+    """Fewer whitespace-separated words than the threshold; with count_urls=False a URL is no word
+    (a reply of two links and "here:" has one). Reads at most MAX_RULE_CHARS characters."""
+
+    min_words: int
+    field: str = "text"
+    count_urls: bool = True
+
+    def __call__(self, record: Any) -> Optional[str]:
+        return R.DROP_TOO_FEW_WORDS if self.too_few(getattr(record, self.field)) else None
+
+    def too_few(self, text: str) -> bool:
+        text = text[:MAX_RULE_CHARS]
+        return len((text if self.count_urls else strip_urls(text)).split()) < self.min_words
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from schemas import reasons as R
+from sources.rules import MAX_RULE_CHARS as MAX_CHARS
+from sources.rules import MinWords  # noqa: F401  (the table above lists it with the page rules)
 from sources.web_text import BULLETS, sentences
 
-MAX_CHARS = 20_000
 _ELLIPSIS = re.compile(r"\.\.\.|\u2026")
 _WORD = re.compile(r"\w+(?:[&'\-]\w+)*", re.UNICODE)
 
@@ -40,15 +41,6 @@ def _words(text: str) -> int:
 
 def _lines(text: str):
     return [line for line in text[:MAX_CHARS].split("\n") if line.strip()]
-
-
-@dataclass(frozen=True)
-class MinWords:
-    min_words: int
-    field: str = "passage"
-
-    def __call__(self, page: Any) -> Optional[str]:
-        return R.DROP_TOO_FEW_WORDS if _words(getattr(page, self.field)) < self.min_words else None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from schemas.versions import VersionExists
 from sources.demo_inputs.reddit import write_zst_ndjson
 from sources.reddit import RedditConfig, parse_post
 
-TEXT = "I have been brewing coffee with a French press for years and the grind size matters most. {}"
+WORDS = ("I have been brewing coffee with a French press for years and the grind size matters most more than "
+         "the beans or water temperature").split()
+
+
+def body_of(cid):
+    """A 25-word English comment of its own: the same words in an order set by the id, so no
+    comment copies 8 words in a row from another (a copy would be cut from a reply)."""
+    return f"{cid}: " + " ".join(random.Random(cid).sample(WORDS, len(WORDS)))
 
 
 def sub(i, **kw):
@@ -29,7 +36,7 @@ def sub(i, **kw):
 
 
 def com(cid, parent, score=5, **kw):
-    d = {"id": cid, "body": TEXT.format(cid), "parent_id": parent, "link_id": "t3_s1", "author": "u",
+    d = {"id": cid, "body": body_of(cid), "parent_id": parent, "link_id": "t3_s1", "author": "u",
          "score": score, "created_utc": 2000, "subreddit": "coffee"}
     d.update(kw)
     return d
@@ -81,7 +88,7 @@ def test_non_top_reply_that_is_itself_a_parent_counts_once_as_used(pipeline):
 
 
 def test_duplicate_records_and_duplicate_pairs(pipeline):
-    same = TEXT.format("same")
+    same = body_of("same")
     records = [sub(1), com("a", "t3_s1", score=9), com("a", "t3_s1", score=9),  # same comment twice
                sub(2, title="Same question text for both posts?"), sub(3, title="Same question text for both posts?"),
                com("d1", "t3_s2", body=same), com("d2", "t3_s3", body=same)]  # identical pair text
@@ -114,6 +121,22 @@ def test_a_parent_below_min_score_may_be_a_query_when_asked(pipeline):
         assert_that(out["pairs"] | beam.Map(ids), equal_to([("t1_low", "t1_r")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 2), ("dropped/no_reply", 1), ("dropped/low_score", 1)]), label="outcomes")
+
+
+def test_a_short_top_reply_gives_way_and_a_reply_that_only_copies_its_query_is_counted(pipeline):
+    parent = com("p", "t3_s1", score=2)
+    records = [sub(1), parent,
+               com("quip", "t3_s1", score=50, body="So true, and well said."),  # s1's best reply: 5 words
+               com("copy", "t1_p", score=9, body='"' + parent["body"] + '" So true.'),  # p's best: a copy of p
+               com("long", "t1_p", score=1)]
+    with pipeline as p:
+        out = extract(p, records, RedditConfig(english_only=False))
+        # the quip is no passage, so p (next best) is s1's; the copy, cut of p's words, is too short,
+        # and the cut is made on the chosen top reply, so p gets no pair (long stays not_top_reply)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_p")]), label="pairs")
+        assert_that(counted(out["outcomes"]), equal_to([
+            ("used", 2), ("dropped/too_few_words", 1), ("dropped/repeats_query", 1),
+            ("dropped/not_top_reply", 1)]), label="outcomes")
 
 
 # ---- end to end through files, the sink and the manifest ----
@@ -220,7 +243,7 @@ def _counters(tmp_path, records, version):
 
 
 def test_cleanup_is_counted_apart_from_the_record_counts(tmp_path):
-    quoting = com("q", "t3_s1", body="&gt; How do you brew good coffee?\n&gt; asked the title\n\n" + TEXT.format("q"))
+    quoting = com("q", "t3_s1", body="&gt; How do you brew good coffee?\n&gt; asked the title\n\n" + body_of("q"))
     mojibake = com("m", "t3_s1", body="I donâ\x80\x99t think so, the grind matters more than anything else.")
     bots = [com("b1", "t3_s1", author="MemeInvestor_bot"), com("b2", "t3_s1", author="AutoModerator"),
             com("p", "t3_s1", author="RekSai-Bot")]

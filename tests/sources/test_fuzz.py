@@ -19,6 +19,7 @@ from sources import reddit, semanticscholar, stackexchange
 from sources.errors import RejectRecord
 from sources.html_text import html_to_text
 from sources.langid import explain
+from sources.ngrams import COPY_MIN_WORDS, drop_copied_runs, word_ngrams, words
 from sources.text import clean_markdown
 
 settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True,
@@ -130,6 +131,18 @@ def test_cleaners_return_text_for_any_text(text):
         assert isinstance(out, str) and "\r" not in out and out == out.strip()
     code, confidence, stage = explain(text)
     assert isinstance(code, str) and 0.0 <= confidence <= 1.0 and stage
+
+
+WORDY = st.lists(st.one_of(st.sampled_from(["the", "cat", "sat", "on", "mat", "\"", "\n", "  ", ".", "“"]), TEXT),
+                 max_size=40).map(" ".join)
+
+
+@given(WORDY, WORDY)
+def test_a_cut_of_copied_runs_leaves_no_copy_and_only_removes(reply, query):
+    count("copied runs: pairs")
+    text, cut = drop_copied_runs(reply, query)
+    assert cut == 0 and text == reply or cut >= COPY_MIN_WORDS and len(words(text)) == len(words(reply)) - cut
+    assert not set(word_ngrams(words(text), COPY_MIN_WORDS)) & set(word_ngrams(words(query), COPY_MIN_WORDS))
 
 
 # ---- Common Crawl: WARC files, records, HTTP, HTML ----

@@ -10,9 +10,10 @@ from schemas import reasons as R
 from sources.errors import RejectRecord
 from sources.reddit import (BOT_BY_LIST, BOT_BY_SHAPE, MOJIBAKE_REPAIRED, QUOTED_LINES_REMOVED, RedditConfig,
                             bot_rule, decode_line, drop_reason, make_reddit_pair, may_be_reply, parse_post,
-                            reply_rank_key)
+                            reply_rank_key, reply_passage, reply_refusal)
 
-ENGLISH = "This is a perfectly reasonable English comment about brewing coffee at home."
+ENGLISH = ("This is a perfectly reasonable English comment about brewing coffee at home, long enough to be "
+           "a passage: a reply needs 20 words.")
 
 
 def comment(**kw):
@@ -247,3 +248,29 @@ def test_pair_ids_are_stable_and_columns_filled():
     assert pair == make_reddit_pair(s, c)
     assert (pair["query_id"], pair["passage_id"], pair["subsource"], pair["score"]) == ("t3_s1", "t1_c1", "coffee", 5)
     assert pair["created_at"].year == 2005
+
+
+def test_a_short_reply_is_no_passage_but_may_be_a_query():
+    quip = parse_post(comment(body="So true! https://example.com/a-long-link-that-is-no-word and https://x.org"))
+    assert drop_reason(quip, RedditConfig(), is_english=lambda t: True) is None  # kept: it may be a query
+    assert reply_refusal(quip, RedditConfig()) == R.DROP_TOO_FEW_WORDS and not may_be_reply(quip, RedditConfig())
+    assert may_be_reply(quip, RedditConfig(min_reply_words=2))
+    assert reply_refusal(parse_post(comment(score=0)), RedditConfig(parent_min_score=0)) == R.DROP_LOW_SCORE
+    with pytest.raises(ValueError, match="min_reply_words"):
+        RedditConfig(min_reply_words=-1)
+
+
+@pytest.mark.parametrize("parent_id, reply_id, passage_start", [
+    # quoted with "..." (2005 Reddit had no > quotes): the quote goes, the answer stays
+    ("c1936", "c1943", "Since you mentioned it, I gave Basecamp a try."),
+    ("c2596", "c2597", "Agreed.\n\nI believe you must pick the best language for a task"),
+    # what is left is under 20 words: "Uh, could it be that some men are psycho control freaks...",
+    # and the parent's sentence pasted without marks + "I suggest that you RTFA."
+    ("c2684", "c2698", None),
+    ("c2138", "c2141", None),
+])
+def test_text_a_real_reply_copies_from_its_query_is_cut(shared_data, parent_id, reply_id, passage_start):
+    parent, reply = (parse_post(real(shared_data, i)) for i in (parent_id, reply_id))
+    passage, cut = reply_passage(parent, reply, RedditConfig())
+    assert cut >= 8 and (passage is None if passage_start is None else passage.startswith(passage_start))
+    assert reply_passage(parent, reply, RedditConfig(drop_copied_query_text=False)) == (reply.text, 0)
