@@ -6,7 +6,8 @@ produce on the real samples in ../shared/data, for the default settings and for 
 for SCHEMA_VERSION 2.0.0, checked to be the same pairs), to show the move changed nothing. Now it
 reflects issue 10's cleanup: quoted lines dropped from replies, mojibake repaired, removed posts
 kept with their title, bots by list and exact shape, short language-ID texts kept; Stack Exchange
-short titles with their body, accepted answers needing an upvote, code blocks kept verbatim.
+short titles with their body, accepted answers needing an upvote, code blocks kept verbatim; then
+Reddit's typed-in HTML tags removed, replies under 20 words no passages, copied query text cut.
 Regenerate it only for a change meant to alter the output (same cases and extra_flags, by
 running the pipelines as this test does).
 """
