@@ -5,7 +5,9 @@ the same kind of sample before and after a change, so a person can judge both an
 
     .venv/bin/python benchmarks/pair_audit.py sample --label before   # run the pipelines, draw, save
     .venv/bin/python benchmarks/pair_audit.py sample --label after
-    .venv/bin/python benchmarks/pair_audit.py report                  # judgments -> results/pair_audit.md
+    .venv/bin/python benchmarks/pair_audit.py sample --label census --source reddit --size 100000  # every pair
+    .venv/bin/python benchmarks/pair_audit.py report --notes benchmarks/data/pair_audit_notes.md
+                                                                      # judgments -> results/pair_audit.md
     # what a setting adds: pairs made with the flags after -- that the defaults do not make
     .venv/bin/python benchmarks/pair_audit.py sample --label parent_any --source reddit --size 100 \
         --minus= -- --parent_min_score=-1000000000
@@ -166,8 +168,8 @@ def report(labels: list[str], notes: pathlib.Path | None) -> None:
     judged = load_judgments()
     by_label = {label: judged_rows(label, judged) for label in labels}
     lines = ["# Pair audit: Reddit and Stack Exchange, judged by hand", "",
-             f"`python benchmarks/pair_audit.py` — {SAMPLE_SIZE} pairs per source, the smallest "
-             f"blake2b(`{SEED}`:passage_id), from the default pipeline outputs on `../shared/data` "
+             f"`python benchmarks/pair_audit.py` — {SAMPLE_SIZE} pairs per source (census labels: every "
+             f"pair), the smallest blake2b(`{SEED}`:passage_id), from the default pipeline outputs on `../shared/data` "
              "(Reddit: RC_2005-12, RC_2019-08.first1007, RS_2019-10.AskWomen; Stack Exchange: "
              "beer.stackexchange.com.7z). Judgments: `benchmarks/data/pair_audit_judgments.tsv`.", "",
              "| sample | source | relevant | weak | not relevant | relevant share | relevant + weak |",
@@ -196,7 +198,8 @@ def main(argv=None) -> None:
                    help="flags of a second run (\"\" = defaults): draw only pairs that run does not make")
     s.add_argument("extra", nargs="*", help="pipeline flags after --, e.g. -- --parent_min_score=0")
     r = sub.add_parser("report")
-    r.add_argument("--labels", nargs="+", default=["before", "after"])
+    r.add_argument("--labels", nargs="+", default=["before", "round1", "after", "census", "census_after", "parent_any",
+                                                   "accepted_unvoted", "closed"])
     r.add_argument("--notes", type=pathlib.Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "sample":

@@ -78,8 +78,9 @@ class RedditConfig:
             raise ValueError(f"--top_n must be at least 1, not {self.top_n}")
         if self.max_passage_chars < 1:
             raise ValueError(f"--max_passage_chars must be at least 1, not {self.max_passage_chars}")
-        if min(self.min_comment_chars, self.min_submission_chars, self.min_reply_words) < 0:
-            raise ValueError("--min_comment_chars, --min_submission_chars and --min_reply_words must be >= 0")
+        for name in ("min_comment_chars", "min_submission_chars", "min_reply_words"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name} must be >= 0, not {getattr(self, name)}")
         if self.parent_min_score > self.min_score:
             raise ValueError(f"--parent_min_score ({self.parent_min_score}) must not exceed --min_score "
                              f"({self.min_score})")

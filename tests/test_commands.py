@@ -191,6 +191,7 @@ CASES = [
     ("pipelines.reddit", REDDIT + ["--top_n", "0"], "--top_n must be at least 1, not 0"),
     ("pipelines.reddit", REDDIT + ["--top_n", "two"], "argument --top_n: invalid int value: 'two'"),
     ("pipelines.reddit", REDDIT + ["--max_passage_chars", "0"], "--max_passage_chars must be at least 1"),
+    ("pipelines.reddit", REDDIT + ["--min_reply_words", "-1"], "--min_reply_words must be >= 0"),
     ("pipelines.reddit", REDDIT + ["--num_shards", "-1"], "--num_shards must be >= 0"),
     ("pipelines.reddit", REDDIT + ["--version", "../x"], "--version: bad version '../x'"),
     ("pipelines.reddit", REDDIT + ["stray"], "unexpected argument 'stray'"),

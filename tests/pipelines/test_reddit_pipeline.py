@@ -17,16 +17,7 @@ from pipelines.inputs import NoInputFiles
 from schemas.versions import VersionExists
 from sources.demo_inputs.reddit import write_zst_ndjson
 from sources.reddit import RedditConfig, parse_post
-
-WORDS = ("I have been brewing coffee with a French press for years and the grind size matters most more than "
-         "the beans or water temperature").split()
-
-
-def body_of(cid):
-    """A 25-word English comment of its own: the same words in an order set by the id, so no
-    comment copies 8 words in a row from another (a copy would be cut from a reply)."""
-    return f"{cid}: " + " ".join(random.Random(cid).sample(WORDS, len(WORDS)))
-
+from tests.pipelines.conftest import comment_body
 
 def sub(i, **kw):
     d = {"id": f"s{i}", "title": f"How do you brew good coffee at home, part {i}?", "selftext": "",
@@ -36,7 +27,7 @@ def sub(i, **kw):
 
 
 def com(cid, parent, score=5, **kw):
-    d = {"id": cid, "body": body_of(cid), "parent_id": parent, "link_id": "t3_s1", "author": "u",
+    d = {"id": cid, "body": comment_body(cid), "parent_id": parent, "link_id": "t3_s1", "author": "u",
          "score": score, "created_utc": 2000, "subreddit": "coffee"}
     d.update(kw)
     return d
@@ -88,7 +79,7 @@ def test_non_top_reply_that_is_itself_a_parent_counts_once_as_used(pipeline):
 
 
 def test_duplicate_records_and_duplicate_pairs(pipeline):
-    same = body_of("same")
+    same = comment_body("same")
     records = [sub(1), com("a", "t3_s1", score=9), com("a", "t3_s1", score=9),  # same comment twice
                sub(2, title="Same question text for both posts?"), sub(3, title="Same question text for both posts?"),
                com("d1", "t3_s2", body=same), com("d2", "t3_s3", body=same)]  # identical pair text
@@ -243,7 +234,7 @@ def _counters(tmp_path, records, version):
 
 
 def test_cleanup_is_counted_apart_from_the_record_counts(tmp_path):
-    quoting = com("q", "t3_s1", body="&gt; How do you brew good coffee?\n&gt; asked the title\n\n" + body_of("q"))
+    quoting = com("q", "t3_s1", body="&gt; How do you brew good coffee?\n&gt; asked the title\n\n" + comment_body("q"))
     mojibake = com("m", "t3_s1", body="I donâ\x80\x99t think so, the grind matters more than anything else.")
     bots = [com("b1", "t3_s1", author="MemeInvestor_bot"), com("b2", "t3_s1", author="AutoModerator"),
             com("p", "t3_s1", author="RekSai-Bot")]

@@ -17,9 +17,9 @@ from sources.demo_inputs.reddit import write_zst_ndjson
 from sources.demo_inputs.stackexchange import generate_rows, posts_xml, write_bytes
 from sources.readers import InputReadError, RawLine, TruncatedTail, iter_lines
 from sources.text import clean_markdown
+from tests.pipelines.conftest import comment_body
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BODY = "I have been brewing coffee with a French press for years and the grind size matters most."
 
 
 def sub(i=1, **kw):
@@ -28,7 +28,7 @@ def sub(i=1, **kw):
 
 
 def com(cid, parent="t3_s1", **kw):
-    return dict({"id": cid, "body": f"{BODY} ({cid})", "parent_id": parent, "author": "u", "score": 5,
+    return dict({"id": cid, "body": comment_body(cid), "parent_id": parent, "author": "u", "score": 5,
                  "created_utc": 2000, "subreddit": "coffee"}, **kw)
 
 

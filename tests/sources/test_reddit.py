@@ -2,6 +2,7 @@
 
 import functools
 import json
+import re
 
 import pytest
 import zstandard
@@ -186,7 +187,6 @@ def test_html_tags_typed_into_real_2005_comments_are_removed(shared_data, record
 
 
 def test_html_tags_in_every_real_reddit_text_are_removed_and_angle_wording_kept(shared_data):
-    import re
     tag = re.compile(r"</?(?:a|b|i|em|strong|p|br|u|s|code|pre)\b[^<>]*>", re.I)
     texts = {i: parse_post(obj).text for i, obj in _records(str(shared_data / "reddit" / "RC_2005-12.zst")).items()}
     assert not [i for i, text in texts.items() if tag.search(text)]
