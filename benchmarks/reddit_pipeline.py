@@ -33,6 +33,7 @@ the parent join, the pair dedup and the fate resolution. Raw lines travel in bat
 reshuffle that spreads parsing over workers costs one element per batch (here, {beam:.0f} s in Beam
 against {plain:.0f} s for the same work in a plain loop). Locally,
 `--direct_running_mode=multi_processing --direct_num_workers=N` uses N cores."""
+HISTORY = "## Against the goal, and earlier runs"
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "reddit_pipeline.md")
 
 
@@ -117,8 +118,12 @@ def main():
         lines_md.append(f"| {name} | {seconds:.1f} | {rate:,.0f} | {rate / base:.2f}x |")
     lines_md += ["", NOTES.format(beam=rows[3][1], plain=rows[2][1])]
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    history = ""
+    if os.path.exists(RESULTS):  # what earlier runs found is written by hand below HISTORY: keep it
+        previous = open(RESULTS).read()
+        history = previous[previous.index(HISTORY):] if HISTORY in previous else ""
     with open(RESULTS, "w") as fh:
-        fh.write("\n".join(lines_md) + "\n")
+        fh.write("\n".join(lines_md) + "\n" + ("\n" + history if history else ""))
     print(f"wrote {RESULTS}")
 
 
