@@ -31,6 +31,13 @@ from sources import wikipedia  # noqa: E402
 
 CLEANERS["sources.wikipedia.page_sections"] = lambda text: wikipedia.page_sections(text, wikipedia.WikipediaConfig())
 UNITS += ["{{a ", "[[a ", "{|a ", "<ref>a ", "''a ", "<!--a ", "{{a\n\nb ", "x <math>y "]
+# issue 10's second round: typed-in HTML tags, S2 abstract breaks and cuts, copied query text
+from sources.ngrams import drop_copied_runs  # noqa: E402
+from sources.semanticscholar import clean_abstract  # noqa: E402
+
+CLEANERS["sources.semanticscholar.clean_abstract"] = clean_abstract
+CLEANERS["sources.ngrams.drop_copied_runs (text vs itself)"] = lambda text: drop_copied_runs(text, text)[0]
+UNITS += ["<a x=y ", "<i>a ", " ::: a", "BACKGROUND ::: ", "a ... ", "\\% "]
 
 
 def seconds(clean, text, repeats=3):

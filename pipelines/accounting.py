@@ -32,6 +32,16 @@ def count(outcome: str, n: int = 1) -> None:
     Metrics.counter(NAMESPACE, outcome).inc(n)
 
 
+# What a source's text cleanup changed (quoted lines dropped, mojibake repaired, an abstract cut to
+# its last sentence): counters of their own, apart from NAMESPACE, whose counters are the
+# manifest's record counts.
+CLEANUP_NAMESPACE = "ccpairs.cleanup"
+
+
+def count_cleanup(name: str, n: int = 1) -> None:
+    Metrics.counter(CLEANUP_NAMESPACE, name).inc(n)
+
+
 class BestFate:
     """The best of a record's fates by a priority list (a picklable function for CombinePerKey)."""
 

@@ -9,7 +9,6 @@ joined with the parent -> pairs -> dedup by pair_id. Records in no pair get thei
 """
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from pipelines import accounting as A
 from pipelines import job
@@ -25,13 +24,6 @@ FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR, R.DROP_REPEATS_QUERY, R.DROP_LOW
                  R.DROP_PARENT_DROPPED, R.DROP_PARENT_MISSING, R.DROP_NOT_TOP_REPLY, R.DROP_NO_REPLY]
 
 RedditOptions = source_options(S.SOURCE, S.RedditConfig)
-# What cleanup changed (quoted lines dropped, mojibake repaired, bots by rule): counters of their
-# own, apart from the "ccpairs" namespace, whose counters are the manifest's record counts.
-CLEANUP_NAMESPACE = "ccpairs.cleanup"
-
-
-def count_cleanup(name: str, n: int = 1) -> None:
-    Metrics.counter(CLEANUP_NAMESPACE, name).inc(n)
 
 
 def copy_rank(post: S.RedditPost):
@@ -48,7 +40,7 @@ class _Filter:
     def __call__(self, post: S.RedditPost):
         reason = S.drop_reason(post, self._config)
         if reason == R.DROP_BOT_AUTHOR:
-            count_cleanup(S.bot_rule(post.author, self._config))
+            A.count_cleanup(S.bot_rule(post.author, self._config))
         return reason
 
 
@@ -64,7 +56,7 @@ class MakePairs(beam.DoFn):
         for reply in replies:
             passage, cut = S.reply_passage(parent, reply, self._config)
             if cut:
-                count_cleanup(S.COPIED_QUERY_WORDS_CUT, cut)
+                A.count_cleanup(S.COPIED_QUERY_WORDS_CUT, cut)
             if passage is None:
                 yield beam.pvalue.TaggedOutput("fates", (reply.fullname, R.DROP_REPEATS_QUERY))
                 continue
@@ -126,7 +118,7 @@ class _Parser:
     def __call__(self, raw: bytes, _path: str) -> S.RedditPost:
         post = S.decode_line(raw, self._config)
         for name, n in post.cleanup:
-            count_cleanup(name, n)
+            A.count_cleanup(name, n)
         return post
 
 

@@ -242,7 +242,10 @@ class _Parser:
         pass
 
     def __call__(self, raw: bytes, _path: str):
-        return S.decode_line(raw)
+        record = S.decode_line(raw)
+        for name in getattr(record, "cleanup", ()):  # a PaperPart's abstract cleanup
+            A.count_cleanup(name)
+        return record
 
 
 JOB = job.SourceJob(

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Optional, Tuple
 from schemas import reasons as R
 from schemas.pairs import make_pair
 from sources import values
+from sources.abstract_text import clean_s2_abstract
 from sources.errors import RejectRecord
 from sources.rules import English, MaxChars, MinChars, NotCertainlyForeign, first_drop
 from sources.settings import setting
@@ -73,6 +74,7 @@ class PaperPart:
     year: Optional[int] = None
     citation_count: Optional[int] = None
     cites: Tuple[str, ...] = ()  # legacy metadata carries its outbound citations
+    cleanup: Tuple[str, ...] = ()  # what cleaning its abstract changed (sources.abstract_text): counted
 
 
 @dataclass(frozen=True)
@@ -137,13 +139,13 @@ def _paper_id(value: Any, name: str) -> str:
 
 
 def _text(obj: Mapping[str, Any], key: str) -> str:
+    """The field as checked text, not yet cleaned ("" when absent)."""
     value = obj.get(key)
     if value is None:
         return ""
     if not isinstance(value, str):
         raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {key!r} is {type(value).__name__}, not str")
-    value = values.utf8_text(value, key)
-    return clean_title(value) if key == "title" else clean_abstract(value)
+    return values.utf8_text(value, key)
 
 
 def clean_text(text: str) -> str:
@@ -160,9 +162,16 @@ _TRANSLATED_TITLE = re.compile(r"^\[(?P<title>[^\[\]]+)\]\.?$")
 _FOOTNOTE_MARKS = re.compile(r"\s*[*\u2217\u2020\u2021]+$")  # "Solidarity to achieve stability *"
 
 
+def clean_abstract_counted(text: str) -> Tuple[str, Tuple[str, ...]]:
+    """(the abstract as a passage, what cleaning changed): S2's own encoding undone
+    (sources.abstract_text), then without the "Abstract"/"Summary" label that many abstracts start
+    with (no query says it)."""
+    text, changed = clean_s2_abstract(clean_text(text))
+    return _ABSTRACT_LABEL.sub("", text, count=1), changed
+
+
 def clean_abstract(text: str) -> str:
-    """Without the "Abstract"/"Summary" label that many abstracts start with (no query says it)."""
-    return _ABSTRACT_LABEL.sub("", clean_text(text), count=1)
+    return clean_abstract_counted(text)[0]
 
 
 def clean_title(text: str) -> str:
@@ -202,13 +211,11 @@ def _s2orc_part(obj: Mapping[str, Any]) -> PaperPart:
 
     def first(name: str) -> str:
         spans = _spans(content["annotations"], name)
-        if not spans:
-            return ""
-        span_text = values.utf8_text(text[spans[0][0]:spans[0][1]], name)
-        return clean_title(span_text) if name == "title" else clean_abstract(span_text)
+        return values.utf8_text(text[spans[0][0]:spans[0][1]], name) if spans else ""
 
-    return PaperPart("s2orc", _paper_id(obj.get("corpusid"), "corpusid"), title=first("title"),
-                     abstract=first("abstract"))
+    abstract, cleanup = clean_abstract_counted(first("abstract"))
+    return PaperPart("s2orc", _paper_id(obj.get("corpusid"), "corpusid"), title=clean_title(first("title")),
+                     abstract=abstract, cleanup=cleanup)
 
 
 def parse_record(obj: Any):
@@ -225,13 +232,15 @@ def parse_record(obj: Any):
         cites = obj.get("outbound_citations") or []
         if not isinstance(cites, list):
             raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "outbound_citations is not a list")
-        return PaperPart("legacy", _paper_id(obj["paper_id"], "paper_id"), _text(obj, "title"),
-                         _text(obj, "abstract"), _year(obj),
-                         cites=tuple(sorted({_paper_id(c, "outbound_citations[]") for c in cites})))
+        abstract, cleanup = clean_abstract_counted(_text(obj, "abstract"))
+        return PaperPart("legacy", _paper_id(obj["paper_id"], "paper_id"), clean_title(_text(obj, "title")),
+                         abstract, _year(obj), cites=tuple(sorted({_paper_id(c, "outbound_citations[]") for c in cites})),
+                         cleanup=cleanup)
     if "corpusid" in obj and "abstract" in obj:
-        return PaperPart("abstracts", _paper_id(obj["corpusid"], "corpusid"), abstract=_text(obj, "abstract"))
+        abstract, cleanup = clean_abstract_counted(_text(obj, "abstract"))
+        return PaperPart("abstracts", _paper_id(obj["corpusid"], "corpusid"), abstract=abstract, cleanup=cleanup)
     if "corpusid" in obj and "title" in obj:
-        return PaperPart("papers", _paper_id(obj["corpusid"], "corpusid"), title=_text(obj, "title"),
+        return PaperPart("papers", _paper_id(obj["corpusid"], "corpusid"), title=clean_title(_text(obj, "title")),
                          year=_year(obj), citation_count=values.number(obj.get("citationcount"), "citationcount"))
     raise RejectRecord(R.REJECT_UNKNOWN_RECORD_TYPE, "not a paper, abstract, citation, s2orc or S2ORC metadata record")
 

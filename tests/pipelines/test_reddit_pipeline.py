@@ -13,11 +13,12 @@ from apache_beam.testing.util import assert_that, equal_to
 
 import apache_beam as beam
 from pipelines import reddit as P
+from pipelines.accounting import CLEANUP_NAMESPACE
 from pipelines.inputs import NoInputFiles
 from schemas.versions import VersionExists
 from sources.demo_inputs.reddit import write_zst_ndjson
 from sources.reddit import RedditConfig, parse_post
-from tests.pipelines.conftest import comment_body
+from tests.pipelines.conftest import comment_body, run_counting
 
 def sub(i, **kw):
     d = {"id": f"s{i}", "title": f"How do you brew good coffee at home, part {i}?", "selftext": "",
@@ -218,18 +219,9 @@ def test_real_pushshift_dumps(tmp_path, shared_data):
 
 def _counters(tmp_path, records, version):
     """Run the job on one dump: (counters by (namespace, name), the manifest's counts)."""
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-    from pipelines.options import parse_options
-
     write_dump(tmp_path / f"{version}.zst", records, extra_lines=[b"not json"])
     argv = ["--input", str(tmp_path / f"{version}.zst"), "--output", str(tmp_path / "out"), "--version", version]
-    options = parse_options(argv, P.RedditOptions)
-    pipeline = beam.Pipeline(runner=FnApiRunner(), options=options)
-    P.build_pipeline(pipeline, options)
-    result = pipeline.run()
-    result.wait_until_finish()
-    counters = {(c.key.metric.namespace, c.key.metric.name): c.committed for c in result.metrics().query()["counters"]}
+    counters = run_counting(P, argv)
     return counters, json.load(open(tmp_path / "out" / "reddit" / version / "manifest.json"))["counts"]
 
 
@@ -239,7 +231,7 @@ def test_cleanup_is_counted_apart_from_the_record_counts(tmp_path):
     bots = [com("b1", "t3_s1", author="MemeInvestor_bot"), com("b2", "t3_s1", author="AutoModerator"),
             com("p", "t3_s1", author="RekSai-Bot")]
     counters, manifest = _counters(tmp_path, [sub(1), quoting, mojibake] + bots, "c")
-    cleanup = {name: n for (ns, name), n in counters.items() if ns == P.CLEANUP_NAMESPACE}
+    cleanup = {name: n for (ns, name), n in counters.items() if ns == CLEANUP_NAMESPACE}
     assert cleanup == {"quoted_lines_removed": 2, "mojibake_repaired": 1, "bot_known_name": 1, "bot_name_shape": 1}
     assert manifest["records_dropped"]["bot_author"] == 2  # RekSai-Bot is a person: kept
     ours = {name for ns, name in counters if ns == "ccpairs"}

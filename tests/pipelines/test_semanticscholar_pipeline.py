@@ -11,7 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import semanticscholar as P
+from pipelines.accounting import CLEANUP_NAMESPACE
 from sources import semanticscholar as S
+from tests.pipelines.conftest import run_counting
 
 LEGACY = "semanticscholar/s2orc-v2020-07-05/metadata-sample.part1-of-2.jsonl"
 
@@ -144,3 +146,14 @@ def test_bad_settings_are_one_line(flag, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         P.main(["--input", __file__, "--output", str(tmp_path), flag])
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_abstract_cleanup_is_counted(tmp_path, shared_data):
+    records = [json.loads(line) for line in open(shared_data / LEGACY, encoding="utf-8")
+               if json.loads(line)["paper_id"] in ("18982114", "159358222", "213341928")]
+    path = tmp_path / "legacy" / "metadata-0.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    counters = run_counting(P, ["--input", str(path), "--output", str(tmp_path / "out"), "--version", "v1"])
+    cleanup = {name: n for (ns, name), n in counters.items() if ns == CLEANUP_NAMESPACE}
+    assert cleanup == {"abstract_breaks_joined": 1, "abstract_latex_unescaped": 1, "abstract_cut_to_last_sentence": 1}

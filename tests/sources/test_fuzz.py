@@ -31,6 +31,7 @@ TRIED = {}  # property name -> inputs tried (read by benchmarks/fuzz.py)
 
 # Texts with the characters that break things: markup, entities, surrogates escaped in JSON, controls.
 MARKUP = st.sampled_from(["**", "__", "~~", ">!", "!<", "^(", "[", "](", ")", "`", "```", "&amp;", "&#x0;", "<p>",
+                          " ::: ", "BACKGROUND", "...", "\\%", "(ABSTRACT TRUNCATED AT 250 WORDS)",
                           "</p>", "<code>", "\n", "\r\n", "\t", "http://x.y/(z)", "\u200b", "\x1f", "\x00", "\ufeff"])
 TEXT = st.lists(st.one_of(st.text(max_size=12), MARKUP), max_size=30).map("".join)
 NUMBER = st.one_of(st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.none(), st.booleans(),
@@ -126,7 +127,7 @@ def test_stackexchange_any_row_is_a_post_or_a_reject_and_posts_make_pairs(attrs,
 @given(TEXT)
 def test_cleaners_return_text_for_any_text(text):
     count("cleaners: texts")
-    for clean in (clean_markdown, html_to_text):
+    for clean in (clean_markdown, html_to_text, semanticscholar.clean_abstract):
         out = clean(text)
         assert isinstance(out, str) and "\r" not in out and out == out.strip()
     code, confidence, stage = explain(text)
