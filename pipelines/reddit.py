@@ -44,16 +44,25 @@ class _Filter:
         return reason
 
 
+# Replies offered per parent beyond --top_n: a top reply that is only a copy of its query gives
+# way to the next one (the copy is seen only once the parent's text is joined).
+SPARE_REPLIES = 2
+
+
 class MakePairs(beam.DoFn):
-    """A thread -> its pairs; a reply left too short once cut of what it copies from its query
-    -> a repeats_query fate (tagged "fates")."""
+    """A thread (its top_n + SPARE_REPLIES best replies) -> pairs of its top_n best usable replies;
+    a reply left too short once cut of what it copies from its query -> a repeats_query fate
+    (tagged "fates"). Spares not needed keep their default fate (not_top_reply)."""
 
     def __init__(self, config: S.RedditConfig):
         self._config = config
 
     def process(self, thread):
         parent, _, replies = thread
+        made = 0
         for reply in replies:
+            if made == self._config.top_n:
+                return
             passage, cut = S.reply_passage(parent, reply, self._config)
             if cut:
                 A.count_cleanup(S.COPIED_QUERY_WORDS_CUT, cut)
@@ -61,6 +70,7 @@ class MakePairs(beam.DoFn):
                 yield beam.pvalue.TaggedOutput("fates", (reply.fullname, R.DROP_REPEATS_QUERY))
                 continue
             lang = "en" if self._config.english_only else _detect(passage)
+            made += 1
             yield S.make_reddit_pair(parent, reply, lang, passage)
 
 
@@ -95,7 +105,7 @@ class ExtractRedditPairs(beam.PTransform):
             "replies": kept | "Comments" >> beam.Filter(lambda p: p.is_comment),
             "dropped_keys": filtered.dropped_keys,
         } | "TopReplies" >> TopRepliesPerParent(
-            top_n=config.top_n, rank=S.reply_rank_key, parent_key=lambda p: p.fullname,
+            top_n=config.top_n + SPARE_REPLIES, rank=S.reply_rank_key, parent_key=lambda p: p.fullname,
             reply_key=lambda p: p.fullname, parent_of=lambda p: p.parent,
             eligible=lambda p, c=config: S.may_be_reply(p, c))
         made = threads.threads | "MakePairs" >> beam.ParDo(MakePairs(config)).with_outputs("fates", main="pairs")

@@ -115,20 +115,28 @@ def test_a_parent_below_min_score_may_be_a_query_when_asked(pipeline):
             ("used", 2), ("dropped/no_reply", 1), ("dropped/low_score", 1)]), label="outcomes")
 
 
-def test_a_short_top_reply_gives_way_and_a_reply_that_only_copies_its_query_is_counted(pipeline):
+def test_a_short_top_reply_and_a_reply_that_only_copies_its_query_give_way(pipeline):
     parent = com("p", "t3_s1", score=2)
+    copy = '"' + parent["body"] + '" So true.'
     records = [sub(1), parent,
                com("quip", "t3_s1", score=50, body="So true, and well said."),  # s1's best reply: 5 words
-               com("copy", "t1_p", score=9, body='"' + parent["body"] + '" So true.'),  # p's best: a copy of p
+               com("copy", "t1_p", score=9, body=copy), com("copy2", "t1_p", score=8, body=copy),  # p's best two
                com("long", "t1_p", score=1)]
     with pipeline as p:
         out = extract(p, records, RedditConfig(english_only=False))
-        # the quip is no passage, so p (next best) is s1's; the copy, cut of p's words, is too short,
-        # and the cut is made on the chosen top reply, so p gets no pair (long stays not_top_reply)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_p")]), label="pairs")
+        # the quip is no passage, so p (next best) is s1's; p's two copies, cut of p's words, are too
+        # short, so its next reply (a spare of Top.PerKey) is its passage
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_p"), ("t1_p", "t1_long")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
-            ("used", 2), ("dropped/too_few_words", 1), ("dropped/repeats_query", 1),
-            ("dropped/not_top_reply", 1)]), label="outcomes")
+            ("used", 3), ("dropped/too_few_words", 1), ("dropped/repeats_query", 2)]), label="outcomes")
+
+
+def test_spare_replies_that_are_not_needed_stay_not_top_replies(pipeline):
+    records = [sub(1)] + [com(f"r{i}", "t3_s1", score=10 - i) for i in range(4)]
+    with pipeline as p:
+        out = extract(p, records, RedditConfig(english_only=False))
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_r0")]), label="pairs")
+        assert_that(counted(out["outcomes"]), equal_to([("used", 2), ("dropped/not_top_reply", 3)]), label="outcomes")
 
 
 # ---- end to end through files, the sink and the manifest ----
