@@ -21,7 +21,7 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.accounting import count
+from pipelines.accounting import count, count_cleanup
 from pipelines.inputs import RECORDS_READ, REJECTS, reject_output
 from pipelines.splits import ReadUnit
 from schemas import reasons as R
@@ -128,7 +128,8 @@ class UnitReader(beam.DoFn):
 
 
 class ParseBatch(beam.DoFn):
-    """(path, [Raw]) -> typed records, or rejects with the parser's reason (one odd record never kills the job)."""
+    """(path, [Raw]) -> typed records, or rejects with the parser's reason (one odd record never kills the job).
+    A record's `cleanup` ((what its text cleanup changed, how often), ...) is counted here for every source."""
 
     def __init__(self, source: str, parse: Callable[[bytes, str], object]):
         self._source, self._parse = source, parse
@@ -138,12 +139,16 @@ class ParseBatch(beam.DoFn):
         parse, source = self._parse, self._source
         for position, where, data in raws:
             try:
-                yield parse(data, path)
+                record = parse(data, path)
             except RejectRecord as exc:
                 yield reject_output(source, path, position, exc.reason, data, where + exc.detail)
             except Exception as exc:  # noqa: BLE001 - a parser bug shows as a counted reject, not a dead job
                 yield reject_output(source, path, position, R.REJECT_PARSE_ERROR, data,
                                     f"{where}{type(exc).__name__}: {exc}")
+            else:
+                for name, n in getattr(record, "cleanup", ()):
+                    count_cleanup(name, n)
+                yield record
 
 
 class ReadSource(beam.PTransform):

@@ -74,7 +74,7 @@ class PaperPart:
     year: Optional[int] = None
     citation_count: Optional[int] = None
     cites: Tuple[str, ...] = ()  # legacy metadata carries its outbound citations
-    cleanup: Tuple[str, ...] = ()  # what cleaning its abstract changed (sources.abstract_text): counted
+    cleanup: Tuple[Tuple[str, int], ...] = ()  # (what cleaning its abstract changed, 1): counted, as Reddit's
 
 
 @dataclass(frozen=True)
@@ -162,12 +162,12 @@ _TRANSLATED_TITLE = re.compile(r"^\[(?P<title>[^\[\]]+)\]\.?$")
 _FOOTNOTE_MARKS = re.compile(r"\s*[*\u2217\u2020\u2021]+$")  # "Solidarity to achieve stability *"
 
 
-def clean_abstract_counted(text: str) -> Tuple[str, Tuple[str, ...]]:
+def clean_abstract_counted(text: str) -> Tuple[str, Tuple[Tuple[str, int], ...]]:
     """(the abstract as a passage, what cleaning changed): S2's own encoding undone
     (sources.abstract_text), then without the "Abstract"/"Summary" label that many abstracts start
     with (no query says it)."""
     text, changed = clean_s2_abstract(clean_text(text))
-    return _ABSTRACT_LABEL.sub("", text, count=1), changed
+    return _ABSTRACT_LABEL.sub("", text, count=1), tuple((name, 1) for name in changed)
 
 
 def clean_abstract(text: str) -> str:
