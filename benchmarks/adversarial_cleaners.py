@@ -15,28 +15,29 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from sources.html_text import html_to_text  # noqa: E402
-from sources.langid import clean_text  # noqa: E402
-from sources.text import clean_markdown, repair_mojibake  # noqa: E402
+from sources.text.html_text import html_to_text  # noqa: E402
+from sources.text.langid import clean_text  # noqa: E402
+from sources.text.markdown import clean_markdown  # noqa: E402
+from sources.text.normalize import repair_mojibake  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "adversarial_cleaners.md")
 UNITS = ["**a ", "__a ", "~~a ", ">!a ", "*a ", "_a ", "^(a ", "[a](", "![a](", "[a](<", "[a][", "`a ", "***a ",
          "&amp;", "<p>a ", "<code>a ", "http://a.b/( ", "\\", "a\u200b ",
          "```a\n", "> a\n", "    a\n\n", "<pre>a\n  b ", "<a ", "<script>a ", "\u00c3\u00a9a "]  # code blocks, quotes, mojibake (issue 10)
-CLEANERS = {"sources.text.clean_markdown": clean_markdown,
+CLEANERS = {"sources.text.markdown.clean_markdown": clean_markdown,
             "clean_markdown(drop_quotes=True)": lambda text: clean_markdown(text, drop_quotes=True),
-            "sources.text.repair_mojibake": lambda text: repair_mojibake(text)[0],
-            "sources.html_text.html_to_text": html_to_text, "sources.langid.clean_text": clean_text}
+            "sources.text.normalize.repair_mojibake": lambda text: repair_mojibake(text)[0],
+            "sources.text.html_text.html_to_text": html_to_text, "sources.text.langid.clean_text": clean_text}
 from sources import wikipedia  # noqa: E402
 
 CLEANERS["sources.wikipedia.page_sections"] = lambda text: wikipedia.page_sections(text, wikipedia.WikipediaConfig())
 UNITS += ["{{a ", "[[a ", "{|a ", "<ref>a ", "''a ", "<!--a ", "{{a\n\nb ", "x <math>y "]
 # issue 10's second round: typed-in HTML tags, S2 abstract breaks and cuts, copied query text
-from sources.ngrams import drop_copied_runs  # noqa: E402
+from sources.text.ngrams import drop_copied_runs  # noqa: E402
 from sources.semanticscholar import clean_abstract  # noqa: E402
 
 CLEANERS["sources.semanticscholar.clean_abstract"] = clean_abstract
-CLEANERS["sources.ngrams.drop_copied_runs (text vs itself)"] = lambda text: drop_copied_runs(text, text)[0]
+CLEANERS["sources.text.ngrams.drop_copied_runs (text vs itself)"] = lambda text: drop_copied_runs(text, text)[0]
 UNITS += ["<a x=y ", "<i>a ", " ::: a", "BACKGROUND ::: ", "a ... ", "\\% "]
 
 

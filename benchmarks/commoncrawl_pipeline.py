@@ -5,7 +5,7 @@
 Input: the three real WARCs of ../shared/data/commoncrawl (509 records, 79 HTML pages with a 2xx
 status). Measures, in CPU seconds of this process (one core):
   1. reading: warcio and fastwarc iterating every record and reading its block (the plain read),
-     and ccpairs' reader (sources.warc: raw records as the parser gets them);
+     and ccpairs' reader (sources.formats.warc: raw records as the parser gets them);
   2. every HTML page through each step of the parser and the rules, timed step by step, with
      every page read (the crawler's language shortcut off, so no page escapes extraction);
   3. the extractors on the same decoded HTML: resiliparse (chosen) and trafilatura, and how much
@@ -30,10 +30,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from pipelines import commoncrawl as P  # noqa: E402
-from sources import commoncrawl as S  # noqa: E402
-from sources import http_message, warc, web_text  # noqa: E402
-from sources.readers import TruncatedTail  # noqa: E402
+import pipelines.commoncrawl  # noqa: E402
+import sources.commoncrawl  # noqa: E402
+from sources.formats import http_message, warc  # noqa: E402
+from sources.text import web_text  # noqa: E402
+from sources.formats.readers import TruncatedTail  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "commoncrawl")
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "commoncrawl_pipeline.md")
@@ -71,7 +72,7 @@ def read_warcio(blobs):
     return n
 
 
-def read_ccpairs(blobs, config=S.CommonCrawlConfig()):
+def read_ccpairs(blobs, config=sources.commoncrawl.CommonCrawlConfig()):
     raws = []
     for path, blob in zip(FILES, blobs):
         raws += [r for r in warc.WarcFileReader(io.BytesIO(blob), path, config.max_record_bytes, config.max_html_bytes)
@@ -90,8 +91,8 @@ def candidate_pages(raws, config):
     """(raw record, HTTP head, body) of every 2xx HTML response."""
     pages = []
     for raw in raws:
-        item = S.parse_record(raw.data, config)
-        if isinstance(item, S.WebPage):
+        item = sources.commoncrawl.parse_record(raw.data, config)
+        if isinstance(item, sources.commoncrawl.WebPage):
             record = warc.decode(raw.data)
             head, body = http_message.read_head(record.block)
             pages.append((raw.data, record, head, body))
@@ -100,32 +101,47 @@ def candidate_pages(raws, config):
 
 def run_steps(pages, config, timers):
     """sources.commoncrawl.parse_record's steps (and the rules), each timed; every page extracted."""
-    from sources.langid import is_english
+    from sources.text.langid import is_english
 
-    rules = [r for r in S.rules(config) if not isinstance(r, S.UnlessCrawlerSaid)]
+    rules = [r for r in sources.commoncrawl.rules(config) if not isinstance(r, sources.commoncrawl.UnlessCrawlerSaid)]
     for data, _, _, _ in pages:
         t0 = time.process_time()
         record = warc.decode(data)
         head, body = http_message.read_head(record.block)
         body = http_message.decoded_body(head, body, config.max_html_bytes, config.max_record_bytes)
-        url = S.target_uri(record)
+        url = sources.commoncrawl.target_uri(record)
         t1 = time.process_time()
         html, _ = web_text.decode_html(body, head.charset)
         t2 = time.process_time()
         doc = web_text.HtmlDocument(html)
-        site = web_text.Site(web_text.clean_text(doc.site_name), S._host(url))
-        title = S.choose_title((read() for read in (lambda: doc.title, lambda: doc.og_title, lambda: doc.h1)), site,
-                               S.is_home_page(url))
+        site = web_text.Site(web_text.clean_text(doc.site_name), sources.commoncrawl._host(url))
+        title = sources.commoncrawl.choose_title(
+            (read() for read in (lambda: doc.title, lambda: doc.og_title, lambda: doc.h1)),
+            site,
+            sources.commoncrawl.is_home_page(url),
+        )
         t3 = time.process_time()
         main = doc.main_text()
         t4 = time.process_time()
-        text = web_text.clean_text(main[:S.MAX_TEXT_CHARS + 2000])[:S.MAX_TEXT_CHARS]
+        text = web_text.clean_text(main[: sources.commoncrawl.MAX_TEXT_CHARS + 2000])[
+            : sources.commoncrawl.MAX_TEXT_CHARS
+        ]
         lines = web_text.prose_lines(text)
         passage = web_text.repaired(web_text.passage_of(lines, config.max_passage_words))[0]
-        page = S.WebPage(url, S.url_key(url), "", "", 0, "", title=title, text=text, prose="\n".join(lines),
-                         passage=passage)
+        page = sources.commoncrawl.WebPage(
+            url,
+            sources.commoncrawl.url_key(url),
+            "",
+            "",
+            0,
+            "",
+            title=title,
+            text=text,
+            prose="\n".join(lines),
+            passage=passage,
+        )
         t5 = time.process_time()
-        reason = S.first_drop(page, rules)
+        reason = sources.commoncrawl.first_drop(page, rules)
         t6 = time.process_time()
         if reason is None:
             is_english(page.passage_head)
@@ -136,7 +152,7 @@ def run_steps(pages, config, timers):
 
 def parse_all(pages, config):
     for data, _, _, _ in pages:
-        S.drop_reason(S.parse_record(data, config), config)
+        sources.commoncrawl.drop_reason(sources.commoncrawl.parse_record(data, config), config)
 
 
 # ---- 3. extractors ----
@@ -160,7 +176,7 @@ def main():
     if not FILES:
         raise SystemExit(f"no WARC samples in {DATA}")
     blobs = [open(p, "rb").read() for p in FILES]
-    config = S.CommonCrawlConfig(english_only=False)  # every page read: none escapes extraction
+    config = sources.commoncrawl.CommonCrawlConfig(english_only=False)  # every page read: none escapes extraction
     lines = ["# Common Crawl pipeline throughput", "",
              f"`python benchmarks/commoncrawl_pipeline.py --repeat {args.repeat} --copies {args.copies}` on the three "
              f"real WARCs of `../shared/data/commoncrawl`. {os.cpu_count()} cores (shared with other jobs), Python "
@@ -188,7 +204,7 @@ def main():
     # 2. steps
     read_seconds, raws = cpu(lambda: read_ccpairs(blobs), args.repeat)
     pages = candidate_pages(raws, config)
-    from sources.langid import is_english
+    from sources.text.langid import is_english
 
     is_english("warm up: the cascade loads its models once per process")
     timers = [0.0] * len(STEPS)
@@ -216,12 +232,22 @@ def main():
     by_file = {}
     for data, record, _, _ in pages:
         by_file.setdefault(record.get(warc.CRAWL), []).append(data)
-    shipped = S.CommonCrawlConfig()
+    shipped = sources.commoncrawl.CommonCrawlConfig()
     lines += ["", "| file (crawl) | pages | median HTML KiB | parse + rules, every page read, pages/s per core | "
                   "as shipped: English only (the crawler's guess, else language ID) |", "|---|---:|---:|---:|---:|"]
     for crawl, datas in sorted(by_file.items()):
-        seconds, _ = cpu(lambda d=datas: [S.drop_reason(S.parse_record(x, config), config) for x in d], args.repeat)
-        english, _ = cpu(lambda d=datas: [S.drop_reason(S.parse_record(x, shipped), shipped) for x in d], args.repeat)
+        seconds, _ = cpu(
+            lambda d=datas: [
+                sources.commoncrawl.drop_reason(sources.commoncrawl.parse_record(x, config), config) for x in d
+            ],
+            args.repeat,
+        )
+        english, _ = cpu(
+            lambda d=datas: [
+                sources.commoncrawl.drop_reason(sources.commoncrawl.parse_record(x, shipped), shipped) for x in d
+            ],
+            args.repeat,
+        )
         kib = statistics.median(len(x) for x in datas) / 1024
         lines.append(f"| {crawl} | {len(datas)} | {kib:.0f} | {len(datas) / seconds:,.0f} | "
                      f"{len(datas) / english:,.0f} |")
@@ -251,8 +277,13 @@ def main():
         lines.append(f"| trafilatura | {len(htmls) / traf_seconds:,.0f} |")
 
         def passages(texts):
-            return [web_text.passage_of(web_text.prose_lines(web_text.clean_text(t[:S.MAX_TEXT_CHARS])),
-                                        config.max_passage_words) for t in texts]
+            return [
+                web_text.passage_of(
+                    web_text.prose_lines(web_text.clean_text(t[: sources.commoncrawl.MAX_TEXT_CHARS])),
+                    config.max_passage_words,
+                )
+                for t in texts
+            ]
 
         main = passages(web_text.HtmlDocument(h).main_text() for h in htmls)
         whole = passages(plains)
@@ -268,19 +299,25 @@ def main():
     print("\n".join(lines[-6:]), flush=True)
 
     # 4. --max_html_bytes
-    whole = S.CommonCrawlConfig(english_only=False, max_html_bytes=8 << 20, max_record_bytes=8 << 20)
+    whole = sources.commoncrawl.CommonCrawlConfig(english_only=False, max_html_bytes=8 << 20, max_record_bytes=8 << 20)
     whole_raws = read_ccpairs(blobs, whole)
-    parsed = (S.parse_record(r.data, whole) for r in whole_raws)
-    reference = {p.url: p.passage for p in parsed if isinstance(p, S.WebPage)}
+    parsed = (sources.commoncrawl.parse_record(r.data, whole) for r in whole_raws)
+    reference = {p.url: p.passage for p in parsed if isinstance(p, sources.commoncrawl.WebPage)}
     lines += ["", "## --max_html_bytes: speed and passages", "",
               "| cap | parse pages/s per core | passages equal to whole-page reading |", "|---|---:|---:|"]
     for cap in (64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 8 << 20):
-        capped = S.CommonCrawlConfig(english_only=False, max_html_bytes=cap, max_record_bytes=8 << 20)
+        capped = sources.commoncrawl.CommonCrawlConfig(english_only=False, max_html_bytes=cap, max_record_bytes=8 << 20)
         capped_raws = [r for r in read_ccpairs(blobs, capped)]
-        datas = [r.data for r in capped_raws if isinstance(S.parse_record(r.data, capped), S.WebPage)]
-        seconds, _ = cpu(lambda d=datas: [S.parse_record(x, capped) for x in d], args.repeat)
-        same = sum(reference.get(p.url) == p.passage for p in (S.parse_record(x, capped) for x in datas))
-        default = " (default)" if cap == S.CommonCrawlConfig().max_html_bytes else ""
+        datas = [
+            r.data
+            for r in capped_raws
+            if isinstance(sources.commoncrawl.parse_record(r.data, capped), sources.commoncrawl.WebPage)
+        ]
+        seconds, _ = cpu(lambda d=datas: [sources.commoncrawl.parse_record(x, capped) for x in d], args.repeat)
+        same = sum(
+            reference.get(p.url) == p.passage for p in (sources.commoncrawl.parse_record(x, capped) for x in datas)
+        )
+        default = " (default)" if cap == sources.commoncrawl.CommonCrawlConfig().max_html_bytes else ""
         lines.append(f"| {cap >> 10} KiB{default} | {len(datas) / seconds:,.0f} | "
                      f"{same} / {len(datas)} |")
     print("\n".join(lines[-7:]), flush=True)
@@ -295,8 +332,18 @@ def main():
                 os.makedirs(os.path.dirname(copy), exist_ok=True)
                 shutil.copyfile(path, copy)
                 inputs.append(copy)
-        beam_seconds, _ = cpu(lambda: P.run(["--input", os.path.join(tmp, "in", "*.warc.gz"), "--output",
-                                             os.path.join(tmp, "out"), "--version", "bench"]))
+        beam_seconds, _ = cpu(
+            lambda: pipelines.commoncrawl.run(
+                [
+                    "--input",
+                    os.path.join(tmp, "in", "*.warc.gz"),
+                    "--output",
+                    os.path.join(tmp, "out"),
+                    "--version",
+                    "bench",
+                ]
+            )
+        )
         manifest = json.load(open(os.path.join(tmp, "out", "commoncrawl", "bench", "manifest.json")))
     finally:
         shutil.rmtree(tmp)

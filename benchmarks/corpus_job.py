@@ -40,7 +40,7 @@ import psutil
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from schemas import versions as V  # noqa: E402
+from schemas import versions  # noqa: E402
 from sources.demo_inputs.beir import write_demo_beir  # noqa: E402
 from sources.demo_inputs.corpus import planted_corpus  # noqa: E402
 
@@ -67,7 +67,7 @@ def make_inputs(root: pathlib.Path, n_pairs: int, eval_folder: pathlib.Path):
         n_plain=(n_pairs - 20 * k - 2 * n_near - 10 * k - 40) // 2, n_exact=10 * k, n_repeated=10 * k,
         near_rates=NEAR_RATES, near_per_rate=n_near // len(NEAR_RATES), eval_queries=queries,
         judged_passages=judged, n_boilerplate=10 * k, seed=n_pairs)
-    dirs = [V.write_pair_version(root / source / "v1", rows, num_shards=max(1, len(rows) // 20_000),
+    dirs = [versions.write_pair_version(root / source / "v1", rows, num_shards=max(1, len(rows) // 20_000),
                                  rows_per_group=5_000, dataset=source) for source, rows in pairs.items()]
     return dirs, truth, sum(len(rows) for rows in pairs.values())
 
@@ -166,7 +166,7 @@ def main(argv=None) -> int:
             for workers in [min(scale, MAX_WORKERS)] + ([args.fixed_workers] if args.fixed_workers else []):
                 out = tmp / f"out{scale}-{workers}"
                 wall, cpu, runner, worker, n_procs = run_job(dirs, out, eval_folder, 2 * scale, workers)
-                manifest = V.read_manifest(out / "ccpairs" / "bench")
+                manifest = versions.read_manifest(out / "ccpairs" / "bench")
                 results.append((scale, workers, n_in, manifest["counts"]["pairs"], wall, cpu, runner, worker,
                                 manifest["counts"]["records_dropped"]))
                 print(results[-1], flush=True)
@@ -174,7 +174,9 @@ def main(argv=None) -> int:
                 plain[scale] = run_job(dirs, tmp / f"plain{scale}", eval_folder, 2 * scale, args.fixed_workers,
                                        plain=True)[3]
                 print("plain copy", scale, plain[scale], flush=True)
-            kept = set(V.read_pairs(out / "ccpairs" / "bench", columns=["pair_id"]).column("pair_id").to_pylist())
+            kept = set(
+                versions.read_pairs(out / "ccpairs" / "bench", columns=["pair_id"]).column("pair_id").to_pylist()
+            )
             if scale == max(scales):
                 quality = near_quality(truth, kept, manifest)
     write_markdown(args.output, args.base_pairs, scales, results, plain, quality)

@@ -24,9 +24,9 @@ def main():
     os.environ["HYPOTHESIS_PROFILE"] = "long"
     from hypothesis import settings
 
-    from tests.sources import test_fuzz as F
+    from tests.sources import test_fuzz
 
-    properties = [getattr(F, name) for name in dir(F) if name.startswith("test_")]
+    properties = [getattr(test_fuzz, name) for name in dir(test_fuzz) if name.startswith("test_")]
     rows, failures = [], []
     for prop in properties:
         start = time.perf_counter()
@@ -44,7 +44,7 @@ def main():
              "examples each.", "", "| property | verdict | seconds |", "|---|---|---:|"]
     lines += [f"| `{name}` | {verdict} | {seconds:.1f} |" for name, verdict, seconds in rows]
     lines += ["", "Inputs tried (parser or cleaner calls, shrinking included):", ""]
-    lines += [f"- {name}: {n:,}" for name, n in sorted(F.TRIED.items())]
+    lines += [f"- {name}: {n:,}" for name, n in sorted(test_fuzz.TRIED.items())]
     with open(RESULTS, "w") as handle:
         handle.write("\n".join(lines) + "\n")
     print(f"wrote {RESULTS}")

@@ -1,6 +1,6 @@
 """Language-ID benchmark: accuracy and µs per text of langdetect, lingua and our cascade.
 
-Why: sources/langid.py chooses its method from these numbers; rerun after changing it.
+Why: sources/text/langid.py chooses its method from these numbers; rerun after changing it.
 
     .venv/bin/python benchmarks/langid.py            # prints the table, writes results/langid.md
 
@@ -39,7 +39,7 @@ METHODS = {
     "lingua-all-low": "lingua, all 75 languages, low-accuracy mode, raw text",
     "lingua-22-low": "lingua, 22 Latin-script languages, low-accuracy mode, raw text",
     "lingua-22-high": "lingua, 22 Latin-script languages, high-accuracy mode, raw text",
-    "cascade": "sources.langid default: clean -> script -> lexicon -> lingua-22-low (+English prior)",
+    "cascade": "sources.text.langid default: clean -> script -> lexicon -> lingua-22-low (+English prior)",
     "cascade-high": "cascade with lingua high-accuracy mode at stage 4",
     "cascade-langdetect": "cascade with seeded langdetect at stage 4 (the no-lingua fallback)",
     "cascade-nolexicon": "cascade without the lexicon stage (every Latin text to lingua-22-low)",
@@ -130,7 +130,7 @@ def make_detector(method: str):
             return code, code == "en"
 
         return run
-    from sources import langid
+    from sources.text import langid
 
     cfg = {
         "cascade": langid.LangIdConfig(),
@@ -214,7 +214,7 @@ def table(title: str, items: list[dict], results: dict[str, dict]) -> str:
 
 
 def stage_counts(items: list[dict]) -> str:
-    from sources import langid
+    from sources.text import langid
 
     counts: dict[str, int] = {}
     for it in items:

@@ -20,9 +20,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from pipelines import reddit as P  # noqa: E402
+from pipelines import reddit  # noqa: E402
 from sources.demo_inputs.reddit import generate, write_zst_ndjson  # noqa: E402
-from sources.readers import iter_lines  # noqa: E402
+from sources.formats.readers import iter_lines  # noqa: E402
 from sources.reddit import RedditConfig, decode_line, drop_reason  # noqa: E402
 
 NOTES = """Reading the figures: decompression and JSON are a small part of the cost; the per-record
@@ -79,7 +79,7 @@ def read_parse_filter(paths):
 
 def run_pipeline(paths, out, extra):
     argv = [a for p in paths for a in ("--input", p)] + ["--output", out, "--version", "bench", "--overwrite"] + extra
-    return P.run(argv)
+    return reddit.run(argv)
 
 
 def main():

@@ -22,8 +22,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from pipelines import semanticscholar as P  # noqa: E402
-from sources import semanticscholar as S  # noqa: E402
+import pipelines.semanticscholar  # noqa: E402
+import sources.semanticscholar  # noqa: E402
 
 SAMPLE = os.path.join(os.path.dirname(ROOT), "shared", "data", "semanticscholar", "s2orc-v2020-07-05",
                       "metadata-sample.part1-of-2.jsonl")
@@ -67,16 +67,16 @@ def gzip_json(paths):
 
 
 def plain_rules(paths):
-    papers, config = {}, S.SemanticScholarConfig()
+    papers, config = {}, sources.semanticscholar.SemanticScholarConfig()
     for path in paths:
         with gzip.open(path, "rb") as handle:
             for line in handle:
-                record = S.decode_line(line)
-                if isinstance(record, S.PaperPart):
-                    paper = S.paper_of(record)
-                    papers[record.paper_id] = S.merge_parts(papers[record.paper_id], paper) \
+                record = sources.semanticscholar.decode_line(line)
+                if isinstance(record, sources.semanticscholar.PaperPart):
+                    paper = sources.semanticscholar.paper_of(record)
+                    papers[record.paper_id] = sources.semanticscholar.merge_parts(papers[record.paper_id], paper) \
                         if record.paper_id in papers else paper
-    return sum(S.title_abstract_drop(p, config) is None for p in papers.values())
+    return sum(sources.semanticscholar.title_abstract_drop(p, config) is None for p in papers.values())
 
 
 def main():
@@ -89,7 +89,7 @@ def main():
         for name, fn in [
             ("gzip + json.loads (1 process)", lambda: gzip_json(paths)),
             ("+ parse, merge papers, rules incl. language ID (1 process, no Beam)", lambda: plain_rules(paths)),
-            ("Beam pipeline, FnApiRunner in process", lambda: P.run(
+            ("Beam pipeline, FnApiRunner in process", lambda: pipelines.semanticscholar.run(
                 [a for p in paths for a in ("--input", p)] + ["--output", os.path.join(tmp, "out"), "--version", "b"])),
         ]:
             cpu, wall = cpu_seconds(fn)

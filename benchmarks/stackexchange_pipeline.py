@@ -26,17 +26,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from pipelines.splits import plan_read_units  # noqa: E402
-from sources import stackexchange as S  # noqa: E402
+from sources import stackexchange  # noqa: E402
 from sources.demo_inputs.stackexchange import generate_rows, write_posts_xml, write_site_archive  # noqa: E402
-from sources.readers import RawLine, iter_lines  # noqa: E402
-from sources.stackexchange_xml import is_structure_line, strip_line  # noqa: E402
+from sources.formats.readers import RawLine, iter_lines  # noqa: E402
+from sources.formats.stackexchange_xml import is_structure_line, strip_line  # noqa: E402
 
 STREAM_SCRIPT = """
 import resource, sys
 sys.path.insert(0, {root!r})
-from sources.readers import iter_lines
-from sources.sevenzip import SevenZipMemberReader
-from sources.stackexchange_xml import is_structure_line, strip_line
+from sources.formats.readers import iter_lines
+from sources.formats.sevenzip import SevenZipMemberReader
+from sources.formats.stackexchange_xml import is_structure_line, strip_line
 rows = 0
 with open({path!r}, "rb") as fh, SevenZipMemberReader(fh, "Posts.xml") as reader:
     for item in iter_lines(reader, "Posts.xml"):
@@ -58,21 +58,21 @@ def measure(fn):
 
 
 def parse_file(path: str):
-    site = S.site_from_path(path)
+    site = stackexchange.site_from_path(path)
     posts = []
     with open(path, "rb") as fh:
         for item in iter_lines(fh, path):
             if isinstance(item, RawLine) and not is_structure_line(strip_line(item.data)):
-                posts.append(S.parse_row_line(item.data, site))
+                posts.append(stackexchange.parse_row_line(item.data, site))
     return posts
 
 
 def run_pipeline(path: str, out: str, version: str, split_mb: int) -> dict:
     import json
 
-    from pipelines import stackexchange as P
+    from pipelines import stackexchange
 
-    directory = P.run(["--input", path, "--output", out, "--version", version, "--split_mb", str(split_mb)])
+    directory = stackexchange.run(["--input", path, "--output", out, "--version", version, "--split_mb", str(split_mb)])
     with open(os.path.join(directory, "manifest.json")) as fh:
         return json.load(fh)
 
@@ -97,7 +97,7 @@ def main(argv=None) -> None:
         size_mb = os.path.getsize(posts_path) / 2**20
         posts, parse_wall, parse_cpu = measure(lambda: parse_file(posts_path))
         rows = len(posts)
-        pairs, rules_wall, rules_cpu = measure(lambda: S.pairs_in_memory(posts))
+        pairs, rules_wall, rules_cpu = measure(lambda: stackexchange.pairs_in_memory(posts))
         whole, whole_wall, whole_cpu = measure(lambda: run_pipeline(posts_path, os.path.join(work, "out"), "whole", 0))
         split_mb = max(1, int(size_mb // 4))
         n_units = len(plan_read_units([{"path": posts_path, "bytes": os.path.getsize(posts_path)}], split_mb << 20))

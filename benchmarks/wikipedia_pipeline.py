@@ -36,11 +36,12 @@ sys.path.insert(0, ROOT)
 
 import mwparserfromhell  # noqa: E402
 
-from sources import bz2_streams as B  # noqa: E402
-from sources import wikipedia as S  # noqa: E402
-from sources import wikitext as W  # noqa: E402
+from sources.formats import bz2_streams  # noqa: E402
+from schemas import reasons  # noqa: E402
+from sources import wikipedia  # noqa: E402
+from sources.text import wikitext  # noqa: E402
 from sources.demo_inputs.wikipedia import split_export, write_multistream  # noqa: E402
-from sources.mediawiki_xml import PageBytes, PageSplitter, parse_page  # noqa: E402
+from sources.formats.mediawiki_xml import PageBytes, PageSplitter, parse_page  # noqa: E402
 
 SAMPLE = os.path.join(os.path.dirname(ROOT), "shared", "data", "wikipedia",
                       "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
@@ -85,7 +86,7 @@ def ccpairs_pages(path: str):
     """Raw page bytes, read as the pipeline reads them (whole file, stream by stream)."""
     splitter = PageSplitter()
     with open(path, "rb") as handle:
-        for item in B.iter_streams(handle):
+        for item in bz2_streams.iter_streams(handle):
             for piece in splitter.feed(item.offset, item.data):
                 if isinstance(piece, PageBytes):
                     yield piece.data
@@ -115,12 +116,12 @@ class _TimedParser:
 
 
 def in_memory_pairs(path: str, timed: _TimedParser):
-    W.mwparserfromhell = timed
+    wikitext.mwparserfromhell = timed
     try:
-        pages = [S.parse_page_xml(raw, "enwiki") for raw in ccpairs_pages(path)]
-        return pages, S.pairs_in_memory(pages)
+        pages = [wikipedia.parse_page_xml(raw, "enwiki") for raw in ccpairs_pages(path)]
+        return pages, wikipedia.pairs_in_memory(pages)
     finally:
-        W.mwparserfromhell = mwparserfromhell
+        wikitext.mwparserfromhell = mwparserfromhell
 
 
 def whole_page_mwparserfromhell(pages_xml):
@@ -134,9 +135,9 @@ def whole_page_mwparserfromhell(pages_xml):
 def run_pipeline(path: str, out: str, version: str, split_mb: float):
     import json
 
-    from pipelines import wikipedia as P
+    from pipelines import wikipedia
 
-    directory = P.run(["--input", path, "--output", out, "--version", version, "--split_mb", str(split_mb)])
+    directory = wikipedia.run(["--input", path, "--output", out, "--version", version, "--split_mb", str(split_mb)])
     with open(os.path.join(directory, "manifest.json")) as fh:
         return json.load(fh)
 
@@ -164,10 +165,10 @@ def main(argv=None) -> None:
         articles = sum(1 for p in pages if p.namespace == 0 and not p.is_redirect)
         raw_sample = list(ccpairs_pages(SAMPLE))
         _, naive_wall, naive_cpu = measure(lambda: whole_page_mwparserfromhell(raw_sample))
-        sample_articles = sum(1 for raw in raw_sample if S.drop_reason(S.parse_page_xml(raw, "enwiki"))
-                              not in (S.R.DROP_REDIRECT, S.R.DROP_NOT_ARTICLE))
+        sample_articles = sum(1 for raw in raw_sample if wikipedia.drop_reason(wikipedia.parse_page_xml(raw, "enwiki"))
+                              not in (reasons.DROP_REDIRECT, reasons.DROP_NOT_ARTICLE))
         _, clean_sample_wall, clean_sample_cpu = measure(
-            lambda: [S.parse_page_xml(raw, "enwiki") for raw in raw_sample])
+            lambda: [wikipedia.parse_page_xml(raw, "enwiki") for raw in raw_sample])
         manifest, beam_wall, beam_cpu = measure(lambda: run_pipeline(dump, os.path.join(work, "out"), "one", 0))
         one_copy, _ = write_multistream(copies_of(sample_xml, 1), os.path.join(
             work, "one", "enwiki-20160601-pages-articles-multistream.xml.bz2"))
@@ -175,7 +176,7 @@ def main(argv=None) -> None:
         marginal = (beam_cpu - one_cpu) / (args.copies - 1)  # CPU per copy once the job's fixed costs are paid
         split_mb = max(0.1, round(bz2_mb / 6, 2))
         n_units = len(__import__("pipelines.wikipedia", fromlist=["plan_units"]).plan_units(
-            [{"path": dump, "bytes": os.path.getsize(dump)}], S.WikipediaConfig(split_mb=split_mb)))
+            [{"path": dump, "bytes": os.path.getsize(dump)}], wikipedia.WikipediaConfig(split_mb=split_mb)))
         ranged, ranged_wall, ranged_cpu = measure(lambda: run_pipeline(dump, os.path.join(work, "out"), "ranges",
                                                                         split_mb))
         assert manifest["counts"]["records_read"] == ranged["counts"]["records_read"] == n_pages == len(pages)

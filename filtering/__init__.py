@@ -1,1 +1,2 @@
-"""Model-based filters over extracted pairs (consistency filtering)."""
+"""Filters and statistics over extracted pairs: corpus-level (dedup, decontamination, the passage pool; torch-free)
+and model-based (the consistency filter)."""

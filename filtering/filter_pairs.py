@@ -47,20 +47,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import schemas.manifest
 from filtering.consistency import E5_TOP_K, ConsistencyPool, consistency_filter
 from filtering.index import BACKENDS, available_backends
 from filtering.pool import Pool, PoolEntry, sample_pool
 from filtering.text_hash import text_hashes
 from model import atomic, run_lock
 from model.data import Shard, choose_versions, read_version
-from model.embed import (
-    Embedder, add_device_flags, check_device_flags, embedder_from_args, resolve_devices, resolve_model_dtype,
-)
+from model.embed import (Embedder, add_device_flags, check_device_flags, embedder_from_args, resolve_devices,
+                         resolve_model_dtype)
 from model.encoder import default_model_path
 from model.saving import folder_fingerprint
-from schemas import manifest as M
-from schemas import reasons as R
-from schemas import versions as V
+from schemas import reasons, versions
 from schemas.cli import CommandParser, existing_path, model_folder, output_path, positive_int, version_name
 from schemas.pairs import PAIR_SCHEMA
 
@@ -70,7 +68,7 @@ OPTIONS_NAME = "filter-options.json"
 POOL_META_NAME = "pool.json"
 POOL_CLAIM_NAME = ".pool.claim"
 # What this command writes (besides temp files): what an --overwrite of other options clears.
-OUTPUT_GLOBS = ("*.parquet", "*.npy", POOL_META_NAME, M.MANIFEST_NAME, OPTIONS_NAME)
+OUTPUT_GLOBS = ("*.parquet", "*.npy", POOL_META_NAME, schemas.manifest.MANIFEST_NAME, OPTIONS_NAME)
 # How often a worker waiting for the pool looks again, and says that it waits (seconds).
 POOL_POLL_SECONDS = 0.5
 POOL_WAIT_LOG_SECONDS = 60.0
@@ -95,7 +93,7 @@ def input_shards(pair_dirs: Sequence[str]) -> List[Shard]:
 
 def write_output(path: pathlib.Path, table: pa.Table) -> None:
     """One Parquet output, atomically, under a temp name naming this worker (model.atomic)."""
-    data = V.parquet_bytes(table)
+    data = versions.parquet_bytes(table)
     atomic.write_with(path, lambda handle: handle.write(data))
 
 
@@ -123,14 +121,14 @@ def corpus_pool(shards: Sequence[Shard], size: int) -> Pool | None:
     """The corpus job's pool.parquet (pipelines/ccpairs.py), when the input is one corpus version whose
     pool holds this sample: its `size` smallest hashes, or all of it when the corpus has fewer distinct
     passages than the pool the job drew. The same sample sample_pool draws (same hash, same order;
-    tests/sources/test_passage_pool.py), without reading every passage of the corpus again."""
+    tests/pipelines/test_ccpairs.py), without reading every passage of the corpus again."""
     folders = {str(s.path).rsplit("/", 1)[0] for s in shards}
     if len(folders) != 1:
         return None
     folder = folders.pop()
     try:
-        manifest = V.read_manifest(folder)
-    except (OSError, V.VersionError):
+        manifest = versions.read_manifest(folder)
+    except (OSError, versions.VersionError):
         return None
     drawn, made_for = manifest.get("pool") or {}, (manifest.get("options") or {}).get("pool_size")
     rows = drawn.get("rows")
@@ -138,9 +136,9 @@ def corpus_pool(shards: Sequence[Shard], size: int) -> Pool | None:
         return None
     if rows < size and rows >= made_for:  # the job drew fewer than asked for here, not all it had
         return None
-    table = V.open_parquet(V.join(folder, drawn["path"])).read()
+    table = versions.open_parquet(versions.join(folder, drawn["path"])).read()
     entries = sorted(PoolEntry(**row) for row in table.to_pylist())
-    log.info("using the corpus job's pool: %s (%d of its %d passages)", V.join(folder, drawn["path"]),
+    log.info("using the corpus job's pool: %s (%d of its %d passages)", versions.join(folder, drawn["path"]),
              min(size, len(entries)), len(entries))
     return Pool(tuple(entries[:size]))
 
@@ -189,7 +187,7 @@ def obtain_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int, embed
 
 def filter_shard(path: pathlib.Path, embedder: Embedder, pool: ConsistencyPool, k: int, batch_size: int):
     """(kept pairs table, ranks table, embed seconds, search seconds) for one input shard."""
-    table = V.open_parquet(path).read().cast(PAIR_SCHEMA)
+    table = versions.open_parquet(path).read().cast(PAIR_SCHEMA)
     queries = table.column("query").to_pylist()
     passages = table.column("passage").to_pylist()
     start = time.perf_counter()
@@ -210,7 +208,7 @@ def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[Shard], v
                                options: Dict) -> Dict | None:
     """Once every shard's outputs exist: count per source and write manifest.json (last)."""
     total = len(shards)
-    names = [(V.shard_name("pairs", j, total), V.shard_name("ranks", j, total)) for j in range(total)]
+    names = [(versions.shard_name("pairs", j, total), versions.shard_name("ranks", j, total)) for j in range(total)]
     if not all((out_dir / p).is_file() and (out_dir / r).is_file() for p, r in names):
         return None
     seen, kept = collections.Counter(), collections.Counter()
@@ -222,15 +220,15 @@ def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[Shard], v
     pair_shards = [{"path": p, "rows": pq.ParquetFile(out_dir / p).metadata.num_rows, "source": shard.source}
                    for (p, _), shard in zip(names, shards)]
     n_in, n_kept = sum(seen.values()), sum(kept.values())
-    manifest = M.build_manifest(
-        dataset=DATASET, version=version, code_version=M.code_version(),
+    manifest = schemas.manifest.build_manifest(
+        dataset=DATASET, version=version, code_version=schemas.manifest.code_version(),
         inputs=[{"path": str(s.path), "bytes": s.size, "source": s.source} for s in shards],
-        records_read=n_in, records_used=n_kept, records_dropped={R.DROP_INCONSISTENT: n_in - n_kept},
+        records_read=n_in, records_used=n_kept, records_dropped={reasons.DROP_INCONSISTENT: n_in - n_kept},
         records_rejected={}, pairs=n_kept, shards=pair_shards, reject_shards=[], options=options,
         extra={"keep_rate": {s: round(kept[s] / seen[s], 6) for s in sorted(seen)},
                "pairs_in": dict(sorted(seen.items())), "pairs_kept": dict(sorted(kept.items())),
                "rank_shards": [r for _, r in names]})
-    V.write_manifest(out_dir, manifest)
+    versions.write_manifest(out_dir, manifest)
     return manifest
 
 
@@ -265,7 +263,7 @@ def defining_options(args, shards: Sequence[Shard]) -> Dict:
 
 def absolute(path) -> str:
     """A local path made absolute (workers may start in other folders); URIs as they are."""
-    return str(path) if V.is_uri(path) else os.path.abspath(path)
+    return str(path) if versions.is_uri(path) else os.path.abspath(path)
 
 
 # The options that decide a version's bytes, and the flag that sets each.
@@ -336,25 +334,25 @@ def has_outputs(out_dir: pathlib.Path) -> bool:
 def clear_outputs(out_dir: pathlib.Path) -> None:
     """Another filter's outputs: the manifest first (the version reads as incomplete from then on),
     then the rest, and temp files whose writer is gone or unknown (an older temp name)."""
-    atomic.remove_quietly(out_dir / M.MANIFEST_NAME)
+    atomic.remove_quietly(out_dir / schemas.manifest.MANIFEST_NAME)
     for pattern in OUTPUT_GLOBS:
         for stale in out_dir.glob(pattern):
             atomic.remove_quietly(stale)
-    for leftover in out_dir.glob(f".*{V.TMP_MARK}*"):
+    for leftover in out_dir.glob(f".*{versions.TMP_MARK}*"):
         if atomic.temp_writer_gone(leftover.name) or not atomic.names_writer(leftover.name):
             atomic.remove_quietly(leftover)
 
 
 def remove_dead_writers_files(out_dir: pathlib.Path) -> None:
     """Temp files of workers known to be gone (same host, pid not alive): never a live peer's."""
-    for leftover in out_dir.glob(f".*{V.TMP_MARK}*"):
+    for leftover in out_dir.glob(f".*{versions.TMP_MARK}*"):
         if atomic.temp_writer_gone(leftover.name):
             atomic.remove_quietly(leftover)
 
 
 def run(args) -> Dict:
     out_dir = output_dir(args)
-    if V.is_complete(out_dir) and not args.overwrite:
+    if versions.is_complete(out_dir) and not args.overwrite:
         raise SystemExit(f"{out_dir} is a complete version; pass --overwrite to replace it")
     shards = input_shards(args.pairs)
     if not shards:
@@ -374,8 +372,8 @@ def run(args) -> Dict:
     for j, shard in enumerate(shards):
         if j % workers != worker:
             continue
-        pairs_path = out_dir / V.shard_name("pairs", j, total)
-        ranks_path = out_dir / V.shard_name("ranks", j, total)
+        pairs_path = out_dir / versions.shard_name("pairs", j, total)
+        ranks_path = out_dir / versions.shard_name("ranks", j, total)
         if pairs_path.is_file() and ranks_path.is_file():
             log.info("shard %d/%d already done", j, total)
             continue
@@ -420,7 +418,7 @@ def check_arguments(parser: CommandParser, args) -> None:
     try:
         if not input_shards(args.pairs):
             parser.error("--pairs: no pair shards found")
-    except (OSError, ValueError, V.VersionError) as err:
+    except (OSError, ValueError, versions.VersionError) as err:
         parser.error(f"--pairs: {err}")
     usable = available_backends()
     backend = usable[0] if args.backend == "auto" else args.backend

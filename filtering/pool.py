@@ -9,7 +9,7 @@ blake2b is uniform, the N smallest hashes are a uniform random sample of the dis
 
 import heapq
 from dataclasses import dataclass
-from typing import Dict, Iterable, Iterator, List, Sequence
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +17,7 @@ import pyarrow as pa
 from filtering.text_hash import text_hash
 from schemas.versions import open_parquet
 
+POOL_NAME = "pool.parquet"  # in a corpus version: the pool drawn by the corpus job, read by the filter
 POOL_COLUMNS = ("passage", "passage_id", "source")
 
 POOL_SCHEMA = pa.schema(
@@ -30,15 +31,19 @@ POOL_SCHEMA = pa.schema(
 )
 
 
-@dataclass(frozen=True, order=True)
-class PoolEntry:
+class PoolEntry(NamedTuple):
     """One pool passage. Field order is the tie-break among records with the same text hash:
-    the smallest (source, passage_id, passage) represents the text, whatever the read order."""
+    the smallest (source, passage_id, passage) represents the text, whatever the read order.
+    A tuple, so Beam's combiner (pipelines/ccpairs.py) moves it without pickling a class."""
 
     text_hash: int
     source: str
     passage_id: str
     passage: str
+
+
+def pool_entry(passage: str, passage_id: str, source: str) -> PoolEntry:
+    return PoolEntry(text_hash(passage), source, passage_id, passage)
 
 
 class BottomKSample:
@@ -71,11 +76,11 @@ class BottomKSample:
         self._best[entry.text_hash] = entry
 
     def offer_passage(self, passage: str, passage_id: str, source: str) -> None:
-        self.offer(PoolEntry(text_hash(passage), source, passage_id, passage))
+        self.offer(pool_entry(passage, passage_id, source))
 
     def merge(self, other: "BottomKSample") -> "BottomKSample":
         """Fold another shard's sample in; the result is the sample of both inputs together."""
-        for entry in other.entries():
+        for entry in other._best.values():
             self.offer(entry)
         return self
 
@@ -103,18 +108,7 @@ class Pool:
 
     def to_table(self) -> pa.Table:
         """As a POOL_SCHEMA table, so a drawn pool can be written next to the filtered corpus."""
-        return pa.Table.from_pylist(
-            [
-                {
-                    "text_hash": e.text_hash,
-                    "source": e.source,
-                    "passage_id": e.passage_id,
-                    "passage": e.passage,
-                }
-                for e in self.entries
-            ],
-            schema=POOL_SCHEMA,
-        )
+        return pa.Table.from_pylist([e._asdict() for e in self.entries], schema=POOL_SCHEMA)
 
 
 def iter_pair_passages(paths: Iterable[str], batch_size: int = 65536) -> Iterator[PoolEntry]:
@@ -126,7 +120,7 @@ def iter_pair_passages(paths: Iterable[str], batch_size: int = 65536) -> Iterato
             for passage, passage_id, source in zip(
                 columns["passage"], columns["passage_id"], columns["source"]
             ):
-                yield PoolEntry(text_hash(passage), source, passage_id, passage)
+                yield pool_entry(passage, passage_id, source)
 
 
 def sample_pool(paths: Iterable[str], size: int, batch_size: int = 65536) -> Pool:

@@ -19,8 +19,8 @@ import pathlib
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.nn import functional
 from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig, BertModel
 
 from model.tokenization import BatchTokenizer
@@ -105,7 +105,7 @@ class TextEncoder(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
         pooled = mean_pool(out.last_hidden_state.float(), attention_mask)
-        return F.normalize(pooled, p=2, dim=-1)
+        return functional.normalize(pooled, p=2, dim=-1)
 
     def encode(self, texts: Sequence[str], kind: str) -> torch.Tensor:
         """Tokenize and embed one batch on the encoder's device (keeps the autograd mode of the caller)."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.nn import functional
 
 
 class InfoNCELoss(nn.Module):
@@ -46,10 +46,10 @@ class InfoNCELoss(nn.Module):
         labels = torch.arange(rows.start, rows.stop, device=queries.device)
         candidates = passages if hard_negatives is None else torch.cat([passages, hard_negatives])
         logits = queries[rows] @ candidates.T * self.scale
-        loss = F.cross_entropy(_at_least_fp32(logits), labels)
+        loss = functional.cross_entropy(_at_least_fp32(logits), labels)
         if self.symmetric:
             reverse = passages[rows] @ queries.T * self.scale
-            loss = (loss + F.cross_entropy(_at_least_fp32(reverse), labels)) / 2
+            loss = (loss + functional.cross_entropy(_at_least_fp32(reverse), labels)) / 2
         return loss
 
 

@@ -10,21 +10,21 @@ from typing import Iterable, Sequence, Tuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas import reasons as R
+from schemas import reasons
 
 NAMESPACE = "ccpairs"
 
 
 def used() -> str:
-    return R.USED
+    return reasons.USED
 
 
 def dropped(reason: str) -> str:
-    return R.counter_name("dropped", reason)
+    return reasons.counter_name("dropped", reason)
 
 
 def rejected(reason: str) -> str:
-    return R.counter_name("rejected", reason)
+    return reasons.counter_name("rejected", reason)
 
 
 def count(outcome: str, n: int = 1) -> None:
@@ -46,7 +46,7 @@ class BestFate:
     """The best of a record's fates by a priority list (a picklable function for CombinePerKey)."""
 
     def __init__(self, priority: Sequence[str]):
-        unknown = [f for f in priority if f != R.USED and f not in R.DROP_REASONS]
+        unknown = [f for f in priority if f != reasons.USED and f not in reasons.DROP_REASONS]
         if unknown:
             raise ValueError(f"unknown fates {unknown}")
         self._rank = {fate: i for i, fate in enumerate(priority)}
@@ -69,7 +69,7 @@ class ResolveFates(beam.PTransform):
     def expand(self, events):
         def to_outcome(kv: Tuple[str, str]) -> str:
             fate = kv[1]
-            outcome = R.USED if fate == R.USED else dropped(fate)
+            outcome = reasons.USED if fate == reasons.USED else dropped(fate)
             count(outcome)
             return outcome
 
@@ -111,12 +111,12 @@ class DedupPairs(beam.PTransform):
 
     def expand(self, pairs):
         def candidate_fates(pair):
-            yield (pair["query_id"], R.DROP_DUPLICATE_PAIR)
-            yield (pair["passage_id"], R.DROP_DUPLICATE_PAIR)
+            yield (pair["query_id"], reasons.DROP_DUPLICATE_PAIR)
+            yield (pair["passage_id"], reasons.DROP_DUPLICATE_PAIR)
 
         def used_fates(pair):
-            yield (pair["query_id"], R.USED)
-            yield (pair["passage_id"], R.USED)
+            yield (pair["query_id"], reasons.USED)
+            yield (pair["passage_id"], reasons.USED)
 
         kept = (
             pairs

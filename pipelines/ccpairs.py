@@ -10,10 +10,10 @@ schemas/versions.py).
 
 Every input pair is kept or dropped with exactly one reason, so the manifest's records are the
 input pairs and records_read == used + dropped holds, per source too. In order:
-  Decontaminate    eval_query, eval_ngram (sources/decontamination.py), against --decontaminate folders
+  Decontaminate    eval_query, eval_ngram (filtering/decontamination.py), against --decontaminate folders
   SamePairText     duplicate_pair_text: same normalised (query, passage), any source
   RepeatedPassage  repeated_passage: same normalised passage (on unless --keep_repeated_passages)
-  NearDuplicates   near_duplicate: MinHash LSH over word 5-gram shingles (sources/minhash.py)
+  NearDuplicates   near_duplicate: MinHash LSH over word 5-gram shingles (filtering/minhash.py)
 Each duplicate stage only finds its winners, from slim (key, rank) records combined to the smallest
 rank per key (sources/corpus_keys.pair_rank: best score, then pair_id), never shuffling or holding a
 group of pairs; then one join by pair_id keeps a pair that won every stage and drops it with the
@@ -38,20 +38,19 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.utils import shared
 
-from pipelines import accounting as A
+import schemas.manifest
+import schemas.reasons
+from filtering import corpus_stats, pool
+from filtering.corpus_keys import pair_rank, pair_text_key, passage_key
+from filtering.decontamination import NGRAM_WORDS, EvalDataError, check_beir_folder, load_eval_set
+from filtering.minhash import BAND_KEY_BYTES, NUM_PERM, SHINGLE_WORDS, THRESHOLD, LshParams, MinHasher
+from pipelines import accounting
 from pipelines.job import check_output
-from pipelines.options import UsageError, config_from_options, exit_with_usage_error, make_runner, parse_options, \
-    source_options
+from pipelines.options import (UsageError, config_from_options, exit_with_usage_error, make_runner, parse_options,
+                               source_options)
 from pipelines.sink import DEFAULT_ROWS_PER_SHARD, PAIR_SORT, shard_count, shard_of, sorted_table
-from schemas import manifest as M
-from schemas import reasons as R
-from schemas import versions as V
+from schemas import versions
 from schemas.pairs import PAIR_SCHEMA
-from sources import corpus_stats as S
-from sources import passage_pool as P
-from sources.corpus_keys import pair_rank, pair_text_key, passage_key
-from sources.decontamination import NGRAM_WORDS, EvalDataError, check_beir_folder, load_eval_set
-from sources.minhash import BAND_KEY_BYTES, NUM_PERM, SHINGLE_WORDS, THRESHOLD, LshParams, MinHasher
 from sources.settings import as_dict, setting
 
 DATASET = "ccpairs"
@@ -98,13 +97,13 @@ def resolve_input(path: str) -> str:
     """A complete version dir as given; <folder>/LATEST or a dataset folder: the version it names / its latest.
     Incomplete versions (no manifest.json) are never merged."""
     try:
-        path = V.resolve_latest(path)
-        found = V.find_version_dirs(path)
-    except (FileNotFoundError, V.VersionError) as exc:
+        path = versions.resolve_latest(path)
+        found = versions.find_version_dirs(path)
+    except (FileNotFoundError, versions.VersionError) as exc:
         raise UsageError(f"--input: {exc}") from None
     if found == [path]:
         return path
-    if any(V.join(path, V.base_name(f)) != f for f in found):
+    if any(versions.join(path, versions.base_name(f)) != f for f in found):
         raise UsageError(f"--input {path} holds versions of several datasets: name one version dir per source")
     log.info("--input %s: using its latest complete version %s", path, found[-1])
     return found[-1]
@@ -117,8 +116,8 @@ def lineage_of(version_dirs: Iterable[str]) -> Tuple[List[Dict[str, Any]], List[
     for version_dir in version_dirs:
         if any(entry["path"] == version_dir for entry in lineage):
             raise UsageError(f"--input {version_dir} is given twice")
-        manifest = V.read_manifest(version_dir)
-        shards = V.pair_shards(version_dir, manifest)
+        manifest = versions.read_manifest(version_dir)
+        shards = versions.pair_shards(version_dir, manifest)
         pairs_by_source: Dict[str, int] = {}
         for shard in shards:
             if owner.setdefault(shard.source, version_dir) != version_dir:
@@ -151,7 +150,7 @@ class ReadPairShards(beam.DoFn):
 
     def process(self, unit):
         path, row_group, _ = unit
-        parquet = V.open_parquet(path)
+        parquet = versions.open_parquet(path)
         read: Dict[str, int] = {}
         for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS, row_groups=[row_group],
                                           columns=PAIR_SCHEMA.names):
@@ -164,8 +163,8 @@ class ReadPairShards(beam.DoFn):
 
 def dropped(source: str, reason: str, n: int = 1) -> beam.pvalue.TaggedOutput:
     """A counted drop ((source, outcome), n) on the "outcomes" output."""
-    outcome = A.dropped(reason)
-    A.count(outcome, n)
+    outcome = accounting.dropped(reason)
+    accounting.count(outcome, n)
     return beam.pvalue.TaggedOutput("outcomes", ((source, outcome), n))
 
 
@@ -362,11 +361,11 @@ class Deduplicate(beam.PTransform):
         self._config = config
 
     def expand(self, pairs):
-        stages = {R.DROP_DUPLICATE_PAIR_TEXT: pairs | "SamePairText" >> BestPerKey(_pair_text_key)}
+        stages = {schemas.reasons.DROP_DUPLICATE_PAIR_TEXT: pairs | "SamePairText" >> BestPerKey(_pair_text_key)}
         if self._config.dedup_passages:
-            stages[R.DROP_REPEATED_PASSAGE] = pairs | "RepeatedPassage" >> BestPerKey(_passage_key)
+            stages[schemas.reasons.DROP_REPEATED_PASSAGE] = pairs | "RepeatedPassage" >> BestPerKey(_passage_key)
         if self._config.near_dedup:
-            stages[R.DROP_NEAR_DUPLICATE] = pairs | "NearDuplicates" >> NearDuplicateWinners(
+            stages[schemas.reasons.DROP_NEAR_DUPLICATE] = pairs | "NearDuplicates" >> NearDuplicateWinners(
                 self._config.lsh(), passages_unique=self._config.dedup_passages)
         return dict(stages, pairs=pairs) | "Apply" >> ApplyStages(list(stages))
 
@@ -374,16 +373,17 @@ class Deduplicate(beam.PTransform):
 # ---- the pool ----
 
 class BottomKCombineFn(beam.CombineFn):
-    """The filter's passage pool as a combiner: each worker keeps at most 2 x size entries."""
+    """The filter's passage pool as a combiner: each worker keeps at most `size` entries."""
 
     def __init__(self, size: int):
         self._size = size
 
     def create_accumulator(self):
-        return P.BottomK(self._size)
+        return pool.BottomKSample(self._size)
 
     def add_input(self, acc, entry):
-        return acc.add(tuple(entry))
+        acc.offer(pool.PoolEntry(*entry))
+        return acc
 
     def merge_accumulators(self, accumulators):
         accumulators = list(accumulators)
@@ -401,8 +401,8 @@ class _WritePool(beam.DoFn):
         self._directory = directory
 
     def process(self, entries):
-        rows = V.write_table(V.join(self._directory, P.POOL_NAME), P.pool_table(entries))
-        yield {"path": P.POOL_NAME, "rows": rows}
+        rows = versions.write_table(versions.join(self._directory, pool.POOL_NAME), pool.Pool(tuple(entries)).to_table())
+        yield {"path": pool.POOL_NAME, "rows": rows}
 
 
 # ---- writing: one source per shard ----
@@ -436,9 +436,9 @@ class _WriteSourceShard(beam.DoFn):
     def process(self, element, layout):
         index, rows = element
         source = next(s for s, (start, n) in layout.items() if start <= index < start + n)
-        name = V.shard_name("pairs", index, total_shards(layout))
+        name = versions.shard_name("pairs", index, total_shards(layout))
         table = sorted_table(rows, PAIR_SCHEMA, PAIR_SORT)
-        entry = {"path": name, "rows": V.write_table(V.join(self._directory, name), table)}
+        entry = {"path": name, "rows": versions.write_table(versions.join(self._directory, name), table)}
         if source:
             entry["source"] = source
         yield entry
@@ -477,11 +477,14 @@ def source_counts(reads: Mapping[str, int], outcomes: Mapping[Tuple[str, str], i
     """Per source: pairs in, kept, dropped by reason; refuses counts that do not add up."""
     counts = {}
     for source in sorted(set(reads) | {s for s, _ in outcomes}):
-        kept = outcomes.get((source, R.USED), 0)
-        drops = {o.split("/", 1)[1]: n for (s, o), n in sorted(outcomes.items()) if s == source and o != R.USED}
+        kept = outcomes.get((source, schemas.reasons.USED), 0)
+        drops = {
+            o.split("/", 1)[1]: n for (s, o), n in sorted(outcomes.items()) if s == source and o != schemas.reasons.USED
+        }
         if kept + sum(drops.values()) != reads.get(source, 0):
-            raise M.ManifestError(f"{source}: read {reads.get(source, 0)} pairs but kept {kept} + dropped "
-                                  f"{sum(drops.values())}")
+            raise schemas.manifest.ManifestError(
+                f"{source}: read {reads.get(source, 0)} pairs but kept {kept} + dropped " f"{sum(drops.values())}"
+            )
         counts[source] = {"pairs_in": reads.get(source, 0), "pairs_kept": kept, "dropped": drops}
     return counts
 
@@ -493,7 +496,9 @@ def check_reads_match_lineage(reads: Mapping[str, int], lineage: List[Mapping[st
         for source, n in entry["pairs_by_source"].items():
             listed[source] = listed.get(source, 0) + n
     if {s: n for s, n in listed.items() if n} != {s: n for s, n in reads.items() if n}:
-        raise M.ManifestError(f"pairs read per source {dict(reads)} differ from the input manifests' {listed}")
+        raise schemas.manifest.ManifestError(
+            f"pairs read per source {dict(reads)} differ from the input manifests' {listed}"
+        )
 
 
 def corpus_manifest(*, version: str, lineage, shards, reads, outcomes, options, extra) -> Dict[str, Any]:
@@ -506,39 +511,41 @@ def corpus_manifest(*, version: str, lineage, shards, reads, outcomes, options, 
     used = sum(c["pairs_kept"] for c in per_source.values())
     pairs = sum(s["rows"] for s in shards)
     if used != pairs:
-        raise M.ManifestError(f"{used} pairs kept but the shards hold {pairs}")
-    return M.build_manifest(
-        dataset=DATASET, version=version, code_version=M.code_version(), inputs=lineage,
+        raise schemas.manifest.ManifestError(f"{used} pairs kept but the shards hold {pairs}")
+    return schemas.manifest.build_manifest(
+        dataset=DATASET, version=version, code_version=schemas.manifest.code_version(), inputs=lineage,
         records_read=sum(reads.values()), records_used=used, records_dropped=dropped_total, records_rejected={},
         pairs=pairs, shards=sorted(shards, key=lambda s: s["path"]), reject_shards=[], options=options,
         extra=dict(extra, records="input pairs", source_counts=per_source))
 
 
 class _PublishCorpus(beam.DoFn):
-    def __init__(self, claim: V.Claim, version: str, lineage, options, extra, report: bool):
+    def __init__(self, claim: versions.Claim, version: str, lineage, options, extra, report: bool):
         self._claim, self._version, self._lineage = claim, version, lineage
         self._options, self._extra, self._report = options, extra, report
 
-    def process(self, _, shards, pool, outcomes, reads, stat_counts):
+    def process(self, _, shards, pool_file, outcomes, reads, stat_counts):
         from pipelines import dataset_card
 
         staging = self._claim.staging_dir
-        extra = dict(self._extra, pool=pool)
+        extra = dict(self._extra, pool=pool_file)
         manifest = corpus_manifest(version=self._version, lineage=self._lineage, shards=shards, reads=reads,
                                    outcomes=outcomes, options=self._options, extra=extra)
-        stats = S.nest(stat_counts.items())
-        V.write_bytes(V.join(staging, S.STATS_NAME), (json.dumps(stats, indent=1) + "\n").encode("utf-8"))
-        V.write_bytes(V.join(staging, CARD_NAME), dataset_card.card(manifest, stats).encode("utf-8"))
+        stats = corpus_stats.nest(stat_counts.items())
+        versions.write_bytes(
+            versions.join(staging, corpus_stats.STATS_NAME), (json.dumps(stats, indent=1) + "\n").encode("utf-8")
+        )
+        versions.write_bytes(versions.join(staging, CARD_NAME), dataset_card.card(manifest, stats).encode("utf-8"))
         if self._report:
             from pipelines import report
 
             report.write_report(manifest, stats, staging)
-        V.publish(self._claim, manifest)
+        versions.publish(self._claim, manifest)
         yield manifest
 
 
 def _count_stats(pair) -> List[Tuple[str, str, str]]:
-    return S.pair_stat_keys(pair["source"], pair["subsource"], pair["lang"], pair["query"], pair["passage"])
+    return corpus_stats.pair_stat_keys(pair["source"], pair["subsource"], pair["lang"], pair["query"], pair["passage"])
 
 
 def manifest_options(config: CorpusSettings, eval_folders: List[str], num_shards: int) -> Dict[str, Any]:
@@ -546,8 +553,18 @@ def manifest_options(config: CorpusSettings, eval_folders: List[str], num_shards
     return dict(as_dict(config), decontaminate=list(eval_folders), num_shards=num_shards)
 
 
-def build_corpus(pipeline: beam.Pipeline, *, units, lineage, claim: V.Claim, version: str, config: CorpusSettings,
-                 eval_folders: List[str], eval_summary, num_shards: int):
+def build_corpus(
+    pipeline: beam.Pipeline,
+    *,
+    units,
+    lineage,
+    claim: versions.Claim,
+    version: str,
+    config: CorpusSettings,
+    eval_folders: List[str],
+    eval_summary,
+    num_shards: int,
+):
     """Add the whole job to `pipeline` (the version is claimed already); returns the manifest PCollection."""
     staging = claim.staging_dir
     read = (pipeline
@@ -563,7 +580,7 @@ def build_corpus(pipeline: beam.Pipeline, *, units, lineage, claim: V.Claim, ver
     pairs, outcome_parts = deduplicated["pairs"], outcome_parts + [deduplicated["outcomes"]]
     kept = pairs
 
-    used = kept | "UsedOutcomes" >> beam.Map(lambda p: ((p["source"], R.USED), 1))
+    used = kept | "UsedOutcomes" >> beam.Map(lambda p: ((p["source"], schemas.reasons.USED), 1))
     outcomes = ((*outcome_parts, used)
                 | "AllOutcomes" >> beam.Flatten()
                 | "SumOutcomes" >> beam.CombinePerKey(sum)
@@ -575,10 +592,10 @@ def build_corpus(pipeline: beam.Pipeline, *, units, lineage, claim: V.Claim, ver
                    | "StatKeys" >> beam.FlatMap(_count_stats)
                    | "CountStats" >> beam.combiners.Count.PerElement()
                    | "StatsAsDict" >> beam.combiners.ToDict())
-    pool = (kept
-            | "PoolEntries" >> beam.Map(lambda p: P.pool_entry(p["passage"], p["passage_id"], p["source"]))
-            | "BottomK" >> beam.CombineGlobally(BottomKCombineFn(config.pool_size))
-            | "WritePool" >> beam.ParDo(_WritePool(staging)))
+    pool_file = (kept
+                 | "PoolEntries" >> beam.Map(lambda p: pool.pool_entry(p["passage"], p["passage_id"], p["source"]))
+                 | "BottomK" >> beam.CombineGlobally(BottomKCombineFn(config.pool_size))
+                 | "WritePool" >> beam.ParDo(_WritePool(staging)))
     shards = kept | "WriteShards" >> WriteSourceShards(staging, num_shards)
 
     options = manifest_options(config, eval_folders, num_shards)
@@ -587,12 +604,12 @@ def build_corpus(pipeline: beam.Pipeline, *, units, lineage, claim: V.Claim, ver
     begin = pipeline | "ManifestTrigger" >> beam.Create([None])
     return begin | "WriteManifest" >> beam.ParDo(
         _PublishCorpus(claim, version, lineage, options, extra, config.report),
-        shards=beam.pvalue.AsList(shards), pool=beam.pvalue.AsSingleton(pool),
+        shards=beam.pvalue.AsList(shards), pool_file=beam.pvalue.AsSingleton(pool_file),
         outcomes=beam.pvalue.AsSingleton(outcomes), reads=beam.pvalue.AsSingleton(reads),
         stat_counts=beam.pvalue.AsSingleton(stat_counts))
 
 
-def build_pipeline(pipeline: beam.Pipeline, options) -> V.Claim:
+def build_pipeline(pipeline: beam.Pipeline, options) -> versions.Claim:
     """Check the inputs, claim the version, add the job; returns the claim (as the sources' jobs do)."""
     own = options.view_as(CorpusOptions)
     config = config_from_options(options, CorpusOptions)
@@ -602,7 +619,7 @@ def build_pipeline(pipeline: beam.Pipeline, options) -> V.Claim:
     eval_folders = list(own.decontaminate or [])
     check_eval_folders(eval_folders)
     eval_summary = load_eval_set(eval_folders, config.ngram_words).describe() if eval_folders else []
-    claim = V.claim_version(V.version_path(own.output, DATASET, own.dataset_version), own.overwrite)
+    claim = versions.claim_version(versions.version_path(own.output, DATASET, own.dataset_version), own.overwrite)
     build_corpus(pipeline, units=units, lineage=lineage, claim=claim, version=own.dataset_version, config=config,
                  eval_folders=eval_folders, eval_summary=eval_summary, num_shards=own.num_shards)
     return claim
@@ -618,7 +635,7 @@ def run(argv: Optional[List[str]] = None) -> str:
             claim = build_pipeline(pipeline, options)
     finally:
         if claim is not None:
-            V.release(claim)  # a no-op once published; otherwise (failure, --dry_run) frees the version
+            versions.release(claim)  # a no-op once published; otherwise (failure, --dry_run) frees the version
     logging.info("wrote %s", claim.version_dir)
     return claim.version_dir
 
@@ -627,7 +644,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger().setLevel(logging.INFO)
     try:
         print(run(argv))
-    except (UsageError, V.VersionExists, V.VersionBusy) as exc:
+    except (UsageError, versions.VersionExists, versions.VersionBusy) as exc:
         exit_with_usage_error(f"python -m pipelines.{DATASET}", exc)
     return 0
 

@@ -4,7 +4,7 @@
 
 On the shared job (pipelines.job): a WARC file is a unit (a Common Crawl file is ~1 GB, ~40k pages:
 parallelism comes from the number of files); ReadWarcFiles turns each WARC record into one raw
-record (sources.warc: HTTP head plus at most --max_html_bytes of an HTML body; nothing of
+record (sources.formats.warc: HTTP head plus at most --max_html_bytes of an HTML body; nothing of
 records over --max_record_bytes), in batches reshuffled so decoding and extraction spread over
 every worker. The parser (sources.commoncrawl) makes each a Skipped record or a WebPage, then
 ExtractCommonCrawlPairs:
@@ -17,32 +17,31 @@ Every WARC record ends as exactly one outcome: used, dropped by reason, or rejec
 
 import apache_beam as beam
 
-from pipelines import accounting as A
-from pipelines import job
+from pipelines import accounting, job
 from pipelines.options import source_options
 from pipelines.read import Raw, UnitReader
 from pipelines.splits import ReadUnit
 from pipelines.transforms import FilterRecords, KeepBest, OneCopyPerKey, dropped_outcome
-from schemas import reasons as R
+from schemas import reasons
 from schemas.pairs import normalize_for_dedup
-from sources import commoncrawl as S
-from sources.readers import TruncatedTail
-from sources.warc import WarcFileReader, guarded
+from sources import commoncrawl
+from sources.formats.readers import TruncatedTail
+from sources.formats.warc import WarcFileReader, guarded
 
-CommonCrawlOptions = source_options(S.SOURCE, S.CommonCrawlConfig)
-FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR]
+CommonCrawlOptions = source_options(commoncrawl.SOURCE, commoncrawl.CommonCrawlConfig)
+FATE_PRIORITY = [reasons.USED, reasons.DROP_DUPLICATE_PAIR]
 # Raw records per batch: an HTML body travels with its record (at most --max_html_bytes, ~60 KB on
 # average), so batches are smaller than the line sources' 500.
 BATCH_SIZE = 100
 class ReadWarcFiles(UnitReader):
-    """A WARC file -> one raw record per WARC record (sources.warc.WarcFileReader).
+    """A WARC file -> one raw record per WARC record (sources.formats.warc.WarcFileReader).
 
     A file that starts with no WARC record is one not_a_warc reject; a stream that breaks later is
     one truncated_input reject for the unread rest, after which the file counts as read to its end.
     """
 
-    def __init__(self, config: S.CommonCrawlConfig):
-        super().__init__(S.SOURCE, batch_size=BATCH_SIZE)
+    def __init__(self, config: commoncrawl.CommonCrawlConfig):
+        super().__init__(commoncrawl.SOURCE, batch_size=BATCH_SIZE)
         self._max_record, self._max_html = config.max_record_bytes, config.max_html_bytes
 
     def raw_records(self, unit: ReadUnit, stack):
@@ -63,18 +62,18 @@ class ReadWarcFiles(UnitReader):
 class _Parser:
     """Picklable parse callable bound to a config: (raw record, path) -> Skipped or WebPage."""
 
-    def __init__(self, config: S.CommonCrawlConfig):
+    def __init__(self, config: commoncrawl.CommonCrawlConfig):
         self._config = config
 
     def __call__(self, raw: bytes, _path: str):
-        return S.parse_record(raw, self._config)
+        return commoncrawl.parse_record(raw, self._config)
 
 
 def page_details(item):
     """What is not a record but worth a number in the manifest: where each page's charset came from
     (utf-8, http, meta, detected, bom, guess), pages whose HTML was cut at --max_html_bytes, pages
     whose text was mojibake and was repaired, pages not read because the crawler called them foreign."""
-    if not isinstance(item, S.WebPage):
+    if not isinstance(item, commoncrawl.WebPage):
         return
     if not item.decoded:
         yield ("pages/not_read_crawler_language", 1)
@@ -87,28 +86,28 @@ def page_details(item):
 
 
 class _Filter:
-    def __init__(self, config: S.CommonCrawlConfig):
+    def __init__(self, config: commoncrawl.CommonCrawlConfig):
         self._config = config
 
     def __call__(self, item):
-        return S.drop_reason(item, self._config)
+        return commoncrawl.drop_reason(item, self._config)
 
 
 class _Slim:
     """A kept page without the texts only the rules read (less to shuffle)."""
 
-    def __init__(self, config: S.CommonCrawlConfig):
+    def __init__(self, config: commoncrawl.CommonCrawlConfig):
         self._config = config
 
-    def __call__(self, page: S.WebPage) -> S.KeptPage:
-        return S.kept_page(page, self._config)
+    def __call__(self, page: commoncrawl.WebPage) -> commoncrawl.KeptPage:
+        return commoncrawl.kept_page(page, self._config)
 
 
 def _record_key(item) -> str:
-    return item.key if isinstance(item, S.Skipped) else item.record_id
+    return item.key if isinstance(item, commoncrawl.Skipped) else item.record_id
 
 
-def passage_rank(page: S.KeptPage):
+def passage_rank(page: commoncrawl.KeptPage):
     """Of pages with one passage, the shortest URL is kept (the canonical one, without tracking
     parameters, most often); then the greatest, for a total order."""
     return (-len(page.url), page.url)
@@ -123,7 +122,7 @@ class OnePagePerPassage(beam.PTransform):
         def emit(kv):
             _, (page, copies) = kv
             for _ in range(copies - 1):
-                yield dropped_outcome(R.DROP_DUPLICATE_PASSAGE)
+                yield dropped_outcome(reasons.DROP_DUPLICATE_PASSAGE)
             yield page
 
         return (
@@ -137,14 +136,14 @@ class OnePagePerPassage(beam.PTransform):
 def _page_fate(kv):
     """DedupPairs keys fates by query_id (the URL) and passage_id (URL#passage): both are one page."""
     key, fate = kv
-    return (key[:-len(S.PASSAGE_SUFFIX)] if key.endswith(S.PASSAGE_SUFFIX) else key, fate)
+    return (key[:-len(commoncrawl.PASSAGE_SUFFIX)] if key.endswith(commoncrawl.PASSAGE_SUFFIX) else key, fate)
 
 
 class ExtractCommonCrawlPairs(beam.PTransform):
     """Skipped records and pages -> {"pairs", "outcomes", "detail_counts"}: every WARC record gets exactly
     one outcome; how pages were decoded is counted as details (manifest "detail_counts")."""
 
-    def __init__(self, config: S.CommonCrawlConfig):
+    def __init__(self, config: commoncrawl.CommonCrawlConfig):
         super().__init__()
         self._config = config
 
@@ -153,30 +152,34 @@ class ExtractCommonCrawlPairs(beam.PTransform):
         filtered = records | "Filter" >> beam.ParDo(
             FilterRecords(_Filter(config), _record_key, slim=_Slim(config))).with_outputs(
             "outcomes", "dropped_keys", main="kept")
-        captures = filtered.kept | "OneCapturePerUrl" >> OneCopyPerKey(lambda p: p.url_key, S.capture_rank)
+        captures = filtered.kept | "OneCapturePerUrl" >> OneCopyPerKey(lambda p: p.url_key, commoncrawl.capture_rank)
         passages = captures.records | "OnePagePerPassage" >> OnePagePerPassage()
-        deduped = passages.pages | "MakePairs" >> beam.Map(S.make_web_pair) | "DedupPairs" >> A.DedupPairs()
+        deduped = (
+            passages.pages
+            | "MakePairs" >> beam.Map(commoncrawl.make_web_pair)
+            | "DedupPairs" >> accounting.DedupPairs()
+        )
         used = (
             deduped["fates"]
             | "FatePerPage" >> beam.Map(_page_fate)
-            | "Resolve" >> A.ResolveFates(FATE_PRIORITY)
+            | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
         )
         outcomes = (filtered.outcomes, captures.outcomes, passages.outcomes, used) | "Outcomes" >> beam.Flatten()
         details = records | "PageDetails" >> beam.FlatMap(page_details)
         return {"pairs": deduped["pairs"], "outcomes": outcomes, "detail_counts": details}
 
 
-def manifest_extra(_inputs, config: S.CommonCrawlConfig):
+def manifest_extra(_inputs, config: commoncrawl.CommonCrawlConfig):
     """Which reader and extractor made the version (their versions change the text), and whether
     the perplexity rule ran."""
     from importlib.metadata import version
 
-    return {"perplexity_rule": S.perplexity_rule(config),
+    return {"perplexity_rule": commoncrawl.perplexity_rule(config),
             "libraries": {name: version(name) for name in ("fastwarc", "resiliparse")}}
 
 
 JOB = job.SourceJob(
-    name=S.SOURCE,
+    name=commoncrawl.SOURCE,
     options_class=CommonCrawlOptions,
     reader=ReadWarcFiles,
     parse=_Parser,

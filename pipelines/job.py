@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import apache_beam as beam
 
-from pipelines import accounting as A
+from pipelines import accounting
 from pipelines.inputs import RECORDS_READ, REJECTS, NoInputFiles, expand_inputs
 from pipelines.options import UsageError, config_from_options, exit_with_usage_error, make_runner, parse_options
 from pipelines.read import ReadSource, UnitReader
@@ -60,7 +60,7 @@ def write_source_version(read: Mapping[str, Any], extracted: Mapping[str, Any], 
                          version: str, inputs: List[Dict], num_shards: int, options: Mapping[str, Any],
                          extra: Optional[Mapping[str, Any]] = None):
     """read: {"records", rejects, records_read}; extracted: {"pairs", "outcomes"[, "detail_counts"]} -> a complete version."""
-    reject_outcomes = read[REJECTS] | "RejectOutcomes" >> beam.Map(lambda r: A.rejected(r["reason"]))
+    reject_outcomes = read[REJECTS] | "RejectOutcomes" >> beam.Map(lambda r: accounting.rejected(r["reason"]))
     outcomes = (extracted["outcomes"], reject_outcomes) | "AllOutcomes" >> beam.Flatten()
     pcolls = {
         "pairs": extracted["pairs"],

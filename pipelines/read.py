@@ -24,9 +24,9 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.accounting import count, count_cleanup
 from pipelines.inputs import RECORDS_READ, REJECTS, reject_output
 from pipelines.splits import ReadUnit
-from schemas import reasons as R
+from schemas import reasons
 from sources.errors import RejectRecord
-from sources.readers import TruncatedTail, iter_lines
+from sources.formats.readers import TruncatedTail, iter_lines
 
 BATCH_SIZE = 500
 
@@ -48,11 +48,11 @@ class UnitReader(beam.DoFn):
     """ReadUnit -> batches (path, [Raw]) on the main output, rejects, and one records_read count.
 
     Subclasses implement `raw_records(unit, stack)`: it opens the unit with `self.open(unit, stack)`
-    and returns an iterator of Raw or sources.readers.TruncatedTail; raising before it returns
+    and returns an iterator of Raw or sources.formats.readers.TruncatedTail; raising before it returns
     refuses the whole unit (RejectRecord gives the reason, anything else is unreadable_file).
 
     What is data and what is not: a stream cut short or corrupt is data (a counted truncated
-    record); a failing read of the file itself (disk, network: sources.readers.InputReadError, or
+    record); a failing read of the file itself (disk, network: sources.formats.readers.InputReadError, or
     any exception while iterating) is not, and propagates, so the runner retries the unit or fails
     the job. A unit opened with `open` must consume the bytes it was planned for (a range up to
     its end, a whole file its size at planning): a shortfall, a file that shrank, is one rejected
@@ -74,7 +74,7 @@ class UnitReader(beam.DoFn):
     def process(self, unit: ReadUnit):
         self._handle = None
         if unit.size == 0 and not unit.is_range:
-            yield from self._refuse(unit, R.REJECT_EMPTY_FILE, b"", "the file has no bytes")
+            yield from self._refuse(unit, reasons.REJECT_EMPTY_FILE, b"", "the file has no bytes")
             return
         with contextlib.ExitStack() as stack:
             try:
@@ -83,7 +83,7 @@ class UnitReader(beam.DoFn):
                 yield from self._refuse(unit, exc.reason, exc.raw, exc.detail)
                 return
             except Exception as exc:  # noqa: BLE001 - any failure to open is this unit's reject
-                yield from self._refuse(unit, R.REJECT_UNREADABLE_FILE, b"", f"{type(exc).__name__}: {exc}")
+                yield from self._refuse(unit, reasons.REJECT_UNREADABLE_FILE, b"", f"{type(exc).__name__}: {exc}")
                 return
             yield from self._batches(unit, records)
 
@@ -99,7 +99,7 @@ class UnitReader(beam.DoFn):
         for item in records:
             seen += 1
             if isinstance(item, TruncatedTail):
-                yield reject_output(self._source, path, item.position, R.REJECT_TRUNCATED_INPUT, item.data,
+                yield reject_output(self._source, path, item.position, reasons.REJECT_TRUNCATED_INPUT, item.data,
                                     item.detail)
                 continue
             batch.append(item)
@@ -111,7 +111,7 @@ class UnitReader(beam.DoFn):
         shortfall = self._shortfall(unit)
         if shortfall:
             seen += 1
-            yield reject_output(self._source, path, None, R.REJECT_TRUNCATED_INPUT, b"", shortfall)
+            yield reject_output(self._source, path, None, reasons.REJECT_TRUNCATED_INPUT, b"", shortfall)
         count(RECORDS_READ, seen)
         yield beam.pvalue.TaggedOutput(RECORDS_READ, seen)
 
@@ -143,7 +143,7 @@ class ParseBatch(beam.DoFn):
             except RejectRecord as exc:
                 yield reject_output(source, path, position, exc.reason, data, where + exc.detail)
             except Exception as exc:  # noqa: BLE001 - a parser bug shows as a counted reject, not a dead job
-                yield reject_output(source, path, position, R.REJECT_PARSE_ERROR, data,
+                yield reject_output(source, path, position, reasons.REJECT_PARSE_ERROR, data,
                                     f"{where}{type(exc).__name__}: {exc}")
             else:
                 for name, n in getattr(record, "cleanup", ()):
@@ -176,7 +176,7 @@ class ReadSource(beam.PTransform):
 
 
 def lines_of(items: Iterator) -> Iterator:
-    """sources.readers.iter_lines output as Raw records (TruncatedTail passes through)."""
+    """sources.formats.readers.iter_lines output as Raw records (TruncatedTail passes through)."""
     for item in items:
         yield item if isinstance(item, TruncatedTail) else Raw(item.position, "", item.data)
 

@@ -20,9 +20,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pyarrow as pa
 
-from schemas import versions as V
+from filtering import corpus_stats
+from schemas import versions
 from schemas.cli import CommandParser, output_path
-from sources import corpus_stats as S
 
 REPORT_NAME = "report.html"
 CORPUS_REASONS = ("eval_query", "eval_ngram", "duplicate_pair_text", "repeated_passage", "near_duplicate")
@@ -43,17 +43,17 @@ def version_kind(manifest: Mapping[str, Any]) -> str:
 def stats_from_shards(version_dir: str) -> Dict[str, Any]:
     """stats.json's content for a version that has none, streaming its shards once."""
     def rows():
-        for shard in V.pair_shards(version_dir):
-            for batch in V.open_parquet(shard.path).iter_batches(
+        for shard in versions.pair_shards(version_dir):
+            for batch in versions.open_parquet(shard.path).iter_batches(
                     batch_size=10_000, columns=["source", "subsource", "lang", "query", "passage"]):
                 yield from pa.Table.from_batches([batch]).to_pylist()
-    return S.stats_of_rows(rows())
+    return corpus_stats.stats_of_rows(rows())
 
 
 def load_stats(version_dir: str) -> Dict[str, Any]:
-    path = V.join(version_dir, S.STATS_NAME)
+    path = versions.join(version_dir, corpus_stats.STATS_NAME)
     try:
-        return json.loads(V.read_bytes(path).decode("utf-8"))
+        return json.loads(versions.read_bytes(path).decode("utf-8"))
     except FileNotFoundError:
         return stats_from_shards(version_dir)
 
@@ -154,9 +154,13 @@ def plot_lengths(stats) -> bytes:
     for ax, kind, title in ((axes[0], "query_words", "query length"), (axes[1], "passage_words", "passage length")):
         for source, counts in stats[kind].items():
             total = max(1, sum(counts.values()))
-            ax.plot(range(len(S.BIN_LABELS)), [counts.get(b, 0) / total for b in S.BIN_LABELS], marker="o",
-                    label=source)
-        ax.set_xticks(range(len(S.BIN_LABELS)), S.BIN_LABELS, rotation=60)
+            ax.plot(
+                range(len(corpus_stats.BIN_LABELS)),
+                [counts.get(b, 0) / total for b in corpus_stats.BIN_LABELS],
+                marker="o",
+                label=source,
+            )
+        ax.set_xticks(range(len(corpus_stats.BIN_LABELS)), corpus_stats.BIN_LABELS, rotation=60)
         ax.set_xlabel("words")
         ax.set_ylabel("share of pairs")
         ax.set_title(title)
@@ -289,18 +293,18 @@ def write_report(manifest: Mapping[str, Any], stats: Mapping[str, Any], out_dir:
     """Write the PNGs, then report.html (last: the page never names an image not yet there)."""
     page, images = render(manifest, stats)
     for name, data in images.items():
-        V.write_bytes(V.join(out_dir, name), data)
-    path = V.join(out_dir, REPORT_NAME)
-    V.write_bytes(path, page.encode("utf-8"))
+        versions.write_bytes(versions.join(out_dir, name), data)
+    path = versions.join(out_dir, REPORT_NAME)
+    versions.write_bytes(path, page.encode("utf-8"))
     return path
 
 
 def report_version(version_dir: str, out_dir: Optional[str] = None) -> str:
-    version_dir = V.resolve_latest(version_dir)
-    fs, fs_path = V.resolve(version_dir)
-    if fs.get_file_info(fs_path).type != V.pafs.FileType.Directory:
+    version_dir = versions.resolve_latest(version_dir)
+    fs, fs_path = versions.resolve(version_dir)
+    if fs.get_file_info(fs_path).type != versions.pafs.FileType.Directory:
         raise FileNotFoundError(f"{version_dir}: no such folder")
-    manifest = V.read_manifest(version_dir)
+    manifest = versions.read_manifest(version_dir)
     return write_report(manifest, load_stats(version_dir), out_dir or version_dir)
 
 
@@ -312,7 +316,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         print(report_version(args.version_dir, args.output))
-    except (FileNotFoundError, V.VersionError) as exc:
+    except (FileNotFoundError, versions.VersionError) as exc:
         parser.error(str(exc))
     return 0
 

@@ -32,12 +32,12 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
+from filtering.decontamination import eval_fingerprint
 from pipelines import ccpairs
 from pipelines.inputs import NoInputFiles, expand_inputs
 from pipelines.options import UsageError, config_from_options, parse_options
-from schemas import versions as V
+from schemas import versions
 from schemas.cli import CommandParser, version_name
-from sources.decontamination import eval_fingerprint
 from sources.settings import as_dict
 
 log = logging.getLogger("schedule")
@@ -157,10 +157,10 @@ def source_settings(spec: SourceSpec, output: str) -> Dict[str, Any]:
 def reusable_version(spec: SourceSpec, output: str, inputs: List[Dict[str, Any]],
                      settings: Mapping[str, Any]) -> Optional[str]:
     """The source's latest complete version, when it was made from these very files with these settings."""
-    latest = V.latest_version(output, spec.name)
+    latest = versions.latest_version(output, spec.name)
     if latest is None:
         return None
-    manifest = V.read_manifest(V.version_path(output, spec.name, latest))
+    manifest = versions.read_manifest(versions.version_path(output, spec.name, latest))
     recorded = [{k: v for k, v in entry.items() if k in ("path", "bytes", "mtime")} for entry in manifest["inputs"]]
     current = [{k: v for k, v in entry.items() if k in ("path", "bytes", "mtime")} for entry in inputs]
     if recorded == current and manifest.get("options") == dict(settings):
@@ -209,12 +209,12 @@ def corpus_options(spec: JobSpec) -> Dict[str, Any]:
 def reusable_corpus(spec: JobSpec, version: str, input_dirs: List[str]) -> Optional[str]:
     """Today's corpus version, or the one LATEST names, when made from exactly these source versions with
     these options and unchanged evaluation sets: then no new corpus version is made."""
-    folder = V.join(spec.output, ccpairs.DATASET)
+    folder = versions.join(spec.output, ccpairs.DATASET)
     options = corpus_options(spec)
-    for candidate in dict.fromkeys([version, V.read_latest(folder)]):
-        if candidate is None or not V.is_complete(V.join(folder, candidate)):
+    for candidate in dict.fromkeys([version, versions.read_latest(folder)]):
+        if candidate is None or not versions.is_complete(versions.join(folder, candidate)):
             continue
-        manifest = V.read_manifest(V.join(folder, candidate))
+        manifest = versions.read_manifest(versions.join(folder, candidate))
         evals = (manifest.get("decontamination") or {}).get("eval_sets", [])
         if ([i["path"] for i in manifest["inputs"]] == input_dirs and manifest.get("options") == options
                 and [e["sha256"] for e in evals] == [eval_fingerprint(d) for d in spec.decontaminate]):
@@ -231,7 +231,7 @@ def run_schedule(spec: JobSpec, version: str) -> Dict[str, Any]:
                        + spec.beam_options)
         else:
             log.info("%s: inputs unchanged since version %s; not re-extracted", source.name, step["version"])
-    input_dirs = [V.version_path(spec.output, s["source"], s["version"]) for s in steps]
+    input_dirs = [versions.version_path(spec.output, s["source"], s["version"]) for s in steps]
     corpus_version = reusable_corpus(spec, version, input_dirs)
     if corpus_version is None:
         argv = ["pipelines.ccpairs"] + [a for d in input_dirs for a in ("--input", d)]
@@ -241,11 +241,11 @@ def run_schedule(spec: JobSpec, version: str) -> Dict[str, Any]:
         corpus_version = version
     else:
         log.info("corpus: version %s was made from these very versions and options; no new version", corpus_version)
-    latest = V.write_latest(V.join(spec.output, ccpairs.DATASET), corpus_version)
-    corpus_dir = V.version_path(spec.output, ccpairs.DATASET, corpus_version)
-    report = V.join(corpus_dir, "report.html")
+    latest = versions.write_latest(versions.join(spec.output, ccpairs.DATASET), corpus_version)
+    corpus_dir = versions.version_path(spec.output, ccpairs.DATASET, corpus_version)
+    report = versions.join(corpus_dir, "report.html")
     return {"version": corpus_version, "sources": steps, "corpus": corpus_dir, "latest": latest,
-            "report": report if V.is_uri(report) or os.path.exists(report) else None}
+            "report": report if versions.is_uri(report) or os.path.exists(report) else None}
 
 
 def run_version(spec: JobSpec, date: Optional[str], version: Optional[str]) -> str:

@@ -22,18 +22,28 @@ from typing import Any, List, Tuple
 
 import apache_beam as beam
 
-from pipelines import accounting as A
-from pipelines import job
+from pipelines import accounting, job
 from pipelines.options import source_options
 from pipelines.read import LineFileReader
 from pipelines.transforms import OneCopyPerKey, dropped_outcome
-from schemas import reasons as R
-from sources import semanticscholar as S
+from schemas import reasons
+from sources import semanticscholar
 
-SemanticScholarOptions = source_options(S.SOURCE, S.SemanticScholarConfig)
-FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR, R.DROP_CITED_MISSING, R.DROP_CITING_MISSING, R.DROP_OVER_CAP,
-                 R.DROP_NO_TITLE, R.DROP_NO_ABSTRACT, R.DROP_TOO_SHORT, R.DROP_TOO_LONG, R.DROP_ABSTRACT_IS_TITLE,
-                 R.DROP_NON_ENGLISH, R.DROP_NO_PAIR]
+SemanticScholarOptions = source_options(semanticscholar.SOURCE, semanticscholar.SemanticScholarConfig)
+FATE_PRIORITY = [
+    reasons.USED,
+    reasons.DROP_DUPLICATE_PAIR,
+    reasons.DROP_CITED_MISSING,
+    reasons.DROP_CITING_MISSING,
+    reasons.DROP_OVER_CAP,
+    reasons.DROP_NO_TITLE,
+    reasons.DROP_NO_ABSTRACT,
+    reasons.DROP_TOO_SHORT,
+    reasons.DROP_TOO_LONG,
+    reasons.DROP_ABSTRACT_IS_TITLE,
+    reasons.DROP_NON_ENGLISH,
+    reasons.DROP_NO_PAIR,
+]
 Edge = Tuple[str, str, str]  # (citing id, cited id, citation-row key; "" for a legacy record's own list)
 
 
@@ -46,7 +56,7 @@ class _MergePapers(beam.CombineFn):
         return None
 
     def add_input(self, acc, paper):
-        return paper if acc is None else S.merge_parts(acc, paper)
+        return paper if acc is None else semanticscholar.merge_parts(acc, paper)
 
     def merge_accumulators(self, accs):
         merged = None
@@ -64,24 +74,24 @@ class _Split(beam.DoFn):
     a legacy record's outbound citations become edges of no row of their own."""
 
     def process(self, record):
-        if isinstance(record, S.Citation):
+        if isinstance(record, semanticscholar.Citation):
             if record.cited is None:
-                yield dropped_outcome(R.DROP_CITED_MISSING)
+                yield dropped_outcome(reasons.DROP_CITED_MISSING)
             elif record.cited == record.citing:
-                yield dropped_outcome(R.DROP_SELF_CITATION)
+                yield dropped_outcome(reasons.DROP_SELF_CITATION)
             else:
                 yield beam.pvalue.TaggedOutput("rows", record)
             return
-        yield (record.paper_id, S.paper_of(record))
+        yield (record.paper_id, semanticscholar.paper_of(record))
         for cited in record.cites:
             if cited != record.paper_id:
                 yield beam.pvalue.TaggedOutput("edges", (record.paper_id, cited, ""))
 
 
-def _lang(text: str, config: S.SemanticScholarConfig) -> str:
+def _lang(text: str, config: semanticscholar.SemanticScholarConfig) -> str:
     if config.english_only:
         return "en"
-    from sources.langid import detect_language
+    from sources.text.langid import detect_language
 
     return detect_language(text)[0]
 
@@ -89,27 +99,27 @@ def _lang(text: str, config: S.SemanticScholarConfig) -> str:
 class _TitleAbstract(beam.DoFn):
     """Paper -> its (title, abstract) pair, or the reason it has none (as the paper's fate)."""
 
-    def __init__(self, config: S.SemanticScholarConfig):
+    def __init__(self, config: semanticscholar.SemanticScholarConfig):
         self._config = config
 
     def process(self, kv):
         paper_id, paper = kv
         yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("records", paper.records)))
         if not self._config.title_abstract_pairs:
-            yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", R.DROP_NO_PAIR)))
+            yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reasons.DROP_NO_PAIR)))
             return
-        reason = S.title_abstract_drop(paper, self._config)
+        reason = semanticscholar.title_abstract_drop(paper, self._config)
         if reason is not None:
             yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reason)))
             return
-        yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", R.DROP_NO_PAIR)))
-        yield S.make_title_abstract_pair(paper, _lang(paper.abstract, self._config))
+        yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reasons.DROP_NO_PAIR)))
+        yield semanticscholar.make_title_abstract_pair(paper, _lang(paper.abstract, self._config))
 
 
-def _row_events(row: S.Citation):
+def _row_events(row: semanticscholar.Citation):
     """A citation row that reaches the cap: over_cap unless a pair makes better use of it."""
     yield (row.key, ("records", (("citations", 1),)))
-    yield (row.key, ("fate", R.DROP_OVER_CAP))
+    yield (row.key, ("fate", reasons.DROP_OVER_CAP))
 
 
 def _with_cited(kv, field: str, config):
@@ -117,13 +127,13 @@ def _with_cited(kv, field: str, config):
     _, groups = kv
     papers = list(groups["paper"])
     paper = papers[0] if papers else None
-    reason = S.endpoint_drop(paper, field, config)
+    reason = semanticscholar.endpoint_drop(paper, field, config)
     for capped in groups["edges"]:
         for edge in capped:
             if reason is None:
                 yield (edge[0], (edge, paper))
             elif edge[2]:
-                yield beam.pvalue.TaggedOutput("events", (edge[2], ("fate", R.DROP_CITED_MISSING)))
+                yield beam.pvalue.TaggedOutput("events", (edge[2], ("fate", reasons.DROP_CITED_MISSING)))
 
 
 def _citation_pairs(kv, field: str, config):
@@ -131,13 +141,13 @@ def _citation_pairs(kv, field: str, config):
     _, groups = kv
     papers = list(groups["paper"])
     paper = papers[0] if papers else None
-    reason = S.endpoint_drop(paper, field, config)
+    reason = semanticscholar.endpoint_drop(paper, field, config)
     for edge, cited in groups["edges"]:
         if reason is not None:
             if edge[2]:
-                yield beam.pvalue.TaggedOutput("events", (edge[2], ("fate", R.DROP_CITING_MISSING)))
+                yield beam.pvalue.TaggedOutput("events", (edge[2], ("fate", reasons.DROP_CITING_MISSING)))
             continue
-        yield S.make_citation_pair(paper, cited, config, _lang(cited.abstract or cited.title, config))
+        yield semanticscholar.make_citation_pair(paper, cited, config, _lang(cited.abstract or cited.title, config))
 
 
 def _pair_events(pair, fate: str):
@@ -146,7 +156,7 @@ def _pair_events(pair, fate: str):
     yield (paper_key(query_paper), ("fate", fate))
     if passage_paper != query_paper:
         yield (paper_key(passage_paper), ("fate", fate))
-    if pair["subsource"] == S.CITATION:
+    if pair["subsource"] == semanticscholar.CITATION:
         yield (f"citation:{query_paper}>{passage_paper}", ("fate", fate))
 
 
@@ -178,18 +188,18 @@ class _Outcomes(beam.CombineFn):
 def _to_outcomes(kv):
     _, (fate, records) = kv
     for _, count in records:
-        outcome = R.USED if fate == R.USED else A.dropped(fate)
-        A.count(outcome)
+        outcome = reasons.USED if fate == reasons.USED else accounting.dropped(fate)
+        accounting.count(outcome)
         yield outcome
         for _ in range(count - 1):
-            A.count(A.dropped(R.DROP_DUPLICATE_RECORD))
-            yield A.dropped(R.DROP_DUPLICATE_RECORD)
+            accounting.count(accounting.dropped(reasons.DROP_DUPLICATE_RECORD))
+            yield accounting.dropped(reasons.DROP_DUPLICATE_RECORD)
 
 
 class ExtractSemanticScholarPairs(beam.PTransform):
     """Typed records -> {"pairs", "outcomes"}: every record gets exactly one outcome."""
 
-    def __init__(self, config: S.SemanticScholarConfig):
+    def __init__(self, config: semanticscholar.SemanticScholarConfig):
         super().__init__()
         self._config = config
 
@@ -204,13 +214,15 @@ class ExtractSemanticScholarPairs(beam.PTransform):
         candidates: List = [title_abstract.pairs]
         events: List = [title_abstract.events, rows.records | "RowEvents" >> beam.FlatMap(_row_events)]
         if config.citation_pairs != "none":
-            citing_field, cited_field = S.citation_fields(config)
+            citing_field, cited_field = semanticscholar.citation_fields(config)
             edges = (
                 (rows.records | "RowEdges" >> beam.Map(lambda row: (row.citing, row.cited, row.key)), split.edges)
                 | "AllEdges" >> beam.Flatten()
                 | "ByCited" >> beam.Map(lambda edge: (edge[1], edge))
-                | "CapPerCited" >> beam.combiners.Top.PerKey(config.max_citations_per_paper,
-                                                             key=lambda edge: -S.cap_rank(edge[0], edge[1]))
+                | "CapPerCited"
+                >> beam.combiners.Top.PerKey(
+                    config.max_citations_per_paper, key=lambda edge: -semanticscholar.cap_rank(edge[0], edge[1])
+                )
             )
             cited = (
                 {"paper": papers, "edges": edges} | "JoinCited" >> beam.CoGroupByKey()
@@ -224,9 +236,9 @@ class ExtractSemanticScholarPairs(beam.PTransform):
             candidates.append(citations.pairs)
             events += [cited.events, citations.events]
         all_pairs = tuple(candidates) | "AllPairs" >> beam.Flatten()
-        deduped = all_pairs | "DedupPairs" >> A.DedupPairs()
-        events += [all_pairs | "CandidateEvents" >> beam.FlatMap(_pair_events, R.DROP_DUPLICATE_PAIR),
-                   deduped["pairs"] | "UsedEvents" >> beam.FlatMap(_pair_events, R.USED)]
+        deduped = all_pairs | "DedupPairs" >> accounting.DedupPairs()
+        events += [all_pairs | "CandidateEvents" >> beam.FlatMap(_pair_events, reasons.DROP_DUPLICATE_PAIR),
+                   deduped["pairs"] | "UsedEvents" >> beam.FlatMap(_pair_events, reasons.USED)]
         outcomes = (
             tuple(events)
             | "AllEvents" >> beam.Flatten()
@@ -242,13 +254,13 @@ class _Parser:
         pass
 
     def __call__(self, raw: bytes, _path: str):
-        return S.decode_line(raw)
+        return semanticscholar.decode_line(raw)
 
 
 JOB = job.SourceJob(
-    name=S.SOURCE,
+    name=semanticscholar.SOURCE,
     options_class=SemanticScholarOptions,
-    reader=lambda config: LineFileReader(S.SOURCE),
+    reader=lambda config: LineFileReader(semanticscholar.SOURCE),
     parse=_Parser,
     extract=ExtractSemanticScholarPairs,
 )
@@ -259,4 +271,3 @@ build_pipeline, run, main = job.entry_points(JOB)
 
 if __name__ == "__main__":
     main()
-

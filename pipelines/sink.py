@@ -15,9 +15,9 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
 
+import schemas.manifest
 from pipelines.accounting import CountOutcomes
-from schemas import manifest as M
-from schemas import versions as V
+from schemas import versions
 from schemas.pairs import PAIR_SCHEMA
 from schemas.rejects import REJECT_SCHEMA
 
@@ -79,9 +79,9 @@ class _WriteShard(beam.DoFn):
 
     def process(self, element, num_shards):
         index, rows = element
-        name = V.shard_name(self._prefix, index, num_shards)
+        name = versions.shard_name(self._prefix, index, num_shards)
         table = sorted_table(rows, self._schema, self._sort)
-        yield {"path": name, "rows": V.write_table(V.join(self._directory, name), table)}
+        yield {"path": name, "rows": versions.write_table(versions.join(self._directory, name), table)}
 
 
 class WriteShards(beam.PTransform):
@@ -119,14 +119,14 @@ class WriteShards(beam.PTransform):
 class _PublishVersion(beam.DoFn):
     """Builds the manifest from the written shards and the counts, and publishes the staged version."""
 
-    def __init__(self, claim: V.Claim, fields: Dict[str, Any]):
+    def __init__(self, claim: versions.Claim, fields: Dict[str, Any]):
         self._claim, self._fields = claim, fields
 
     def process(self, _, pair_shards, reject_shards, outcomes, records_read, detail_counts):
         used = outcomes.get("used", 0)
         dropped = {k.split("/", 1)[1]: v for k, v in outcomes.items() if k.startswith("dropped/")}
         rejected = {k.split("/", 1)[1]: v for k, v in outcomes.items() if k.startswith("rejected/")}
-        manifest = M.build_manifest(
+        manifest = schemas.manifest.build_manifest(
             records_read=records_read,
             records_used=used,
             records_dropped=dropped,
@@ -138,7 +138,7 @@ class _PublishVersion(beam.DoFn):
         )
         if detail_counts:
             manifest["detail_counts"] = dict(sorted(detail_counts.items()))
-        V.publish(self._claim, manifest)
+        versions.publish(self._claim, manifest)
         yield manifest
 
 
@@ -156,12 +156,12 @@ class WriteVersion(beam.PTransform):
     manifest dict (one element).
     """
 
-    def __init__(self, *, claim: V.Claim, dataset: str, version: str, inputs: List[Dict[str, Any]],
+    def __init__(self, *, claim: versions.Claim, dataset: str, version: str, inputs: List[Dict[str, Any]],
                  num_shards: int = 0, options: Optional[Mapping[str, Any]] = None,
                  extra: Optional[Mapping[str, Any]] = None):
         super().__init__()
         self._claim, self._directory, self._num_shards = claim, claim.staging_dir, num_shards
-        self._fields = dict(dataset=dataset, version=version, code_version=M.code_version(),
+        self._fields = dict(dataset=dataset, version=version, code_version=schemas.manifest.code_version(),
                             inputs=inputs, options=dict(options or {}), extra=dict(extra or {}))
 
     def expand(self, pcolls):

@@ -2,7 +2,7 @@
 
 A compressed file (zstd, gzip, 7z) is one stream and goes to one worker. An uncompressed file
 whose records are lines (Stack Exchange's Posts.xml: stackoverflow.com's is ~100 GB) is cut
-into ranges of about ``split_bytes``; sources.line_ranges reads each range so that every line
+into ranges of about ``split_bytes``; sources.formats.line_ranges reads each range so that every line
 is read exactly once. File sizes come from the glob expansion (pipelines.inputs.expand_inputs),
 so planning costs no extra I/O. pipelines.read spreads the units over workers.
 """
@@ -10,7 +10,7 @@ so planning costs no extra I/O. pipelines.read spreads the units over workers.
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence
 
-from sources.line_ranges import plan_ranges
+from sources.formats.line_ranges import plan_ranges
 
 DEFAULT_SPLIT_BYTES = 64 << 20
 COMPRESSED_EXTENSIONS = (".7z", ".zst", ".zstd", ".gz", ".bz2", ".xz", ".zip")

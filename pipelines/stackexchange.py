@@ -21,26 +21,25 @@ from typing import Iterator
 
 import apache_beam as beam
 
-from pipelines import accounting as A
-from pipelines import job
+from pipelines import accounting, job
 from pipelines.options import source_options
 from pipelines.read import Raw, UnitReader, lines_of, open_unit
 from pipelines.splits import ReadUnit, is_uncompressed
 from pipelines.transforms import FilterRecords, OneCopyPerKey, TopRepliesPerParent, dropped_outcome
-from schemas import reasons as R
-from sources import stackexchange as S
+from schemas import reasons
+from sources import stackexchange
 from sources.errors import RejectRecord
-from sources.line_ranges import iter_range_lines
-from sources.readers import RawLine, iter_lines
-from sources.sevenzip import SevenZipMemberReader
-from sources.stackexchange_xml import (PROLOG_MAX_BYTES, PROLOG_MAX_LINES, check_prolog, is_row_line,
-                                       is_structure_line, prolog_of, strip_line)
+from sources.formats.line_ranges import iter_range_lines
+from sources.formats.readers import RawLine, iter_lines
+from sources.formats.sevenzip import SevenZipMemberReader
+from sources.formats.stackexchange_xml import (PROLOG_MAX_BYTES, PROLOG_MAX_LINES, check_prolog, is_row_line,
+                                               is_structure_line, prolog_of, strip_line)
 
 POSTS_MEMBER = "Posts.xml"
-FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR, R.DROP_PARENT_DROPPED, R.DROP_QUESTION_MISSING,
-                 R.DROP_NOT_SELECTED_ANSWER, R.DROP_NO_ANSWER]
+FATE_PRIORITY = [reasons.USED, reasons.DROP_DUPLICATE_PAIR, reasons.DROP_PARENT_DROPPED, reasons.DROP_QUESTION_MISSING,
+                 reasons.DROP_NOT_SELECTED_ANSWER, reasons.DROP_NO_ANSWER]
 
-StackExchangeOptions = source_options(S.SOURCE, S.StackExchangeConfig)
+StackExchangeOptions = source_options(stackexchange.SOURCE, stackexchange.StackExchangeConfig)
 
 
 def is_archive(path: str) -> bool:
@@ -56,7 +55,7 @@ class ReadPostsXml(UnitReader):
     """
 
     def __init__(self):
-        super().__init__(S.SOURCE)
+        super().__init__(stackexchange.SOURCE)
 
     def raw_records(self, unit: ReadUnit, stack) -> Iterator:
         if is_archive(unit.path):  # py7zr seeks around the archive: how far it read says nothing
@@ -93,31 +92,31 @@ def _checked_head(items: Iterator) -> Iterator:
 class _Parser:
     """Picklable parse callable bound to a config: (row line, path) -> typed post."""
 
-    def __init__(self, config: S.StackExchangeConfig):
+    def __init__(self, config: stackexchange.StackExchangeConfig):
         self._config = config
 
-    def __call__(self, raw: bytes, path: str) -> S.StackExchangePost:
-        return S.parse_row_line(raw, S.site_from_path(path), self._config)
+    def __call__(self, raw: bytes, path: str) -> stackexchange.StackExchangePost:
+        return stackexchange.parse_row_line(raw, stackexchange.site_from_path(path), self._config)
 
 
 class _Filter:
-    def __init__(self, config: S.StackExchangeConfig):
+    def __init__(self, config: stackexchange.StackExchangeConfig):
         self._config = config
 
-    def __call__(self, post: S.StackExchangePost):
-        return S.drop_reason(post, self._config)
+    def __call__(self, post: stackexchange.StackExchangePost):
+        return stackexchange.drop_reason(post, self._config)
 
 
 class SplitByPostType(beam.DoFn):
     """Questions and answers go on; every other post type is dropped here (tag wikis, ...)."""
 
-    def process(self, post: S.StackExchangePost):
+    def process(self, post: stackexchange.StackExchangePost):
         if post.is_question:
             yield beam.pvalue.TaggedOutput("questions", post)
         elif post.is_answer:
             yield beam.pvalue.TaggedOutput("answers", post)
         else:
-            yield dropped_outcome(R.DROP_OTHER_POST_TYPE)
+            yield dropped_outcome(reasons.DROP_OTHER_POST_TYPE)
 
 
 class ResolveAnswer(beam.DoFn):
@@ -132,26 +131,26 @@ class ResolveAnswer(beam.DoFn):
         copies = list(groups["copies"])
         if not copies:  # a claim for an answer not in the input
             return
-        best = max(copies, key=S.copy_rank_key)
+        best = max(copies, key=stackexchange.copy_rank_key)
         for _ in copies[1:]:
-            yield dropped_outcome(R.DROP_DUPLICATE_RECORD)
+            yield dropped_outcome(reasons.DROP_DUPLICATE_RECORD)
         yield dataclasses.replace(best, accepted=best.question_key in set(groups["claims"]))
 
 
-def _without_language_sample(question: S.StackExchangePost) -> S.StackExchangePost:
+def _without_language_sample(question: stackexchange.StackExchangePost) -> stackexchange.StackExchangePost:
     return dataclasses.replace(question, language_sample="")
 
 
-def _pairs_of(thread, config: S.StackExchangeConfig):
+def _pairs_of(thread, config: stackexchange.StackExchangeConfig):
     question, accepted, best = thread
-    for answer in S.select_answers(question, {a.post_id: a for a in accepted}, best, config):
-        yield S.make_stackexchange_pair(question, answer, S.pair_language(answer.text, config))
+    for answer in stackexchange.select_answers(question, {a.post_id: a for a in accepted}, best, config):
+        yield stackexchange.make_stackexchange_pair(question, answer, stackexchange.pair_language(answer.text, config))
 
 
 class ExtractStackExchangePairs(beam.PTransform):
     """Typed posts -> {"pairs", "outcomes"}: every post gets exactly one outcome."""
 
-    def __init__(self, config: S.StackExchangeConfig):
+    def __init__(self, config: stackexchange.StackExchangeConfig):
         super().__init__()
         self._config = config
 
@@ -162,7 +161,7 @@ class ExtractStackExchangePairs(beam.PTransform):
         questions = by_type.questions | "FilterQuestions" >> beam.ParDo(
             FilterRecords(_Filter(config), lambda q: q.key, _without_language_sample)).with_outputs(
             "outcomes", "dropped_keys", main="kept")
-        unique = questions.kept | "OneCopyPerQuestion" >> OneCopyPerKey(lambda q: q.key, S.copy_rank_key)
+        unique = questions.kept | "OneCopyPerQuestion" >> OneCopyPerKey(lambda q: q.key, stackexchange.copy_rank_key)
 
         # Which answer is accepted is known from the question row: join by answer id first.
         claims = (
@@ -184,20 +183,27 @@ class ExtractStackExchangePairs(beam.PTransform):
             "pinned": kept_answers.kept | "Accepted" >> beam.Filter(lambda a: a.accepted),
             "dropped_keys": questions.dropped_keys,
         } | "BestAnswers" >> TopRepliesPerParent(
-            top_n=config.top_n, rank=S.answer_rank_key, parent_key=lambda q: q.key, reply_key=lambda a: a.key,
-            parent_of=lambda a: a.question_key, eligible=lambda a, m=config.min_score: a.score >= m,
-            missing_fate=R.DROP_QUESTION_MISSING)
-        deduped = threads.threads | "MakePairs" >> beam.FlatMap(_pairs_of, config) | "DedupPairs" >> A.DedupPairs()
+            top_n=config.top_n,
+            rank=stackexchange.answer_rank_key,
+            parent_key=lambda q: q.key,
+            reply_key=lambda a: a.key,
+            parent_of=lambda a: a.question_key,
+            eligible=lambda a, m=config.min_score: a.score >= m,
+            missing_fate=reasons.DROP_QUESTION_MISSING,
+        )
+        deduped = (
+            threads.threads | "MakePairs" >> beam.FlatMap(_pairs_of, config) | "DedupPairs" >> accounting.DedupPairs()
+        )
 
         default_fates = (
-            (unique.records | "QuestionDefault" >> beam.Map(lambda q: (q.key, R.DROP_NO_ANSWER)),
-             kept_answers.kept | "AnswerDefault" >> beam.Map(lambda a: (a.key, R.DROP_NOT_SELECTED_ANSWER)))
+            (unique.records | "QuestionDefault" >> beam.Map(lambda q: (q.key, reasons.DROP_NO_ANSWER)),
+             kept_answers.kept | "AnswerDefault" >> beam.Map(lambda a: (a.key, reasons.DROP_NOT_SELECTED_ANSWER)))
             | "Defaults" >> beam.Flatten()
         )
         resolved = (
             (default_fates, threads.fates, deduped["fates"])
             | "AllFates" >> beam.Flatten()
-            | "Resolve" >> A.ResolveFates(FATE_PRIORITY)
+            | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
         )
         outcomes = (
             (by_type.outcomes, questions.outcomes, unique.outcomes, answers.outcomes, kept_answers.outcomes,
@@ -208,11 +214,11 @@ class ExtractStackExchangePairs(beam.PTransform):
 
 
 def _sites(inputs, _config) -> dict:
-    return {"sites": {str(i["path"]): S.site_from_path(str(i["path"])) for i in inputs}}
+    return {"sites": {str(i["path"]): stackexchange.site_from_path(str(i["path"])) for i in inputs}}
 
 
 JOB = job.SourceJob(
-    name=S.SOURCE,
+    name=stackexchange.SOURCE,
     options_class=StackExchangeOptions,
     reader=lambda config: ReadPostsXml(),
     parse=_Parser,

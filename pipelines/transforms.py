@@ -15,21 +15,21 @@ from typing import Any, Callable, Optional
 
 import apache_beam as beam
 
-from pipelines import accounting as A
-from schemas import reasons as R
+from pipelines import accounting
+from schemas import reasons
 
 
 def dropped_outcome(reason: str) -> beam.pvalue.TaggedOutput:
     """A counted drop on the "outcomes" output of a DoFn."""
-    outcome = A.dropped(reason)
-    A.count(outcome)
+    outcome = accounting.dropped(reason)
+    accounting.count(outcome)
     return beam.pvalue.TaggedOutput("outcomes", outcome)
 
 
 class FilterRecords(beam.DoFn):
     """Kept records on the main output; a dropped one as its outcome and its key ("dropped_keys").
 
-    `drop_reason(record)` is the source's rule list (sources.rules.first_drop); `key(record)` is
+    `drop_reason(record)` is the source's rule list (sources.text.rules.first_drop); `key(record)` is
     the id other records refer to it by (a parent's fullname), so its replies learn it was dropped.
     `slim(record)` may shed fields only the filter needed, so less is shuffled after it.
     """
@@ -82,7 +82,7 @@ class OneCopyPerKey(beam.PTransform):
         def emit(kv):
             _, (record, copies) = kv
             for _ in range(copies - 1):
-                yield dropped_outcome(R.DROP_DUPLICATE_RECORD)
+                yield dropped_outcome(reasons.DROP_DUPLICATE_RECORD)
             yield record
 
         return (
@@ -107,7 +107,7 @@ class TopRepliesPerParent(beam.PTransform):
     def __init__(self, *, top_n: int, rank: Callable[[Any], Any], parent_key: Callable[[Any], str],
                  reply_key: Callable[[Any], str], parent_of: Callable[[Any], str],
                  eligible: Callable[[Any], bool] = lambda reply: True,
-                 missing_fate: str = R.DROP_PARENT_MISSING):
+                 missing_fate: str = reasons.DROP_PARENT_MISSING):
         super().__init__()
         self._top_n, self._rank, self._eligible = top_n, rank, eligible
         self._parent_key, self._reply_key, self._parent_of = parent_key, reply_key, parent_of
@@ -147,6 +147,6 @@ class _Thread(beam.DoFn):
             tops = list(groups["top"])
             yield (parents[0], list(groups["pinned"]), tops[0] if tops else [])
             return
-        fate = R.DROP_PARENT_DROPPED if any(True for _ in groups["dropped"]) else self._missing_fate
+        fate = reasons.DROP_PARENT_DROPPED if any(True for _ in groups["dropped"]) else self._missing_fate
         for child in groups["children"]:
             yield beam.pvalue.TaggedOutput("fates", (child, fate))

@@ -9,7 +9,7 @@ Inputs, as Wikimedia publishes them: ``…-pages-articles-multistream.xml.bz2`` 
 used as indexes, not read as dumps.
 
 Work units (planned at launch, ``plan_units``): a dump with an index is cut at bz2 stream starts
-into units of about ``--split_mb`` MiB (sources.bz2_streams), so one 23 GB file spreads over many
+into units of about ``--split_mb`` MiB (sources.formats.bz2_streams), so one 23 GB file spreads over many
 workers; any other file is one unit. Both read the same pages.
 
 On the shared job (pipelines.job): ReadWikiPages cuts each unit into ``<page>`` records (the
@@ -33,25 +33,24 @@ from typing import Dict, Iterator, List, Optional
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import accounting as A
-from pipelines import job
+from pipelines import accounting, job
 from pipelines.options import UsageError, source_options
 from pipelines.read import Raw, UnitReader, open_unit
 from pipelines.splits import ReadUnit
 from pipelines.transforms import FilterRecords, OneCopyPerKey
-from schemas import reasons as R
-from sources import bz2_streams as B
-from sources import wikipedia as S
+from schemas import reasons
+from sources import wikipedia
 from sources.errors import RejectRecord
-from sources.mediawiki_xml import PROLOG_MAX_BYTES, CutPage, PageBytes, PageSplitter, Prolog, dbname_of
-from sources.readers import TruncatedInput, TruncatedTail, iter_decompressed_chunks
-from sources.stackexchange_xml import check_prolog
+from sources.formats import bz2_streams
+from sources.formats.mediawiki_xml import PROLOG_MAX_BYTES, CutPage, PageBytes, PageSplitter, Prolog, dbname_of
+from sources.formats.readers import TruncatedInput, TruncatedTail, iter_decompressed_chunks
+from sources.formats.stackexchange_xml import check_prolog
 
 PAGES_PER_BATCH = 100  # raw pages are ~30 KB of XML on average: batches of ~3 MB
-FATE_PRIORITY = [R.USED, R.DROP_DUPLICATE_PAIR]
+FATE_PRIORITY = [reasons.USED, reasons.DROP_DUPLICATE_PAIR]
 SECTIONS = "sections"
 
-WikipediaOptions = source_options(S.SOURCE, S.WikipediaConfig)
+WikipediaOptions = source_options(wikipedia.SOURCE, wikipedia.WikipediaConfig)
 
 
 def is_bz2(path: str) -> bool:
@@ -65,8 +64,8 @@ def _pieces(handle, unit: ReadUnit) -> Iterator:
     """A unit's decompressed bytes cut into Prolog / PageBytes / CutPage, plus TruncatedTail for bad streams."""
     splitter = PageSplitter()
     if is_bz2(unit.path):
-        for item in B.iter_streams(handle, unit.start, unit.end):
-            if isinstance(item, B.BadStream):
+        for item in bz2_streams.iter_streams(handle, unit.start, unit.end):
+            if isinstance(item, bz2_streams.BadStream):
                 cut = splitter.drop_partial()
                 yield TruncatedTail(item.offset, (cut.data if cut else b"") + item.held,
                                     f"bz2 stream at byte {item.offset}: {item.detail}")
@@ -101,7 +100,7 @@ def read_prolog(path: str) -> bytes:
     """The bytes of a dump before its first page (decompressed), for check_prolog."""
     with open_unit(path) as handle:
         if is_bz2(path):
-            head = B.read_head(handle, PROLOG_MAX_BYTES, stop=b"<page>")
+            head = bz2_streams.read_head(handle, PROLOG_MAX_BYTES, stop=b"<page>")
         else:
             head = b""
             for chunk in iter_decompressed_chunks(handle, path):
@@ -127,7 +126,7 @@ class ReadWikiPages(UnitReader):
     """
 
     def __init__(self, batch_size: int = PAGES_PER_BATCH):
-        super().__init__(S.SOURCE, batch_size)
+        super().__init__(wikipedia.SOURCE, batch_size)
 
     def raw_records(self, unit: ReadUnit, stack) -> Iterator:
         if unit.start > 0:
@@ -150,11 +149,11 @@ class ReadWikiPages(UnitReader):
 def _read_offsets(index_path: str) -> List[int]:
     with open_unit(index_path) as handle:
         def chunks():
-            for item in B.iter_streams(handle, hold_bytes=0):
-                if isinstance(item, B.BadStream):
-                    raise B.BadIndex(f"bz2 stream at byte {item.offset}: {item.detail}")
+            for item in bz2_streams.iter_streams(handle, hold_bytes=0):
+                if isinstance(item, bz2_streams.BadStream):
+                    raise bz2_streams.BadIndex(f"bz2 stream at byte {item.offset}: {item.detail}")
                 yield item.data
-        return B.stream_offsets(chunks())
+        return bz2_streams.stream_offsets(chunks())
 
 
 def _explicit_indexes(pattern: str) -> List[str]:
@@ -171,7 +170,7 @@ def index_for(dump: str, candidates: List[str], only_dump: bool, explicit: List[
     an --index given for a single dump is its index whatever its name."""
     if only_dump and len(explicit) == 1:
         return explicit[0]
-    wanted = B.index_name_for(posixpath.basename(dump))
+    wanted = bz2_streams.index_name_for(posixpath.basename(dump))
     if wanted is None:
         return None
     for candidate in candidates:
@@ -181,10 +180,10 @@ def index_for(dump: str, candidates: List[str], only_dump: bool, explicit: List[
     return beside if FileSystems.exists(beside) else None
 
 
-def plan_units(inputs: List[Dict], config: S.WikipediaConfig) -> List[ReadUnit]:
+def plan_units(inputs: List[Dict], config: wikipedia.WikipediaConfig) -> List[ReadUnit]:
     """A dump with an index: ranges of bz2 streams of about split_mb MiB; any other: one unit."""
     explicit = _explicit_indexes(config.index)
-    indexes = [str(i["path"]) for i in inputs if B.is_index_name(posixpath.basename(str(i["path"])))]
+    indexes = [str(i["path"]) for i in inputs if bz2_streams.is_index_name(posixpath.basename(str(i["path"])))]
     dumps = [i for i in inputs if str(i["path"]) not in indexes]
     units: List[ReadUnit] = []
     for item in dumps:
@@ -195,11 +194,11 @@ def plan_units(inputs: List[Dict], config: S.WikipediaConfig) -> List[ReadUnit]:
             continue
         try:
             offsets = _read_offsets(index)
-        except (B.BadIndex, OSError, EOFError) as exc:
+        except (bz2_streams.BadIndex, OSError, EOFError) as exc:
             logging.warning("index %s unusable (%s): %s is read as one unit", index, exc, path)
             units.append(ReadUnit(path, size=size))
             continue
-        ranges = B.group_streams(offsets, size, max(1, int(config.split_mb * (1 << 20))))
+        ranges = bz2_streams.group_streams(offsets, size, max(1, int(config.split_mb * (1 << 20))))
         logging.info("%s: %d streams in %d units (index %s)", path, len(offsets) + 1, len(ranges), index)
         if len(ranges) == 1:
             units.append(ReadUnit(path, size=size))
@@ -217,21 +216,21 @@ def wiki_of_file(path: str) -> str:
         name = dbname_of(read_prolog(path))
     except Exception:  # noqa: BLE001 - an unreadable head is the reader's business; the name still tells
         name = None
-    return name or S.wiki_from_name(path) or S.UNKNOWN_WIKI
+    return name or wikipedia.wiki_from_name(path) or wikipedia.UNKNOWN_WIKI
 
 
 class _Parser:
     """Picklable parse callable: (page XML, path) -> typed page; the wiki of each file is looked up once."""
 
-    def __init__(self, config: S.WikipediaConfig):
+    def __init__(self, config: wikipedia.WikipediaConfig):
         self._config = config
         self._wikis: Dict[str, str] = {}
 
-    def __call__(self, raw: bytes, path: str) -> S.WikiPage:
+    def __call__(self, raw: bytes, path: str) -> wikipedia.WikiPage:
         wiki = self._wikis.get(path)
         if wiki is None:
             wiki = self._wikis[path] = wiki_of_file(path)
-        return S.parse_page_xml(raw, wiki, self._config)
+        return wikipedia.parse_page_xml(raw, wiki, self._config)
 
 
 # ---- extraction ---------------------------------------------------------------------------------
@@ -240,44 +239,45 @@ class _Parser:
 class _PagePairs(beam.DoFn):
     """A kept page -> its pairs; its sections counted (sections/paired, sections/dropped/<reason>)."""
 
-    def __init__(self, config: S.WikipediaConfig):
+    def __init__(self, config: wikipedia.WikipediaConfig):
         self._config = config
 
-    def process(self, page: S.WikiPage):
+    def process(self, page: wikipedia.WikiPage):
         for reason, n in page.section_drops:
-            name = f"{SECTIONS}/{R.counter_name('dropped', reason)}"
-            A.count(name, n)
+            name = f"{SECTIONS}/{reasons.counter_name('dropped', reason)}"
+            accounting.count(name, n)
             yield beam.pvalue.TaggedOutput("counts", (name, n))
-        A.count(f"{SECTIONS}/paired", len(page.sections))
+        accounting.count(f"{SECTIONS}/paired", len(page.sections))
         yield beam.pvalue.TaggedOutput("counts", (f"{SECTIONS}/paired", len(page.sections)))
-        yield from S.pairs_of(page, self._config)
+        yield from wikipedia.pairs_of(page, self._config)
 
 
 class ExtractWikipediaPairs(beam.PTransform):
     """Typed pages -> {"pairs", "outcomes", "detail_counts"}: every page gets exactly one outcome;
     sections are counted as details (manifest "detail_counts")."""
 
-    def __init__(self, config: S.WikipediaConfig):
+    def __init__(self, config: wikipedia.WikipediaConfig):
         super().__init__()
         self._config = config
 
     def expand(self, pages):
-        filtered = pages | "PageRules" >> beam.ParDo(FilterRecords(S.drop_reason, lambda p: p.key)).with_outputs(
-            "outcomes", "dropped_keys", main="kept")
-        unique = filtered.kept | "OneCopyPerPage" >> OneCopyPerKey(lambda p: p.key, S.copy_rank_key)
+        filtered = pages | "PageRules" >> beam.ParDo(
+            FilterRecords(wikipedia.drop_reason, lambda p: p.key)
+        ).with_outputs("outcomes", "dropped_keys", main="kept")
+        unique = filtered.kept | "OneCopyPerPage" >> OneCopyPerKey(lambda p: p.key, wikipedia.copy_rank_key)
         made = unique.records | "MakePairs" >> beam.ParDo(_PagePairs(self._config)).with_outputs("counts", main="pairs")
-        deduped = made.pairs | "DedupPairs" >> A.DedupPairs()
+        deduped = made.pairs | "DedupPairs" >> accounting.DedupPairs()
         resolved = (
             deduped["fates"]
-            | "FateByPage" >> beam.Map(lambda kv: (S.page_key_of(kv[0]), kv[1]))
-            | "Resolve" >> A.ResolveFates(FATE_PRIORITY)
+            | "FateByPage" >> beam.Map(lambda kv: (wikipedia.page_key_of(kv[0]), kv[1]))
+            | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
         )
         outcomes = (filtered.outcomes, unique.outcomes, resolved) | "Outcomes" >> beam.Flatten()
         return {"pairs": deduped["pairs"], "outcomes": outcomes, "detail_counts": made.counts}
 
 
 JOB = job.SourceJob(
-    name=S.SOURCE,
+    name=wikipedia.SOURCE,
     options_class=WikipediaOptions,
     reader=lambda config: ReadWikiPages(),
     parse=_Parser,

@@ -1,6 +1,6 @@
 """Common Crawl (and any WARC crawl): raw WARC record -> page -> (title, passage) pair.
 
-    raw record (sources.warc) -> Skipped(reason)     request, metadata, warcinfo, revisit, resource,
+    raw record (sources.formats.warc) -> Skipped(reason)     request, metadata, warcinfo, revisit, resource,
                                                       dns, non-HTML, non-2xx, too large, binary
                               -> WebPage             title, main text, prose lines, passage
     WebPage --rules (each a drop reason)--> pair: (title without the site name, start of the main text)
@@ -12,7 +12,7 @@ site's name split off; passage = the start of the main text, whole sentences up 
 
 Language: Common Crawl's own guess when the record carries one (WARC-Identified-Content-Language
 on responses since 2018; before, the languages-cld2 of the metadata record, which the reader
-attaches to its response); otherwise sources.langid on the passage. A page the crawler calls
+attaches to its response); otherwise sources.text.langid on the passage. A page the crawler calls
 non-English is dropped before its HTML is parsed, which is most of the cost.
 """
 
@@ -26,21 +26,27 @@ from dataclasses import dataclass
 from typing import Iterable, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
-from schemas import reasons as R
+from schemas import reasons
 from schemas.pairs import make_pair
-from sources import http_message, warc, web_quality as Q
 from sources.errors import RejectRecord
-from sources.rules import English, NotCertainlyForeign, first_drop
+from sources.formats import http_message, warc
 from sources.settings import setting
-from sources.web_text import (HtmlDocument, Site, clean_text, decode_html, is_generic_title, looks_binary, passage_of,
-                              prose_lines, repaired, sniff_html, split_site_name)
+from sources.text import web_quality
+from sources.text.rules import English, NotCertainlyForeign, first_drop
+from sources.text.web_text import (HtmlDocument, Site, clean_text, decode_html, is_generic_title, looks_binary,
+                                   passage_of, prose_lines, repaired, sniff_html, split_site_name)
 
 SOURCE = "commoncrawl"
-MAX_TEXT_CHARS = Q.MAX_CHARS  # of main text kept per page: every rule reads at most this much
+MAX_TEXT_CHARS = web_quality.MAX_CHARS  # of main text kept per page: every rule reads at most this much
 LANGID_CHARS = 1000
 _HOME_PATH = re.compile(r"^/?(?:(?:index|default|home|start)\.[a-z]{2,5})?$", re.I)
-_TYPE_REASONS = {"request": R.DROP_WARC_REQUEST, "metadata": R.DROP_WARC_METADATA, "warcinfo": R.DROP_WARC_INFO,
-                 "revisit": R.DROP_WARC_REVISIT, "resource": R.DROP_WARC_RESOURCE}
+_TYPE_REASONS = {
+    "request": reasons.DROP_WARC_REQUEST,
+    "metadata": reasons.DROP_WARC_METADATA,
+    "warcinfo": reasons.DROP_WARC_INFO,
+    "revisit": reasons.DROP_WARC_REVISIT,
+    "resource": reasons.DROP_WARC_RESOURCE,
+}
 # ISO 639-3 (WARC-Identified-Content-Language) -> 639-1 for the languages Common Crawl sees most.
 _ISO3 = {"eng": "en", "zho": "zh", "deu": "de", "rus": "ru", "jpn": "ja", "spa": "es", "fra": "fr", "por": "pt",
          "ita": "it", "pol": "pl", "nld": "nl", "ces": "cs", "tur": "tr", "vie": "vi", "ind": "id", "kor": "ko",
@@ -123,7 +129,7 @@ class WebPage:
     text: str = ""  # main text as extracted (lines, bullets)
     prose: str = ""  # its prose lines
     passage: str = ""  # the start of the prose, up to max_passage_words
-    charset: str = ""  # how the page was decoded (sources.web_text.decode_html), "" when not decoded
+    charset: str = ""  # how the page was decoded (sources.text.web_text.decode_html), "" when not decoded
     mojibake_repaired: bool = False
     body_cut: bool = False  # the HTML was longer than max_html_bytes
 
@@ -187,12 +193,12 @@ def target_uri(record: warc.RawRecord) -> str:
 def warc_date(value: str) -> int:
     """WARC-Date (ISO 8601 UTC, seconds or finer) as epoch seconds; RejectRecord when absent or malformed."""
     if not value:
-        raise RejectRecord(R.REJECT_MISSING_FIELDS, "response without WARC-Date")
+        raise RejectRecord(reasons.REJECT_MISSING_FIELDS, "response without WARC-Date")
     text = value.strip().replace("Z", "+00:00")
     try:
         moment = _dt.datetime.fromisoformat(text)
     except ValueError:
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"WARC-Date {value[:40]!r} is not an ISO 8601 date") from None
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"WARC-Date {value[:40]!r} is not an ISO 8601 date") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
     return int(moment.timestamp())
@@ -243,28 +249,28 @@ def choose_title(candidates: Iterable[str], site: Site, home: bool = False) -> s
 
 
 def parse_record(data: bytes, config: CommonCrawlConfig = CommonCrawlConfig()) -> Union[Skipped, WebPage]:
-    """One raw record (sources.warc's encoding) -> Skipped or WebPage; RejectRecord for a malformed one."""
+    """One raw record (sources.formats.warc's encoding) -> Skipped or WebPage; RejectRecord for a malformed one."""
     record = warc.decode(data)
     kind = record.get("warc-type").strip().lower()
     key = record.get("warc-record-id") or f"record:{hash(data[:200])}"
     omitted = record.get(warc.OMITTED)
     if omitted:
-        return Skipped(omitted if omitted in R.DROP_REASONS else R.DROP_RECORD_TOO_LARGE, key)
+        return Skipped(omitted if omitted in reasons.DROP_REASONS else reasons.DROP_RECORD_TOO_LARGE, key)
     if kind != "response":
-        return Skipped(_TYPE_REASONS.get(kind, R.DROP_WARC_OTHER), key)
+        return Skipped(_TYPE_REASONS.get(kind, reasons.DROP_WARC_OTHER), key)
     url = target_uri(record)
     if not url:
-        raise RejectRecord(R.REJECT_MISSING_FIELDS, "response record without WARC-Target-URI")
+        raise RejectRecord(reasons.REJECT_MISSING_FIELDS, "response record without WARC-Target-URI")
     if url.lower().startswith("dns:") or record.get("content-type").lower().startswith("text/dns"):
-        return Skipped(R.DROP_DNS_RECORD, key)
+        return Skipped(reasons.DROP_DNS_RECORD, key)
     if not record.block.startswith(b"HTTP/") and "application/http" not in record.get("content-type").lower():
-        return Skipped(R.DROP_NOT_HTML, key)  # an ftp: or whois: capture, no HTTP response
+        return Skipped(reasons.DROP_NOT_HTML, key)  # an ftp: or whois: capture, no HTTP response
     head, body = http_message.read_head(record.block)
     if not 200 <= head.status < 300:
-        return Skipped(R.DROP_HTTP_STATUS, key)
+        return Skipped(reasons.DROP_HTTP_STATUS, key)
     media_type = head.media_type or record.get("warc-identified-payload-type").split(";")[0].strip().lower()
     if media_type and not warc.is_html_type(media_type):
-        return Skipped(R.DROP_NOT_HTML, key)
+        return Skipped(reasons.DROP_NOT_HTML, key)
     page = WebPage(url=url, url_key=url_key(url), record_id=key, crawl=record.get(warc.CRAWL),
                    fetched=warc_date(record.get("warc-date")), lang_hint=language_hint(record),
                    body_cut=bool(record.get(warc.BODY_CUT)))
@@ -273,11 +279,11 @@ def parse_record(data: bytes, config: CommonCrawlConfig = CommonCrawlConfig()) -
     try:
         body = http_message.decoded_body(head, body, config.max_html_bytes, config.max_record_bytes)
     except http_message.PayloadTooLarge:
-        return Skipped(R.DROP_RECORD_TOO_LARGE, key)
+        return Skipped(reasons.DROP_RECORD_TOO_LARGE, key)
     if not media_type and not sniff_html(body):
-        return Skipped(R.DROP_NOT_HTML, key)
+        return Skipped(reasons.DROP_NOT_HTML, key)
     if looks_binary(body) and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Skipped(R.DROP_BINARY_PAYLOAD, key)
+        return Skipped(reasons.DROP_BINARY_PAYLOAD, key)
     return read_page(page, body, head.charset, config)
 
 
@@ -305,7 +311,7 @@ class CrawlerLanguage:
     """The crawler's own language guess, when it made one (free: no text needs reading)."""
 
     def __call__(self, page: WebPage) -> Optional[str]:
-        return R.DROP_NON_ENGLISH if page.lang_hint and page.lang_hint != "en" else None
+        return reasons.DROP_NON_ENGLISH if page.lang_hint and page.lang_hint != "en" else None
 
 
 @dataclass(frozen=True)
@@ -315,20 +321,20 @@ class TitleRules:
 
     def __call__(self, page: WebPage) -> Optional[str]:
         if not page.title:
-            return R.DROP_NO_TITLE
+            return reasons.DROP_NO_TITLE
         if is_generic_title(page.title):
-            return R.DROP_GENERIC_TITLE
+            return reasons.DROP_GENERIC_TITLE
         if len(page.title) < self.min_chars:
-            return R.DROP_TITLE_TOO_SHORT
+            return reasons.DROP_TITLE_TOO_SHORT
         if len(page.title) > self.max_chars:
-            return R.DROP_TITLE_TOO_LONG
+            return reasons.DROP_TITLE_TOO_LONG
         return None
 
 
 @dataclass(frozen=True)
 class HasPassage:
     def __call__(self, page: WebPage) -> Optional[str]:
-        return None if page.passage else R.DROP_EMPTY_TEXT
+        return None if page.passage else reasons.DROP_EMPTY_TEXT
 
 
 @dataclass(frozen=True)
@@ -347,10 +353,13 @@ class MaxPerplexity:
     max_perplexity: float
 
     def __call__(self, page: WebPage) -> Optional[str]:
-        from sources.perplexity import load_scorer
+        from sources.text.perplexity import load_scorer
 
-        return R.DROP_HIGH_PERPLEXITY if load_scorer(self.model_path).perplexity(page.passage) > self.max_perplexity \
+        return (
+            reasons.DROP_HIGH_PERPLEXITY
+            if load_scorer(self.model_path).perplexity(page.passage) > self.max_perplexity
             else None
+        )
 
 
 @functools.lru_cache(maxsize=16)
@@ -359,11 +368,11 @@ def rules(config: CommonCrawlConfig, is_english=None) -> Tuple:
     statistics, C4's page checks, then language ID and perplexity (the costly ones) last."""
     out = ((CrawlerLanguage(),) if config.english_only else ()) + (
         TitleRules(config.min_title_chars, config.max_title_chars), HasPassage(),
-        Q.MinWords(config.min_words, "passage"), Q.MinSentences(config.min_sentences),
-        Q.SymbolRatio(config.max_symbol_ratio), Q.BulletLines(config.max_bullet_lines),
-        Q.EllipsisLines(config.max_ellipsis_lines), Q.LoremIpsum(), Q.CurlyBrace())
+        web_quality.MinWords(config.min_words, "passage"), web_quality.MinSentences(config.min_sentences),
+        web_quality.SymbolRatio(config.max_symbol_ratio), web_quality.BulletLines(config.max_bullet_lines),
+        web_quality.EllipsisLines(config.max_ellipsis_lines), web_quality.LoremIpsum(), web_quality.CurlyBrace())
     if config.drop_bad_words:
-        out += (Q.BadWords(),)
+        out += (web_quality.BadWords(),)
     if config.english_only:
         # NotCertainlyForeign: a Chinese keyword title over English boilerplate is spam, no pair
         out += (UnlessCrawlerSaid(English("passage_head", detector=is_english)), NotCertainlyForeign("title"))
@@ -394,7 +403,7 @@ def kept_page(page: WebPage, config: CommonCrawlConfig) -> KeptPage:
     elif config.english_only:
         lang = "en"
     else:
-        from sources.langid import detect_language
+        from sources.text.langid import detect_language
 
         lang = detect_language(page.passage_head)[0]
     return KeptPage(page.url, page.url_key, page.record_id, page.crawl, page.fetched, page.title, page.passage, lang)

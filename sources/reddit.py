@@ -13,14 +13,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
-from schemas import reasons as R
+from schemas import reasons
 from schemas.pairs import make_pair, utc_from_epoch
 from sources import values
 from sources.errors import RejectRecord
-from sources.ngrams import drop_copied_runs
-from sources.rules import English, LinkOnly, MaxChars, MinChars, MinScore, MinWords, NotEmpty, first_drop
 from sources.settings import setting
-from sources.text import clean_markdown_counted, repair_mojibake
+from sources.text.markdown import clean_markdown_counted
+from sources.text.ngrams import drop_copied_runs
+from sources.text.normalize import repair_mojibake
+from sources.text.rules import English, LinkOnly, MaxChars, MinChars, MinScore, MinWords, NotEmpty, first_drop
 
 SOURCE = "reddit"
 PARENT_MIN_SCORE = 1
@@ -110,10 +111,10 @@ class RedditPost:
 
 def _need_str(obj: Mapping[str, Any], key: str) -> str:
     if key not in obj or obj[key] is None:
-        raise RejectRecord(R.REJECT_MISSING_FIELDS, f"missing field {key!r}")
+        raise RejectRecord(reasons.REJECT_MISSING_FIELDS, f"missing field {key!r}")
     value = obj[key]
     if not isinstance(value, str):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {key!r} is {type(value).__name__}, not str")
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"field {key!r} is {type(value).__name__}, not str")
     return value
 
 
@@ -127,25 +128,25 @@ def _strip_prefix(value: str, prefixes: Tuple[str, ...]) -> str:
 def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
     """Typed post from one decoded JSON value, or RejectRecord with a reason."""
     if not isinstance(obj, dict):
-        raise RejectRecord(R.REJECT_NOT_AN_OBJECT, f"JSON value is {type(obj).__name__}, not an object")
+        raise RejectRecord(reasons.REJECT_NOT_AN_OBJECT, f"JSON value is {type(obj).__name__}, not an object")
     has_title, has_body = "title" in obj, "body" in obj
     if has_title == has_body:
-        raise RejectRecord(R.REJECT_UNKNOWN_RECORD_TYPE, "neither a submission (title) nor a comment (body)"
+        raise RejectRecord(reasons.REJECT_UNKNOWN_RECORD_TYPE, "neither a submission (title) nor a comment (body)"
                            if not has_title else "has both title and body")
     post_id = _strip_prefix(_need_str(obj, "id"), (SUBMISSION_PREFIX, COMMENT_PREFIX))
     if not post_id:
-        raise RejectRecord(R.REJECT_MISSING_FIELDS, "empty id")
+        raise RejectRecord(reasons.REJECT_MISSING_FIELDS, "empty id")
     author = obj.get("author") or ""
     subreddit = obj.get("subreddit") or ""
     if not isinstance(author, str) or not isinstance(subreddit, str):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "author/subreddit is not a string")
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, "author/subreddit is not a string")
     score = values.number(obj.get("score"), "score")  # 2005-era dumps carry numbers as strings in places
     created = values.epoch_seconds(values.number(obj.get("created_utc"), "created_utc"), "created_utc")
     if has_title:
         title = _need_str(obj, "title")
         selftext = obj.get("selftext") or ""
         if not isinstance(selftext, str):
-            raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "field 'selftext' is not a string")
+            raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, "field 'selftext' is not a string")
         selftext_gone = selftext.strip() in DELETED_MARKERS
         taken_down = obj.get("removed_by_category") is not None or selftext_gone
         removed = title.strip() in DELETED_MARKERS or (taken_down and config.drop_removed_submissions)
@@ -165,9 +166,9 @@ def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
         if isinstance(link, str) and parent == _strip_prefix(link, (SUBMISSION_PREFIX,)):
             parent = SUBMISSION_PREFIX + parent  # some early dumps drop the prefix on top-level parents
         else:
-            raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"parent_id {parent!r} has no t1_/t3_ prefix")
+            raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"parent_id {parent!r} has no t1_/t3_ prefix")
     if parent == COMMENT_PREFIX + post_id:
-        raise RejectRecord(R.REJECT_SELF_REFERENCE, f"comment {post_id!r} names itself as its parent")
+        raise RejectRecord(reasons.REJECT_SELF_REFERENCE, f"comment {post_id!r} names itself as its parent")
     cleanup = _Cleanup()
     text = cleanup.markdown(body, drop_quotes=config.drop_quotes)
     return RedditPost("comment", COMMENT_PREFIX + post_id, parent, subreddit, author, body,
@@ -208,11 +209,11 @@ def decode_line(raw: bytes, config: RedditConfig = RedditConfig()) -> RedditPost
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RejectRecord(R.REJECT_INVALID_UTF8, str(exc)) from None
+        raise RejectRecord(reasons.REJECT_INVALID_UTF8, str(exc)) from None
     try:
         obj = json.loads(text)
     except ValueError as exc:
-        raise RejectRecord(R.REJECT_INVALID_JSON, str(exc)) from None
+        raise RejectRecord(reasons.REJECT_INVALID_JSON, str(exc)) from None
     post = parse_post(obj, config)
     if "\\u" in text:  # only an escape can smuggle half a surrogate pair into a str
         for name in ("raw_text", "author", "subreddit", "fullname", "parent"):
@@ -241,11 +242,11 @@ class _RedditOnly:
 
     def __call__(self, post: RedditPost) -> Optional[str]:
         if post.removed:
-            return R.DROP_DELETED
+            return reasons.DROP_DELETED
         if self.config.drop_bots and is_bot(post.author, self.config):
-            return R.DROP_BOT_AUTHOR
+            return reasons.DROP_BOT_AUTHOR
         if self.config.drop_nsfw and post.nsfw:
-            return R.DROP_NSFW
+            return reasons.DROP_NSFW
         return None
 
 
@@ -266,7 +267,7 @@ def rules(config: RedditConfig, is_comment: bool, is_english=None) -> Tuple:
 def drop_reason(post: RedditPost, config: RedditConfig, is_english=None) -> Optional[str]:
     """The first rule a post fails, or None when it may take part in pairs.
 
-    `is_english` may be injected (tests); by default sources.langid's cascade, paid only by posts
+    `is_english` may be injected (tests); by default sources.text.langid's cascade, paid only by posts
     that pass every cheaper rule.
     """
     return first_drop(post, rules(config, post.is_comment, is_english))

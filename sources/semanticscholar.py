@@ -22,14 +22,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
-from schemas import reasons as R
+from schemas import reasons
 from schemas.pairs import make_pair
 from sources import values
-from sources.abstract_text import clean_s2_abstract
 from sources.errors import RejectRecord
-from sources.rules import English, MaxChars, MinChars, NotCertainlyForeign, first_drop
 from sources.settings import setting
-from sources.text import normalize_whitespace, unescape_entities
+from sources.text.abstract_text import clean_s2_abstract
+from sources.text.normalize import normalize_whitespace, unescape_entities
+from sources.text.rules import English, MaxChars, MinChars, NotCertainlyForeign, first_drop
 
 SOURCE = "semanticscholar"
 TITLE_ABSTRACT = "title-abstract"
@@ -130,12 +130,14 @@ def paper_of(part: PaperPart) -> Paper:
 def _paper_id(value: Any, name: str) -> str:
     """Integer or decimal-string id -> the decimal string; anything else is a reject."""
     if isinstance(value, bool) or value is None:
-        raise RejectRecord(R.REJECT_MISSING_FIELDS if value is None else R.REJECT_BAD_FIELD_TYPE, f"{name} is {value!r}")
+        raise RejectRecord(
+            reasons.REJECT_MISSING_FIELDS if value is None else reasons.REJECT_BAD_FIELD_TYPE, f"{name} is {value!r}"
+        )
     if isinstance(value, int):
         return str(values.int64(value, name))
     if isinstance(value, str):
         return str(values.integer_text(value, name))
-    raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"{name} is {type(value).__name__}, not an id")
+    raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"{name} is {type(value).__name__}, not an id")
 
 
 def _text(obj: Mapping[str, Any], key: str) -> str:
@@ -144,7 +146,7 @@ def _text(obj: Mapping[str, Any], key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {key!r} is {type(value).__name__}, not str")
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"field {key!r} is {type(value).__name__}, not str")
     return values.utf8_text(value, key)
 
 
@@ -164,7 +166,7 @@ _FOOTNOTE_MARKS = re.compile(r"\s*[*\u2217\u2020\u2021]+$")  # "Solidarity to ac
 
 def clean_abstract_counted(text: str) -> Tuple[str, Tuple[Tuple[str, int], ...]]:
     """(the abstract as a passage, what cleaning changed): S2's own encoding undone
-    (sources.abstract_text), then without the "Abstract"/"Summary" label that many abstracts start
+    (sources.text.abstract_text), then without the "Abstract"/"Summary" label that many abstracts start
     with (no query says it)."""
     text, changed = clean_s2_abstract(clean_text(text))
     return _ABSTRACT_LABEL.sub("", text, count=1), tuple((name, 1) for name in changed)
@@ -185,7 +187,7 @@ def clean_title(text: str) -> str:
 def _year(obj: Mapping[str, Any]) -> Optional[int]:
     year = values.number(obj.get("year"), "year")
     if year is not None and not 1000 <= year <= 9999:
-        raise RejectRecord(R.REJECT_VALUE_OUT_OF_RANGE, f"year={year} is out of range")
+        raise RejectRecord(reasons.REJECT_VALUE_OUT_OF_RANGE, f"year={year} is out of range")
     return year
 
 
@@ -198,16 +200,16 @@ def _spans(annotations: Mapping[str, Any], name: str):
         spans = json.loads(raw) if isinstance(raw, str) else raw
         return [(int(s["start"]), int(s["end"])) for s in spans]
     except (ValueError, TypeError, KeyError) as exc:
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"annotation {name!r} is not a span list: {exc}") from None
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"annotation {name!r} is not a span list: {exc}") from None
 
 
 def _s2orc_part(obj: Mapping[str, Any]) -> PaperPart:
     content = obj.get("content")
     if not isinstance(content, dict) or not isinstance(content.get("annotations"), dict):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "s2orc content.annotations is not an object")
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, "s2orc content.annotations is not an object")
     text = content.get("text") or ""
     if not isinstance(text, str):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "s2orc content.text is not a string")
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, "s2orc content.text is not a string")
 
     def first(name: str) -> str:
         spans = _spans(content["annotations"], name)
@@ -221,7 +223,7 @@ def _s2orc_part(obj: Mapping[str, Any]) -> PaperPart:
 def parse_record(obj: Any):
     """A typed record (PaperPart or Citation) from one decoded JSON value, or RejectRecord."""
     if not isinstance(obj, dict):
-        raise RejectRecord(R.REJECT_NOT_AN_OBJECT, f"JSON value is {type(obj).__name__}, not an object")
+        raise RejectRecord(reasons.REJECT_NOT_AN_OBJECT, f"JSON value is {type(obj).__name__}, not an object")
     if "citingcorpusid" in obj:
         cited = obj.get("citedcorpusid")
         return Citation(_paper_id(obj["citingcorpusid"], "citingcorpusid"),
@@ -231,7 +233,7 @@ def parse_record(obj: Any):
     if "paper_id" in obj:
         cites = obj.get("outbound_citations") or []
         if not isinstance(cites, list):
-            raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, "outbound_citations is not a list")
+            raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, "outbound_citations is not a list")
         abstract, cleanup = clean_abstract_counted(_text(obj, "abstract"))
         return PaperPart("legacy", _paper_id(obj["paper_id"], "paper_id"), clean_title(_text(obj, "title")),
                          abstract, _year(obj), cites=tuple(sorted({_paper_id(c, "outbound_citations[]") for c in cites})),
@@ -242,16 +244,18 @@ def parse_record(obj: Any):
     if "corpusid" in obj and "title" in obj:
         return PaperPart("papers", _paper_id(obj["corpusid"], "corpusid"), title=clean_title(_text(obj, "title")),
                          year=_year(obj), citation_count=values.number(obj.get("citationcount"), "citationcount"))
-    raise RejectRecord(R.REJECT_UNKNOWN_RECORD_TYPE, "not a paper, abstract, citation, s2orc or S2ORC metadata record")
+    raise RejectRecord(
+        reasons.REJECT_UNKNOWN_RECORD_TYPE, "not a paper, abstract, citation, s2orc or S2ORC metadata record"
+    )
 
 
 def decode_line(raw: bytes):
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise RejectRecord(R.REJECT_INVALID_UTF8, str(exc)) from None
+        raise RejectRecord(reasons.REJECT_INVALID_UTF8, str(exc)) from None
     except ValueError as exc:
-        raise RejectRecord(R.REJECT_INVALID_JSON, str(exc)) from None
+        raise RejectRecord(reasons.REJECT_INVALID_JSON, str(exc)) from None
     return parse_record(obj)
 
 
@@ -263,7 +267,7 @@ class _AbstractIsTitle:
 
     def __call__(self, paper: Paper) -> Optional[str]:
         same = paper.abstract.casefold().strip(" .") == paper.title.casefold().strip(" .")
-        return R.DROP_ABSTRACT_IS_TITLE if same else None
+        return reasons.DROP_ABSTRACT_IS_TITLE if same else None
 
 
 @dataclass(frozen=True)
@@ -277,7 +281,7 @@ class _Has:
 
 @functools.lru_cache(maxsize=32)
 def title_abstract_rules(config: SemanticScholarConfig, is_english=None) -> Tuple:
-    rules = (_Has("title", R.DROP_NO_TITLE), _Has("abstract", R.DROP_NO_ABSTRACT), _AbstractIsTitle(),
+    rules = (_Has("title", reasons.DROP_NO_TITLE), _Has("abstract", reasons.DROP_NO_ABSTRACT), _AbstractIsTitle(),
              MinChars(config.min_title_chars, "title"), MinChars(config.min_abstract_chars, "abstract"),
              MaxChars(config.max_abstract_chars, "abstract"))
     language = (English("abstract", detector=is_english), NotCertainlyForeign("title"))
@@ -291,9 +295,9 @@ def title_abstract_drop(paper: Paper, config: SemanticScholarConfig, is_english=
 def endpoint_drop(paper: Optional[Paper], field: str, config: SemanticScholarConfig) -> Optional[str]:
     """Why a paper cannot be one end of a citation pair in the form that needs its `field`."""
     if paper is None or not paper.title:
-        return R.DROP_NO_TITLE
+        return reasons.DROP_NO_TITLE
     if field == "abstract" and not paper.abstract:
-        return R.DROP_NO_ABSTRACT
+        return reasons.DROP_NO_ABSTRACT
     return None
 
 

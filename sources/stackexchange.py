@@ -22,15 +22,15 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-from schemas import reasons as R
+from schemas import reasons
 from schemas.pairs import make_pair, utc_from_epoch
 from sources import values
 from sources.errors import RejectRecord
-from sources.html_text import html_to_text
-from sources.rules import English, LinkOnly, MaxChars, MinChars, NotEmpty, first_drop
+from sources.formats.stackexchange_xml import parse_row
 from sources.settings import setting
-from sources.stackexchange_xml import parse_row
-from sources.text import normalize_whitespace
+from sources.text.html_text import html_to_text
+from sources.text.normalize import normalize_whitespace
+from sources.text.rules import English, LinkOnly, MaxChars, MinChars, NotEmpty, first_drop
 
 SOURCE = "stackexchange"
 QUESTION, ANSWER = 1, 2  # PostTypeId; others: 3 orphaned tag wiki, 4/5 tag wiki, 6 nomination, 7 wiki placeholder, 8 privilege wiki
@@ -158,7 +158,7 @@ def site_from_path(path: str) -> str:
 def _need(row: Mapping[str, str], name: str) -> str:
     value = row.get(name)
     if value is None:
-        raise RejectRecord(R.REJECT_MISSING_FIELDS, f"missing attribute {name!r}")
+        raise RejectRecord(reasons.REJECT_MISSING_FIELDS, f"missing attribute {name!r}")
     return value
 
 
@@ -166,7 +166,7 @@ def _int(row: Mapping[str, str], name: str, required: bool) -> Optional[int]:
     value = row.get(name)
     if value is None or value == "":
         if required:
-            raise RejectRecord(R.REJECT_MISSING_FIELDS, f"missing attribute {name!r}")
+            raise RejectRecord(reasons.REJECT_MISSING_FIELDS, f"missing attribute {name!r}")
         return None
     return values.integer_text(value, f"attribute {name}")
 
@@ -179,13 +179,13 @@ def _epoch(row: Mapping[str, str], name: str) -> Optional[int]:
     try:
         parsed = _dt.datetime.fromisoformat(value)
     except ValueError:
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"attribute {name}={value[:40]!r} is not a date") from None
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"attribute {name}={value[:40]!r} is not a date") from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(_dt.timezone.utc).replace(tzinfo=None)
     return values.epoch_seconds(calendar.timegm(parsed.timetuple()), f"attribute {name}")
 
 
-LANGUAGE_SAMPLE_CHARS = 1000  # sources.langid reads no further
+LANGUAGE_SAMPLE_CHARS = 1000  # sources.text.langid reads no further
 
 
 def is_meta_site(site: str) -> bool:
@@ -213,7 +213,7 @@ def post_from_row(row: Mapping[str, str], site: str, config: StackExchangeConfig
     post_id = _int(row, "Id", required=True)
     post_type = _int(row, "PostTypeId", required=True)
     if post_id <= 0:
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"Id {post_id} is not positive")
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"Id {post_id} is not positive")
     if post_type not in (QUESTION, ANSWER):  # tag wikis and the like: only the id is needed to count them
         return StackExchangePost(site, post_id, post_type, None, None, 0, None, None, "")
     score = _int(row, "Score", required=True)
@@ -242,7 +242,7 @@ class _AnswerScore:
 
     def __call__(self, post: StackExchangePost) -> Optional[str]:
         needed = self.config.accepted_min_score if post.accepted else self.config.min_score
-        return R.DROP_LOW_SCORE if post.score < needed else None
+        return reasons.DROP_LOW_SCORE if post.score < needed else None
 
 
 @dataclass(frozen=True)
@@ -253,9 +253,9 @@ class _SitePolicy:
 
     def __call__(self, post: StackExchangePost) -> Optional[str]:
         if self.config.drop_meta_sites and is_meta_site(post.site):
-            return R.DROP_META_SITE
+            return reasons.DROP_META_SITE
         if self.config.drop_closed_questions and post.closed:
-            return R.DROP_CLOSED_QUESTION
+            return reasons.DROP_CLOSED_QUESTION
         return None
 
 
@@ -277,10 +277,10 @@ def drop_reason(post: StackExchangePost, config: StackExchangeConfig, is_english
     Questions are judged on title + body (``language_sample``): short English titles ("Tripel
     beers on tap") are often not recognised alone. Answers need `post.accepted` set (the pipeline
     joins it in first): the score an answer needs depends on it. `is_english` may be injected
-    (tests); by default sources.langid's cascade, paid only by posts that pass every cheaper rule.
+    (tests); by default sources.text.langid's cascade, paid only by posts that pass every cheaper rule.
     """
     if not (post.is_question or post.is_answer):
-        return R.DROP_OTHER_POST_TYPE
+        return reasons.DROP_OTHER_POST_TYPE
     return first_drop(post, rules(config, post.is_question, is_english))
 
 
@@ -318,7 +318,7 @@ def pair_language(passage: str, config: StackExchangeConfig) -> str:
     """The pair's lang column: "en" when only English passed the filter, else what the detector says."""
     if config.english_only:
         return "en"
-    from sources.langid import detect_language
+    from sources.text.langid import detect_language
 
     return detect_language(passage)[0]
 

@@ -9,7 +9,7 @@ digits only: Python's int() also accepts "١٢" (Arabic-Indic digits) as 12.
 import re
 from typing import Any, Optional
 
-from schemas import reasons as R
+from schemas import reasons
 from sources.errors import RejectRecord
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -20,7 +20,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _out_of_range(name: str, value: Any) -> RejectRecord:
-    return RejectRecord(R.REJECT_VALUE_OUT_OF_RANGE, f"{name}={str(value)[:40]!r} is out of range")
+    return RejectRecord(reasons.REJECT_VALUE_OUT_OF_RANGE, f"{name}={str(value)[:40]!r} is out of range")
 
 
 def int64(value: int, name: str) -> int:
@@ -32,7 +32,7 @@ def int64(value: int, name: str) -> int:
 def integer_text(text: str, name: str) -> int:
     """A decimal integer written in ASCII digits (XML attributes, numeric strings), within int64."""
     if not _ASCII_INTEGER.fullmatch(text.strip()):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"{name}={text[:40]!r} is not an integer")
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"{name}={text[:40]!r} is not an integer")
     return int64(int(text), name)
 
 
@@ -41,17 +41,17 @@ def number(value: Any, name: str) -> Optional[int]:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {name!r} is bool")
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"field {name!r} is bool")
     if isinstance(value, str):
         if not _ASCII_NUMBER.fullmatch(value.strip()):
-            raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {name!r}={value[:40]!r} is not a number")
+            raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"field {name!r}={value[:40]!r} is not a number")
         value = float(value) if any(c in value for c in ".eE") else int(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise _out_of_range(name, value)
         value = int(value)
     if not isinstance(value, int):
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"field {name!r} is {type(value).__name__}, not a number")
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"field {name!r} is {type(value).__name__}, not a number")
     return int64(value, name)
 
 
@@ -69,5 +69,5 @@ def has_lone_surrogate(text: str) -> bool:
 
 def utf8_text(text: str, name: str) -> str:
     if has_lone_surrogate(text):
-        raise RejectRecord(R.REJECT_INVALID_UTF8, f"field {name!r} holds a lone surrogate")
+        raise RejectRecord(reasons.REJECT_INVALID_UTF8, f"field {name!r} holds a lone surrogate")
     return text

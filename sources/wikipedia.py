@@ -8,7 +8,7 @@ E5's CCPairs pairs every section of English Wikipedia with "entity name + sectio
   next heading; a subsection's query carries its parents' headings: ``"{title} {h2} {h3}"``
   (``--max_heading_level 2`` folds subsections into their ``==`` section instead);
 - query = ``"{title} {heading path}"`` (the lead: the title alone, or ``--lead_heading``);
-  passage = the section's plain text (sources.wikitext) from its start, up to
+  passage = the section's plain text (sources.text.wikitext) from its start, up to
   ``--max_passage_words`` words, cut at a sentence end;
 - sections dropped, and counted by reason: boilerplate (See also, References, Notes, External
   links, …, and everything under them), empty, too short, markup left after cleaning (a guard);
@@ -29,13 +29,13 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from schemas import reasons as R
+import sources.text.wikitext
+from schemas import reasons
 from schemas.pairs import make_pair, utc_from_epoch
-from sources import wikitext as W
 from sources.errors import RejectRecord
-from sources.mediawiki_xml import PageFields, parse_page
-from sources.rules import MinChars, NotEmpty, first_drop
+from sources.formats.mediawiki_xml import PageFields, parse_page
 from sources.settings import setting
+from sources.text.rules import MinChars, NotEmpty, first_drop
 
 SOURCE = "wikipedia"
 UNKNOWN_WIKI = "unknown"
@@ -128,23 +128,23 @@ class WikiPage:
 
 
 def _not_article(page: WikiPage) -> Optional[str]:
-    return R.DROP_NOT_ARTICLE if page.namespace != ARTICLE_NAMESPACE or page.model != "wikitext" else None
+    return reasons.DROP_NOT_ARTICLE if page.namespace != ARTICLE_NAMESPACE or page.model != "wikitext" else None
 
 
 def _redirect(page: WikiPage) -> Optional[str]:
-    return R.DROP_REDIRECT if page.is_redirect else None
+    return reasons.DROP_REDIRECT if page.is_redirect else None
 
 
 def _disambiguation(page: WikiPage) -> Optional[str]:
-    return R.DROP_DISAMBIGUATION if page.is_disambiguation else None
+    return reasons.DROP_DISAMBIGUATION if page.is_disambiguation else None
 
 
 def _list_page(page: WikiPage) -> Optional[str]:
-    return R.DROP_LIST_PAGE if _LIST_TITLE.match(page.title) else None
+    return reasons.DROP_LIST_PAGE if _LIST_TITLE.match(page.title) else None
 
 
 def _no_sections(page: WikiPage) -> Optional[str]:
-    return None if page.sections else R.DROP_NO_SECTIONS
+    return None if page.sections else reasons.DROP_NO_SECTIONS
 
 
 PAGE_RULES = (_not_article, _redirect, _disambiguation, _list_page)  # decided before the wikitext is parsed
@@ -165,7 +165,7 @@ class _LeftoverMarkup:
     field: str = "text"
 
     def __call__(self, record) -> Optional[str]:
-        return R.DROP_MARKUP_LEFT if W.leftover_markup(getattr(record, self.field)) else None
+        return reasons.DROP_MARKUP_LEFT if sources.text.wikitext.leftover_markup(getattr(record, self.field)) else None
 
 
 @functools.lru_cache(maxsize=16)
@@ -193,8 +193,9 @@ def page_sections(wikitext: str, config: WikipediaConfig) -> Tuple[Tuple[Section
         if section is None:
             return
         index, headings, bodies = section
-        passage = W.cut_at_sentence(W.section_text("\n".join(bodies), config.max_passage_words),
-                                    config.max_passage_words)
+        passage = sources.text.wikitext.cut_at_sentence(
+            sources.text.wikitext.section_text("\n".join(bodies), config.max_passage_words), config.max_passage_words
+        )
         candidate = Section(index, headings, passage)
         reason = first_drop(candidate, section_rules(config))
         if reason is None:
@@ -202,7 +203,7 @@ def page_sections(wikitext: str, config: WikipediaConfig) -> Tuple[Tuple[Section
         else:
             drops[reason] = drops.get(reason, 0) + 1
 
-    for raw in W.split_sections(W.strip_page(wikitext)):
+    for raw in sources.text.wikitext.split_sections(sources.text.wikitext.strip_page(wikitext)):
         if raw.heading is not None and raw.level > config.max_heading_level:
             if current is not None:  # folded into the enclosing section, heading line left out
                 current[2].append(raw.body)
@@ -216,12 +217,12 @@ def page_sections(wikitext: str, config: WikipediaConfig) -> Tuple[Tuple[Section
             path.pop()
         if boilerplate_from is not None and raw.level <= boilerplate_from:
             boilerplate_from = None
-        heading = W.heading_text(raw.heading)
+        heading = sources.text.wikitext.heading_text(raw.heading)
         path.append((raw.level, heading))
         if boilerplate_from is None and is_boilerplate(heading):
             boilerplate_from = raw.level
         if boilerplate_from is not None:
-            drops[R.DROP_BOILERPLATE_SECTION] = drops.get(R.DROP_BOILERPLATE_SECTION, 0) + 1
+            drops[reasons.DROP_BOILERPLATE_SECTION] = drops.get(reasons.DROP_BOILERPLATE_SECTION, 0) + 1
             continue
         current = (raw.index, tuple(h for _, h in path if h), [raw.body])
     close(current)
@@ -249,7 +250,7 @@ def epoch_of(timestamp: str) -> Optional[int]:
     try:
         parsed = _dt.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"<timestamp>{timestamp[:40]!r} is not a UTC time") from None
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"<timestamp>{timestamp[:40]!r} is not a UTC time") from None
     return calendar.timegm(parsed.timetuple())
 
 
@@ -265,9 +266,9 @@ def page_from_fields(fields: PageFields, wiki: str, config: WikipediaConfig = Wi
     try:
         sections, drops = page_sections(fields.text, config)
     except RecursionError as exc:
-        raise RejectRecord(R.REJECT_INVALID_WIKITEXT, f"wikitext nested too deeply: {exc}") from None
+        raise RejectRecord(reasons.REJECT_INVALID_WIKITEXT, f"wikitext nested too deeply: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - mwparserfromhell failing on a page is that page's reject
-        raise RejectRecord(R.REJECT_INVALID_WIKITEXT, f"{type(exc).__name__}: {exc}") from None
+        raise RejectRecord(reasons.REJECT_INVALID_WIKITEXT, f"{type(exc).__name__}: {exc}") from None
     return dataclasses.replace(page, sections=sections, section_drops=tuple(sorted(drops.items())))
 
 

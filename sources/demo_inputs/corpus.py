@@ -20,8 +20,8 @@ import datetime as _dt
 import random
 from typing import Dict, List, Sequence, Tuple
 
+from filtering.minhash import jaccard
 from schemas.pairs import make_pair
-from sources.minhash import jaccard
 
 SOURCES = ("reddit", "stackexchange")
 _SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "po", "qua", "dri", "fen", "gor", "hul", "jis"]

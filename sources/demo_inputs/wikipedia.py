@@ -131,7 +131,7 @@ def split_export(xml: bytes) -> Tuple[bytes, List[bytes], bytes]:
 
 def write_multistream(xml: bytes, dump_path: str, pages_per_stream: int = 100) -> Tuple[str, str]:
     """An export as a multistream .xml.bz2 and its index beside it (named as Wikimedia names them)."""
-    from sources.bz2_streams import index_name_for
+    from sources.formats.bz2_streams import index_name_for
 
     index_name = index_name_for(os.path.basename(dump_path))
     if index_name is None:

@@ -7,14 +7,14 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from filtering import filter_pairs as F  # noqa: E402
-from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
+from filtering import filter_pairs  # noqa: E402
+from filtering.consistency import ConsistencyPool, consistency_filter  # noqa: E402
+from filtering.text_hash import text_hashes  # noqa: E402
 from model.embed import embed_texts, load_encoder  # noqa: E402
+from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
 from model.pairs_io import pairs_from_texts, write_pair_version  # noqa: E402
 from model.saving import save_encoder  # noqa: E402
 from tests.model.conftest import TINY_BERT, make_texts  # noqa: E402
-from filtering.consistency import ConsistencyPool, consistency_filter  # noqa: E402
-from filtering.text_hash import text_hashes  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +30,10 @@ def setup(tmp_path_factory):
 
 def run(setup, version, *extra):
     root, model_dir, pairs = setup
-    args = F.build_parser().parse_args(["--model", str(model_dir), "--pairs", str(pairs), "--output",
+    args = filter_pairs.build_parser().parse_args(["--model", str(model_dir), "--pairs", str(pairs), "--output",
                                         str(root / "out"), "--version", version, "--pool_size", "50",
                                         "--device", "cpu", *extra])
-    return F.run(args)
+    return filter_pairs.run(args)
 
 
 def kept_ids(version_dir):
@@ -64,7 +64,7 @@ def test_kept_pairs_are_exactly_those_ranked_in_top_k(setup):
     pool_texts = pq.read_table(os.path.join(vdir, "pool.parquet")).column("passage").to_pylist()
     pool = ConsistencyPool.build(embed_texts(encoder, pool_texts, "passage"), text_hashes(pool_texts), backend="numpy")
     expected = []
-    for shard in F.input_shards([str(pairs)]):
+    for shard in filter_pairs.input_shards([str(pairs)]):
         table = pq.read_table(shard.path)
         q, p = table.column("query").to_pylist(), table.column("passage").to_pylist()
         keep = consistency_filter(embed_texts(encoder, q, "query"), embed_texts(encoder, p, "passage"),
@@ -83,7 +83,7 @@ def test_split_runs_and_resume_give_the_same_version(setup):
     again = run(setup, "split", "--shard", "1/2", "--overwrite")
     assert again["complete"] and again["timings"]["pairs"] == 0  # same options: the other worker's shards stay
 
-    version_dir = setup[0] / "out" / F.DATASET / "split"
+    version_dir = setup[0] / "out" / filter_pairs.DATASET / "split"
     for name in ("manifest.json", "pairs-00000-of-00003.parquet", "ranks-00002-of-00003.parquet"):
         os.unlink(version_dir / name)  # as if stopped before these were written
     resumed = run(setup, "split")  # resumes: only the two shards not done are filtered

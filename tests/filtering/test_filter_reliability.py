@@ -17,7 +17,7 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from filtering import filter_pairs as F  # noqa: E402
+from filtering import filter_pairs  # noqa: E402
 from model.embed import Embedder, load_encoder  # noqa: E402
 from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
 from model.pairs_io import pairs_from_texts, write_pair_version  # noqa: E402
@@ -61,11 +61,11 @@ def argv(root, version, *extra):
 
 
 def run(root, version, *extra):
-    return F.run(F.build_parser().parse_args(argv(root, version, *extra)))
+    return filter_pairs.run(filter_pairs.build_parser().parse_args(argv(root, version, *extra)))
 
 
 def version_dir(root, version):
-    return root / "out" / F.DATASET / version
+    return root / "out" / filter_pairs.DATASET / version
 
 
 def final_files(folder):
@@ -103,7 +103,7 @@ def test_a_version_outside_the_output_root_is_refused_and_nothing_deleted(setup,
     for name in ("data.parquet", "vectors.npy", "manifest.json"):
         (victim / name).write_text("precious")
     with pytest.raises(SystemExit) as exit_info:
-        F.main(argv(setup, str(victim), "--overwrite"))
+        filter_pairs.main(argv(setup, str(victim), "--overwrite"))
     lines = capsys.readouterr().err.splitlines()
     assert exit_info.value.code == 2 and len(lines) == 1 and "argument --version: bad version" in lines[0]
     assert sorted(os.listdir(victim)) == ["data.parquet", "manifest.json", "vectors.npy"]
@@ -131,7 +131,7 @@ def test_two_filters_into_one_version_are_refused(setup, capsys):
         run(setup, "mixed", "--shard", "1/2", "--model", str(setup / "other_model"))
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:  # the command refuses it while parsing, in one line
-        F.main(argv(setup, "mixed", "--shard", "1/2", "--k", "3"))
+        filter_pairs.main(argv(setup, "mixed", "--shard", "1/2", "--k", "3"))
     lines = capsys.readouterr().err.splitlines()
     assert exit_info.value.code == 2 and len(lines) == 1 and "--version mixed: this version was started" in lines[0]
     assert final_files(version_dir(setup, "mixed")) == before
@@ -210,20 +210,20 @@ class CountingEmbedder(Embedder):
 
 def test_the_pool_is_built_once_while_the_other_worker_waits(setup, tmp_path):
     options = {"a": 1}
-    shards = F.input_shards([str(setup / "pairs")])
+    shards = filter_pairs.input_shards([str(setup / "pairs")])
     embedder = CountingEmbedder(load_encoder(str(setup / "model"), "cpu"), ["cpu"])
     start = threading.Barrier(2)
 
     def worker(_):
         start.wait()
-        return F.obtain_pool(tmp_path, shards, 100, embedder, 32, options)
+        return filter_pairs.obtain_pool(tmp_path, shards, 100, embedder, 32, options)
 
     with ThreadPoolExecutor(2) as pool:
         (pool_a, vectors_a), (pool_b, vectors_b) = pool.map(worker, range(2))
     assert CountingEmbedder.calls == 1
     assert list(pool_a.entries) == list(pool_b.entries) and np.array_equal(vectors_a, vectors_b)
-    assert not (tmp_path / F.POOL_CLAIM_NAME).exists()
-    assert F.read_ready_pool(tmp_path, {"a": 2}, embedder.dim) is None  # built for other options: not reused
+    assert not (tmp_path / filter_pairs.POOL_CLAIM_NAME).exists()
+    assert filter_pairs.read_ready_pool(tmp_path, {"a": 2}, embedder.dim) is None  # built for other options: not reused
 
 
 def test_a_dead_workers_pool_claim_is_taken_over(setup, tmp_path, caplog):
@@ -231,17 +231,19 @@ def test_a_dead_workers_pool_claim_is_taken_over(setup, tmp_path, caplog):
     from tests.model.test_train_reliability import dead_pid
 
     stale = run_lock.Owner(dead_pid(), run_lock.Owner.this_process().host, "2026-01-01T00:00:00Z")
-    (tmp_path / F.POOL_CLAIM_NAME).write_bytes(stale.to_bytes())
+    (tmp_path / filter_pairs.POOL_CLAIM_NAME).write_bytes(stale.to_bytes())
     embedder = Embedder(load_encoder(str(setup / "model"), "cpu"), ["cpu"])
     with caplog.at_level(logging.INFO):
-        pool, _ = F.obtain_pool(tmp_path, F.input_shards([str(setup / "pairs")]), 50, embedder, 32, {"a": 1})
+        pool, _ = filter_pairs.obtain_pool(
+            tmp_path, filter_pairs.input_shards([str(setup / "pairs")]), 50, embedder, 32, {"a": 1}
+        )
     assert len(pool) == 50 and "taking over" in caplog.text and str(stale.pid) in caplog.text
 
 
 def test_outputs_without_recorded_options_are_not_reused(setup):
     shutil.copytree(version_dir(setup, "reference"), version_dir(setup, "unknown"))
     (version_dir(setup, "unknown") / "manifest.json").unlink()
-    (version_dir(setup, "unknown") / F.OPTIONS_NAME).unlink()
+    (version_dir(setup, "unknown") / filter_pairs.OPTIONS_NAME).unlink()
     with pytest.raises(SystemExit, match="holds outputs but no record of the options"):
         run(setup, "unknown")
     assert run(setup, "unknown", "--overwrite")["complete"]
@@ -259,28 +261,28 @@ def test_only_temp_files_of_dead_writers_are_removed(setup):
     elsewhere = folder / f".pool.parquet{atomic.TMP_MARK}00000000-1-00bb"  # another host's writer
     for path in (dead, live, elsewhere):
         path.write_bytes(b"partial")
-    F.settle_options(folder, {"k": 2}, overwrite=False)
+    filter_pairs.settle_options(folder, {"k": 2}, overwrite=False)
     assert not dead.exists() and live.exists() and elsewhere.exists()
 
 
 def test_the_corpus_jobs_pool_is_used_instead_of_a_new_scan(tmp_path, caplog):
     """A corpus version (pipelines/ccpairs.py) carries pool.parquet; the filter takes its smallest hashes."""
     from filtering.pool import sample_pool
-    from schemas import versions as V
+    from schemas import versions
 
     corpus = tmp_path / "ccpairs" / "v1"
     write_pair_version(corpus, pairs_from_texts("alpha", make_texts(80, seed=3)), num_shards=2)
-    shards = F.input_shards([str(corpus)])
+    shards = filter_pairs.input_shards([str(corpus)])
     drawn = sample_pool([str(s.path) for s in shards], 60)
-    V.write_table(corpus / "pool.parquet", drawn.to_table())
-    manifest = V.read_manifest(corpus)
+    versions.write_table(corpus / "pool.parquet", drawn.to_table())
+    manifest = versions.read_manifest(corpus)
     manifest.update(pool={"path": "pool.parquet", "rows": len(drawn)}, options={"pool_size": 60})
-    V.write_manifest(corpus, manifest)
+    versions.write_manifest(corpus, manifest)
     with caplog.at_level(logging.INFO):
-        assert F.corpus_pool(shards, 40).entries == sample_pool([str(s.path) for s in shards], 40).entries
+        assert filter_pairs.corpus_pool(shards, 40).entries == sample_pool([str(s.path) for s in shards], 40).entries
     assert "using the corpus job's pool" in caplog.text
-    assert F.corpus_pool(shards, 70) is None  # the job drew 60 of more: a bigger pool needs a new scan
-    V.write_table(corpus / "pool.parquet", sample_pool([str(s.path) for s in shards], 1000).to_table())
+    assert filter_pairs.corpus_pool(shards, 70) is None  # the job drew 60 of more: a bigger pool needs a new scan
+    versions.write_table(corpus / "pool.parquet", sample_pool([str(s.path) for s in shards], 1000).to_table())
     manifest.update(pool={"path": "pool.parquet", "rows": 80}, options={"pool_size": 1000})
-    V.write_manifest(corpus, manifest)
-    assert len(F.corpus_pool(shards, 5000)) == 80  # all 80 distinct passages: the whole sample
+    versions.write_manifest(corpus, manifest)
+    assert len(filter_pairs.corpus_pool(shards, 5000)) == 80  # all 80 distinct passages: the whole sample

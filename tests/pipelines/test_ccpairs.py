@@ -15,8 +15,7 @@ import pytest
 import yaml
 
 from pipelines import ccpairs
-from schemas import reasons as R
-from schemas import versions as V
+from schemas import reasons, versions
 from sources.demo_inputs.beir import write_demo_beir
 from sources.demo_inputs.corpus import planted_corpus
 from tests.conftest import SHARED_DATA
@@ -42,7 +41,7 @@ def eval_plants(folder: str, n: int):
 def write_sources(root: pathlib.Path, pairs_by_source) -> list:
     dirs = []
     for source, pairs in pairs_by_source.items():
-        dirs.append(V.write_pair_version(root / source / "v1", pairs, num_shards=2, dataset=source))
+        dirs.append(versions.write_pair_version(root / source / "v1", pairs, num_shards=2, dataset=source))
     return dirs
 
 
@@ -65,9 +64,16 @@ def corpus(tmp_path_factory):
                                   eval_queries=queries, judged_passages=judged)
     inputs = write_sources(tmp / "sources", pairs)
     version_dir = run_job(inputs, tmp / "out", "c1", "--decontaminate", evals)
-    return {"dir": version_dir, "inputs": inputs, "pairs": pairs, "truth": truth, "evals": evals,
-            "manifest": V.read_manifest(version_dir), "kept": set(V.read_pairs(version_dir).column("pair_id").to_pylist()),
-            "files": version_files(version_dir)}
+    return {
+        "dir": version_dir,
+        "inputs": inputs,
+        "pairs": pairs,
+        "truth": truth,
+        "evals": evals,
+        "manifest": versions.read_manifest(version_dir),
+        "kept": set(versions.read_pairs(version_dir).column("pair_id").to_pylist()),
+        "files": version_files(version_dir),
+    }
 
 
 def test_exact_duplicates_across_sources_keep_the_better_pair(corpus):
@@ -75,8 +81,8 @@ def test_exact_duplicates_across_sources_keep_the_better_pair(corpus):
     for better, copy in truth.exact + truth.repeated:
         assert better in kept and copy not in kept
     dropped = corpus["manifest"]["source_counts"]["stackexchange"]["dropped"]
-    assert dropped[R.DROP_DUPLICATE_PAIR_TEXT] == len(truth.exact)
-    assert dropped[R.DROP_REPEATED_PASSAGE] == len(truth.repeated)
+    assert dropped[reasons.DROP_DUPLICATE_PAIR_TEXT] == len(truth.exact)
+    assert dropped[reasons.DROP_REPEATED_PASSAGE] == len(truth.repeated)
 
 
 def test_near_copies_above_085_are_removed_and_none_below_05(corpus):
@@ -89,15 +95,15 @@ def test_near_copies_above_085_are_removed_and_none_below_05(corpus):
     assert all(copy in kept for _, copy in dissimilar)
     removed = {c for _, c, _, _ in truth.near if c not in kept}
     counts = corpus["manifest"]["counts"]["records_dropped"]
-    assert counts[R.DROP_NEAR_DUPLICATE] == len(removed)  # nothing but planted copies was removed as near
+    assert counts[reasons.DROP_NEAR_DUPLICATE] == len(removed)  # nothing but planted copies was removed as near
 
 
 def test_planted_evaluation_leaks_are_removed_with_their_reason(corpus):
     truth, kept, counts = corpus["truth"], corpus["kept"], corpus["manifest"]["counts"]["records_dropped"]
     assert truth.eval_query and truth.eval_ngram
     assert not (set(truth.eval_query) | set(truth.eval_ngram)) & kept
-    assert counts[R.DROP_EVAL_QUERY] == len(truth.eval_query)
-    assert counts[R.DROP_EVAL_NGRAM] == len(truth.eval_ngram)
+    assert counts[reasons.DROP_EVAL_QUERY] == len(truth.eval_query)
+    assert counts[reasons.DROP_EVAL_NGRAM] == len(truth.eval_ngram)
     summary = corpus["manifest"]["decontamination"]["eval_sets"][0]
     assert summary["path"] == corpus["evals"] and summary["queries"] > 0 and len(summary["sha256"]) == 64
 
@@ -113,7 +119,7 @@ def test_every_input_pair_is_kept_or_dropped_once_and_lineage_adds_up(corpus):
         assert per["pairs_kept"] + sum(per["dropped"].values()) == per["pairs_in"]
     assert [i["path"] for i in manifest["inputs"]] == [str(d) for d in corpus["inputs"]]
     for entry, version_dir in zip(manifest["inputs"], corpus["inputs"]):
-        source_manifest = V.read_manifest(version_dir)
+        source_manifest = versions.read_manifest(version_dir)
         assert entry["counts"] == source_manifest["counts"]
         assert entry["code_version"] == source_manifest["code_version"] and entry["dataset"] == source_manifest["dataset"]
         assert entry["pairs_by_source"] == {entry["dataset"]: source_manifest["counts"]["pairs"]}
@@ -121,7 +127,7 @@ def test_every_input_pair_is_kept_or_dropped_once_and_lineage_adds_up(corpus):
 
 
 def test_each_shard_holds_one_source_sorted_by_pair_id(corpus):
-    for shard in V.pair_shards(corpus["dir"]):
+    for shard in versions.pair_shards(corpus["dir"]):
         table = pq.read_table(shard.path)
         assert set(table.column("source").to_pylist()) == {shard.source}
         ids = table.column("pair_id").to_pylist()
@@ -132,7 +138,7 @@ def test_pool_is_the_filters_pool_of_the_kept_passages(corpus):
     from filtering.pool import sample_pool
 
     table = pq.read_table(os.path.join(corpus["dir"], "pool.parquet"))
-    expected = sample_pool(V.pair_shard_paths(corpus["dir"]), POOL_SIZE).to_table()
+    expected = sample_pool(versions.pair_shard_paths(corpus["dir"]), POOL_SIZE).to_table()
     assert table.num_rows == POOL_SIZE and table.equals(expected)
     assert corpus["manifest"]["pool"] == {"path": "pool.parquet", "rows": POOL_SIZE}
 
@@ -191,7 +197,7 @@ def test_repeated_passages_can_be_kept_and_still_are_no_near_duplicates(tmp_path
     pairs, truth = planted_corpus(n_plain=20, n_exact=5, n_repeated=5, near_rates=(0.005,), near_per_rate=5, seed=2)
     inputs = write_sources(tmp_path / "sources", pairs)
     version_dir = run_job(inputs, tmp_path / "out", "keep", "--keep_repeated_passages", "--no_report")
-    kept = set(V.read_pairs(version_dir).column("pair_id").to_pylist())
+    kept = set(versions.read_pairs(version_dir).column("pair_id").to_pylist())
     assert all(a in kept and b in kept for a, b in truth.repeated)
     assert all(b not in kept for _, b in truth.exact)
     assert all(o in kept for o, _, _, _ in truth.near) and sum(c not in kept for _, c, _, _ in truth.near) >= 4
@@ -209,8 +215,8 @@ def test_an_incomplete_input_version_is_refused(tmp_path):
 
 def test_two_versions_of_one_source_are_refused(tmp_path):
     pairs, _ = planted_corpus(n_plain=3)
-    first = V.write_pair_version(tmp_path / "reddit" / "v1", pairs["reddit"], dataset="reddit")
-    second = V.write_pair_version(tmp_path / "reddit" / "v2", pairs["reddit"], dataset="reddit")
+    first = versions.write_pair_version(tmp_path / "reddit" / "v1", pairs["reddit"], dataset="reddit")
+    second = versions.write_pair_version(tmp_path / "reddit" / "v2", pairs["reddit"], dataset="reddit")
     with pytest.raises(ccpairs.UsageError, match=f"source 'reddit' is in {first} and {second}"):
         ccpairs.lineage_of([first, second])
     assert ccpairs.resolve_input(str(tmp_path / "reddit")) == second  # a dataset folder: its latest version

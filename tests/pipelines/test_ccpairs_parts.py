@@ -6,13 +6,12 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
+from filtering import pool
+from filtering.corpus_keys import pair_rank
 from pipelines import ccpairs
 from pipelines.options import parse_options
-from schemas import versions as V
-from schemas import reasons as R
+from schemas import reasons, versions
 from schemas.pairs import make_pair
-from sources import passage_pool as P
-from sources.corpus_keys import pair_rank
 from sources.demo_inputs.corpus import planted_corpus
 from tests.pipelines.test_combiners import scrambled, sequential
 
@@ -37,7 +36,7 @@ def test_smallest_and_count_points_are_combiners(seed):
 @pytest.mark.parametrize("seed", range(5))
 def test_bottom_k_is_a_combiner(seed):
     rng = random.Random(seed)
-    entries = [P.pool_entry(f"text {rng.randint(0, 60)}", f"id{i}", "reddit") for i in range(200)]
+    entries = [pool.pool_entry(f"text {rng.randint(0, 60)}", f"id{i}", "reddit") for i in range(200)]
     fn = ccpairs.BottomKCombineFn(10)
     assert scrambled(fn, entries, rng) == sequential(fn, entries)
     assert len(sequential(fn, entries)) == 10
@@ -59,7 +58,7 @@ def test_a_hot_bucket_keeps_one_survivor(pipeline):
     result = pipeline | beam.Create(pairs) | ccpairs.Deduplicate(ccpairs.CorpusSettings())
     assert_that(result["pairs"] | "Ids" >> beam.Map(lambda p: p["passage_id"]), equal_to(["p499", "p999"]))
     assert_that(result["outcomes"] | "Sum" >> beam.CombinePerKey(sum),
-                equal_to([(("reddit", "dropped/" + R.DROP_NEAR_DUPLICATE), 499)]), label="outcomes")
+                equal_to([(("reddit", "dropped/" + reasons.DROP_NEAR_DUPLICATE), 499)]), label="outcomes")
     pipeline.run()
 
 
@@ -69,7 +68,7 @@ def test_dataflow_job_graph_builds(tmp_path):
     from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
 
     pairs, _ = planted_corpus(n_plain=3)
-    inputs = [str(V.write_pair_version(tmp_path / s / "v1", rows, dataset=s)) for s, rows in pairs.items()]
+    inputs = [str(versions.write_pair_version(tmp_path / s / "v1", rows, dataset=s)) for s, rows in pairs.items()]
     argv = [a for d in inputs for a in ("--input", d)] + [
         "--output", str(tmp_path / "out"), "--version", "df", "--runner=DataflowRunner", "--project=ccpairs-test",
         "--region=us-central1", "--temp_location=gs://ccpairs-test/tmp", "--setup_file=./setup.py",
@@ -81,5 +80,5 @@ def test_dataflow_job_graph_builds(tmp_path):
     steps = [t.unique_name for t in result.job.proto_pipeline.components.transforms.values()]
     for expected in ("BestPerBucket", "PointsPerPassage", "JoinMarks", "BottomK", "WriteManifest"):
         assert any(expected in s for s in steps), expected
-    V.release(claim)
+    versions.release(claim)
     assert not (tmp_path / "out" / "ccpairs" / "df").exists()

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipelines import schedule
-from schemas import versions as V
+from schemas import versions
 from sources.demo_inputs import reddit, stackexchange
 from tests.pipelines.test_ccpairs import eval_folder
 
@@ -43,9 +43,9 @@ def first_run(tmp_path_factory):
 def test_first_run_extracts_every_source_and_points_latest_at_the_dated_version(first_run):
     out = first_run["out"]
     assert (out / "ccpairs" / "LATEST").read_text() == "2026-11-20\n"
-    manifest = V.read_manifest(out / "ccpairs" / "2026-11-20")
+    manifest = versions.read_manifest(out / "ccpairs" / "2026-11-20")
     assert [i["path"] for i in manifest["inputs"]] == [str(out / s / "2026-11-20") for s in ("reddit", "stackexchange")]
-    assert V.resolve_latest(str(out / "ccpairs" / "LATEST")) == str(out / "ccpairs" / "2026-11-20")
+    assert versions.resolve_latest(str(out / "ccpairs" / "LATEST")) == str(out / "ccpairs" / "2026-11-20")
 
 
 def test_demo_report_renders_in_headless_chromium(first_run, tmp_path):

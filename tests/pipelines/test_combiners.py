@@ -13,7 +13,7 @@ import pytest
 from apache_beam.transforms.combiners import TopCombineFn
 from apache_beam.transforms.core import CallableWrapperCombineFn
 
-from pipelines import accounting as A
+from pipelines import accounting
 from pipelines import reddit as PR
 from pipelines.transforms import KeepBest
 from sources import reddit as SR
@@ -75,9 +75,9 @@ COMBINERS = {
     "top answers (Top.PerKey in TopRepliesPerParent)": (TopCombineFn(2, key=SS.answer_rank_key), ANSWERS),
     "one copy per record (OneCopyPerKey)": (KeepBest(PR.copy_rank), COPIES),
     "one copy per question (OneCopyPerKey)": (KeepBest(SS.copy_rank_key), ANSWERS + ANSWERS[:30]),
-    "best fate (ResolveFates)": (CallableWrapperCombineFn(A.BestFate(PR.FATE_PRIORITY)), FATES),
+    "best fate (ResolveFates)": (CallableWrapperCombineFn(accounting.BestFate(PR.FATE_PRIORITY)), FATES),
     "outcome counts (CountOutcomes)": (beam.combiners.CountCombineFn(), FATES),
-    "one pair per pair_id (DedupPairs)": (A._SmallestPair(), PAIRS),
+    "one pair per pair_id (DedupPairs)": (accounting._SmallestPair(), PAIRS),
 }
 
 

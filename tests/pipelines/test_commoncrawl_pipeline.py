@@ -11,15 +11,15 @@ import re
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import commoncrawl as P
-from sources.demo_inputs import commoncrawl as D
+import pipelines.commoncrawl
+import sources.demo_inputs.commoncrawl
 
 SAMPLES = "commoncrawl/*.warc.gz"
 
 
 def run(tmp_path, patterns, version="v1", *extra):
     argv = [a for p in ([patterns] if isinstance(patterns, str) else patterns) for a in ("--input", p)]
-    out = P.run(argv + ["--output", str(tmp_path / "out"), "--version", version, *extra])
+    out = pipelines.commoncrawl.run(argv + ["--output", str(tmp_path / "out"), "--version", version, *extra])
     rows = []
     for path in sorted(glob.glob(os.path.join(out, "pairs-*.parquet"))):
         rows += pq.read_table(path).to_pylist()
@@ -72,7 +72,7 @@ def test_real_samples_give_clean_pairs_every_record_counted_and_reruns_are_ident
 
 
 def test_demo_crawl_keeps_the_latest_capture_and_one_page_per_passage(tmp_path):
-    (path,) = D.write_demo_dumps(str(tmp_path / "in"))
+    (path,) = sources.demo_inputs.commoncrawl.write_demo_dumps(str(tmp_path / "in"))
     _, rows, _, manifest = run(tmp_path, path)
     counts = manifest["counts"]
     assert counts["records_dropped"] == {"warc_warcinfo": 1, "warc_request": 9, "warc_metadata": 9,
@@ -90,25 +90,36 @@ def test_demo_crawl_keeps_the_latest_capture_and_one_page_per_passage(tmp_path):
 def bad_inputs(directory, shared_data):
     """Every bad input of the issue next to one good file: each must be counted, none may stop the job."""
     os.makedirs(directory, exist_ok=True)
-    good = D.demo_records()
+    good = sources.demo_inputs.commoncrawl.demo_records()
     real = (shared_data / "commoncrawl" / "dolma-wget-sample-0000.warc.gz").read_bytes()
     pathlib.Path(directory, "cut.warc.gz").write_bytes(real[: len(real) // 2])  # a cut gzip member
     pathlib.Path(directory, "empty.warc.gz").write_bytes(b"")
     pathlib.Path(directory, "notes.warc.gz").write_bytes(gzip.compress(b"these are my notes, not a WARC\n" * 50))
-    article = D.page(*D.ARTICLES["bread"])
+    article = sources.demo_inputs.commoncrawl.page(*sources.demo_inputs.commoncrawl.ARTICLES["bread"])
     bomb = gzip.compress(b" " * (64 << 20), compresslevel=9)
     records = [
-        D.warcinfo(),
-        D.warc_record("response", "http://bomb.example/",
-                      D.http_response(bomb, headers=[("Content-Encoding", "gzip")])),
-        D.warc_record("response", "http://broken.example/", b"HTTP/1.1 OK maybe\r\nContent-Type text/html\r\n\r\n"
-                      + article),
-        D.warc_record("response", None, D.http_response(article)),  # no WARC-Target-URI
-        D.warc_record("response", "http://binary.example/", D.http_response(os.urandom(5000).replace(b"<", b"")
-                                                                             + b"\0" * 64)),
-        D.warc_record("response", "http://big.example/", D.http_response(article + b" " * (3 << 20))),
+        sources.demo_inputs.commoncrawl.warcinfo(),
+        sources.demo_inputs.commoncrawl.warc_record(
+            "response",
+            "http://bomb.example/",
+            sources.demo_inputs.commoncrawl.http_response(bomb, headers=[("Content-Encoding", "gzip")]),
+        ),
+        sources.demo_inputs.commoncrawl.warc_record(
+            "response", "http://broken.example/", b"HTTP/1.1 OK maybe\r\nContent-Type text/html\r\n\r\n" + article
+        ),
+        sources.demo_inputs.commoncrawl.warc_record(
+            "response", None, sources.demo_inputs.commoncrawl.http_response(article)
+        ),  # no WARC-Target-URI
+        sources.demo_inputs.commoncrawl.warc_record(
+            "response",
+            "http://binary.example/",
+            sources.demo_inputs.commoncrawl.http_response(os.urandom(5000).replace(b"<", b"") + b"\0" * 64),
+        ),
+        sources.demo_inputs.commoncrawl.warc_record(
+            "response", "http://big.example/", sources.demo_inputs.commoncrawl.http_response(article + b" " * (3 << 20))
+        ),
     ] + good[1:]
-    D.write_warc(os.path.join(directory, "bad-records.warc.gz"), records)
+    sources.demo_inputs.commoncrawl.write_warc(os.path.join(directory, "bad-records.warc.gz"), records)
     return os.path.join(directory, "*")
 
 
@@ -131,5 +142,5 @@ def test_bad_input_is_counted_and_the_job_goes_on(tmp_path, shared_data):
                                            ("--max_bullet_lines=2", "must be a fraction")])
 def test_bad_settings_are_one_line(flag, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        P.main(["--input", __file__, "--output", str(tmp_path), flag])
+        pipelines.commoncrawl.main(["--input", __file__, "--output", str(tmp_path), flag])
     assert exc.value.code == 2 and message in capsys.readouterr().err

@@ -7,7 +7,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
 from model.saving import save_encoder  # noqa: E402
-from pipelines import main as M  # noqa: E402
+from pipelines import main  # noqa: E402
 from sources.demo_inputs.beir import write_demo_beir  # noqa: E402
 
 TINY = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
@@ -18,7 +18,7 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path, capsys):
     base = save_encoder(build_random_encoder(TINY, settings=EncoderSettings(query_max_length=16,
                                                                            passage_max_length=32)), tmp_path / "base")
     eval_data = write_demo_beir(str(tmp_path / "eval"), n_queries=10, docs_per_topic=5)
-    assert M.main(["--demo", "--output", str(tmp_path / "run"), "--base_model", str(base), "--eval_data", eval_data,
+    assert main.main(["--demo", "--output", str(tmp_path / "run"), "--base_model", str(base), "--eval_data", eval_data,
                    "--train_steps", "2", "--batch_size", "8", "--pool_size", "200"]) == 0
     out = capsys.readouterr().out
     for stage in ("extract reddit", "extract stackexchange", "train noisy model", "consistency filter",

@@ -6,19 +6,20 @@ import json
 import os
 import random
 
+import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
 import zstandard
 from apache_beam.testing.util import assert_that, equal_to
 
-import apache_beam as beam
-from pipelines import reddit as P
+from pipelines import reddit
 from pipelines.accounting import CLEANUP_NAMESPACE
 from pipelines.inputs import NoInputFiles
 from schemas.versions import VersionExists
 from sources.demo_inputs.reddit import write_zst_ndjson
 from sources.reddit import RedditConfig, parse_post
 from tests.pipelines.conftest import comment_body, run_counting
+
 
 def sub(i, **kw):
     d = {"id": f"s{i}", "title": f"How do you brew good coffee at home, part {i}?", "selftext": "",
@@ -36,7 +37,7 @@ def com(cid, parent, score=5, **kw):
 
 def extract(pipeline, records, config=RedditConfig()):
     posts = pipeline | beam.Create([parse_post(r, config) for r in records])
-    return posts | P.ExtractRedditPairs(config)
+    return posts | reddit.ExtractRedditPairs(config)
 
 
 def ids(pair):
@@ -99,7 +100,7 @@ def test_hot_thread_of_50k_comments_goes_through_the_combiner(pipeline):
     config = RedditConfig(top_n=3, english_only=False)
     with pipeline as p:
         posts = p | beam.Create([parse_post(r, config) for r in records], reshuffle=False)
-        out = posts | P.ExtractRedditPairs(config)
+        out = posts | reddit.ExtractRedditPairs(config)
         assert_that(out["pairs"] | beam.Map(lambda x: x["score"]), equal_to([50_000, 49_999, 49_998]), label="top")
         assert_that(counted(out["outcomes"]), equal_to([("used", 4), ("dropped/not_top_reply", 49_997)]), label="n")
 
@@ -147,7 +148,7 @@ def write_dump(path, records, extra_lines=()):
 
 def run(tmp_path, *inputs, version="v1", extra=()):
     argv = [a for i in inputs for a in ("--input", str(i))] + ["--output", str(tmp_path / "out"), "--version", version]
-    out = P.run(argv + list(extra))
+    out = reddit.run(argv + list(extra))
     return out, json.loads(open(os.path.join(out, "manifest.json")).read())
 
 
@@ -229,7 +230,7 @@ def _counters(tmp_path, records, version):
     """Run the job on one dump: (counters by (namespace, name), the manifest's counts)."""
     write_dump(tmp_path / f"{version}.zst", records, extra_lines=[b"not json"])
     argv = ["--input", str(tmp_path / f"{version}.zst"), "--output", str(tmp_path / "out"), "--version", version]
-    counters = run_counting(P, argv)
+    counters = run_counting(reddit, argv)
     return counters, json.load(open(tmp_path / "out" / "reddit" / version / "manifest.json"))["counts"]
 
 
@@ -254,9 +255,9 @@ def test_beam_counters_carry_the_manifest_names_and_numbers(tmp_path):
     write_dump(tmp_path / "RC.zst", [sub(1), com("a", "t3_s1"), com("b", "t3_s1", score=0), com("c", "t1_x")],
                extra_lines=[b"not json"])
     argv = ["--input", str(tmp_path / "RC.zst"), "--output", str(tmp_path / "out"), "--version", "m"]
-    options = parse_options(argv, P.RedditOptions)
+    options = parse_options(argv, reddit.RedditOptions)
     pipeline = beam.Pipeline(runner=FnApiRunner(), options=options)
-    P.build_pipeline(pipeline, options)
+    reddit.build_pipeline(pipeline, options)
     result = pipeline.run()
     result.wait_until_finish()
     counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]

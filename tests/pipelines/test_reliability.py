@@ -10,13 +10,13 @@ import sys
 import pytest
 import zstandard
 
-from pipelines import reddit, stackexchange
-from pipelines import sink
-from schemas import versions as V
+import sources.stackexchange
+from pipelines import reddit, sink, stackexchange
+from schemas import versions
 from sources.demo_inputs.reddit import write_zst_ndjson
 from sources.demo_inputs.stackexchange import generate_rows, posts_xml, write_bytes
-from sources.readers import InputReadError, RawLine, TruncatedTail, iter_lines
-from sources.text import clean_markdown
+from sources.formats.readers import InputReadError, RawLine, TruncatedTail, iter_lines
+from sources.text.markdown import clean_markdown
 from tests.pipelines.conftest import comment_body
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -74,10 +74,10 @@ def test_findings_4_5_a_second_writer_fails_and_a_failed_overwrite_keeps_the_old
     version, _ = run(reddit, [tmp_path / "RC.zst"], tmp_path / "out")
     before = {p.name: p.read_bytes() for p in pathlib.Path(version).iterdir()}
 
-    held = V.claim_version(version, overwrite=True)  # a live run (this process) is writing it
-    with pytest.raises(V.VersionBusy, match="being written by another run"):
+    held = versions.claim_version(version, overwrite=True)  # a live run (this process) is writing it
+    with pytest.raises(versions.VersionBusy, match="being written by another run"):
         run(reddit, [tmp_path / "RC.zst"], tmp_path / "out", "--overwrite")
-    V.release(held)
+    versions.release(held)
 
     def crash(self, *args, **kwargs):
         raise RuntimeError("the machine died before publishing")
@@ -104,8 +104,8 @@ def test_finding_4_two_concurrent_writers_give_one_clean_version(tmp_path):
         assert ("being written by another run" in loser or "is a complete version" in loser), loser
         assert loser.strip().splitlines()[-1].startswith("python -m pipelines.reddit: error:")
     version = tmp_path / "out" / "reddit" / "v1"
-    manifest = V.read_manifest(version)
-    assert [s.path for s in V.pair_shards(version)] and manifest["counts"]["pairs"] == 40
+    manifest = versions.read_manifest(version)
+    assert [s.path for s in versions.pair_shards(version)] and manifest["counts"]["pairs"] == 40
     assert sorted(p.name for p in (tmp_path / "out" / "reddit").iterdir()) == ["v1"]
 
 
@@ -163,7 +163,7 @@ def test_findings_7_10_shrunk_empty_and_utf16_files_are_counted_rejects(tmp_path
     files = [{"path": big, "bytes": os.path.getsize(big) + 5000},
              {"path": str(tmp_path / "se" / "coffee.stackexchange.com" / "Posts.xml"), "bytes": 0},
              {"path": str(tmp_path / "se" / "tea.stackexchange.com" / "Posts.xml"), "bytes": len(utf16)}]
-    config = stackexchange.S.StackExchangeConfig()
+    config = sources.stackexchange.StackExchangeConfig()
     with beam.Pipeline(runner=FnApiRunner()) as p:
         read = p | ReadSource("stackexchange", plan_read_units(files, 4096), stackexchange.ReadPostsXml(),
                               stackexchange._Parser(config))
@@ -191,7 +191,7 @@ def test_kill_9_at_any_moment_leaves_no_torn_version_and_a_rerun_finishes(tmp_pa
     victim.wait()
     version = tmp_path / "out" / "reddit" / "v1"
     if version.exists():  # killed after publishing: then it is whole
-        assert V.is_complete(version) and V.pair_shards(version)
+        assert versions.is_complete(version) and versions.pair_shards(version)
     else:
         assert not any(p.name.startswith("pairs-") for p in (tmp_path / "out").rglob("*") if p.parent == version)
     again = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -200,6 +200,6 @@ def test_kill_9_at_any_moment_leaves_no_torn_version_and_a_rerun_finishes(tmp_pa
     else:
         assert again.returncode == 0, again.stderr[-2000:]
     clean, _ = run(reddit, [tmp_path / "RC.zst"], tmp_path / "clean", "--any_language", "--num_shards", "3")
-    for shard in V.pair_shards(clean):
+    for shard in versions.pair_shards(clean):
         assert (version / os.path.basename(shard.path)).read_bytes() == pathlib.Path(shard.path).read_bytes()
     assert sorted(p.name for p in (tmp_path / "out" / "reddit").iterdir()) == ["v1"]

@@ -3,7 +3,7 @@
 import re
 
 from pipelines import report
-from schemas import versions as V
+from schemas import versions
 from sources.demo_inputs.corpus import planted_corpus
 
 
@@ -16,7 +16,7 @@ def _images(folder):
 
 def test_report_of_a_source_version_computes_its_stats_from_the_shards(tmp_path):
     pairs, _ = planted_corpus(n_plain=30)
-    version = V.write_pair_version(tmp_path / "reddit" / "v1", pairs["reddit"], num_shards=2, dataset="reddit")
+    version = versions.write_pair_version(tmp_path / "reddit" / "v1", pairs["reddit"], num_shards=2, dataset="reddit")
     assert report.main([version]) == 0
     page, names = _images(tmp_path / "reddit" / "v1")
     assert "report-dedup.png" not in names and "source version" in page
@@ -25,12 +25,13 @@ def test_report_of_a_source_version_computes_its_stats_from_the_shards(tmp_path)
 
 def test_report_of_a_filtered_version_shows_keep_rates(tmp_path):
     pairs, _ = planted_corpus(n_plain=20)
-    version = V.write_pair_version(tmp_path / "consistency" / "v1", pairs["reddit"][:15] + pairs["stackexchange"][:5],
-                                   dataset="consistency")
-    manifest = V.read_manifest(version)
+    version = versions.write_pair_version(
+        tmp_path / "consistency" / "v1", pairs["reddit"][:15] + pairs["stackexchange"][:5], dataset="consistency"
+    )
+    manifest = versions.read_manifest(version)
     manifest.update(keep_rate={"reddit": 0.75, "stackexchange": 0.25}, pairs_in={"reddit": 20, "stackexchange": 20},
                     pairs_kept={"reddit": 15, "stackexchange": 5})
-    V.write_manifest(version, manifest)
+    versions.write_manifest(version, manifest)
     out = tmp_path / "elsewhere"
     assert report.main([version, "--output", str(out)]) == 0
     page, names = _images(out)
@@ -39,6 +40,6 @@ def test_report_of_a_filtered_version_shows_keep_rates(tmp_path):
 
 
 def test_report_of_an_empty_version(tmp_path):
-    version = V.write_pair_version(tmp_path / "reddit" / "v1", [], dataset="reddit")
+    version = versions.write_pair_version(tmp_path / "reddit" / "v1", [], dataset="reddit")
     assert report.main([version]) == 0
     _images(tmp_path / "reddit" / "v1")

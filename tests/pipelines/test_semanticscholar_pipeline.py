@@ -10,9 +10,9 @@ import pathlib
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import semanticscholar as P
+import pipelines.semanticscholar
+import sources.semanticscholar
 from pipelines.accounting import CLEANUP_NAMESPACE
-from sources import semanticscholar as S
 from tests.pipelines.conftest import run_counting
 
 LEGACY = "semanticscholar/s2orc-v2020-07-05/metadata-sample.part1-of-2.jsonl"
@@ -23,8 +23,8 @@ def real_papers(shared_data, n):
     chosen = []
     for line in open(shared_data / LEGACY, "rb"):
         record = json.loads(line)
-        paper = S.paper_of(S.decode_line(line))
-        if S.title_abstract_drop(paper, S.SemanticScholarConfig()) is None:
+        paper = sources.semanticscholar.paper_of(sources.semanticscholar.decode_line(line))
+        if sources.semanticscholar.title_abstract_drop(paper, sources.semanticscholar.SemanticScholarConfig()) is None:
             chosen.append(record)
         if len(chosen) == n:
             return chosen
@@ -54,7 +54,9 @@ def s2ag_files(tmp_path, records, citations):
 
 
 def run(tmp_path, pattern, version="v1", *extra):
-    out = P.run(["--input", pattern, "--output", str(tmp_path / "out"), "--version", version, *extra])
+    out = pipelines.semanticscholar.run(
+        ["--input", pattern, "--output", str(tmp_path / "out"), "--version", version, *extra]
+    )
     rows = []
     for path in sorted(glob.glob(os.path.join(out, "pairs-*.parquet"))):
         rows += pq.read_table(path).to_pylist()
@@ -88,10 +90,10 @@ def test_both_joins_the_cap_and_the_accounting(tmp_path, shared_data):
     by_passage = {}
     for pair in cited:
         by_passage.setdefault(pair["passage_id"].split("/")[0], []).append(pair["query_id"].split("/")[0])
-    expected_hot = sorted(ids[1:7], key=lambda citing: S.cap_rank(citing, hot))[:2]
+    expected_hot = sorted(ids[1:7], key=lambda citing: sources.semanticscholar.cap_rank(citing, hot))[:2]
     assert sorted(by_passage[hot]) == sorted(expected_hot)  # the cap: the 2 smallest hashes, whatever the order
     assert by_passage[ids[2]] == [ids[1]] and len(cited) == 3
-    titles = {r["paper_id"]: S.clean_title(r["title"]) for r in records}
+    titles = {r["paper_id"]: sources.semanticscholar.clean_title(r["title"]) for r in records}
     assert all(p["query"] == titles[p["query_id"].split("/")[0]] and p["passage"] == titles[p["passage_id"].split("/")[0]]
                for p in cited)  # title-title by default
     assert counts["records_read"] == 10 + 10 + len(citations)
@@ -106,7 +108,9 @@ def test_citation_form_title_abstract_uses_the_cited_abstract(tmp_path, shared_d
     pattern = s2ag_files(tmp_path, records, [(ids[0], ids[1])])
     _, rows, _ = run(tmp_path, pattern, "v1", "--citation_pairs", "title-abstract", "--no_title_abstract")
     (pair,) = rows
-    assert pair["subsource"] == "citation" and pair["passage"] == S.clean_abstract(records[1]["abstract"])
+    assert pair["subsource"] == "citation" and pair["passage"] == sources.semanticscholar.clean_abstract(
+        records[1]["abstract"]
+    )
 
 
 def test_real_samples_give_what_they_can_and_reruns_are_identical(tmp_path, shared_data):
@@ -144,7 +148,7 @@ def test_truncated_gzip_bad_json_and_wrong_types_are_rejects(tmp_path, shared_da
                                            ("--max_citations_per_paper=0", "must be at least 1")])
 def test_bad_settings_are_one_line(flag, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        P.main(["--input", __file__, "--output", str(tmp_path), flag])
+        pipelines.semanticscholar.main(["--input", __file__, "--output", str(tmp_path), flag])
     assert exc.value.code == 2 and message in capsys.readouterr().err
 
 
@@ -154,6 +158,8 @@ def test_abstract_cleanup_is_counted(tmp_path, shared_data):
     path = tmp_path / "legacy" / "metadata-0.jsonl"
     path.parent.mkdir(parents=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    counters = run_counting(P, ["--input", str(path), "--output", str(tmp_path / "out"), "--version", "v1"])
+    counters = run_counting(
+        pipelines.semanticscholar, ["--input", str(path), "--output", str(tmp_path / "out"), "--version", "v1"]
+    )
     cleanup = {name: n for (ns, name), n in counters.items() if ns == CLEANUP_NAMESPACE}
     assert cleanup == {"abstract_breaks_joined": 1, "abstract_latex_unescaped": 1, "abstract_cut_to_last_sentence": 1}

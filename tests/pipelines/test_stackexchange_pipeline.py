@@ -9,17 +9,17 @@ import py7zr
 import pyarrow.parquet as pq
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines import stackexchange as P
-from sources import stackexchange as S
+import pipelines.stackexchange
+import sources.stackexchange
 from sources.demo_inputs.stackexchange import (BILLION_LAUGHS, XXE, generate_rows, posts_xml, write_bytes,
                                                write_demo_dumps)
-from sources.readers import RawLine, iter_lines
-from sources.sevenzip import SevenZipMemberReader
-from sources.stackexchange_xml import is_structure_line, strip_line
+from sources.formats.readers import RawLine, iter_lines
+from sources.formats.sevenzip import SevenZipMemberReader
+from sources.formats.stackexchange_xml import is_structure_line, strip_line
 
 SITE = "beer.stackexchange.com"
 BODY = "<p>Dry hopping adds aroma without much bitterness; add the hops after fermentation. ({})</p>"
-CONFIG = S.StackExchangeConfig(english_only=False)  # the join is under test here, not language ID
+CONFIG = sources.stackexchange.StackExchangeConfig(english_only=False)  # the join is under test here, not language ID
 
 
 def q(post_id, accepted=None, title="What is dry hopping and why do brewers do it?", body="<p>Asking for a friend.</p>"):
@@ -27,13 +27,13 @@ def q(post_id, accepted=None, title="What is dry hopping and why do brewers do i
            "CreationDate": "2020-01-01T00:00:00.000"}
     if accepted is not None:
         row["AcceptedAnswerId"] = str(accepted)
-    return S.post_from_row(row, SITE, CONFIG)
+    return sources.stackexchange.post_from_row(row, SITE, CONFIG)
 
 
 def a(post_id, parent, score):
     row = {"Id": str(post_id), "PostTypeId": "2", "ParentId": str(parent), "Score": str(score),
            "Body": BODY.format(post_id), "CreationDate": f"2020-01-02T00:00:{post_id % 60:02d}.000"}
-    return S.post_from_row(row, SITE, CONFIG)
+    return sources.stackexchange.post_from_row(row, SITE, CONFIG)
 
 
 def ids(pair):
@@ -52,10 +52,10 @@ def test_join_picks_accepted_or_best_upvoted_and_accounts_for_every_post(pipelin
         q(4), q(4),  # unanswered, and in the input twice
         a(51, 5, 4),  # its question is not in the input
         q(6, title="Hops?", body=""), a(61, 6, 4),  # the question is too short: its answer's parent was dropped
-        S.post_from_row({"Id": "7", "PostTypeId": "5"}, SITE),  # a tag wiki
+        sources.stackexchange.post_from_row({"Id": "7", "PostTypeId": "5"}, SITE),  # a tag wiki
     ]
     with pipeline as p:
-        out = p | beam.Create(posts) | P.ExtractStackExchangePairs(CONFIG)
+        out = p | beam.Create(posts) | pipelines.stackexchange.ExtractStackExchangePairs(CONFIG)
         assert_that(out["pairs"] | beam.Map(ids), equal_to([("1", "12"), ("2", "23")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 4), ("dropped/not_selected_answer", 1), ("dropped/low_score", 4), ("dropped/no_answer", 2),
@@ -64,10 +64,10 @@ def test_join_picks_accepted_or_best_upvoted_and_accounts_for_every_post(pipelin
 
 
 def test_hot_question_keeps_accepted_plus_top_n_in_bounded_memory(pipeline):
-    config = S.StackExchangeConfig(english_only=False, top_n=2)
+    config = sources.stackexchange.StackExchangeConfig(english_only=False, top_n=2)
     posts = [q(1, accepted=5000)] + [a(1000 + i, 1, i) for i in range(1, 401)] + [a(5000, 1, 1)]
     with pipeline as p:
-        out = p | beam.Create(posts) | P.ExtractStackExchangePairs(config)
+        out = p | beam.Create(posts) | pipelines.stackexchange.ExtractStackExchangePairs(config)
         assert_that(out["pairs"] | beam.Map(ids), equal_to([("1", "5000"), ("1", "1400")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([("used", 3), ("dropped/not_selected_answer", 399)]),
                     label="outcomes")
@@ -91,7 +91,7 @@ def _posts_of(path):
     for line in lines:
         if not is_structure_line(strip_line(line)):
             try:
-                posts.append(S.parse_row_line(line, S.site_from_path(path)))
+                posts.append(sources.stackexchange.parse_row_line(line, sources.stackexchange.site_from_path(path)))
             except Exception:  # noqa: BLE001 - the malformed demo rows
                 pass
     return posts
@@ -110,8 +110,22 @@ def test_unsafe_and_broken_files_are_refused_while_the_others_yield_pairs(tmp_pa
     assert os.path.getsize(bomb) > 1 << 20  # split into two ranges at --split_mb 1
     xxe = write_bytes(str(tmp_path / "in" / "xxe.stackexchange.com-2021-01.Posts.xml"), XXE)
     broken = write_bytes(str(tmp_path / "in" / "broken.stackexchange.com.7z"), b"7z? no")
-    out = P.run(["--input", str(tmp_path / "in" / "*.7z"), "--input", str(tmp_path / "in" / "*" / "Posts.xml"),
-                 "--input", xxe, "--output", str(tmp_path / "out"), "--version", "v1", "--split_mb", "1"])
+    out = pipelines.stackexchange.run(
+        [
+            "--input",
+            str(tmp_path / "in" / "*.7z"),
+            "--input",
+            str(tmp_path / "in" / "*" / "Posts.xml"),
+            "--input",
+            xxe,
+            "--output",
+            str(tmp_path / "out"),
+            "--version",
+            "v1",
+            "--split_mb",
+            "1",
+        ]
+    )
     manifest, pairs, rejects = _read_version(out)
     counts = manifest["counts"]
     assert counts["records_rejected"] == {"unsafe_xml": 3, "invalid_xml": 1, "unreadable_file": 1}  # bomb, xxe, &nbsp; row
@@ -121,7 +135,7 @@ def test_unsafe_and_broken_files_are_refused_while_the_others_yield_pairs(tmp_pa
     by_file = {r["input_file"]: r for r in rejects if r["position"] is None}
     assert by_file[bomb]["reason"] == by_file[xxe]["reason"] == "unsafe_xml"
     assert "DOCTYPE" in by_file[bomb]["detail"] and by_file[broken]["reason"] == "unreadable_file"
-    expected = S.pairs_in_memory(_posts_of(demo[0]) + _posts_of(demo[1]))
+    expected = sources.stackexchange.pairs_in_memory(_posts_of(demo[0]) + _posts_of(demo[1]))
     assert sorted(p["pair_id"] for p in pairs) == sorted(p["pair_id"] for p in expected)
 
 
@@ -131,10 +145,13 @@ def test_real_sample_bare_split_and_7z_give_the_same_pairs_and_reruns_are_identi
     with py7zr.SevenZipFile(archive, "w") as z:
         z.write(bare, "Posts.xml")
     common = ["--output", str(tmp_path / "out")]
-    split = P.run(["--input", bare, "--split_mb", "1", "--version", "bare"] + common)
-    from_7z = P.run(["--input", str(archive), "--version", "7z"] + common)
+    split = pipelines.stackexchange.run(["--input", bare, "--split_mb", "1", "--version", "bare"] + common)
+    from_7z = pipelines.stackexchange.run(["--input", str(archive), "--version", "7z"] + common)
     shards = {path: open(path, "rb").read() for path in glob.glob(os.path.join(split, "*.parquet"))}
-    assert P.run(["--input", bare, "--split_mb", "1", "--version", "bare", "--overwrite"] + common) == split
+    assert (
+        pipelines.stackexchange.run(["--input", bare, "--split_mb", "1", "--version", "bare", "--overwrite"] + common)
+        == split
+    )
     assert shards == {path: open(path, "rb").read() for path in glob.glob(os.path.join(split, "*.parquet"))}
     manifest, pairs, rejects = _read_version(split)
     manifest_7z, pairs_7z, _ = _read_version(from_7z)
@@ -145,24 +162,38 @@ def test_real_sample_bare_split_and_7z_give_the_same_pairs_and_reruns_are_identi
     assert all(p["query_id"].startswith(SITE + "/q/") and p["passage_id"].startswith(SITE + "/a/") for p in pairs)
     first = {p["query_id"]: p for p in pairs}[SITE + "/q/1"]
     assert first["passage_id"] == SITE + "/a/4" and first["score"] == 13  # question 1 accepted answer 4
-    assert sorted(p["pair_id"] for p in pairs) == sorted(p["pair_id"] for p in S.pairs_in_memory(_posts_of(bare)))
+    assert sorted(p["pair_id"] for p in pairs) == sorted(
+        p["pair_id"] for p in sources.stackexchange.pairs_in_memory(_posts_of(bare))
+    )
 
 
 def test_meta_sites_and_closed_questions_are_counted_with_their_own_reasons(pipeline):
     meta = "bicycles.meta.stackexchange.com"
     closed_row = {"Id": "8", "PostTypeId": "1", "Score": "3", "Title": "Which is the best beer in the world, really?",
                   "Body": "<p>Opinions welcome.</p>", "ClosedDate": "2020-02-01T00:00:00.000"}
-    config = S.StackExchangeConfig(english_only=False, drop_closed_questions=True)
+    config = sources.stackexchange.StackExchangeConfig(english_only=False, drop_closed_questions=True)
     posts = [
-        S.post_from_row({"Id": "1", "PostTypeId": "1", "Score": "3", "Title": "Opinion and Debate tag, again?",
-                         "Body": "<p>Should we keep it?</p>"}, meta, config),
-        S.post_from_row({"Id": "2", "PostTypeId": "2", "ParentId": "1", "Score": "5", "Body": BODY.format(2)}, meta,
-                        config),
-        S.post_from_row(closed_row, SITE, config), a(81, 8, 4),
-        q(9), a(91, 9, 2),
+        sources.stackexchange.post_from_row(
+            {
+                "Id": "1",
+                "PostTypeId": "1",
+                "Score": "3",
+                "Title": "Opinion and Debate tag, again?",
+                "Body": "<p>Should we keep it?</p>",
+            },
+            meta,
+            config,
+        ),
+        sources.stackexchange.post_from_row(
+            {"Id": "2", "PostTypeId": "2", "ParentId": "1", "Score": "5", "Body": BODY.format(2)}, meta, config
+        ),
+        sources.stackexchange.post_from_row(closed_row, SITE, config),
+        a(81, 8, 4),
+        q(9),
+        a(91, 9, 2),
     ]
     with pipeline as p:
-        out = p | beam.Create(posts) | P.ExtractStackExchangePairs(config)
+        out = p | beam.Create(posts) | pipelines.stackexchange.ExtractStackExchangePairs(config)
         assert_that(out["pairs"] | beam.Map(ids), equal_to([("9", "91")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 2), ("dropped/meta_site", 2), ("dropped/closed_question", 1), ("dropped/parent_dropped", 1)]),

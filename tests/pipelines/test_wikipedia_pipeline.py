@@ -14,12 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines import wikipedia as P
-from sources import wikipedia as S
-from sources import wikitext as W
+import pipelines.wikipedia
+import sources.wikipedia
 from sources.demo_inputs.wikipedia import demo_export, page_xml, split_export, write_multistream
 from sources.errors import RejectRecord
-from sources.mediawiki_xml import PageBytes, iter_pieces
+from sources.formats.mediawiki_xml import PageBytes, iter_pieces
+from sources.text import wikitext
 
 GENSIM = "wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 WIKIPEDIA2VEC = "wikipedia/enwiki-pages-articles-sample.xml.bz2"
@@ -43,11 +43,11 @@ def balanced(counts):
 
 
 def pages_of(xml: bytes, wiki="enwiki"):
-    return [S.parse_page_xml(p.data, wiki) for p in iter_pieces([(0, xml)]) if isinstance(p, PageBytes)]
+    return [sources.wikipedia.parse_page_xml(p.data, wiki) for p in iter_pieces([(0, xml)]) if isinstance(p, PageBytes)]
 
 
 def expected_pairs(*xmls):
-    return S.pairs_in_memory([page for xml in xmls for page in pages_of(xml)])
+    return sources.wikipedia.pairs_in_memory([page for xml in xmls for page in pages_of(xml)])
 
 
 def pair_keys(pairs):
@@ -62,7 +62,7 @@ def gensim_xml(shared_data):
 def raw_pages(unit):
     """What the reader makes of one unit (Raw records and TruncatedTails), outside Beam."""
     with contextlib.ExitStack() as stack:
-        return list(P.ReadWikiPages().raw_records(unit, stack))
+        return list(pipelines.wikipedia.ReadWikiPages().raw_records(unit, stack))
 
 
 def test_every_export_form_reads_the_same_pages_and_names_its_wiki(tmp_path):
@@ -73,18 +73,20 @@ def test_every_export_form_reads_the_same_pages_and_names_its_wiki(tmp_path):
     for name, data in forms.items():
         path = tmp_path / name
         path.write_bytes(data)
-        pages = raw_pages(P.ReadUnit(str(path), size=len(data)))
+        pages = raw_pages(pipelines.wikipedia.ReadUnit(str(path), size=len(data)))
         assert [r.data.strip() for r in pages] == [p.strip() for p in expected], name
-        assert P.wiki_of_file(str(path)) == "enwiki"  # no siteinfo: from the name
+        assert pipelines.wikipedia.wiki_of_file(str(path)) == "enwiki"  # no siteinfo: from the name
     named_by_siteinfo = tmp_path / "dump.xml"
     named_by_siteinfo.write_bytes(demo_export().replace(b"<dbname>enwiki<", b"<dbname>simplewiki<"))
-    assert P.wiki_of_file(str(named_by_siteinfo)) == "simplewiki"
+    assert pipelines.wikipedia.wiki_of_file(str(named_by_siteinfo)) == "simplewiki"
 
 
 def test_every_range_of_a_multistream_dump_with_a_dtd_is_refused(tmp_path):
     bomb = demo_export().replace(b"<mediawiki", b'<!DOCTYPE mediawiki [<!ENTITY a "b">]>\n<mediawiki', 1)
     dump, _ = write_multistream(bomb, str(tmp_path / MULTISTREAM), pages_per_stream=1)
-    units = P.plan_units([{"path": dump, "bytes": os.path.getsize(dump)}], S.WikipediaConfig(split_mb=0.0005))
+    units = pipelines.wikipedia.plan_units(
+        [{"path": dump, "bytes": os.path.getsize(dump)}], sources.wikipedia.WikipediaConfig(split_mb=0.0005)
+    )
     assert len(units) > 2
     for unit in units:
         with pytest.raises(RejectRecord) as refused:
@@ -97,10 +99,12 @@ def test_extraction_accounts_for_every_page(pipeline):
     older = ("== Uses ==\nAn older revision of the page, with a section long enough to make a pair of its own, "
              "which the newer revision replaces.")
     duplicate = page_xml("Hops", 0, 106, older, timestamp="2001-01-01T00:00:00Z")
-    typed.append(S.parse_page_xml(duplicate, "enwiki"))  # the same page id twice: the newer revision wins
+    typed.append(
+        sources.wikipedia.parse_page_xml(duplicate, "enwiki")
+    )  # the same page id twice: the newer revision wins
     typed.append(typed[0])  # and the same revision twice (overlapping dumps)
     with pipeline as p:
-        out = p | beam.Create(typed) | P.ExtractWikipediaPairs(S.WikipediaConfig())
+        out = p | beam.Create(typed) | pipelines.wikipedia.ExtractWikipediaPairs(sources.wikipedia.WikipediaConfig())
         assert_that(out["pairs"] | beam.Map(lambda pair: pair["query"]),
                     equal_to(["Brewing", "Brewing History", "Brewing History Industrial brewing", "Hops Uses"]),
                     label="queries")
@@ -112,7 +116,7 @@ def test_extraction_accounts_for_every_page(pipeline):
 def test_real_samples_give_markup_free_pairs_every_page_counted_and_identical_reruns(tmp_path, shared_data):
     inputs = [str(shared_data / GENSIM), str(shared_data / WIKIPEDIA2VEC)]
     argv = [a for i in inputs for a in ("--input", i)] + ["--output", str(tmp_path), "--version", "v1"]
-    out = P.run(argv)
+    out = pipelines.wikipedia.run(argv)
     manifest, pairs, rejects = read_version(out)
     counts = manifest["counts"]
     # golden counts: 206 + 3 pages; AccessibleComputing is in both files (a redirect in both)
@@ -122,7 +126,7 @@ def test_real_samples_give_markup_free_pairs_every_page_counted_and_identical_re
     assert manifest["detail_counts"] == {"sections/paired": 1712, "sections/dropped/boilerplate_section": 383,
                                          "sections/dropped/empty_text": 156, "sections/dropped/too_short": 29}
     for pair in pairs:
-        assert W.leftover_markup(pair["passage"]) is None, (pair["query"], pair["passage"])
+        assert wikitext.leftover_markup(pair["passage"]) is None, (pair["query"], pair["passage"])
         for marker in ("{{", "}}", "[[", "]]", "<ref", "{|", "|-", "File:", "Category:", "thumb|", "&nbsp;"):
             assert marker not in pair["passage"] and marker not in pair["query"], (marker, pair["query"])
         assert len(pair["passage"].split()) <= 256 and len(pair["passage"]) >= 100
@@ -137,18 +141,22 @@ def test_real_samples_give_markup_free_pairs_every_page_counted_and_identical_re
     assert pair_keys(pairs) == pair_keys(expected)
 
     before = shard_bytes(out)
-    assert P.run(argv + ["--overwrite"]) == out
+    assert pipelines.wikipedia.run(argv + ["--overwrite"]) == out
     assert shard_bytes(out) == before
 
 
 def test_a_multistream_dump_read_by_byte_range_gives_the_pairs_of_the_plain_file(tmp_path, gensim_xml):
     dump, index = write_multistream(gensim_xml, str(tmp_path / "in" / MULTISTREAM), pages_per_stream=10)
     inputs = [{"path": dump, "bytes": os.path.getsize(dump)}]
-    units = P.plan_units(inputs, S.WikipediaConfig(split_mb=0.25))
+    units = pipelines.wikipedia.plan_units(inputs, sources.wikipedia.WikipediaConfig(split_mb=0.25))
     assert len(units) > 3 and all(u.is_range for u in units)  # one file, read by several workers
-    assert P.plan_units(inputs, S.WikipediaConfig(split_mb=0)) == [P.ReadUnit(dump, size=inputs[0]["bytes"])]
+    assert pipelines.wikipedia.plan_units(inputs, sources.wikipedia.WikipediaConfig(split_mb=0)) == [
+        pipelines.wikipedia.ReadUnit(dump, size=inputs[0]["bytes"])
+    ]
 
-    out = P.run(["--input", dump, "--output", str(tmp_path / "out"), "--version", "ms", "--split_mb", "0.25"])
+    out = pipelines.wikipedia.run(
+        ["--input", dump, "--output", str(tmp_path / "out"), "--version", "ms", "--split_mb", "0.25"]
+    )
     manifest, pairs, rejects = read_version(out)
     assert manifest["counts"] == {"records_read": 206, "records_used": 96, "pairs": 1674, "records_rejected": {},
                                   "records_dropped": {"redirect": 99, "disambiguation": 8, "list_page": 2,
@@ -160,10 +168,12 @@ def test_a_multistream_dump_read_by_byte_range_gives_the_pairs_of_the_plain_file
     split_dump.parent.mkdir()
     shutil.copy(dump, split_dump)
     shutil.copy(index, tmp_path / "split" / "enwiki-20160601-pages-articles-multistream-index1.txt-p10p30302.bz2")
-    found = P.plan_units([{"path": str(split_dump), "bytes": inputs[0]["bytes"]}], S.WikipediaConfig(split_mb=0.25))
+    found = pipelines.wikipedia.plan_units(
+        [{"path": str(split_dump), "bytes": inputs[0]["bytes"]}], sources.wikipedia.WikipediaConfig(split_mb=0.25)
+    )
     assert [(u.start, u.end) for u in found] == [(u.start, u.end) for u in units]
     renamed = shutil.copy(index, tmp_path / "my-index.bz2")
-    given = P.plan_units(inputs, S.WikipediaConfig(split_mb=0.25, index=str(renamed)))
+    given = pipelines.wikipedia.plan_units(inputs, sources.wikipedia.WikipediaConfig(split_mb=0.25, index=str(renamed)))
     assert given == units
 
 
@@ -176,7 +186,9 @@ def test_bad_inputs_are_rejects_and_the_rest_still_gives_pairs(tmp_path, gensim_
     # 2. a multistream dump with one corrupt stream and a cut last stream, read in byte ranges
     dump, _ = write_multistream(gensim_xml, str(inputs / MULTISTREAM), pages_per_stream=10)
     data = open(dump, "rb").read()
-    offsets = P._read_offsets(str(inputs / "enwiki-20160601-pages-articles-multistream-index.txt.bz2"))
+    offsets = pipelines.wikipedia._read_offsets(
+        str(inputs / "enwiki-20160601-pages-articles-multistream-index.txt.bz2")
+    )
     corrupt_at, last_at = offsets[3], offsets[-1]
     middle = (offsets[3] + offsets[4]) // 2
     data = data[:middle] + bytes(b ^ 0x5A for b in data[middle:middle + 16]) + data[middle + 16:]
@@ -186,7 +198,7 @@ def test_bad_inputs_are_rejects_and_the_rest_still_gives_pairs(tmp_path, gensim_
     broken = pages[0].replace(b"</title>", b"", 1)
     (inputs / "enwiki-demo-pages-articles.xml").write_bytes(header + broken + b"".join(pages[1:]) + trailer)
 
-    out = P.run(["--input", str(inputs / "*"), "--output", str(tmp_path / "out"), "--version", "bad",
+    out = pipelines.wikipedia.run(["--input", str(inputs / "*"), "--output", str(tmp_path / "out"), "--version", "bad",
                  "--split_mb", "0.25"])
     manifest, pairs, rejects = read_version(out)
     counts = manifest["counts"]

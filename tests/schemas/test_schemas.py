@@ -3,7 +3,7 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from schemas import reasons as R
+from schemas import reasons
 from schemas.manifest import ManifestError, build_manifest
 from schemas.pairs import PAIR_SCHEMA, make_pair, make_pair_id, validate_pair
 from schemas.rejects import REJECT_SCHEMA, make_reject
@@ -30,15 +30,15 @@ def test_pair_fits_schema_and_refuses_empty_text():
 
 
 def test_reject_snippet_and_reason_checked():
-    r = make_reject(source="reddit", reason=R.REJECT_INVALID_JSON, input_file="f", raw=b"\xff" + b"x" * 5000)
+    r = make_reject(source="reddit", reason=reasons.REJECT_INVALID_JSON, input_file="f", raw=b"\xff" + b"x" * 5000)
     assert len(r["snippet"]) == 500 and pa.Table.from_pylist([r], schema=REJECT_SCHEMA).num_rows == 1
     with pytest.raises(ValueError):
         make_reject(source="reddit", reason="nope", input_file="f", raw=b"")
 
 
 def manifest(**counts):
-    base = dict(records_read=10, records_used=5, records_dropped={R.DROP_TOO_SHORT: 3},
-                records_rejected={R.REJECT_INVALID_JSON: 2}, pairs=4)
+    base = dict(records_read=10, records_used=5, records_dropped={reasons.DROP_TOO_SHORT: 3},
+                records_rejected={reasons.REJECT_INVALID_JSON: 2}, pairs=4)
     base.update(counts)
     return build_manifest(dataset="reddit", version="v", code_version="c", inputs=[], shards=[{"path": "p", "rows": 4}],
                           reject_shards=[], **base)
@@ -55,6 +55,6 @@ def test_manifest_invariant():
 
 
 def test_counter_names_come_from_the_vocabulary():
-    assert R.counter_name("dropped", R.DROP_TOO_SHORT) == "dropped/too_short"
+    assert reasons.counter_name("dropped", reasons.DROP_TOO_SHORT) == "dropped/too_short"
     with pytest.raises(ValueError):
-        R.counter_name("dropped", "made_up")
+        reasons.counter_name("dropped", "made_up")

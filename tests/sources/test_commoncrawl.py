@@ -14,19 +14,19 @@ import zlib
 
 import pytest
 
-from schemas import reasons as R
-from sources import commoncrawl as S
-from sources import http_message, warc
+import schemas.reasons
+from sources import commoncrawl
 from sources.demo_inputs.commoncrawl import capture, http_response, page, warc_record, warcinfo, write_warc
 from sources.errors import RejectRecord
-from sources.readers import InputReadError, TruncatedTail
-from sources.web_text import (Site, decode_html, is_generic_title, passage_of, prose_lines, sentences,
-                              split_site_name)
+from sources.formats import http_message, warc
+from sources.formats.readers import InputReadError, TruncatedTail
+from sources.text.web_text import (Site, decode_html, is_generic_title, passage_of, prose_lines, sentences,
+                                   split_site_name)
 
 CC = "commoncrawl/CC-MAIN-20200808165417-20200808195417-00395.excerpt.warc.gz"
 IA = "commoncrawl/IAH-20080430204825-00000-blackbook.part1-of-2.warc.gz"
 WGET = "commoncrawl/dolma-wget-sample-0000.warc.gz"
-CONFIG = S.CommonCrawlConfig()
+CONFIG = commoncrawl.CommonCrawlConfig()
 
 
 def read_all(data: bytes, path="x.warc.gz", config=CONFIG):
@@ -36,7 +36,7 @@ def read_all(data: bytes, path="x.warc.gz", config=CONFIG):
 def parse(record_bytes: bytes, config=CONFIG):
     """One WARC record's bytes through the reader and the parser, as the pipeline does it."""
     (raw,) = [r for r in read_all(gzip.compress(record_bytes), config=config) if not isinstance(r, TruncatedTail)]
-    return S.parse_record(raw.data, config)
+    return commoncrawl.parse_record(raw.data, config)
 
 
 def response(uri, body, **kwargs):
@@ -86,17 +86,17 @@ def test_real_files_give_one_raw_record_per_warc_record(shared_data, name, recor
 
 def test_common_crawl_metadata_language_rides_on_its_response(shared_data):
     decoded = [warc.decode(r.data) for r in read_all((shared_data / CC).read_bytes())]
-    hints = [S.language_hint(r) for r in decoded if r.get("warc-type") == "response"]
+    hints = [commoncrawl.language_hint(r) for r in decoded if r.get("warc-type") == "response"]
     assert sorted(hints) == sorted(["zh"] * 11 + ["de"] * 2 + ["ru", "nl", "en"])  # PROVENANCE.md's cld2 mix
 
 
 def test_warc_identified_content_language_wins_and_is_mapped_to_iso_639_1():
     record = warc.decode(warc.encode(b"WARC/1.0", [(b"WARC-Identified-Content-Language", b"deu,eng")],
                                      {warc.CLD2: '{"reliable":true,"languages":[{"code":"en"}]}'}, b""))
-    assert S.language_hint(record) == "de"
+    assert commoncrawl.language_hint(record) == "de"
     unreliable = warc.decode(warc.encode(b"WARC/1.0", [], {warc.CLD2: '{"reliable":false,"languages":[{"code":"en"}]}'},
                                          b""))
-    assert S.language_hint(unreliable) == ""
+    assert commoncrawl.language_hint(unreliable) == ""
 
 
 def test_a_file_cannot_set_the_fields_the_reader_adds():
@@ -105,7 +105,7 @@ def test_a_file_cannot_set_the_fields_the_reader_adds():
     (raw,) = read_all(gzip.compress(warcinfo() + spoof))[1:]
     record = warc.decode(raw.data)
     assert record.get(warc.OMITTED) == "" and record.get(warc.CRAWL) == "CC-MAIN-2024-22"
-    assert isinstance(S.parse_record(raw.data), S.WebPage)
+    assert isinstance(commoncrawl.parse_record(raw.data), commoncrawl.WebPage)
 
 
 def test_plain_warc_and_one_gzip_stream_read_like_members(shared_data):
@@ -147,7 +147,7 @@ def test_a_corrupt_byte_inside_a_record_ends_the_file_with_a_truncated_tail(shar
 def test_a_file_that_is_not_a_warc_is_refused_before_any_record(data):
     with pytest.raises(RejectRecord) as exc:
         warc.WarcFileReader(io.BytesIO(data), "x.warc.gz", 1 << 20, 1 << 19)
-    assert exc.value.reason == R.REJECT_NOT_A_WARC
+    assert exc.value.reason == schemas.reasons.REJECT_NOT_A_WARC
 
 
 def test_a_failing_read_propagates_and_is_not_taken_for_a_broken_file(shared_data):
@@ -179,11 +179,12 @@ def test_a_record_over_the_cap_is_skipped_and_counted_without_being_read_whole(t
     script = f"""
 import resource, sys
 sys.path.insert(0, {str(os.getcwd())!r})
-from sources import warc, commoncrawl as S
+from sources import commoncrawl
+from sources.formats import warc
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 items = list(warc.WarcFileReader(open({path!r}, "rb"), "big.warc.gz", 1 << 20, 1 << 19))
 grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-kinds = [type(S.parse_record(i.data)).__name__ + ":" + getattr(S.parse_record(i.data), "reason", "") for i in items]
+kinds = [type(commoncrawl.parse_record(i.data)).__name__ + ":" + getattr(commoncrawl.parse_record(i.data), "reason", "") for i in items]
 print(grown, kinds)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
@@ -201,13 +202,13 @@ def test_broken_http_headers_are_invalid_http_rejects():
                   b"\x00\x01garbage\r\n\r\n<html></html>"):
         with pytest.raises(RejectRecord) as exc:
             parse(warc_record("response", "http://x.example/", block))
-        assert exc.value.reason == R.REJECT_INVALID_HTTP
+        assert exc.value.reason == schemas.reasons.REJECT_INVALID_HTTP
 
 
 def test_response_without_target_uri_is_a_missing_fields_reject():
     with pytest.raises(RejectRecord) as exc:
         parse(warc_record("response", None, http_response(ARTICLE)))
-    assert exc.value.reason == R.REJECT_MISSING_FIELDS
+    assert exc.value.reason == schemas.reasons.REJECT_MISSING_FIELDS
 
 
 def test_gzip_and_chunked_payloads_give_the_same_page_as_the_plain_one(shared_data):
@@ -220,7 +221,7 @@ def test_gzip_and_chunked_payloads_give_the_same_page_as_the_plain_one(shared_da
     chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
     coded = head + b"\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
     again = parse(warc_record("response", url, coded))
-    assert isinstance(plain, S.WebPage) and plain.passage and again.passage == plain.passage
+    assert isinstance(plain, commoncrawl.WebPage) and plain.passage and again.passage == plain.passage
     assert again.title == plain.title == "Make Your Project Pippable"
 
 
@@ -233,7 +234,7 @@ def test_a_compression_bomb_is_bounded_and_dropped(coding):
     del zeros
     assert len(bomb) < 300_000  # 200 MiB in at most ~200 KiB
     item = parse(response("http://bomb.example/", bomb, headers=[("Content-Encoding", coding)]))
-    assert isinstance(item, S.Skipped) and item.reason == R.DROP_RECORD_TOO_LARGE
+    assert isinstance(item, commoncrawl.Skipped) and item.reason == schemas.reasons.DROP_RECORD_TOO_LARGE
     head = http_message.HttpHead(200, (("content-encoding", coding),))
     with pytest.raises(http_message.PayloadTooLarge):  # decoding stops just past the limit
         http_message.decoded_body(head, bomb, max_bytes=1000, limit=1 << 20)
@@ -246,54 +247,82 @@ def test_a_compression_bomb_is_bounded_and_dropped(coding):
 def test_a_corrupt_or_unknown_payload_coding_is_a_bad_content_encoding_reject(coding, body):
     with pytest.raises(RejectRecord) as exc:
         parse(response("http://x.example/", body, headers=[("Content-Encoding", coding)]))
-    assert exc.value.reason == R.REJECT_BAD_CONTENT_ENCODING
+    assert exc.value.reason == schemas.reasons.REJECT_BAD_CONTENT_ENCODING
 
 
 def test_common_crawl_payloads_are_not_decoded_twice(shared_data):
     """CC stores bodies decoded and renames the header: X-Crawler-Content-Encoding must be ignored."""
     block = real_response(shared_data, CC, "037426.cn")
     assert b"X-Crawler-Content-Encoding: gzip" in block
-    item = parse(warc_record("response", "http://037426.cn/", block), S.CommonCrawlConfig(english_only=False))
-    assert isinstance(item, S.WebPage) and item.passage.startswith("Who Are We?")
+    item = parse(warc_record("response", "http://037426.cn/", block), commoncrawl.CommonCrawlConfig(english_only=False))
+    assert isinstance(item, commoncrawl.WebPage) and item.passage.startswith("Who Are We?")
 
 
 # ---- what is no candidate ----
 
-@pytest.mark.parametrize("record, reason", [
-    (warc_record("request", "http://x.example/", b"GET / HTTP/1.1\r\n\r\n"), R.DROP_WARC_REQUEST),
-    (warc_record("metadata", "http://x.example/", b"fetchTimeMs: 5\r\n"), R.DROP_WARC_METADATA),
-    (warcinfo(), R.DROP_WARC_INFO),
-    (warc_record("revisit", "http://x.example/", b"HTTP/1.1 200 OK\r\n\r\n"), R.DROP_WARC_REVISIT),
-    (warc_record("resource", "metadata://wget/log", b"log"), R.DROP_WARC_RESOURCE),
-    (warc_record("conversion", "http://x.example/", b"text"), R.DROP_WARC_OTHER),
-    (warc_record("response", "dns:www.archive.org", b"20080430204825\nwww.archive.org.\t589\tIN\tA\t207.241.229.39\n",
-                 content_type="text/dns"), R.DROP_DNS_RECORD),
-    (response("http://x.example/a.jpg", b"\xff\xd8\xff\xe0" + bytes(300), content_type="image/jpeg"), R.DROP_NOT_HTML),
-    (response("http://x.example/a.pdf", b"%PDF-1.4\n...", content_type="application/pdf"), R.DROP_NOT_HTML),
-    (response("http://x.example/a.js", b"var x = 1;", content_type="application/x-javascript"), R.DROP_NOT_HTML),
-    (response("http://x.example/robots.txt", b"User-agent: *\n", content_type="text/plain"), R.DROP_NOT_HTML),
-    (response("http://x.example/old", b"", status="301 Moved Permanently"), R.DROP_HTTP_STATUS),
-    (response("http://x.example/gone", ARTICLE, status="404 Not Found"), R.DROP_HTTP_STATUS),
-    (response("http://x.example/bin", os.urandom(3000).replace(b"<", b"") + b"\x00" * 10), R.DROP_BINARY_PAYLOAD),
-])
+
+@pytest.mark.parametrize(
+    "record, reason",
+    [
+        (warc_record("request", "http://x.example/", b"GET / HTTP/1.1\r\n\r\n"), schemas.reasons.DROP_WARC_REQUEST),
+        (warc_record("metadata", "http://x.example/", b"fetchTimeMs: 5\r\n"), schemas.reasons.DROP_WARC_METADATA),
+        (warcinfo(), schemas.reasons.DROP_WARC_INFO),
+        (warc_record("revisit", "http://x.example/", b"HTTP/1.1 200 OK\r\n\r\n"), schemas.reasons.DROP_WARC_REVISIT),
+        (warc_record("resource", "metadata://wget/log", b"log"), schemas.reasons.DROP_WARC_RESOURCE),
+        (warc_record("conversion", "http://x.example/", b"text"), schemas.reasons.DROP_WARC_OTHER),
+        (
+            warc_record(
+                "response",
+                "dns:www.archive.org",
+                b"20080430204825\nwww.archive.org.\t589\tIN\tA\t207.241.229.39\n",
+                content_type="text/dns",
+            ),
+            schemas.reasons.DROP_DNS_RECORD,
+        ),
+        (
+            response("http://x.example/a.jpg", b"\xff\xd8\xff\xe0" + bytes(300), content_type="image/jpeg"),
+            schemas.reasons.DROP_NOT_HTML,
+        ),
+        (
+            response("http://x.example/a.pdf", b"%PDF-1.4\n...", content_type="application/pdf"),
+            schemas.reasons.DROP_NOT_HTML,
+        ),
+        (
+            response("http://x.example/a.js", b"var x = 1;", content_type="application/x-javascript"),
+            schemas.reasons.DROP_NOT_HTML,
+        ),
+        (
+            response("http://x.example/robots.txt", b"User-agent: *\n", content_type="text/plain"),
+            schemas.reasons.DROP_NOT_HTML,
+        ),
+        (response("http://x.example/old", b"", status="301 Moved Permanently"), schemas.reasons.DROP_HTTP_STATUS),
+        (response("http://x.example/gone", ARTICLE, status="404 Not Found"), schemas.reasons.DROP_HTTP_STATUS),
+        (
+            response("http://x.example/bin", os.urandom(3000).replace(b"<", b"") + b"\x00" * 10),
+            schemas.reasons.DROP_BINARY_PAYLOAD,
+        ),
+    ],
+)
 def test_records_that_are_no_html_page_are_skipped_with_their_reason(record, reason):
     item = parse(record)
-    assert isinstance(item, S.Skipped) and item.reason == reason
+    assert isinstance(item, commoncrawl.Skipped) and item.reason == reason
 
 
 def test_real_samples_skip_dns_and_non_html_and_keep_html(shared_data):
-    items = [S.parse_record(r.data) for r in read_all((shared_data / IA).read_bytes())]
-    reasons = [i.reason for i in items if isinstance(i, S.Skipped)]
-    assert reasons.count(R.DROP_DNS_RECORD) == 23
-    assert reasons.count(R.DROP_NOT_HTML) == 71 - 1  # every non-HTML 2xx, the 301 robots.txt counts as http_status
-    assert reasons.count(R.DROP_HTTP_STATUS) == 14 + 3 + 1
-    assert sum(isinstance(i, S.WebPage) for i in items) == 41
+    items = [commoncrawl.parse_record(r.data) for r in read_all((shared_data / IA).read_bytes())]
+    reasons = [i.reason for i in items if isinstance(i, commoncrawl.Skipped)]
+    assert reasons.count(schemas.reasons.DROP_DNS_RECORD) == 23
+    assert (
+        reasons.count(schemas.reasons.DROP_NOT_HTML) == 71 - 1
+    )  # every non-HTML 2xx, the 301 robots.txt counts as http_status
+    assert reasons.count(schemas.reasons.DROP_HTTP_STATUS) == 14 + 3 + 1
+    assert sum(isinstance(i, commoncrawl.WebPage) for i in items) == 41
 
 
 def test_an_untyped_response_is_html_only_when_it_starts_like_html():
-    assert isinstance(parse(response("http://x.example/", ARTICLE, content_type=None)), S.WebPage)
+    assert isinstance(parse(response("http://x.example/", ARTICLE, content_type=None)), commoncrawl.WebPage)
     item = parse(response("http://x.example/", b"just some bytes, no markup at all", content_type=None))
-    assert isinstance(item, S.Skipped) and item.reason == R.DROP_NOT_HTML
+    assert isinstance(item, commoncrawl.Skipped) and item.reason == schemas.reasons.DROP_NOT_HTML
 
 
 # ---- charsets ----
@@ -314,7 +343,7 @@ def test_a_lying_charset_header_gives_the_page_not_mojibake():
 ])
 def test_real_pages_decode_with_their_charsets(shared_data, name, uri_part, words):
     item = parse(warc_record("response", f"http://{uri_part}/", real_response(shared_data, name, uri_part)),
-                 S.CommonCrawlConfig(english_only=False))
+                 commoncrawl.CommonCrawlConfig(english_only=False))
     text = item.title + item.text
     assert all(word in text for word in words) and "\ufffd" not in text
 
@@ -399,7 +428,7 @@ def test_a_page_gives_title_and_passage_without_markup_scripts_or_boilerplate():
     assert item.passage.startswith("Tides are the slow rise and fall of the sea")
     for leftover in ("<", "&middot;", "&copy;", "dataLayer", "font-family", "cookies", "Privacy", "Related", "Sports"):
         assert leftover not in item.passage, leftover
-    assert S.drop_reason(item, CONFIG, is_english=lambda text: True) is None
+    assert commoncrawl.drop_reason(item, CONFIG, is_english=lambda text: True) is None
 
 
 def test_leftover_entities_and_mojibake_are_repaired():
@@ -415,54 +444,62 @@ def web_page(**fields):
     base = dict(url="http://x.example/a", url_key="x.example/a", record_id="r", crawl="c", fetched=0, lang_hint="",
                 title="A fine title", text="", prose="", passage="")
     base.update(fields)
-    return S.WebPage(**base)
+    return commoncrawl.WebPage(**base)
 
 
 GOOD = " ".join(["The tide comes in twice a day on this coast and goes out again."] * 6)
 
 
 @pytest.mark.parametrize("fields, reason", [
-    (dict(title=""), R.DROP_NO_TITLE),
-    (dict(title="Home"), R.DROP_GENERIC_TITLE),
-    (dict(title="Hi"), R.DROP_TITLE_TOO_SHORT),
-    (dict(title="buy " * 60), R.DROP_TITLE_TOO_LONG),
-    (dict(lang_hint="de"), R.DROP_NON_ENGLISH),
-    (dict(passage=""), R.DROP_EMPTY_TEXT),
-    (dict(passage="Too short a passage. Really."), R.DROP_TOO_FEW_WORDS),
-    (dict(passage=" ".join(["word"] * 60) + "."), R.DROP_TOO_FEW_SENTENCES),
-    (dict(text=GOOD + " #a #b #c #d #e #f #g #h #i #j"), R.DROP_SYMBOL_RATIO),
-    (dict(text="\n".join(["• an item"] * 19 + [GOOD])), R.DROP_BULLET_LINES),
-    (dict(text="\n".join(["A teaser of another story..."] * 4 + [GOOD] * 6)), R.DROP_ELLIPSIS_LINES),
-    (dict(prose=GOOD + " Lorem ipsum dolor sit amet."), R.DROP_LOREM_IPSUM),
-    (dict(prose=GOOD + " function f() { return 1; }."), R.DROP_CURLY_BRACE),
-    (dict(passage=GOOD + " Buy cheap porn here."), R.DROP_BAD_WORDS),
-    (dict(title="亚洲精品无码免费视频"), R.DROP_NON_ENGLISH),
+    (dict(title=""), schemas.reasons.DROP_NO_TITLE),
+    (dict(title="Home"), schemas.reasons.DROP_GENERIC_TITLE),
+    (dict(title="Hi"), schemas.reasons.DROP_TITLE_TOO_SHORT),
+    (dict(title="buy " * 60), schemas.reasons.DROP_TITLE_TOO_LONG),
+    (dict(lang_hint="de"), schemas.reasons.DROP_NON_ENGLISH),
+    (dict(passage=""), schemas.reasons.DROP_EMPTY_TEXT),
+    (dict(passage="Too short a passage. Really."), schemas.reasons.DROP_TOO_FEW_WORDS),
+    (dict(passage=" ".join(["word"] * 60) + "."), schemas.reasons.DROP_TOO_FEW_SENTENCES),
+    (dict(text=GOOD + " #a #b #c #d #e #f #g #h #i #j"), schemas.reasons.DROP_SYMBOL_RATIO),
+    (dict(text="\n".join(["• an item"] * 19 + [GOOD])), schemas.reasons.DROP_BULLET_LINES),
+    (dict(text="\n".join(["A teaser of another story..."] * 4 + [GOOD] * 6)), schemas.reasons.DROP_ELLIPSIS_LINES),
+    (dict(prose=GOOD + " Lorem ipsum dolor sit amet."), schemas.reasons.DROP_LOREM_IPSUM),
+    (dict(prose=GOOD + " function f() { return 1; }."), schemas.reasons.DROP_CURLY_BRACE),
+    (dict(passage=GOOD + " Buy cheap porn here."), schemas.reasons.DROP_BAD_WORDS),
+    (dict(title="亚洲精品无码免费视频"), schemas.reasons.DROP_NON_ENGLISH),
 ])
 def test_each_rule_drops_its_page(fields, reason):
     fields = dict(dict(text=GOOD, prose=GOOD, passage=GOOD), **fields)
-    assert S.drop_reason(web_page(**fields), CONFIG, is_english=lambda text: True) == reason
-    assert S.drop_reason(web_page(text=GOOD, prose=GOOD, passage=GOOD), CONFIG, is_english=lambda text: True) is None
+    assert commoncrawl.drop_reason(web_page(**fields), CONFIG, is_english=lambda text: True) == reason
+    assert (
+        commoncrawl.drop_reason(web_page(text=GOOD, prose=GOOD, passage=GOOD), CONFIG, is_english=lambda text: True)
+        is None
+    )
 
 
 def test_bad_words_match_whole_words_only_and_can_be_kept():
     clean = web_page(text=GOOD, prose=GOOD, passage=GOOD + " A class on the bass guitar, in Scunthorpe.")
-    assert S.drop_reason(clean, CONFIG, is_english=lambda text: True) is None
+    assert commoncrawl.drop_reason(clean, CONFIG, is_english=lambda text: True) is None
     dirty = web_page(text=GOOD, prose=GOOD, passage=GOOD + " Free porn.")
-    assert S.drop_reason(dirty, S.CommonCrawlConfig(drop_bad_words=False), is_english=lambda text: True) is None
+    assert (
+        commoncrawl.drop_reason(
+            dirty, commoncrawl.CommonCrawlConfig(drop_bad_words=False), is_english=lambda text: True
+        )
+        is None
+    )
 
 
 def test_without_a_crawler_guess_language_id_reads_the_passage():
     german = web_page(title="Gezeiten", text=GOOD, prose=GOOD, passage=GOOD)
-    assert S.drop_reason(german, CONFIG, is_english=lambda text: False) == R.DROP_NON_ENGLISH
-    assert S.drop_reason(web_page(text=GOOD, prose=GOOD, passage=GOOD, lang_hint="en"), CONFIG,
+    assert commoncrawl.drop_reason(german, CONFIG, is_english=lambda text: False) == schemas.reasons.DROP_NON_ENGLISH
+    assert commoncrawl.drop_reason(web_page(text=GOOD, prose=GOOD, passage=GOOD, lang_hint="en"), CONFIG,
                          is_english=lambda text: False) is None  # the crawler said English
 
 
 def test_perplexity_rule_is_off_without_a_model_and_drops_with_a_real_kenlm_model(tmp_path):
-    assert not any(isinstance(rule, S.MaxPerplexity) for rule in S.rules(CONFIG))
-    assert S.perplexity_rule(CONFIG) == "off: no --lm_model"
+    assert not any(isinstance(rule, commoncrawl.MaxPerplexity) for rule in commoncrawl.rules(CONFIG))
+    assert commoncrawl.perplexity_rule(CONFIG) == "off: no --lm_model"
     pytest.importorskip("kenlm")
-    from sources.perplexity import load_scorer, normalize_for_lm
+    from sources.text.perplexity import load_scorer, normalize_for_lm
 
     vocabulary = sorted(set(normalize_for_lm(GOOD).split()))
     arpa = tmp_path / "tiny.arpa"
@@ -471,35 +508,40 @@ def test_perplexity_rule_is_off_without_a_model_and_drops_with_a_real_kenlm_mode
     arpa.write_text("\\data\\\nngram 1=%d\nngram 2=1\n\n\\1-grams:\n%s\n\n\\2-grams:\n%s\n\n\\end\\\n"
                     % (len(unigrams), "\n".join(unigrams), "\n".join(bigrams)))
     scorer = load_scorer(str(arpa))
-    config = S.CommonCrawlConfig(lm_model=str(arpa), max_perplexity=50.0)
+    config = commoncrawl.CommonCrawlConfig(lm_model=str(arpa), max_perplexity=50.0)
     known = web_page(text=GOOD, prose=GOOD, passage=GOOD)
     unknown = web_page(text=GOOD, prose=GOOD, passage=" ".join(["Zygomorphic quokkas vex jabberwocky."] * 15))
     assert scorer.perplexity(known.passage) < 50 < scorer.perplexity(unknown.passage)
-    assert S.drop_reason(known, config, is_english=lambda text: True) is None
-    assert S.drop_reason(unknown, config, is_english=lambda text: True) == R.DROP_HIGH_PERPLEXITY
+    assert commoncrawl.drop_reason(known, config, is_english=lambda text: True) is None
+    assert (
+        commoncrawl.drop_reason(unknown, config, is_english=lambda text: True) == schemas.reasons.DROP_HIGH_PERPLEXITY
+    )
 
 
 # ---- ids, dates, URLs, settings ----
 
 def test_url_keys_merge_captures_of_one_page():
     same = ["http://www.Example.com:80/a?x=1#top", "https://example.com/a?x=1", "HTTPS://EXAMPLE.COM:443/a?x=1"]
-    assert len({S.url_key(u) for u in same}) == 1
-    assert S.url_key("https://example.com/a") != S.url_key("https://example.com/b")
-    assert S.url_key("http://[::1") == "http://[::1"  # unparsable: itself
+    assert len({commoncrawl.url_key(u) for u in same}) == 1
+    assert commoncrawl.url_key("https://example.com/a") != commoncrawl.url_key("https://example.com/b")
+    assert commoncrawl.url_key("http://[::1") == "http://[::1"  # unparsable: itself
 
 
 def test_warc_dates_and_bad_ones():
-    assert S.warc_date("2020-08-08T17:27:41Z") == 1596907661
-    assert S.warc_date("2020-08-08T17:27:41.123456Z") == 1596907661
-    for bad, reason in (("", R.REJECT_MISSING_FIELDS), ("20080430204825", R.REJECT_BAD_FIELD_TYPE)):
+    assert commoncrawl.warc_date("2020-08-08T17:27:41Z") == 1596907661
+    assert commoncrawl.warc_date("2020-08-08T17:27:41.123456Z") == 1596907661
+    for bad, reason in (
+        ("", schemas.reasons.REJECT_MISSING_FIELDS),
+        ("20080430204825", schemas.reasons.REJECT_BAD_FIELD_TYPE),
+    ):
         with pytest.raises(RejectRecord) as exc:
-            S.warc_date(bad)
+            commoncrawl.warc_date(bad)
         assert exc.value.reason == reason
 
 
 def test_a_page_makes_a_pair_with_crawl_url_and_date():
     item = parse(response("<https://demo.example/tides>", ARTICLE))
-    pair = S.make_web_pair(S.kept_page(item, CONFIG))
+    pair = commoncrawl.make_web_pair(commoncrawl.kept_page(item, CONFIG))
     assert pair["query_id"] == "https://demo.example/tides" and pair["passage_id"].endswith("#passage")
     assert pair["created_at"].isoformat() == "2024-05-22T10:00:00+00:00" and pair["lang"] == "en"
 
@@ -514,7 +556,7 @@ def test_a_page_makes_a_pair_with_crawl_url_and_date():
 ])
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        S.CommonCrawlConfig(**kwargs)
+        commoncrawl.CommonCrawlConfig(**kwargs)
 
 
 def test_http_dechunk_keeps_what_arrived_and_refuses_no_chunks():

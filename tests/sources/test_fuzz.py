@@ -17,10 +17,10 @@ from schemas.pairs import PAIR_SCHEMA
 from schemas.reasons import REJECT_REASONS
 from sources import reddit, semanticscholar, stackexchange
 from sources.errors import RejectRecord
-from sources.html_text import html_to_text
-from sources.langid import explain
-from sources.ngrams import COPY_MIN_WORDS, drop_copied_runs, word_ngrams, words
-from sources.text import clean_markdown
+from sources.text.html_text import html_to_text
+from sources.text.langid import explain
+from sources.text.markdown import clean_markdown
+from sources.text.ngrams import COPY_MIN_WORDS, drop_copied_runs, word_ngrams, words
 
 settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -173,8 +173,9 @@ def test_commoncrawl_any_warc_record_is_a_page_a_skip_or_a_reject_and_pages_make
     import gzip
     import io
 
-    from sources import commoncrawl, warc
-    from sources.readers import TruncatedTail
+    from sources import commoncrawl
+    from sources.formats import warc
+    from sources.formats.readers import TruncatedTail
 
     count("commoncrawl: WARC records")
     block = ("\r\n".join([status] + headers) + "\r\n\r\n").encode("utf-8", "surrogatepass") + body
@@ -203,7 +204,7 @@ def test_commoncrawl_any_damaged_warc_file_is_records_a_truncated_tail_or_a_reje
     import io
     import pathlib
 
-    from sources import warc
+    from sources.formats import warc
 
     count("commoncrawl: damaged WARC files")
     path = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data" / "commoncrawl" / name
@@ -228,7 +229,7 @@ def test_commoncrawl_any_damaged_warc_file_is_records_a_truncated_tail_or_a_reje
 
 @given(TEXT, st.binary(max_size=300), st.integers(1, 40))
 def test_web_text_cleaners_return_text_for_any_input(text, raw, max_words):
-    from sources import web_text
+    from sources.text import web_text
 
     count("web text cleaners: texts")
     cleaned = web_text.clean_text(text)

@@ -7,11 +7,11 @@ import re
 import pytest
 import zstandard
 
-from schemas import reasons as R
+from schemas import reasons
 from sources.errors import RejectRecord
-from sources.reddit import (BOT_BY_LIST, BOT_BY_SHAPE, MOJIBAKE_REPAIRED, QUOTED_LINES_REMOVED, RedditConfig,
-                            bot_rule, decode_line, drop_reason, make_reddit_pair, may_be_reply, parse_post,
-                            reply_rank_key, reply_passage, reply_refusal)
+from sources.reddit import (BOT_BY_LIST, BOT_BY_SHAPE, MOJIBAKE_REPAIRED, QUOTED_LINES_REMOVED, RedditConfig, bot_rule,
+                            decode_line, drop_reason, make_reddit_pair, may_be_reply, parse_post, reply_passage,
+                            reply_rank_key, reply_refusal)
 
 ENGLISH = ("This is a perfectly reasonable English comment about brewing coffee at home, long enough to be "
            "a passage: a reply needs 20 words.")
@@ -56,14 +56,14 @@ def test_query_is_title_plus_selftext_cleaned():
 
 
 @pytest.mark.parametrize("obj, why", [
-    ([1, 2], R.REJECT_NOT_AN_OBJECT),
-    ({"id": "x"}, R.REJECT_UNKNOWN_RECORD_TYPE),
-    ({"id": "x", "title": "t", "body": "b"}, R.REJECT_UNKNOWN_RECORD_TYPE),
-    ({"body": "b", "parent_id": "t3_a"}, R.REJECT_MISSING_FIELDS),
-    ({"id": "x", "body": "b"}, R.REJECT_MISSING_FIELDS),
-    ({"id": 5, "body": "b", "parent_id": "t3_a"}, R.REJECT_BAD_FIELD_TYPE),
-    ({"id": "x", "body": "b", "parent_id": "t3_a", "score": "many"}, R.REJECT_BAD_FIELD_TYPE),
-    ({"id": "x", "body": "b", "parent_id": "zzz"}, R.REJECT_BAD_FIELD_TYPE),
+    ([1, 2], reasons.REJECT_NOT_AN_OBJECT),
+    ({"id": "x"}, reasons.REJECT_UNKNOWN_RECORD_TYPE),
+    ({"id": "x", "title": "t", "body": "b"}, reasons.REJECT_UNKNOWN_RECORD_TYPE),
+    ({"body": "b", "parent_id": "t3_a"}, reasons.REJECT_MISSING_FIELDS),
+    ({"id": "x", "body": "b"}, reasons.REJECT_MISSING_FIELDS),
+    ({"id": 5, "body": "b", "parent_id": "t3_a"}, reasons.REJECT_BAD_FIELD_TYPE),
+    ({"id": "x", "body": "b", "parent_id": "t3_a", "score": "many"}, reasons.REJECT_BAD_FIELD_TYPE),
+    ({"id": "x", "body": "b", "parent_id": "zzz"}, reasons.REJECT_BAD_FIELD_TYPE),
 ])
 def test_malformed_records_are_rejected_with_reason(obj, why):
     with pytest.raises(RejectRecord) as info:
@@ -74,10 +74,10 @@ def test_malformed_records_are_rejected_with_reason(obj, why):
 def test_invalid_utf8_and_json_lines():
     with pytest.raises(RejectRecord) as info:
         decode_line(b'{"id": "\xff\xfe"}')
-    assert info.value.reason == R.REJECT_INVALID_UTF8
+    assert info.value.reason == reasons.REJECT_INVALID_UTF8
     with pytest.raises(RejectRecord) as info:
         decode_line(b'{"id": "c1", "body": ')
-    assert info.value.reason == R.REJECT_INVALID_JSON
+    assert info.value.reason == reasons.REJECT_INVALID_JSON
     assert decode_line(json.dumps(comment()).encode()).fullname == "t1_c1"
 
 
@@ -87,20 +87,20 @@ def test_good_records_pass():
 
 
 @pytest.mark.parametrize("obj, why", [
-    (comment(body="[deleted]"), R.DROP_DELETED),
-    (comment(body="[removed]"), R.DROP_DELETED),
-    (submission(title="[deleted]"), R.DROP_DELETED),
-    (comment(author="AutoModerator"), R.DROP_BOT_AUTHOR),
-    (comment(author="WikiTextBot"), R.DROP_BOT_AUTHOR),
-    (comment(author="some_helper_bot"), R.DROP_BOT_AUTHOR),
-    (comment(score=0), R.DROP_LOW_SCORE),
-    (comment(score=-4), R.DROP_LOW_SCORE),
-    (comment(body="https://imgur.com/a/xyz123"), R.DROP_LINK_ONLY),
-    (comment(body="[](https://imgur.com/a/xyz123)"), R.DROP_LINK_ONLY),
-    (comment(body="lol same"), R.DROP_TOO_SHORT),
-    (submission(title="Why?"), R.DROP_TOO_SHORT),
-    (comment(body="a" * 4097), R.DROP_TOO_LONG),
-    (comment(body="**  **"), R.DROP_EMPTY_TEXT),
+    (comment(body="[deleted]"), reasons.DROP_DELETED),
+    (comment(body="[removed]"), reasons.DROP_DELETED),
+    (submission(title="[deleted]"), reasons.DROP_DELETED),
+    (comment(author="AutoModerator"), reasons.DROP_BOT_AUTHOR),
+    (comment(author="WikiTextBot"), reasons.DROP_BOT_AUTHOR),
+    (comment(author="some_helper_bot"), reasons.DROP_BOT_AUTHOR),
+    (comment(score=0), reasons.DROP_LOW_SCORE),
+    (comment(score=-4), reasons.DROP_LOW_SCORE),
+    (comment(body="https://imgur.com/a/xyz123"), reasons.DROP_LINK_ONLY),
+    (comment(body="[](https://imgur.com/a/xyz123)"), reasons.DROP_LINK_ONLY),
+    (comment(body="lol same"), reasons.DROP_TOO_SHORT),
+    (submission(title="Why?"), reasons.DROP_TOO_SHORT),
+    (comment(body="a" * 4097), reasons.DROP_TOO_LONG),
+    (comment(body="**  **"), reasons.DROP_EMPTY_TEXT),
 ])
 def test_each_filter_rule(obj, why):
     assert reason(obj) == why
@@ -112,11 +112,11 @@ def test_passage_of_exactly_4096_chars_is_kept():
 
 def test_nsfw_only_when_asked():
     assert reason(submission(over_18=True)) is None
-    assert reason(submission(over_18=True), RedditConfig(drop_nsfw=True)) == R.DROP_NSFW
+    assert reason(submission(over_18=True), RedditConfig(drop_nsfw=True)) == reasons.DROP_NSFW
 
 
 def test_non_english_uses_the_injected_detector():
-    assert reason(comment(), english=False) == R.DROP_NON_ENGLISH
+    assert reason(comment(), english=False) == reasons.DROP_NON_ENGLISH
     assert reason(comment(), RedditConfig(english_only=False), english=False) is None
 
 
@@ -127,7 +127,7 @@ def test_removed_submissions_keep_their_title_as_the_query(taken_down):
     assert reason(submission(**taken_down)) is None
     assert post.text == "How do I brew better coffee at home?"  # the title alone, never the removed text
     config = RedditConfig(drop_removed_submissions=True)
-    assert reason(submission(**taken_down), config) == R.DROP_DELETED
+    assert reason(submission(**taken_down), config) == reasons.DROP_DELETED
 
 
 @functools.lru_cache(maxsize=None)
@@ -161,7 +161,7 @@ def test_a_quote_runs_to_the_blank_line_and_spoilers_are_no_quotes():
 
 def test_a_reply_that_is_only_a_quote_becomes_empty(shared_data):
     post = parse_post(real(shared_data, "evn2ixd", "RC_2019-08.first1007.zst"))  # ">*Windows has detected...*"
-    assert post.text == "" and drop_reason(post, RedditConfig(), is_english=lambda t: True) == R.DROP_EMPTY_TEXT
+    assert post.text == "" and drop_reason(post, RedditConfig(), is_english=lambda t: True) == reasons.DROP_EMPTY_TEXT
 
 
 @pytest.mark.parametrize("record_id, broken, repaired", [
@@ -216,7 +216,7 @@ def test_bots_can_be_kept():
 ])
 def test_bots_by_known_name_or_exact_shape(author, rule):
     assert bot_rule(author, RedditConfig()) == rule
-    assert reason(comment(author=author)) == (R.DROP_BOT_AUTHOR if rule else None)
+    assert reason(comment(author=author)) == (reasons.DROP_BOT_AUTHOR if rule else None)
 
 
 def test_a_person_named_like_a_bot_in_the_real_sample_stays(shared_data):
@@ -228,7 +228,7 @@ def test_a_person_named_like_a_bot_in_the_real_sample_stays(shared_data):
 def test_parent_score_is_a_setting():
     strict, relaxed = RedditConfig(), RedditConfig(parent_min_score=-100)
     post = parse_post(comment(score=0))
-    assert drop_reason(post, strict, is_english=lambda t: True) == R.DROP_LOW_SCORE
+    assert drop_reason(post, strict, is_english=lambda t: True) == reasons.DROP_LOW_SCORE
     assert drop_reason(post, relaxed, is_english=lambda t: True) is None  # may be a query...
     assert not may_be_reply(post, relaxed) and may_be_reply(parse_post(comment(score=1)), relaxed)  # ...not a passage
     with pytest.raises(ValueError, match="parent_min_score"):
@@ -253,9 +253,9 @@ def test_pair_ids_are_stable_and_columns_filled():
 def test_a_short_reply_is_no_passage_but_may_be_a_query():
     quip = parse_post(comment(body="So true! https://example.com/a-long-link-that-is-no-word and https://x.org"))
     assert drop_reason(quip, RedditConfig(), is_english=lambda t: True) is None  # kept: it may be a query
-    assert reply_refusal(quip, RedditConfig()) == R.DROP_TOO_FEW_WORDS and not may_be_reply(quip, RedditConfig())
+    assert reply_refusal(quip, RedditConfig()) == reasons.DROP_TOO_FEW_WORDS and not may_be_reply(quip, RedditConfig())
     assert may_be_reply(quip, RedditConfig(min_reply_words=2))
-    assert reply_refusal(parse_post(comment(score=0)), RedditConfig(parent_min_score=0)) == R.DROP_LOW_SCORE
+    assert reply_refusal(parse_post(comment(score=0)), RedditConfig(parent_min_score=0)) == reasons.DROP_LOW_SCORE
     with pytest.raises(ValueError, match="min_reply_words"):
         RedditConfig(min_reply_words=-1)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sources import semanticscholar as S
+from sources import semanticscholar
 from sources.errors import RejectRecord
 
 ABSTRACT = "We study how the grind size of coffee changes extraction, and find that finer grinds extract faster."
@@ -16,15 +16,19 @@ def test_each_real_record_kind_parses(shared_data):
     base = shared_data / "semanticscholar"
     first = {name: gzip.open(base / "s2ag-2023-samples" / f"{name}-sample.part1-of-2.jsonl.gz").readline()
              for name in ("papers", "abstracts", "citations", "s2orc")}
-    paper = S.decode_line(first["papers"])
+    paper = semanticscholar.decode_line(first["papers"])
     assert (paper.kind, paper.paper_id, paper.year) == ("papers", "108228682", 2018) and paper.title.startswith("Optim")
-    abstract = S.decode_line(first["abstracts"])
+    abstract = semanticscholar.decode_line(first["abstracts"])
     assert abstract.kind == "abstracts" and abstract.paper_id == "208605629" and abstract.abstract.startswith("Bacterio")
-    citation = S.decode_line(first["citations"])
-    assert citation == S.Citation("20187272", "85219962")  # ids were strings here, ints elsewhere: one type
-    s2orc = S.decode_line(first["s2orc"])
+    citation = semanticscholar.decode_line(first["citations"])
+    assert citation == semanticscholar.Citation(
+        "20187272", "85219962"
+    )  # ids were strings here, ints elsewhere: one type
+    s2orc = semanticscholar.decode_line(first["s2orc"])
     assert s2orc.kind == "s2orc" and s2orc.title.startswith("Erratum Hypoxia-induced") and s2orc.abstract == ""
-    legacy = S.decode_line(open(base / "s2orc-v2020-07-05" / "metadata-sample.part1-of-2.jsonl", "rb").readline())
+    legacy = semanticscholar.decode_line(
+        open(base / "s2orc-v2020-07-05" / "metadata-sample.part1-of-2.jsonl", "rb").readline()
+    )
     assert (legacy.kind, legacy.paper_id, legacy.year, legacy.cites) == ("legacy", "77490025", 1975, ())
 
 
@@ -44,20 +48,20 @@ def test_each_real_record_kind_parses(shared_data):
 ])
 def test_bad_records_are_rejects_with_their_reason(line, reason):
     with pytest.raises(RejectRecord) as exc:
-        S.decode_line(line)
+        semanticscholar.decode_line(line)
     assert exc.value.reason == reason
 
 
 def test_merging_parts_in_any_order_gives_one_paper():
-    parts = [S.PaperPart("papers", "7", title="Grind size and extraction", year=2019, citation_count=4),
-             S.PaperPart("abstracts", "7", abstract=ABSTRACT),
-             S.PaperPart("s2orc", "7", title="Grind size and extraction", abstract=ABSTRACT[:40]),
-             S.PaperPart("papers", "7", title="Grind size", year=2020)]
+    parts = [semanticscholar.PaperPart("papers", "7", title="Grind size and extraction", year=2019, citation_count=4),
+             semanticscholar.PaperPart("abstracts", "7", abstract=ABSTRACT),
+             semanticscholar.PaperPart("s2orc", "7", title="Grind size and extraction", abstract=ABSTRACT[:40]),
+             semanticscholar.PaperPart("papers", "7", title="Grind size", year=2020)]
     results = set()
     for order in itertools.permutations(parts):
-        merged = S.paper_of(order[0])
+        merged = semanticscholar.paper_of(order[0])
         for part in order[1:]:
-            merged = S.merge_parts(merged, S.paper_of(part))
+            merged = semanticscholar.merge_parts(merged, semanticscholar.paper_of(part))
         results.add(merged)
     assert len(results) == 1
     (paper,) = results
@@ -78,22 +82,25 @@ def test_merging_parts_in_any_order_gives_one_paper():
     ("Aqueous processing of hydroxyapatite", ABSTRACT, None),  # a technical English title stays
 ])
 def test_title_abstract_rules(title, abstract, reason):
-    paper = S.Paper("1", title, abstract)
-    assert S.title_abstract_drop(paper, S.SemanticScholarConfig()) == reason
+    paper = semanticscholar.Paper("1", title, abstract)
+    assert semanticscholar.title_abstract_drop(paper, semanticscholar.SemanticScholarConfig()) == reason
 
 
 def test_labels_and_translation_brackets_are_cleaned():
-    assert S.clean_abstract("ABSTRACTIntroduction: The x") == "Introduction: The x"
-    assert S.clean_abstract("Abstract The area of rice") == "The area of rice"
-    assert S.clean_abstract("Abstract algebra studies groups") == "Abstract algebra studies groups"
-    assert S.clean_title("[Preliminary study on soil loss].") == "Preliminary study on soil loss"
-    assert S.clean_title("Loss [in soil]") == "Loss [in soil]"
+    assert semanticscholar.clean_abstract("ABSTRACTIntroduction: The x") == "Introduction: The x"
+    assert semanticscholar.clean_abstract("Abstract The area of rice") == "The area of rice"
+    assert semanticscholar.clean_abstract("Abstract algebra studies groups") == "Abstract algebra studies groups"
+    assert semanticscholar.clean_title("[Preliminary study on soil loss].") == "Preliminary study on soil loss"
+    assert semanticscholar.clean_title("Loss [in soil]") == "Loss [in soil]"
 
 
 def test_settings_are_checked():
     with pytest.raises(ValueError, match="--citation_pairs"):
-        S.SemanticScholarConfig(citation_pairs="title-body")
+        semanticscholar.SemanticScholarConfig(citation_pairs="title-body")
     with pytest.raises(ValueError, match="--max_citations_per_paper"):
-        S.SemanticScholarConfig(max_citations_per_paper=0)
-    assert S.citation_fields(S.SemanticScholarConfig(citation_pairs="title-abstract")) == ("title", "abstract")
-    json.dumps(S.SemanticScholarConfig().__dict__)
+        semanticscholar.SemanticScholarConfig(max_citations_per_paper=0)
+    assert semanticscholar.citation_fields(semanticscholar.SemanticScholarConfig(citation_pairs="title-abstract")) == (
+        "title",
+        "abstract",
+    )
+    json.dumps(semanticscholar.SemanticScholarConfig().__dict__)

@@ -8,20 +8,20 @@ import random
 import py7zr
 import pytest
 
-from schemas import reasons as R
+from schemas import reasons
 from schemas.pairs import validate_pair
-from sources import stackexchange as S
+from sources import stackexchange
 from sources.demo_inputs.stackexchange import BILLION_LAUGHS, XXE, generate_rows, write_posts_xml, write_site_archive
 from sources.errors import RejectRecord
-from sources.html_text import html_to_text
-from sources.line_ranges import iter_range_lines, plan_ranges
-from sources.readers import RawLine, TruncatedTail, iter_lines
-from sources.sevenzip import SevenZipMemberReader, UnreadableArchive
-from sources.stackexchange_xml import check_prolog, is_structure_line, parse_row, prolog_of, strip_line
+from sources.formats.line_ranges import iter_range_lines, plan_ranges
+from sources.formats.readers import RawLine, TruncatedTail, iter_lines
+from sources.formats.sevenzip import SevenZipMemberReader, UnreadableArchive
+from sources.formats.stackexchange_xml import check_prolog, is_structure_line, parse_row, prolog_of, strip_line
+from sources.text.html_text import html_to_text
 
 SITE = "beer.stackexchange.com"
 ANSWER_BODY = "&lt;p&gt;Dry hopping adds aroma without much bitterness, so add the hops after fermentation.&lt;/p&gt;"
-CONFIG = S.StackExchangeConfig()
+CONFIG = stackexchange.StackExchangeConfig()
 
 
 def row(**attrs) -> bytes:
@@ -32,24 +32,24 @@ def question(post_id=1, **kw):
     attrs = dict(Id=post_id, PostTypeId=1, CreationDate="2014-01-21T20:26:05.383", Score=5,
                  Title="What is dry hopping and why do brewers do it?", Body="&lt;p&gt;I keep reading about it.&lt;/p&gt;")
     attrs.update(kw)
-    return S.parse_row_line(row(**attrs), SITE)
+    return stackexchange.parse_row_line(row(**attrs), SITE)
 
 
 def answer(post_id=4, parent=1, score=3, accepted=False, **kw):
     attrs = dict(Id=post_id, PostTypeId=2, ParentId=parent, CreationDate="2014-01-21T20:31:18.120", Score=score,
                  Body=ANSWER_BODY)
     attrs.update(kw)
-    post = S.parse_row_line(row(**attrs), SITE)
+    post = stackexchange.parse_row_line(row(**attrs), SITE)
     return dataclasses.replace(post, accepted=accepted)
 
 
 def reason(post, config=CONFIG, english=True):
-    return S.drop_reason(post, config, is_english=lambda text: english)
+    return stackexchange.drop_reason(post, config, is_english=lambda text: english)
 
 
 def rejected(raw, site=SITE):
     with pytest.raises(RejectRecord) as info:
-        S.parse_row_line(raw, site)
+        stackexchange.parse_row_line(raw, site)
     return info.value.reason
 
 
@@ -68,25 +68,25 @@ def test_structure_lines_are_not_records():
 
 
 @pytest.mark.parametrize("raw, expected", [
-    (row(Id=1, PostTypeId=2, Body="&lol9;"), R.REJECT_UNSAFE_XML),  # undefined entity: never expanded
-    (row(Id=1, PostTypeId=2, Body="&xxe;"), R.REJECT_UNSAFE_XML),
-    (b"<!DOCTYPE posts [<!ENTITY a 'b'>]>", R.REJECT_UNSAFE_XML),  # a DTD line past the prolog
-    (b"<!ENTITY lol \"lol\">", R.REJECT_UNSAFE_XML),
-    (row(Id=1, PostTypeId=2, Body="fish & chips"), R.REJECT_INVALID_XML),  # bare ampersand
-    (row(Id=1, PostTypeId=2, Body="&#0;"), R.REJECT_INVALID_XML),  # not an XML character
-    (b'<row Id="1" PostTypeId="2" Body="cut off', R.REJECT_INVALID_XML),  # truncated row
-    (b'<row Id="1" Id="2" />', R.REJECT_INVALID_XML),  # duplicate attribute
-    (b'<row Id="1" /><row Id="2" />', R.REJECT_INVALID_XML),  # two elements on a line
-    (b"<post Id=\"1\" />", R.REJECT_INVALID_XML),
-    (b"some junk", R.REJECT_INVALID_XML),
-    (b'<row Id="1" PostTypeId="2" Body="caf\xe9" />', R.REJECT_INVALID_UTF8),
-    (row(PostTypeId=1, Score=1, Title="t"), R.REJECT_MISSING_FIELDS),  # no Id
-    (row(Id=1, PostTypeId=2, Score=1, Body="x"), R.REJECT_MISSING_FIELDS),  # answer without ParentId
-    (row(Id=1, PostTypeId=1, Score=1, Body="x"), R.REJECT_MISSING_FIELDS),  # question without Title
-    (row(Id=1, PostTypeId=2, ParentId=3, Body="x"), R.REJECT_MISSING_FIELDS),  # no Score
-    (row(Id="x1", PostTypeId=1), R.REJECT_BAD_FIELD_TYPE),
-    (row(Id=1, PostTypeId=2, ParentId=3, Score="high", Body="x"), R.REJECT_BAD_FIELD_TYPE),
-    (row(Id=1, PostTypeId=2, ParentId=3, Score=1, CreationDate="yesterday", Body="x"), R.REJECT_BAD_FIELD_TYPE),
+    (row(Id=1, PostTypeId=2, Body="&lol9;"), reasons.REJECT_UNSAFE_XML),  # undefined entity: never expanded
+    (row(Id=1, PostTypeId=2, Body="&xxe;"), reasons.REJECT_UNSAFE_XML),
+    (b"<!DOCTYPE posts [<!ENTITY a 'b'>]>", reasons.REJECT_UNSAFE_XML),  # a DTD line past the prolog
+    (b"<!ENTITY lol \"lol\">", reasons.REJECT_UNSAFE_XML),
+    (row(Id=1, PostTypeId=2, Body="fish & chips"), reasons.REJECT_INVALID_XML),  # bare ampersand
+    (row(Id=1, PostTypeId=2, Body="&#0;"), reasons.REJECT_INVALID_XML),  # not an XML character
+    (b'<row Id="1" PostTypeId="2" Body="cut off', reasons.REJECT_INVALID_XML),  # truncated row
+    (b'<row Id="1" Id="2" />', reasons.REJECT_INVALID_XML),  # duplicate attribute
+    (b'<row Id="1" /><row Id="2" />', reasons.REJECT_INVALID_XML),  # two elements on a line
+    (b"<post Id=\"1\" />", reasons.REJECT_INVALID_XML),
+    (b"some junk", reasons.REJECT_INVALID_XML),
+    (b'<row Id="1" PostTypeId="2" Body="caf\xe9" />', reasons.REJECT_INVALID_UTF8),
+    (row(PostTypeId=1, Score=1, Title="t"), reasons.REJECT_MISSING_FIELDS),  # no Id
+    (row(Id=1, PostTypeId=2, Score=1, Body="x"), reasons.REJECT_MISSING_FIELDS),  # answer without ParentId
+    (row(Id=1, PostTypeId=1, Score=1, Body="x"), reasons.REJECT_MISSING_FIELDS),  # question without Title
+    (row(Id=1, PostTypeId=2, ParentId=3, Body="x"), reasons.REJECT_MISSING_FIELDS),  # no Score
+    (row(Id="x1", PostTypeId=1), reasons.REJECT_BAD_FIELD_TYPE),
+    (row(Id=1, PostTypeId=2, ParentId=3, Score="high", Body="x"), reasons.REJECT_BAD_FIELD_TYPE),
+    (row(Id=1, PostTypeId=2, ParentId=3, Score=1, CreationDate="yesterday", Body="x"), reasons.REJECT_BAD_FIELD_TYPE),
 ])
 def test_malformed_rows_are_rejected_with_a_reason(raw, expected):
     assert rejected(raw) == expected
@@ -96,14 +96,14 @@ def test_prolog_with_dtd_or_entities_is_refused():
     for data in (BILLION_LAUGHS, XXE):
         with pytest.raises(RejectRecord) as info:
             check_prolog(prolog_of(data))
-        assert info.value.reason == R.REJECT_UNSAFE_XML
+        assert info.value.reason == reasons.REJECT_UNSAFE_XML
     check_prolog(prolog_of(b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?>\r\n<posts>\r\n  <row Id="1" />'))
 
 
 def test_other_post_types_need_only_an_id():
     for post_type in (3, 4, 5, 6, 7, 8):
-        post = S.parse_row_line(row(Id=9, PostTypeId=post_type), SITE)
-        assert reason(post) == R.DROP_OTHER_POST_TYPE
+        post = stackexchange.parse_row_line(row(Id=9, PostTypeId=post_type), SITE)
+        assert reason(post) == reasons.DROP_OTHER_POST_TYPE
 
 
 def test_question_and_answer_become_typed_posts_with_site_qualified_keys():
@@ -116,11 +116,16 @@ def test_question_and_answer_become_typed_posts_with_site_qualified_keys():
 
 def test_question_body_joins_the_query_when_asked_or_when_the_title_is_short():
     raw = row(Id=1, PostTypeId=1, Score=1, Title="Why is IPA so bitter?", Body="&lt;p&gt;Hops.&lt;/p&gt;")
-    assert S.parse_row_line(raw, SITE).text == "Why is IPA so bitter?"  # 5 words: the title alone
-    assert S.parse_row_line(raw, SITE, S.StackExchangeConfig(include_question_body=True)).text.endswith("\n\nHops.")
+    assert stackexchange.parse_row_line(raw, SITE).text == "Why is IPA so bitter?"  # 5 words: the title alone
+    assert stackexchange.parse_row_line(
+        raw, SITE, stackexchange.StackExchangeConfig(include_question_body=True)
+    ).text.endswith("\n\nHops.")
     short = row(Id=1, PostTypeId=1, Score=1, Title="Glassware for Beer", Body="&lt;p&gt;Does glass affect taste?&lt;/p&gt;")
-    assert S.parse_row_line(short, SITE).text == "Glassware for Beer\n\nDoes glass affect taste?"
-    assert S.parse_row_line(short, SITE, S.StackExchangeConfig(short_title_words=0)).text == "Glassware for Beer"
+    assert stackexchange.parse_row_line(short, SITE).text == "Glassware for Beer\n\nDoes glass affect taste?"
+    assert (
+        stackexchange.parse_row_line(short, SITE, stackexchange.StackExchangeConfig(short_title_words=0)).text
+        == "Glassware for Beer"
+    )
 
 
 def test_a_real_short_title_gets_its_body(shared_data):
@@ -141,7 +146,7 @@ def test_a_real_short_title_gets_its_body(shared_data):
     ("Posts.xml", "unknown"),
 ])
 def test_site_comes_from_file_name_then_folder(path, site):
-    assert S.site_from_path(path) == site
+    assert stackexchange.site_from_path(path) == site
 
 
 # --------------------------------------------------------------------------- HTML to text
@@ -172,32 +177,34 @@ def test_a_real_table_in_pre_keeps_its_alignment(shared_data):
 def test_each_drop_reason():
     long_body = "&lt;p&gt;" + "Hops add aroma. " * 300 + "&lt;/p&gt;"
     assert reason(question()) is None and reason(answer()) is None
-    assert reason(answer(score=0)) == R.DROP_LOW_SCORE  # not accepted: needs an upvote
-    assert reason(answer(score=0, accepted=True)) == R.DROP_LOW_SCORE  # accepted needs one too (E5: upvoted)
-    assert reason(answer(score=0, accepted=True), S.StackExchangeConfig(accepted_min_score=0)) is None
-    assert reason(answer(Body="&lt;p&gt; &lt;/p&gt;")) == R.DROP_EMPTY_TEXT
-    assert reason(answer(Body="&lt;a href='https://x.org/a'&gt;https://x.org/a&lt;/a&gt;")) == R.DROP_LINK_ONLY
-    assert reason(answer(Body=long_body)) == R.DROP_TOO_LONG
-    assert reason(answer(Body="Thanks!")) == R.DROP_TOO_SHORT
-    assert reason(answer(), english=False) == R.DROP_NON_ENGLISH
-    assert reason(question(Title="Hops?", Body="")) == R.DROP_TOO_SHORT
-    assert reason(question(), english=False) == R.DROP_NON_ENGLISH
+    assert reason(answer(score=0)) == reasons.DROP_LOW_SCORE  # not accepted: needs an upvote
+    assert reason(answer(score=0, accepted=True)) == reasons.DROP_LOW_SCORE  # accepted needs one too (E5: upvoted)
+    assert reason(answer(score=0, accepted=True), stackexchange.StackExchangeConfig(accepted_min_score=0)) is None
+    assert reason(answer(Body="&lt;p&gt; &lt;/p&gt;")) == reasons.DROP_EMPTY_TEXT
+    assert reason(answer(Body="&lt;a href='https://x.org/a'&gt;https://x.org/a&lt;/a&gt;")) == reasons.DROP_LINK_ONLY
+    assert reason(answer(Body=long_body)) == reasons.DROP_TOO_LONG
+    assert reason(answer(Body="Thanks!")) == reasons.DROP_TOO_SHORT
+    assert reason(answer(), english=False) == reasons.DROP_NON_ENGLISH
+    assert reason(question(Title="Hops?", Body="")) == reasons.DROP_TOO_SHORT
+    assert reason(question(), english=False) == reasons.DROP_NON_ENGLISH
 
 
 def test_closed_questions_are_kept_unless_asked_and_meta_sites_dropped_unless_asked():
     closed = question(ClosedDate="2015-02-01T10:00:00.000")
     assert closed.closed and reason(closed) is None
-    assert reason(closed, S.StackExchangeConfig(drop_closed_questions=True)) == R.DROP_CLOSED_QUESTION
+    assert reason(closed, stackexchange.StackExchangeConfig(drop_closed_questions=True)) == reasons.DROP_CLOSED_QUESTION
     for site in ("meta.stackexchange.com", "bicycles.meta.stackexchange.com", "meta.stackoverflow.com"):
-        post = S.parse_row_line(row(Id=1, PostTypeId=1, Score=1, Title="Opinion and Debate", Body="x"), site)
-        assert reason(post) == R.DROP_META_SITE
-        assert reason(post, S.StackExchangeConfig(drop_meta_sites=False)) is None
-    assert not S.is_meta_site("metal.stackexchange.com") and not S.is_meta_site(SITE)
+        post = stackexchange.parse_row_line(
+            row(Id=1, PostTypeId=1, Score=1, Title="Opinion and Debate", Body="x"), site
+        )
+        assert reason(post) == reasons.DROP_META_SITE
+        assert reason(post, stackexchange.StackExchangeConfig(drop_meta_sites=False)) is None
+    assert not stackexchange.is_meta_site("metal.stackexchange.com") and not stackexchange.is_meta_site(SITE)
 
 
 def test_question_language_is_judged_on_title_and_body():
     seen = []
-    S.drop_reason(question(), CONFIG, is_english=lambda text: seen.append(text) or True)
+    stackexchange.drop_reason(question(), CONFIG, is_english=lambda text: seen.append(text) or True)
     assert seen == ["What is dry hopping and why do brewers do it?\n\nI keep reading about it."]
 
 
@@ -207,27 +214,29 @@ def test_question_language_is_judged_on_title_and_body():
 def test_accepted_answer_wins_when_its_score_is_high_enough():
     q = question(AcceptedAnswerId=5)
     best, acc = answer(4, score=10), answer(5, score=1, accepted=True)
-    assert S.select_answers(q, {5: acc}, [best], CONFIG) == [acc]
+    assert stackexchange.select_answers(q, {5: acc}, [best], CONFIG) == [acc]
     unvoted = answer(5, score=0, accepted=True)  # accepted but not upvoted: the best upvoted answer instead
-    assert S.select_answers(q, {5: unvoted}, [best], CONFIG) == [best]
-    assert S.select_answers(q, {5: unvoted}, [best], S.StackExchangeConfig(accepted_min_score=0)) == [unvoted]
-    assert S.select_answers(q, {5: acc}, [best], S.StackExchangeConfig(top_n=2)) == [acc, best]
+    assert stackexchange.select_answers(q, {5: unvoted}, [best], CONFIG) == [best]
+    assert stackexchange.select_answers(
+        q, {5: unvoted}, [best], stackexchange.StackExchangeConfig(accepted_min_score=0)
+    ) == [unvoted]
+    assert stackexchange.select_answers(q, {5: acc}, [best], stackexchange.StackExchangeConfig(top_n=2)) == [acc, best]
 
 
 def test_accepted_flag_counts_only_for_the_answer_the_question_names():
     stray = answer(7, score=0, accepted=True)
-    assert S.select_answers(question(AcceptedAnswerId=5), {7: stray}, [], CONFIG) == []
+    assert stackexchange.select_answers(question(AcceptedAnswerId=5), {7: stray}, [], CONFIG) == []
 
 
 def test_rank_prefers_score_then_earlier_then_lower_id():
     a = answer(4, score=3, CreationDate="2014-01-22T00:00:00")
     b = answer(6, score=3, CreationDate="2014-01-21T00:00:00")
     c = answer(5, score=3, CreationDate="2014-01-21T00:00:00")
-    assert sorted([a, b, c], key=S.answer_rank_key, reverse=True) == [c, b, a]
+    assert sorted([a, b, c], key=stackexchange.answer_rank_key, reverse=True) == [c, b, a]
 
 
 def test_pair_has_site_qualified_ids_score_and_answer_time():
-    pair = S.make_stackexchange_pair(question(), answer(score=7))
+    pair = stackexchange.make_stackexchange_pair(question(), answer(score=7))
     validate_pair(pair)
     assert (pair["subsource"], pair["query_id"], pair["passage_id"], pair["score"]) == (SITE, f"{SITE}/q/1", f"{SITE}/a/4", 7)
     assert pair["created_at"] == dt.datetime(2014, 1, 21, 20, 31, 18, tzinfo=dt.timezone.utc)
@@ -284,7 +293,7 @@ def test_bad_archives_are_unreadable_or_truncated(tmp_path):
 def _sample_posts(path):
     with open(path, "rb") as fh:
         lines = [i.data for i in iter_lines(fh, path) if isinstance(i, RawLine) and not is_structure_line(strip_line(i.data))]
-    return [S.parse_row_line(line, S.site_from_path(path)) for line in lines]
+    return [stackexchange.parse_row_line(line, stackexchange.site_from_path(path)) for line in lines]
 
 
 def _real_post(shared_data, post_id, config=CONFIG):
@@ -292,7 +301,7 @@ def _real_post(shared_data, post_id, config=CONFIG):
     with open(path, "rb") as fh, SevenZipMemberReader(fh, "Posts.xml") as reader:
         for item in iter_lines(reader, "Posts.xml"):
             if f' Id="{post_id}" '.encode() in item.data:
-                return S.parse_row_line(item.data, SITE, config)
+                return stackexchange.parse_row_line(item.data, SITE, config)
     raise AssertionError(f"post {post_id} not in the sample")
 
 

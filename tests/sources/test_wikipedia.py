@@ -6,26 +6,26 @@ import io
 import mwparserfromhell
 import pytest
 
-from schemas import reasons as R
-from sources import bz2_streams as B
-from sources import wikipedia as S
-from sources import wikitext as W
+import sources.text.wikitext
+from schemas import reasons
+from sources import wikipedia
 from sources.demo_inputs.wikipedia import demo_export, page_xml, split_export
 from sources.errors import RejectRecord
-from sources.mediawiki_xml import CutPage, PageBytes, PageSplitter, Prolog, dbname_of, parse_page
+from sources.formats import bz2_streams
+from sources.formats.mediawiki_xml import CutPage, PageBytes, PageSplitter, Prolog, dbname_of, parse_page
 
-CONFIG = S.WikipediaConfig()
+CONFIG = wikipedia.WikipediaConfig()
 LONG = ("The valley was settled by farmers who grew barley and kept sheep on the hills above the river. "
         "Their villages traded wool for salt with the towns of the coast for many centuries.")
 
 
 def page(text, title="Brewing", namespace=0, page_id=7, redirect=None, config=CONFIG):
-    return S.parse_page_xml(page_xml(title, namespace, page_id, text, redirect), "enwiki", config)
+    return wikipedia.parse_page_xml(page_xml(title, namespace, page_id, text, redirect), "enwiki", config)
 
 
 def clean(wikitext):
     """The text of a lead section made of `wikitext`, with no word budget in the way."""
-    return W.section_text(W.strip_page(wikitext), 10_000)
+    return sources.text.wikitext.section_text(sources.text.wikitext.strip_page(wikitext), 10_000)
 
 
 def test_the_c_tokenizer_is_in_use():
@@ -80,10 +80,19 @@ def test_the_regex_fast_paths_render_every_real_paragraph_as_mwparserfromhell_do
     of the real samples the text must be the same as mwparserfromhell's."""
     xml = bz2.open(shared_data / "wikipedia" / name).read()
     _, pages, _ = split_export(xml)
-    paragraphs = [paragraph for raw in pages for section in W.split_sections(W.strip_page(parse_page(raw).text))
-                  for paragraph in W._paragraphs(W.drop_tables(section.body))]
+    paragraphs = [
+        paragraph
+        for raw in pages
+        for section in sources.text.wikitext.split_sections(sources.text.wikitext.strip_page(parse_page(raw).text))
+        for paragraph in sources.text.wikitext._paragraphs(sources.text.wikitext.drop_tables(section.body))
+    ]
     assert len(paragraphs) > 100
-    different = [p for p in paragraphs if W.tidy(W.render_paragraph(p)) != W.tidy(W.render_with_parser(p))]
+    different = [
+        p
+        for p in paragraphs
+        if sources.text.wikitext.tidy(sources.text.wikitext.render_paragraph(p))
+        != sources.text.wikitext.tidy(sources.text.wikitext.render_with_parser(p))
+    ]
     assert different == []
 
 
@@ -93,10 +102,14 @@ def test_unclosed_markup_never_reaches_the_quadratic_parser(unit, monkeypatch):
     """mwparserfromhell backtracks quadratically on unclosed tags (10,000 unclosed <ref>s: ~9 s): such
     a paragraph must not be handed to it (timings: benchmarks/adversarial_cleaners.py)."""
     calls = []
-    real_parse = W.mwparserfromhell.parse
-    monkeypatch.setattr(W.mwparserfromhell, "parse", lambda text, **kw: calls.append(len(text)) or real_parse(text, **kw))
-    S.page_sections(unit * 10_000, CONFIG)
-    assert all(size <= W.PARSER_MAX_CHARS for size in calls)
+    real_parse = sources.text.wikitext.mwparserfromhell.parse
+    monkeypatch.setattr(
+        sources.text.wikitext.mwparserfromhell,
+        "parse",
+        lambda text, **kw: calls.append(len(text)) or real_parse(text, **kw),
+    )
+    wikipedia.page_sections(unit * 10_000, CONFIG)
+    assert all(size <= sources.text.wikitext.PARSER_MAX_CHARS for size in calls)
 
 
 def test_a_typed_hatnote_line_is_not_text():
@@ -106,11 +119,11 @@ def test_a_typed_hatnote_line_is_not_text():
 @pytest.mark.parametrize("text", ["an {{unclosed", "a [[broken link", "<ref>never closed", "{| a table\n|-",
                                   "[[:File:Beer.jpg|thumb|x]]"])
 def test_the_guard_finds_markup_that_survives(text):
-    assert W.leftover_markup(W.tidy(text)) is not None
+    assert sources.text.wikitext.leftover_markup(sources.text.wikitext.tidy(text)) is not None
 
 
 def test_the_guard_passes_clean_prose():
-    assert W.leftover_markup("A rule of thumb: 5 km (3 mi) | not a table row.") is None
+    assert sources.text.wikitext.leftover_markup("A rule of thumb: 5 km (3 mi) | not a table row.") is None
 
 
 @pytest.mark.parametrize("text, words, expected", [
@@ -122,7 +135,7 @@ def test_the_guard_passes_clean_prose():
     ("A list:\nfirst item\nsecond item goes on and on", 5, "A list:\nfirst item"),
 ])
 def test_passages_are_cut_at_a_sentence_end_within_the_budget(text, words, expected):
-    assert W.cut_at_sentence(text, words) == expected
+    assert sources.text.wikitext.cut_at_sentence(text, words) == expected
 
 
 # ---- sections ------------------------------------------------------------------------------------
@@ -137,22 +150,22 @@ def test_one_section_per_heading_with_the_heading_path_and_stable_indexes():
         (6, ("Germany",), "DE"), (8, ("Empty parent", "Child"), "The valley was settled by farmers who grew barley and "
                                                                "kept sheep on the hills above the river")]
     assert dict(result.section_drops) == {"boilerplate_section": 2, "too_short": 1, "empty_text": 1}
-    queries = [S.query_of(result, s, CONFIG) for s in result.sections]
+    queries = [wikipedia.query_of(result, s, CONFIG) for s in result.sections]
     assert queries[:3] == ["Brewing", "Brewing History", "Brewing History Early times"]
-    assert [p["query_id"] for p in S.pairs_of(result, CONFIG)][:2] == ["enwiki/7/0", "enwiki/7/1"]
+    assert [p["query_id"] for p in wikipedia.pairs_of(result, CONFIG)][:2] == ["enwiki/7/0", "enwiki/7/1"]
 
 
 def test_max_heading_level_folds_subsections_into_their_section():
     text = f"== History ==\nIntro. {LONG}\n=== Early times ===\nEarly. {LONG}\n== Later ==\nLate. {LONG}"
-    result = page(text, config=S.WikipediaConfig(max_heading_level=2))
+    result = page(text, config=wikipedia.WikipediaConfig(max_heading_level=2))
     assert [(s.index, s.headings) for s in result.sections] == [(1, ("History",)), (3, ("Later",))]
     assert "Early." in result.sections[0].text
 
 
 def test_lead_heading_option_and_word_budget():
-    config = S.WikipediaConfig(lead_heading="overview", max_passage_words=20, min_passage_chars=10)
+    config = wikipedia.WikipediaConfig(lead_heading="overview", max_passage_words=20, min_passage_chars=10)
     result = page(LONG + " " + LONG, config=config)
-    assert S.query_of(result, result.sections[0], config) == "Brewing overview"
+    assert wikipedia.query_of(result, result.sections[0], config) == "Brewing overview"
     assert result.sections[0].text == LONG.split(". ")[0] + "."
 
 
@@ -166,20 +179,20 @@ def test_boilerplate_sections_are_dropped(heading):
 # ---- page rules -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, reason", [
-    (dict(text="#REDIRECT [[Beer]]", redirect="Beer"), R.DROP_REDIRECT),
-    (dict(text="#redirect [[Beer]]"), R.DROP_REDIRECT),
-    (dict(text=f"{LONG}\n{{{{disambiguation}}}}"), R.DROP_DISAMBIGUATION),
-    (dict(text=f"{LONG}\n{{{{Place name disambiguation|cat=x}}}}"), R.DROP_DISAMBIGUATION),
-    (dict(text=LONG, title="Beer (disambiguation)"), R.DROP_DISAMBIGUATION),
-    (dict(text=LONG, title="List of beer styles"), R.DROP_LIST_PAGE),
-    (dict(text=LONG, title="Lists of drinks"), R.DROP_LIST_PAGE),
-    (dict(text=LONG, title="Wikipedia:Sandbox", namespace=4), R.DROP_NOT_ARTICLE),
-    (dict(text="{{Infobox beer}}\n== References ==\n{{reflist}}"), R.DROP_NO_SECTIONS),
+    (dict(text="#REDIRECT [[Beer]]", redirect="Beer"), reasons.DROP_REDIRECT),
+    (dict(text="#redirect [[Beer]]"), reasons.DROP_REDIRECT),
+    (dict(text=f"{LONG}\n{{{{disambiguation}}}}"), reasons.DROP_DISAMBIGUATION),
+    (dict(text=f"{LONG}\n{{{{Place name disambiguation|cat=x}}}}"), reasons.DROP_DISAMBIGUATION),
+    (dict(text=LONG, title="Beer (disambiguation)"), reasons.DROP_DISAMBIGUATION),
+    (dict(text=LONG, title="List of beer styles"), reasons.DROP_LIST_PAGE),
+    (dict(text=LONG, title="Lists of drinks"), reasons.DROP_LIST_PAGE),
+    (dict(text=LONG, title="Wikipedia:Sandbox", namespace=4), reasons.DROP_NOT_ARTICLE),
+    (dict(text="{{Infobox beer}}\n== References ==\n{{reflist}}"), reasons.DROP_NO_SECTIONS),
     (dict(text=LONG + "{{disambiguation needed|date=May 2020}}"), None),
     (dict(text=LONG, title="Listeria"), None),
 ])
 def test_page_rules(kwargs, reason):
-    assert S.drop_reason(page(**kwargs)) == reason
+    assert wikipedia.drop_reason(page(**kwargs)) == reason
 
 
 def test_pages_dropped_by_page_rules_are_never_cleaned():
@@ -188,36 +201,40 @@ def test_pages_dropped_by_page_rules_are_never_cleaned():
 
 def test_a_page_without_ns_takes_its_namespace_from_the_title():
     raw = page_xml("Template:Beer", 10, 9, LONG).replace(b"    <ns>10</ns>\n", b"")
-    assert S.drop_reason(S.parse_page_xml(raw, "enwiki")) == R.DROP_NOT_ARTICLE
+    assert wikipedia.drop_reason(wikipedia.parse_page_xml(raw, "enwiki")) == reasons.DROP_NOT_ARTICLE
     raw = page_xml("Beer: a history", 0, 9, LONG).replace(b"    <ns>0</ns>\n", b"")
-    assert S.drop_reason(S.parse_page_xml(raw, "enwiki")) is None
+    assert wikipedia.drop_reason(wikipedia.parse_page_xml(raw, "enwiki")) is None
 
 
 def test_fields_ids_time_and_language():
     result = page(LONG, page_id=12)
-    pair = S.pairs_of(result, CONFIG)[0]
+    pair = wikipedia.pairs_of(result, CONFIG)[0]
     assert (pair["source"], pair["subsource"], pair["lang"], pair["query_id"], pair["passage_id"]) == \
         ("wikipedia", "enwiki", "en", "enwiki/12/0", "enwiki/12/0")
     assert pair["created_at"].isoformat() == "2024-05-01T12:00:00+00:00" and pair["score"] is None
-    assert S.language_of("dewiki") == "de" and S.language_of("simplewiki") == "en" and S.language_of("x") == ""
-    assert S.wiki_from_name("/d/enwiki-20240601-pages-articles-multistream1.xml-p1p41242.bz2") == "enwiki"
-    assert S.wiki_from_name("dump.xml") is None
+    assert (
+        wikipedia.language_of("dewiki") == "de"
+        and wikipedia.language_of("simplewiki") == "en"
+        and wikipedia.language_of("x") == ""
+    )
+    assert wikipedia.wiki_from_name("/d/enwiki-20240601-pages-articles-multistream1.xml-p1p41242.bz2") == "enwiki"
+    assert wikipedia.wiki_from_name("dump.xml") is None
 
 
 # ---- page XML --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw, reason", [
-    (page_xml("Beer", 0, 1, LONG).replace(b"</title>", b""), R.REJECT_INVALID_XML),
-    (page_xml("Beer", 0, 1, LONG).replace(b"barley", b"&nbsp;barley"), R.REJECT_UNSAFE_XML),
-    (b'<!DOCTYPE page [<!ENTITY a "b">]>' + page_xml("Beer", 0, 1, LONG), R.REJECT_UNSAFE_XML),
-    (page_xml("Beer", 0, 1, LONG).replace(b"<id>1</id>", b"<id>one</id>", 1), R.REJECT_BAD_FIELD_TYPE),
-    (page_xml("Beer", 0, 1, LONG).replace(b"<id>1</id>", b"", 1), R.REJECT_MISSING_FIELDS),
-    (page_xml("Beer", 0, 1, LONG).replace(b"2024-05-01T12:00:00Z", b"yesterday"), R.REJECT_BAD_FIELD_TYPE),
-    (page_xml("Beer", 0, 1, LONG).replace(b"barley", b"\xff\xfe"), R.REJECT_INVALID_UTF8),
+    (page_xml("Beer", 0, 1, LONG).replace(b"</title>", b""), reasons.REJECT_INVALID_XML),
+    (page_xml("Beer", 0, 1, LONG).replace(b"barley", b"&nbsp;barley"), reasons.REJECT_UNSAFE_XML),
+    (b'<!DOCTYPE page [<!ENTITY a "b">]>' + page_xml("Beer", 0, 1, LONG), reasons.REJECT_UNSAFE_XML),
+    (page_xml("Beer", 0, 1, LONG).replace(b"<id>1</id>", b"<id>one</id>", 1), reasons.REJECT_BAD_FIELD_TYPE),
+    (page_xml("Beer", 0, 1, LONG).replace(b"<id>1</id>", b"", 1), reasons.REJECT_MISSING_FIELDS),
+    (page_xml("Beer", 0, 1, LONG).replace(b"2024-05-01T12:00:00Z", b"yesterday"), reasons.REJECT_BAD_FIELD_TYPE),
+    (page_xml("Beer", 0, 1, LONG).replace(b"barley", b"\xff\xfe"), reasons.REJECT_INVALID_UTF8),
 ])
 def test_bad_pages_are_rejects(raw, reason):
     with pytest.raises(RejectRecord) as caught:
-        S.parse_page_xml(raw, "enwiki")
+        wikipedia.parse_page_xml(raw, "enwiki")
     assert caught.value.reason == reason
 
 
@@ -262,9 +279,9 @@ def _streams(*parts):
 
 def test_ranges_cut_at_stream_starts_read_every_stream_once():
     data, offsets = _streams(b"head ", b"one ", b"two ", b"three ", b"tail")
-    ranges = B.group_streams(offsets[1:], len(data), 2 * (offsets[2] - offsets[1]))
+    ranges = bz2_streams.group_streams(offsets[1:], len(data), 2 * (offsets[2] - offsets[1]))
     assert len(ranges) > 1 and ranges[0][0] == 0 and ranges[-1][1] == len(data)
-    pieces = [i for start, end in ranges for i in B.iter_streams(io.BytesIO(data), start, end)]
+    pieces = [i for start, end in ranges for i in bz2_streams.iter_streams(io.BytesIO(data), start, end)]
     assert [i.data for i in pieces] == [b"head ", b"one ", b"two ", b"three ", b"tail"]
     assert [i.offset for i in pieces] == offsets
 
@@ -273,23 +290,23 @@ def test_a_corrupt_stream_is_reported_at_its_offset_and_the_next_ones_still_read
     data, offsets = _streams(b"one " * 1000, b"two " * 1000, b"three " * 1000)
     middle = (offsets[1] + offsets[2]) // 2
     corrupt = data[:middle] + bytes(b ^ 0xFF for b in data[middle:middle + 8]) + data[middle + 8:]
-    items = list(B.iter_streams(io.BytesIO(corrupt)))
+    items = list(bz2_streams.iter_streams(io.BytesIO(corrupt)))
     assert [type(i).__name__ for i in items] == ["Chunk", "BadStream", "Chunk"]
     assert items[1].offset == offsets[1] and items[2].data == b"three " * 1000
 
 
 def test_a_file_cut_inside_its_last_stream_ends_with_a_bad_stream():
     data, offsets = _streams(b"one " * 1000, b"two " * 1000)
-    items = list(B.iter_streams(io.BytesIO(data[:-20])))
-    assert isinstance(items[-1], B.BadStream) and items[-1].offset == offsets[1]
+    items = list(bz2_streams.iter_streams(io.BytesIO(data[:-20])))
+    assert isinstance(items[-1], bz2_streams.BadStream) and items[-1].offset == offsets[1]
     assert "ends inside" in items[-1].detail
 
 
 def test_index_offsets_titles_with_colons_and_bad_lines():
     text = b"600:10:AccessibleComputing\n600:12:Anarchism\n9000:25:Wikipedia:About: a page\n9000:26:X"
-    assert B.stream_offsets([text[:17], text[17:]]) == [600, 9000]
-    with pytest.raises(B.BadIndex):
-        B.stream_offsets([b"600:10:A\nnot an index line\n"])
+    assert bz2_streams.stream_offsets([text[:17], text[17:]]) == [600, 9000]
+    with pytest.raises(bz2_streams.BadIndex):
+        bz2_streams.stream_offsets([b"600:10:A\nnot an index line\n"])
 
 
 @pytest.mark.parametrize("dump, index", [
@@ -299,11 +316,11 @@ def test_index_offsets_titles_with_colons_and_bad_lines():
     ("enwiki-20240601-pages-articles.xml.bz2", None),
 ])
 def test_index_names(dump, index):
-    assert B.index_name_for(dump) == index
-    assert index is None or B.is_index_name(index)
+    assert bz2_streams.index_name_for(dump) == index
+    assert index is None or bz2_streams.is_index_name(index)
 
 
 def test_settings_are_checked():
     for bad in (dict(max_passage_words=0), dict(max_heading_level=7), dict(split_mb=-1.0), dict(min_passage_chars=-1)):
         with pytest.raises(ValueError):
-            S.WikipediaConfig(**bad)
+            wikipedia.WikipediaConfig(**bad)

@@ -21,7 +21,7 @@ from typing import BinaryIO, List, Optional
 import py7zr
 from py7zr.io import Py7zIO, WriterFactory
 
-from sources.readers import TruncatedInput
+from sources.formats.readers import TruncatedInput
 
 SLICE_BYTES = 1 << 20
 MAX_QUEUED_SLICES = 8

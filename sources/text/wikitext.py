@@ -29,7 +29,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import mwparserfromhell
 from mwparserfromhell.nodes import ExternalLink, HTMLEntity, Tag, Template, Text, Wikilink
 
-from sources.text import normalize_whitespace
+from sources.text.normalize import normalize_whitespace
 
 # ---- stage 1: whole constructs removed before parsing ------------------------------------------
 

@@ -27,10 +27,10 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from schemas import reasons as R
-from sources import http_message
+from schemas import reasons
 from sources.errors import RejectRecord
-from sources.readers import InputReadError, TruncatedTail
+from sources.formats import http_message
+from sources.formats.readers import InputReadError, TruncatedTail
 
 FIELD_PREFIX = "ccpairs-"
 CRAWL, OMITTED, BODY_CUT, CLD2 = "ccpairs-crawl", "ccpairs-omitted", "ccpairs-body-cut", "ccpairs-languages-cld2"
@@ -148,7 +148,7 @@ class RawRecord:
 def decode(data: bytes) -> RawRecord:
     end = data.find(b"\r\n\r\n")
     if end < 0:
-        raise RejectRecord(R.REJECT_PARSE_ERROR, "raw record without the blank line after its headers")
+        raise RejectRecord(reasons.REJECT_PARSE_ERROR, "raw record without the blank line after its headers")
     lines = data[:end].split(b"\r\n")
     fields: Dict[str, str] = {}
     for line in lines[1:]:
@@ -176,9 +176,9 @@ class WarcFileReader:
         try:
             self._first = next(self._records)
         except StopIteration:
-            raise RejectRecord(R.REJECT_NOT_A_WARC, "no WARC record in the file") from None
+            raise RejectRecord(reasons.REJECT_NOT_A_WARC, "no WARC record in the file") from None
         except OSError as exc:
-            raise RejectRecord(R.REJECT_NOT_A_WARC, f"not a WARC file: {exc}") from None
+            raise RejectRecord(reasons.REJECT_NOT_A_WARC, f"not a WARC file: {exc}") from None
 
     def __iter__(self) -> Iterator[Union[RawWarcRecord, TruncatedTail]]:
         # A response waits for the next record: Common Crawl writes its metadata record (with the
@@ -220,7 +220,7 @@ class WarcFileReader:
         added = {CRAWL: self._crawl}
         shipped, cld2 = b"", None
         if self._too_large(record):
-            added[OMITTED] = R.DROP_RECORD_TOO_LARGE
+            added[OMITTED] = reasons.DROP_RECORD_TOO_LARGE
         elif kind == WarcRecordType.warcinfo:
             warcinfo = _fields(block.read(min(record.content_length, METADATA_MAX_BYTES)))
             warcinfo["warc-filename"] = headers.get("WARC-Filename") or ""

@@ -15,8 +15,8 @@ thresholds show in their repr.
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
-from schemas import reasons as R
-from sources.text import is_link_only, strip_urls
+from schemas import reasons
+from sources.text.normalize import is_link_only, strip_urls
 
 MAX_RULE_CHARS = 20_000  # a counting rule reads at most this much: its threshold is met long before
 
@@ -26,7 +26,7 @@ class NotEmpty:
     field: str = "text"
 
     def __call__(self, record: Any) -> Optional[str]:
-        return None if getattr(record, self.field) else R.DROP_EMPTY_TEXT
+        return None if getattr(record, self.field) else reasons.DROP_EMPTY_TEXT
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class MinChars:
     field: str = "text"
 
     def __call__(self, record: Any) -> Optional[str]:
-        return R.DROP_TOO_SHORT if len(getattr(record, self.field)) < self.min_chars else None
+        return reasons.DROP_TOO_SHORT if len(getattr(record, self.field)) < self.min_chars else None
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class MinWords:
     count_urls: bool = True
 
     def __call__(self, record: Any) -> Optional[str]:
-        return R.DROP_TOO_FEW_WORDS if self.too_few(getattr(record, self.field)) else None
+        return reasons.DROP_TOO_FEW_WORDS if self.too_few(getattr(record, self.field)) else None
 
     def too_few(self, text: str) -> bool:
         text = text[:MAX_RULE_CHARS]
@@ -61,7 +61,7 @@ class MaxChars:
     field: str = "text"
 
     def __call__(self, record: Any) -> Optional[str]:
-        return R.DROP_TOO_LONG if len(getattr(record, self.field)) > self.max_chars else None
+        return reasons.DROP_TOO_LONG if len(getattr(record, self.field)) > self.max_chars else None
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class LinkOnly:
     field: str = "text"
 
     def __call__(self, record: Any) -> Optional[str]:
-        return R.DROP_LINK_ONLY if is_link_only(getattr(record, self.field)) else None
+        return reasons.DROP_LINK_ONLY if is_link_only(getattr(record, self.field)) else None
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,12 @@ class MinScore:
 
     def __call__(self, record: Any) -> Optional[str]:
         score = getattr(record, self.field)
-        return R.DROP_LOW_SCORE if score is not None and score < self.min_score else None
+        return reasons.DROP_LOW_SCORE if score is not None and score < self.min_score else None
 
 
 @dataclass(frozen=True)
 class English:
-    """Language ID: sources.langid's cascade unless a detector is given (tests inject one)."""
+    """Language ID: sources.text.langid's cascade unless a detector is given (tests inject one)."""
 
     field: str = "text"
     detector: Optional[Callable[[str], bool]] = None
@@ -96,8 +96,8 @@ class English:
     def __call__(self, record: Any) -> Optional[str]:
         detect = self.detector
         if detect is None:
-            from sources.langid import is_english as detect
-        return None if detect(getattr(record, self.field)) else R.DROP_NON_ENGLISH
+            from sources.text.langid import is_english as detect
+        return None if detect(getattr(record, self.field)) else reasons.DROP_NON_ENGLISH
 
 
 @dataclass(frozen=True)
@@ -112,11 +112,11 @@ class NotCertainlyForeign:
     min_confidence: float = 0.999
 
     def __call__(self, record: Any) -> Optional[str]:
-        from sources.langid import UNDETERMINED, detect_language
+        from sources.text.langid import UNDETERMINED, detect_language
 
         code, confidence = detect_language(getattr(record, self.field))
         foreign = code not in ("en", UNDETERMINED) and confidence >= self.min_confidence
-        return R.DROP_NON_ENGLISH if foreign else None
+        return reasons.DROP_NON_ENGLISH if foreign else None
 
 
 def first_drop(record: Any, rules: Sequence[Callable[[Any], Optional[str]]]) -> Optional[str]:

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from schemas import reasons as R
-from sources.decontamination import EvalDataError, load_eval_set
+from filtering.decontamination import EvalDataError, load_eval_set
+from schemas import reasons
 
 EVAL = "eval/beir-dbpedia-entity-subset"
 
@@ -32,13 +32,13 @@ def test_real_eval_queries_and_judged_passages_are_found(shared_data):
     assert eval_set.describe()[0]["queries"] == len(queries) == 50
     assert eval_set.describe()[0]["judged_passages"] == len(judged)
     for query in queries:
-        assert eval_set.reason(f"  {query.upper()}!", "an unrelated passage") == R.DROP_EVAL_QUERY
-        assert eval_set.reason("an unrelated query", query.lower()) == R.DROP_EVAL_QUERY
+        assert eval_set.reason(f"  {query.upper()}!", "an unrelated passage") == reasons.DROP_EVAL_QUERY
+        assert eval_set.reason("an unrelated query", query.lower()) == reasons.DROP_EVAL_QUERY
     quoted = [d for i, d in docs.items() if i in judged and len(d.split()) > 30][:50]
     for doc in quoted:
         words = doc.split()
         assert eval_set.reason("q", "My own words first. " + " ".join(words[5:25]) + " and mine after") \
-            == R.DROP_EVAL_NGRAM
+            == reasons.DROP_EVAL_NGRAM
     unjudged = [d for i, d in docs.items() if i not in judged and len(d.split()) > 30][:20]
     assert unjudged and all(eval_set.reason("q", d) is None for d in unjudged)  # only judged passages count
     assert eval_set.reason("who was hugh downs married to", "a passage about something else entirely") is None
@@ -48,14 +48,14 @@ def test_twelve_shared_words_are_not_an_overlap_but_thirteen_are(tmp_path):
     doc = " ".join(f"w{i}" for i in range(40))
     eval_set = load_eval_set([_beir(tmp_path / "b", ["find w1"], [doc], qrels=["d0"])])
     assert eval_set.reason("q", " ".join(f"w{i}" for i in range(10, 22)) + " x y") is None
-    assert eval_set.reason("q", " ".join(f"w{i}" for i in range(10, 23))) == R.DROP_EVAL_NGRAM
-    assert eval_set.reason("Find W1.", "p") == R.DROP_EVAL_QUERY
+    assert eval_set.reason("q", " ".join(f"w{i}" for i in range(10, 23))) == reasons.DROP_EVAL_NGRAM
+    assert eval_set.reason("Find W1.", "p") == reasons.DROP_EVAL_QUERY
 
 
 def test_without_qrels_every_corpus_document_counts_and_train_qrels_do_not(tmp_path):
     doc = " ".join(f"w{i}" for i in range(20))
     no_qrels = load_eval_set([_beir(tmp_path / "a", ["q"], [doc])])
-    assert no_qrels.reason("q1", doc) == R.DROP_EVAL_NGRAM
+    assert no_qrels.reason("q1", doc) == reasons.DROP_EVAL_NGRAM
     train_only = _beir(tmp_path / "b", ["q"], [doc])
     (tmp_path / "b" / "qrels" / "train.tsv").write_text("q0\td0\t1\n")
     (tmp_path / "b" / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n")

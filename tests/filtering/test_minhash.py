@@ -5,8 +5,8 @@ import random
 import pytest
 from datasketch.lsh import _optimal_param
 
+from filtering.minhash import LshParams, MinHasher, candidate_probability, choose_bands_rows, jaccard, shingles
 from sources.demo_inputs.corpus import edit_words, vocabulary
-from sources.minhash import LshParams, MinHasher, candidate_probability, choose_bands_rows, jaccard, shingles
 
 
 def test_bands_and_rows_are_datasketchs_choice_for_the_same_weights():

@@ -15,7 +15,7 @@ this is ~10x faster (html.parser cost 0.7 ms per answer, more than everything el
 import html
 import re
 
-from sources.text import normalize_code, normalize_whitespace
+from sources.text.normalize import normalize_code, normalize_whitespace
 
 BLOCK_TAGS = ("p", "div", "pre", "blockquote", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5",
               "h6", "table", "thead", "tbody", "tfoot", "tr", "hr", "br", "section", "article", "figure",

@@ -7,7 +7,7 @@ Wikitext sits XML-escaped inside ``<text>``, so the bytes ``<page>`` and ``</pag
 occur as the page element's own tags: ``PageSplitter`` cuts the decompressed bytes there,
 without parsing the whole file as one tree, so memory stays at one page whatever the file.
 
-Safety, as for Stack Exchange (sources.stackexchange_xml): the prolog (everything before the
+Safety, as for Stack Exchange (sources.formats.stackexchange_xml): the prolog (everything before the
 first page) is handed to ``check_prolog`` by the reader, which refuses a file that declares a
 DTD or entities; each page is then parsed by expat as a one-element document with handlers
 that raise on any DTD or entity declaration, so an entity other than XML's five is an
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Iterator, List, Optional, Union
 from xml.parsers import expat
 
-from schemas import reasons as R
+from schemas import reasons
 from sources.errors import RejectRecord
-from sources.stackexchange_xml import UnsafeMarkup, safe_parser
+from sources.formats.stackexchange_xml import UnsafeMarkup, safe_parser
 
 PAGE_OPEN = b"<page>"
 PAGE_CLOSE = b"</page>"
@@ -215,18 +215,18 @@ class _PageHandler:
 def _integer(value: Optional[str], name: str, required: bool) -> Optional[int]:
     if value is None or not value.strip():
         if required:
-            raise RejectRecord(R.REJECT_MISSING_FIELDS, f"page has no <{name}>")
+            raise RejectRecord(reasons.REJECT_MISSING_FIELDS, f"page has no <{name}>")
         return None
     try:
         return int(value)
     except ValueError:
-        raise RejectRecord(R.REJECT_BAD_FIELD_TYPE, f"<{name}>{value[:40]!r} is not an integer") from None
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"<{name}>{value[:40]!r} is not an integer") from None
 
 
 def parse_page(data: bytes) -> PageFields:
     """One ``<page>…</page>`` -> its fields; broken or unsafe XML, missing fields: RejectRecord."""
     if _UNSAFE_IN_PAGE.search(data):
-        raise RejectRecord(R.REJECT_UNSAFE_XML, "DTD or entity declaration inside a page: never processed")
+        raise RejectRecord(reasons.REJECT_UNSAFE_XML, "DTD or entity declaration inside a page: never processed")
     handler = _PageHandler()
     parser = safe_parser()
     parser.buffer_text = True
@@ -237,21 +237,21 @@ def parse_page(data: bytes) -> PageFields:
     try:
         parser.Parse(data, True)
     except UnsafeMarkup as exc:
-        raise RejectRecord(R.REJECT_UNSAFE_XML, str(exc)) from None
+        raise RejectRecord(reasons.REJECT_UNSAFE_XML, str(exc)) from None
     except expat.ExpatError as exc:
         if exc.code == _UNDEFINED_ENTITY:
-            raise RejectRecord(R.REJECT_UNSAFE_XML,
+            raise RejectRecord(reasons.REJECT_UNSAFE_XML,
                                f"{exc} (entities other than the 5 predefined ones are never expanded)") from None
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as bad:
-            raise RejectRecord(R.REJECT_INVALID_UTF8, str(bad)) from None
-        raise RejectRecord(R.REJECT_INVALID_XML, str(exc)) from None
+            raise RejectRecord(reasons.REJECT_INVALID_UTF8, str(bad)) from None
+        raise RejectRecord(reasons.REJECT_INVALID_XML, str(exc)) from None
     values, revision = handler.values, handler.values.get("revision")
     if "title" not in values:
-        raise RejectRecord(R.REJECT_MISSING_FIELDS, "page has no <title>")
+        raise RejectRecord(reasons.REJECT_MISSING_FIELDS, "page has no <title>")
     if revision is None or "text" not in revision:
-        raise RejectRecord(R.REJECT_MISSING_FIELDS, "page has no <revision> with a <text>")
+        raise RejectRecord(reasons.REJECT_MISSING_FIELDS, "page has no <revision> with a <text>")
     return PageFields(
         title=values["title"].strip(),
         namespace=_integer(values.get("ns"), "ns", required=False),

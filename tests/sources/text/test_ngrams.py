@@ -1,4 +1,4 @@
-from sources.ngrams import drop_copied_runs, normalized_words
+from sources.text.ngrams import drop_copied_runs, normalized_words
 
 QUERY = "Is writing an essay on procrastination really the hardest problem in his field? I doubt it."
 

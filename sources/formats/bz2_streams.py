@@ -16,7 +16,7 @@ A stream that is corrupt, or cut short by the end of the file, is data: it is re
 stream costs its own pages only. A stream's output is held back until the stream has ended
 (up to ``hold_bytes``; multistream streams are ~1-3 MB), so the pages of a corrupt stream are not
 emitted half-decoded before the error shows. A failing read of the file itself (disk, network)
-is no data: sources.readers.InputReadError propagates, so the runner retries the unit.
+is no data: sources.formats.readers.InputReadError propagates, so the runner retries the unit.
 """
 
 import bz2
@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from sources.readers import InputReadError
+from sources.formats.readers import InputReadError
 
 CHUNK_BYTES = 1 << 20
 HOLD_BYTES = 16 << 20

@@ -7,7 +7,7 @@ Attribution 4.0 International License (https://creativecommons.org/licenses/by/4
 
 Known cost (Dodge et al. 2021, "Documenting Large Webtext Corpora"): the list removes pages about
 health, sexuality and LGBTQ+ identities along with spam; `--keep_bad_words` turns the rule off.
-Matching is on whole lowercased tokens and token sequences (sources.web_quality.bad_word_in).
+Matching is on whole lowercased tokens and token sequences (sources.text.web_quality.bad_word_in).
 """
 
 _LIST = """

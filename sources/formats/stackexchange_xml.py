@@ -20,7 +20,7 @@ import re
 from typing import Dict
 from xml.parsers import expat
 
-from schemas import reasons as R
+from schemas import reasons
 from sources.errors import RejectRecord
 
 BOM = b"\xef\xbb\xbf"
@@ -62,11 +62,11 @@ def check_encoding(head: bytes) -> None:
     """Refuse a file that is not UTF-8 (a UTF-16 export, a declared Latin-1): one file-level reject
     instead of one invalid_xml per line."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:512]:
-        raise RejectRecord(R.REJECT_NOT_UTF8_FILE, "file is UTF-16 or UTF-32 (byte-order mark or NUL bytes); "
+        raise RejectRecord(reasons.REJECT_NOT_UTF8_FILE, "file is UTF-16 or UTF-32 (byte-order mark or NUL bytes); "
                                                    "dumps are UTF-8: convert it first")
     declared = _DECLARED_ENCODING.search(head[:512])
     if declared and declared.group(1).lower() not in _UTF8_NAMES:
-        raise RejectRecord(R.REJECT_NOT_UTF8_FILE, f"file declares encoding {declared.group(1).decode('ascii')}; "
+        raise RejectRecord(reasons.REJECT_NOT_UTF8_FILE, f"file declares encoding {declared.group(1).decode('ascii')}; "
                                                    "dumps are UTF-8: convert it first")
 
 
@@ -75,7 +75,7 @@ def check_prolog(prolog: bytes) -> None:
     check_encoding(prolog)
     found = _UNSAFE_MARKUP.search(prolog)
     if found:
-        raise RejectRecord(R.REJECT_UNSAFE_XML,
+        raise RejectRecord(reasons.REJECT_UNSAFE_XML,
                            f"file declares {found.group(0).decode('ascii', 'replace')}: DTDs and entities are never processed")
 
 
@@ -112,22 +112,24 @@ def parse_row(line: bytes) -> Dict[str, str]:
     if not is_row_line(stripped):
         if _UNSAFE_MARKUP.match(stripped):
             check_prolog(stripped)
-        raise RejectRecord(R.REJECT_INVALID_XML, "not a <row .../> element")
+        raise RejectRecord(reasons.REJECT_INVALID_XML, "not a <row .../> element")
     elements = []
     parser = safe_parser()
     parser.StartElementHandler = lambda name, attributes: elements.append(attributes)
     try:
         parser.Parse(stripped, True)
     except UnsafeMarkup as exc:
-        raise RejectRecord(R.REJECT_UNSAFE_XML, str(exc)) from None
+        raise RejectRecord(reasons.REJECT_UNSAFE_XML, str(exc)) from None
     except expat.ExpatError as exc:
         if exc.code == _UNDEFINED_ENTITY:
-            raise RejectRecord(R.REJECT_UNSAFE_XML, f"{exc} (entities other than the 5 predefined ones are never expanded)") from None
+            raise RejectRecord(
+                reasons.REJECT_UNSAFE_XML, f"{exc} (entities other than the 5 predefined ones are never expanded)"
+            ) from None
         try:
             stripped.decode("utf-8")
         except UnicodeDecodeError as bad:
-            raise RejectRecord(R.REJECT_INVALID_UTF8, str(bad)) from None
-        raise RejectRecord(R.REJECT_INVALID_XML, str(exc)) from None
+            raise RejectRecord(reasons.REJECT_INVALID_UTF8, str(bad)) from None
+        raise RejectRecord(reasons.REJECT_INVALID_XML, str(exc)) from None
     if len(elements) != 1:
-        raise RejectRecord(R.REJECT_INVALID_XML, f"a row line must hold one element, not {len(elements)}")
+        raise RejectRecord(reasons.REJECT_INVALID_XML, f"a row line must hold one element, not {len(elements)}")
     return elements[0]

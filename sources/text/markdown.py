@@ -1,19 +1,18 @@
-"""Text cleanup shared by every source: entities, Markdown to plain text, whitespace, URL checks.
+"""Markdown (Reddit and Stack Exchange flavoured) to plain text.
 
 Code blocks are the exception to every cleanup: their line breaks and indentation carry meaning
 (Python, aligned tables), so Markdown code blocks (fenced, or indented after a blank line) and
 HTML ``<pre>`` blocks keep their text verbatim; only line ends are trimmed (``normalize_code``).
 """
 
-import html
 import re
-import unicodedata
 from typing import List, Tuple
+
+from sources.text.normalize import normalize_code, normalize_whitespace, unescape_entities
 
 # Paired markers match at most SPAN characters apart: unbounded lazy spans made these patterns
 # quadratic on unclosed markers ("**a " x 250,000 took minutes); bounded, each start costs O(SPAN).
 SPAN = 500
-_URL = re.compile(r"""(?:https?://|ftp://|www\.)[^\s<>()\[\]"']+(?:\([^\s()]*\)[^\s<>()\[\]"']*)*""", re.I)
 _MD_IMAGE = re.compile(r"!\[([^\]]{0,%d})\]\([^)]{0,%d}\)" % (SPAN, 4 * SPAN))
 _MD_LINK = re.compile(r"\[([^\]]{1,%d})\]\(\s*<?(?:[^()\s]|\([^()\s]{0,%d}\)){0,%d}>?(?:\s+\"[^\"]{0,%d}\")?\s*\)"
                       % (SPAN, SPAN, 4 * SPAN, SPAN))
@@ -44,71 +43,9 @@ def _drop_html_tag(match: "re.Match[str]") -> str:
 
 
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|^])")
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u3000]+")
-_BLANK_LINES = re.compile(r"\n{3,}")
-# UTF-8 read as Latin-1/cp1252: a lead byte (Â..ô) followed by a continuation byte shown as a C1
-# control, a Latin-1 symbol or a cp1252 punctuation mark ("â\x80\x99", "Ã©", "â€™"). One pair per
-# match, so the check is linear; ftfy decides whether it really is mojibake.
-_MOJIBAKE_HINT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
-                            "\u02c6\u02dc\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2020-\u2022\u2026"
-                            "\u2030\u2039\u203a\u20ac\u2122]")
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})")
 _QUOTE_LINE = re.compile(r" {0,3}>(?!!)")
 _CODE_INDENT = re.compile(r"(?: {4}|\t)")
-
-
-def unescape_entities(text: str) -> str:
-    """HTML entities, twice: dumps carry double-escaped text such as ``&amp;gt;``."""
-    once = html.unescape(text)
-    return html.unescape(once) if "&" in once else once
-
-
-def normalize_whitespace(text: str) -> str:
-    """Unicode NFC, no zero-width characters, single spaces, at most one blank line between paragraphs."""
-    if not text.isascii():
-        if not unicodedata.is_normalized("NFC", text):
-            text = unicodedata.normalize("NFC", text)
-        text = _ZERO_WIDTH.sub("", text)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _SPACES.sub(" ", text)
-    if "\n" in text:
-        text = "\n".join(line.strip() for line in text.split("\n"))
-        if "\n\n\n" in text:
-            text = _BLANK_LINES.sub("\n\n", text)
-    return text.strip()
-
-
-def may_be_mojibake(text: str) -> bool:
-    """A cheap test that lets the common case (ASCII, or clean Unicode) skip the repair."""
-    return not text.isascii() and _MOJIBAKE_HINT.search(text) is not None
-
-
-def repair_mojibake(text: str) -> Tuple[str, bool]:
-    """(text, repaired?): UTF-8 that was decoded as Latin-1/cp1252 somewhere upstream, decoded back.
-
-    ftfy.fix_encoding only undoes encoding mix-ups (it leaves quotes, widths and entities alone)
-    and is paid only by texts that `may_be_mojibake`.
-    """
-    if not may_be_mojibake(text):
-        return text, False
-    import ftfy
-
-    fixed = ftfy.fix_encoding(text)
-    return fixed, fixed != text
-
-
-def normalize_code(text: str) -> str:
-    """A code block kept verbatim: indentation, alignment and blank lines inside it stay; only
-    line ends are trimmed, invisible zero-width characters dropped and Unicode put in NFC."""
-    if not text.isascii():
-        if not unicodedata.is_normalized("NFC", text):
-            text = unicodedata.normalize("NFC", text)
-        text = _ZERO_WIDTH.sub("", text)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 
 def _fence_of(line: str):
@@ -258,20 +195,3 @@ def clean_markdown_counted(text: str, drop_quotes: bool = False) -> Tuple[str, i
 def clean_markdown(text: str, drop_quotes: bool = False) -> str:
     """The full cleanup for Markdown sources; `drop_quotes` also removes ``>`` quoted lines."""
     return clean_markdown_counted(text, drop_quotes)[0]
-
-
-def might_have_url(text: str) -> bool:
-    lowered = text.lower()
-    return "http" in lowered or "www." in lowered or "ftp://" in lowered
-
-
-def strip_urls(text: str) -> str:
-    return _URL.sub(" ", text) if might_have_url(text) else text
-
-
-def is_link_only(text: str, min_other_chars: int = 3) -> bool:
-    """True when the text has a URL and, apart from URLs and punctuation, next to nothing else."""
-    if not might_have_url(text) or not _URL.search(text):
-        return False
-    rest = re.sub(r"[\W_]+", "", strip_urls(text))
-    return len(rest) < min_other_chars

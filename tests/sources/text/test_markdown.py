@@ -1,5 +1,6 @@
-from sources.text import (clean_markdown, clean_markdown_counted, drop_quoted_lines, is_link_only, markdown_blocks,
-                          may_be_mojibake, normalize_code, normalize_whitespace, repair_mojibake, unescape_entities)
+from sources.text.markdown import clean_markdown, clean_markdown_counted, drop_quoted_lines, markdown_blocks
+from sources.text.normalize import (is_link_only, may_be_mojibake, normalize_code, normalize_whitespace,
+                                    repair_mojibake, unescape_entities)
 
 
 def test_entities_including_double_escaped():

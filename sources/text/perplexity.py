@@ -8,7 +8,7 @@ Text is normalised the same way for training and scoring (`normalize_for_lm`: lo
 as 0, words and punctuation as space-separated tokens, one sentence per line), so a model is made
 with KenLM's own tools from any English text, e.g. a Wikipedia dump:
 
-    python -m sources.perplexity < wiki.txt > wiki.tok         # the normalisation, line by line
+    python -m sources.text.perplexity < wiki.txt > wiki.tok         # the normalisation, line by line
     lmplz -o 5 --prune 0 0 1 < wiki.tok > en.arpa                # KenLM (github.com/kpu/kenlm)
     build_binary en.arpa en.binary                                # faster to load; .arpa works too
     python -m pipelines.commoncrawl ... --lm_model en.binary --max_perplexity 1000
@@ -23,7 +23,7 @@ import sys
 import unicodedata
 from typing import Protocol
 
-from sources.web_text import sentences
+from sources.text.web_text import sentences
 
 _TOKEN = re.compile(r"\w+(?:['\-]\w+)*|[^\w\s]", re.UNICODE)
 _DIGIT = re.compile(r"\d")

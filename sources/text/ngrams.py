@@ -51,7 +51,7 @@ def drop_copied_runs(text: str, source: str, min_words: int = COPY_MIN_WORDS) ->
 
     Why: a reply that quotes its parent inline ("..." or no marks at all, as 2005-era Reddit did)
     repeats its own query, a lexical shortcut for a contrastive model. Runs are found on
-    sources.ngrams' words (case and punctuation do not matter); the quote marks around a run and
+    sources.text.ngrams' words (case and punctuation do not matter); the quote marks around a run and
     its end punctuation go with it. Linear in both texts.
     """
     grams = set(word_ngrams(words(source), min_words))

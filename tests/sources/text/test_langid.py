@@ -1,4 +1,4 @@
-"""sources.langid: the non_english filter's detector. Fast, deterministic, no network."""
+"""sources.text.langid: the non_english filter's detector. Fast, deterministic, no network."""
 
 import functools
 import importlib.util
@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from sources import langid
-from sources.langid import LangIdConfig, detect_language, is_english
+from sources.text import langid
+from sources.text.langid import LangIdConfig, detect_language, is_english
 
-BENCH = langid.__file__.replace("sources/langid.py", "benchmarks/langid.py")
+BENCH = langid.__file__.replace("sources/text/langid.py", "benchmarks/langid.py")
 
 
 @functools.lru_cache(maxsize=None)
@@ -106,7 +106,7 @@ def test_deterministic_across_calls_and_processes():
     first = [detect_language(t) for t in texts]
     assert [detect_language(t) for t in texts] == first
     code = (
-        "import json,sys; from sources.langid import detect_language;"
+        "import json,sys; from sources.text.langid import detect_language;"
         f"print(json.dumps([detect_language(t) for t in {texts!r}]))"
     )
     root = BENCH.rsplit("/benchmarks/", 1)[0]
@@ -126,11 +126,11 @@ def test_langdetect_backend_is_seeded_and_leaves_global_factory_alone():
 
 def test_lazy_and_picklable():
     code = (
-        "import sys, pickle; import sources.langid as L;"
+        "import sys, pickle; from sources.text import langid;"
         "assert 'lingua' not in sys.modules and 'langdetect' not in sys.modules;"
-        "assert L.detect_language('Das ist gut und schön')[0] == 'de';"
+        "assert langid.detect_language('Das ist gut und schön')[0] == 'de';"
         "assert 'lingua' in sys.modules;"
-        "f = pickle.loads(pickle.dumps(L.is_english)); assert f('hello there, how are you')"
+        "f = pickle.loads(pickle.dumps(langid.is_english)); assert f('hello there, how are you')"
     )
     root = BENCH.rsplit("/benchmarks/", 1)[0]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)

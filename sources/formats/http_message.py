@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from schemas import reasons as R
+from schemas import reasons
 from sources.errors import RejectRecord
 
 MAX_HEAD_BYTES = 64 << 10  # an HTTP header block longer than this is taken for garbage
@@ -60,7 +60,7 @@ def split_head(block: bytes) -> Tuple[bytes, bytes]:
     """(header block, body) of an HTTP message; RejectRecord when the header block never ends."""
     match = _HEAD_END.search(block, 0, MAX_HEAD_BYTES + 4)
     if match is None:
-        raise RejectRecord(R.REJECT_INVALID_HTTP, f"no end of the HTTP header block in its first "
+        raise RejectRecord(reasons.REJECT_INVALID_HTTP, f"no end of the HTTP header block in its first "
                                                   f"{min(len(block), MAX_HEAD_BYTES)} bytes")
     return block[:match.start()], block[match.end():]
 
@@ -70,7 +70,7 @@ def parse_head(head: bytes) -> HttpHead:
     lines = head.split(b"\n")
     status = _STATUS_LINE.match(lines[0].rstrip(b"\r"))
     if status is None:
-        raise RejectRecord(R.REJECT_INVALID_HTTP, f"not an HTTP status line: {lines[0][:80]!r}")
+        raise RejectRecord(reasons.REJECT_INVALID_HTTP, f"not an HTTP status line: {lines[0][:80]!r}")
     headers = []
     for raw in lines[1:]:
         line = raw.rstrip(b"\r").decode("latin-1")
@@ -101,7 +101,9 @@ def dechunk(body: bytes) -> bytes:
         match = _CHUNK_SIZE.match(body, pos)
         if match is None:
             if not out:
-                raise RejectRecord(R.REJECT_BAD_CONTENT_ENCODING, f"no chunk size at byte {pos} of a chunked body")
+                raise RejectRecord(
+                    reasons.REJECT_BAD_CONTENT_ENCODING, f"no chunk size at byte {pos} of a chunked body"
+                )
             break
         size = int(match.group(1), 16)
         if size == 0:
@@ -136,7 +138,7 @@ class _Output:
     def corrupt(self, exc: Exception) -> bytes:
         """A coding broken from its first byte is a reject; broken later, what decoded is kept."""
         if not self.total:
-            raise RejectRecord(R.REJECT_BAD_CONTENT_ENCODING, f"{self.coding} payload: {exc}") from None
+            raise RejectRecord(reasons.REJECT_BAD_CONTENT_ENCODING, f"{self.coding} payload: {exc}") from None
         return self.bytes()
 
 
@@ -186,7 +188,7 @@ def decoded_body(head: HttpHead, body: bytes, max_bytes: int, limit: int) -> byt
         body = dechunk(body)
     for coding in reversed(_codings(head.get("content-encoding"))):
         if coding not in _DECODERS:
-            raise RejectRecord(R.REJECT_BAD_CONTENT_ENCODING, f"unsupported Content-Encoding {coding!r}")
+            raise RejectRecord(reasons.REJECT_BAD_CONTENT_ENCODING, f"unsupported Content-Encoding {coding!r}")
         body = _DECODERS[coding](body, _Output(coding, max_bytes, limit))
     if len(body) > limit:
         raise PayloadTooLarge(f"payload of {len(body)} bytes is over {limit}")

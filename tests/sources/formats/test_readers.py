@@ -1,12 +1,12 @@
 import bz2
-import hashlib
 import gzip
+import hashlib
 import io
 
 import pytest
 import zstandard
 
-from sources.readers import RawLine, TruncatedTail, iter_lines
+from sources.formats.readers import RawLine, TruncatedTail, iter_lines
 
 LINES = [b'{"id": %d, "body": "hello"}' % i for i in range(5000)]
 DATA = b"\n".join(LINES) + b"\n"

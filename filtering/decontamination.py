@@ -22,9 +22,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set
 import numpy as np
 import pyarrow.fs as pafs
 
-from schemas import reasons as R
+from schemas import reasons
 from schemas.versions import join, resolve
-from sources.ngrams import ngram_hashes, normalized_words
+from sources.text.ngrams import ngram_hashes, normalized_words
 
 NGRAM_WORDS = 13
 BEIR_FILES = ("queries.jsonl", "corpus.jsonl")
@@ -100,9 +100,9 @@ class EvalSet:
     def reason(self, query: str, passage: str) -> Optional[str]:
         """eval_query, eval_ngram or None for one pair."""
         if normalized_words(query) in self.queries or normalized_words(passage) in self.queries:
-            return R.DROP_EVAL_QUERY
+            return reasons.DROP_EVAL_QUERY
         if self.ngrams.size and (self._shares_ngram(query) or self._shares_ngram(passage)):
-            return R.DROP_EVAL_NGRAM
+            return reasons.DROP_EVAL_NGRAM
         return None
 
     def _shares_ngram(self, text: str) -> bool:

@@ -1,7 +1,7 @@
 """MinHash LSH over word 5-gram shingles: which passages may be near-duplicates of each other.
 
 Why these pieces:
-- Shingles are word 5-grams of the passage's words (sources/ngrams.py): edits of a few words
+- Shingles are word 5-grams of the passage's words (sources/text/ngrams.py): edits of a few words
   change few shingles, while two unrelated texts share almost none.
 - The MinHash signature comes from datasketch (its permutations, seeded, and its 32-bit affine
   scheme): a maintained implementation whose collision probability per row is the Jaccard
@@ -27,7 +27,7 @@ from typing import Dict, FrozenSet, List, Sequence, Tuple
 import numpy as np
 from datasketch import MinHash
 
-from sources.ngrams import word_ngrams, words
+from sources.text.ngrams import word_ngrams, words
 
 SHINGLE_WORDS = 5
 NUM_PERM = 256

@@ -1,7 +1,7 @@
 """Quality rules for web pages, in the C4 and Gopher tradition: each returns None or its drop reason.
 
 A page record has `text` (the main text as extracted: lines, bullets and all), `prose` (its
-prose lines, sources.web_text.prose_lines) and `passage` (the start of the prose). Which rule
+prose lines, sources.text.web_text.prose_lines) and `passage` (the start of the prose). Which rule
 reads which, and where the threshold comes from:
 
   MinWords(50)           passage   Gopher keeps documents of 50+ words
@@ -12,24 +12,24 @@ reads which, and where the threshold comes from:
   LoremIpsum()           prose     C4: placeholder text anywhere in the prose
   CurlyBrace()           prose     C4: a "{" in a prose line (code, templates, JSON)
   BadWords()             title, passage  C4: any word or phrase of the LDNOOBW English list
-                         (sources/web_badwords.py has the list and its licence). C4 checks the whole
+                         (sources/text/web_badwords.py has the list and its licence). C4 checks the whole
                          page; the pair's own text is checked here, so what ships holds no listed
                          word while a page that uses one once, deep down, is kept (on the shared
                          samples the page-wide check lost 2 of 43 English pages to "suck" and "porn"
                          in passing: a post on Mastodon, one on online harassment)
 
 Rules are frozen dataclasses (hashable, picklable; thresholds show in their repr), as in
-sources/rules.py; every count reads at most MAX_CHARS characters, so no page costs more than that.
+sources/text/rules.py; every count reads at most MAX_CHARS characters, so no page costs more than that.
 """
 
 import re
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
-from schemas import reasons as R
-from sources.rules import MAX_RULE_CHARS as MAX_CHARS
-from sources.rules import MinWords  # noqa: F401  (the table above lists it with the page rules)
-from sources.web_text import BULLETS, sentences
+from schemas import reasons
+from sources.text.rules import MAX_RULE_CHARS as MAX_CHARS
+from sources.text.rules import MinWords  # noqa: F401  (the table above lists it with the page rules)
+from sources.text.web_text import BULLETS, sentences
 
 _ELLIPSIS = re.compile(r"\.\.\.|\u2026")
 _WORD = re.compile(r"\w+(?:[&'\-]\w+)*", re.UNICODE)
@@ -50,7 +50,7 @@ class MinSentences:
 
     def __call__(self, page: Any) -> Optional[str]:
         found = len(sentences(getattr(page, self.field)[:MAX_CHARS]))
-        return R.DROP_TOO_FEW_SENTENCES if found < self.min_sentences else None
+        return reasons.DROP_TOO_FEW_SENTENCES if found < self.min_sentences else None
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class SymbolRatio:
         text = getattr(page, self.field)[:MAX_CHARS]
         words = _words(text)
         symbols = text.count("#") + len(_ELLIPSIS.findall(text))
-        return R.DROP_SYMBOL_RATIO if words and symbols / words > self.max_ratio else None
+        return reasons.DROP_SYMBOL_RATIO if words and symbols / words > self.max_ratio else None
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class BulletLines:
     def __call__(self, page: Any) -> Optional[str]:
         lines = _lines(getattr(page, self.field))
         bulleted = sum(1 for line in lines if line.lstrip().startswith(BULLETS))
-        return R.DROP_BULLET_LINES if lines and bulleted / len(lines) > self.max_fraction else None
+        return reasons.DROP_BULLET_LINES if lines and bulleted / len(lines) > self.max_fraction else None
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class EllipsisLines:
     def __call__(self, page: Any) -> Optional[str]:
         lines = _lines(getattr(page, self.field))
         cut = sum(1 for line in lines if line.rstrip().endswith(("...", "\u2026")))
-        return R.DROP_ELLIPSIS_LINES if lines and cut / len(lines) > self.max_fraction else None
+        return reasons.DROP_ELLIPSIS_LINES if lines and cut / len(lines) > self.max_fraction else None
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class LoremIpsum:
     field: str = "prose"
 
     def __call__(self, page: Any) -> Optional[str]:
-        return R.DROP_LOREM_IPSUM if "lorem ipsum" in getattr(page, self.field)[:MAX_CHARS].lower() else None
+        return reasons.DROP_LOREM_IPSUM if "lorem ipsum" in getattr(page, self.field)[:MAX_CHARS].lower() else None
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class CurlyBrace:
     field: str = "prose"
 
     def __call__(self, page: Any) -> Optional[str]:
-        return R.DROP_CURLY_BRACE if "{" in getattr(page, self.field)[:MAX_CHARS] else None
+        return reasons.DROP_CURLY_BRACE if "{" in getattr(page, self.field)[:MAX_CHARS] else None
 
 
 def bad_word_in(text: str, words: frozenset, longest: int) -> Optional[str]:
@@ -130,10 +130,10 @@ class BadWords:
     fields: Tuple[str, ...] = ("title", "passage")
 
     def __call__(self, page: Any) -> Optional[str]:
-        from sources.web_badwords import LONGEST_PHRASE, WORDS
+        from sources.text.web_badwords import LONGEST_PHRASE, WORDS
 
         for name in self.fields:
             text = getattr(page, name)
             if "\U0001f595" in text or bad_word_in(text, WORDS, LONGEST_PHRASE):
-                return R.DROP_BAD_WORDS
+                return reasons.DROP_BAD_WORDS
         return None

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from sources import semanticscholar as S
-from sources.abstract_text import (BREAKS_JOINED, CUT_TO_LAST_SENTENCE, LATEX_UNESCAPED, NUMBER_REMOVED,
-                                   clean_s2_abstract, cut_to_last_sentence)
+from sources import semanticscholar
+from sources.text.abstract_text import (BREAKS_JOINED, CUT_TO_LAST_SENTENCE, LATEX_UNESCAPED, NUMBER_REMOVED,
+                                        clean_s2_abstract, cut_to_last_sentence)
 
 
 def test_breaks_become_paragraphs_spaces_or_headings():
@@ -59,7 +59,7 @@ def _legacy_records(path):
 ])
 def test_real_abstracts_of_the_sample(shared_data, paper_id, start, end, changed):
     path = shared_data / "semanticscholar" / "s2orc-v2020-07-05" / "metadata-sample.part1-of-2.jsonl"
-    part = S.parse_record(_legacy_records(str(path))[paper_id])
+    part = semanticscholar.parse_record(_legacy_records(str(path))[paper_id])
     assert {name for name, _ in part.cleanup} >= changed and ":::" not in part.abstract and "\\%" not in part.abstract
     assert start is None or part.abstract.startswith(start)
     # 213348009's only sentence is cut, so it is kept whole: there is no full sentence to end at

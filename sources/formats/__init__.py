@@ -1,0 +1,1 @@
+"""Container formats and record framing: compressed streams, archives, WARC, HTTP, XML dumps, lines."""
