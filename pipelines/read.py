@@ -15,6 +15,7 @@ refused whole (a Stack Exchange file with a DTD), is one rejected record.
 """
 
 import contextlib
+import itertools
 from typing import Callable, Iterator, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
@@ -26,7 +27,7 @@ from pipelines.inputs import RECORDS_READ, REJECTS, reject_output
 from pipelines.splits import ReadUnit
 from schemas import reasons
 from sources.errors import RejectRecord
-from sources.formats.readers import TruncatedTail, iter_lines
+from sources.formats.readers import TruncatedTail, iter_lines, read_json_document, starts_json_document
 
 BATCH_SIZE = 500
 
@@ -182,8 +183,15 @@ def lines_of(items: Iterator) -> Iterator:
 
 
 class LineFileReader(UnitReader):
-    """Whole files of one record per line (NDJSON, compressed or not): Reddit, Semantic Scholar."""
+    """Whole files of one record per line (NDJSON, compressed or not): Reddit, Semantic Scholar.
+
+    A file that is one pretty-printed JSON document (its first line a lone "{" or "[") is one
+    record when it holds an object, else one `not_json_lines` reject: never a reject per line."""
 
     def raw_records(self, unit, stack):
-        return lines_of(iter_lines(self.open(unit, stack), unit.path))
+        lines = iter_lines(self.open(unit, stack), unit.path)
+        first = next(lines, None)
+        if starts_json_document(first):
+            return iter([Raw(first.position, "whole-file JSON document", read_json_document(first, lines))])
+        return lines_of(itertools.chain(() if first is None else (first,), lines))
 

@@ -234,9 +234,11 @@ def parse_record(obj: Any):
         cites = obj.get("outbound_citations") or []
         if not isinstance(cites, list):
             raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, "outbound_citations is not a list")
-        abstract, cleanup = clean_abstract_counted(_text(obj, "abstract"))
-        return PaperPart("legacy", _paper_id(obj["paper_id"], "paper_id"), clean_title(_text(obj, "title")),
-                         abstract, _year(obj), cites=tuple(sorted({_paper_id(c, "outbound_citations[]") for c in cites})),
+        # S2ORC 2020's full-paper JSON (example_paper.json) nests title, abstract and year in "metadata".
+        fields = obj["metadata"] if isinstance(obj.get("metadata"), dict) else obj
+        abstract, cleanup = clean_abstract_counted(_text(fields, "abstract"))
+        return PaperPart("legacy", _paper_id(obj["paper_id"], "paper_id"), clean_title(_text(fields, "title")),
+                         abstract, _year(fields), cites=tuple(sorted({_paper_id(c, "outbound_citations[]") for c in cites})),
                          cleanup=cleanup)
     if "corpusid" in obj and "abstract" in obj:
         abstract, cleanup = clean_abstract_counted(_text(obj, "abstract"))

@@ -7,15 +7,21 @@ know whether the last frame ended. Pushshift files need a 2 GiB window (`--long=
 
 import bz2
 import gzip
+import json
 import lzma
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO, Iterator, Optional, Union
 
 import zstandard
 
+from schemas import reasons
+from sources.errors import RejectRecord
+
 ZSTD_MAX_WINDOW = 2**31
 CHUNK_BYTES = 1 << 20
+MAX_JSON_DOCUMENT_BYTES = 64 << 20  # a pretty-printed JSON file read as one record: S2ORC's example paper is 91 KB
+_DOCUMENT_OPENERS = (b"{", b"[")
 
 
 class TruncatedInput(Exception):
@@ -137,3 +143,35 @@ def iter_lines(fileobj: BinaryIO, name: str, chunk_bytes: int = CHUNK_BYTES) -> 
         return
     if pending.strip():
         yield RawLine(position + 1, pending.rstrip(b"\r"))
+
+
+def starts_json_document(first: Optional[Union[RawLine, TruncatedTail]]) -> bool:
+    """A first line that is a lone "{" or "[" opens a pretty-printed JSON document: no JSON line is."""
+    return isinstance(first, RawLine) and first.data.strip() in _DOCUMENT_OPENERS
+
+
+def read_json_document(first: RawLine, rest: Iterator[Union[RawLine, TruncatedTail]],
+                       max_bytes: int = MAX_JSON_DOCUMENT_BYTES) -> bytes:
+    """A whole-file JSON document (S2ORC's example_paper.json) as the bytes of one record.
+
+    An object is one record; anything else (an array, invalid JSON, a cut stream, more than
+    max_bytes) is refused as one `not_json_lines` record, instead of one reject per line.
+    """
+    parts, size = [first.data], len(first.data)
+    for item in rest:
+        if isinstance(item, TruncatedTail):
+            raise RejectRecord(reasons.REJECT_NOT_JSON_LINES, f"a JSON document cut short: {item.detail}")
+        size += len(item.data) + 1
+        if size > max_bytes:
+            raise RejectRecord(reasons.REJECT_NOT_JSON_LINES, f"a JSON document over {max_bytes} bytes")
+        parts.append(item.data)
+    document = b"\n".join(parts)
+    try:
+        value = json.loads(document)
+    except ValueError as exc:
+        raise RejectRecord(reasons.REJECT_NOT_JSON_LINES, f"neither JSON lines nor one JSON document: {exc}",
+                           document[:200]) from None
+    if not isinstance(value, dict):
+        raise RejectRecord(reasons.REJECT_NOT_JSON_LINES, f"one JSON {type(value).__name__}, not JSON lines",
+                           document[:200])
+    return document

@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import pathlib
+import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -142,6 +143,21 @@ def test_truncated_gzip_bad_json_and_wrong_types_are_rejects(tmp_path, shared_da
     _, rows, counts = run(tmp_path, str(tmp_path / "in" / "*"), "v1")
     assert counts["records_rejected"] == {"truncated_input": 1, "bad_field_type": 1, "invalid_json": 1}
     assert len(rows) >= 2 and good.exists()
+
+
+def test_a_pretty_printed_paper_is_one_record_not_a_reject_per_line(tmp_path, shared_data):
+    """S2ORC's example_paper.json (one paper, indented JSON, title and abstract under "metadata") is
+    one record and its pair; a pretty-printed array or a broken document is one not_json_lines reject."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(shared_data / "semanticscholar" / "s2orc-v2020-07-05" / "example_paper.json", folder)
+    (folder / "array.json").write_text(json.dumps([{"paper_id": "1", "title": "A title of a paper"}], indent=2))
+    (folder / "broken.json").write_text('{\n  "paper_id": "2",\n')
+    _, rows, counts = run(tmp_path, str(folder / "*.json"), "v1")
+    assert counts["records_read"] == 3 and counts["records_rejected"] == {"not_json_lines": 2}
+    assert [r["query"] for r in rows] == ["Artificial diets for rearing the Colorado potato beetle, Leptinotarsa "
+                                          "decemlineata"]
+    assert rows[0]["passage"].startswith("Colorado potato beetles have been reared successfully")
 
 
 @pytest.mark.parametrize("flag, message", [("--citation_pairs=body", "--citation_pairs must be one of"),

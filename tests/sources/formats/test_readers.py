@@ -2,11 +2,13 @@ import bz2
 import gzip
 import hashlib
 import io
+import json
 
 import pytest
 import zstandard
 
-from sources.formats.readers import RawLine, TruncatedTail, iter_lines
+from sources.errors import RejectRecord
+from sources.formats.readers import RawLine, TruncatedTail, iter_lines, read_json_document, starts_json_document
 
 LINES = [b'{"id": %d, "body": "hello"}' % i for i in range(5000)]
 DATA = b"\n".join(LINES) + b"\n"
@@ -57,3 +59,15 @@ def test_truncated_stream_ends_with_a_tail_reject(name, blob):
 def test_garbage_zst_is_a_truncated_tail_not_a_crash():
     items = read(b"\x28\xb5\x2f\xfd" + b"\x00" * 40, "g.zst")
     assert len(items) == 1 and isinstance(items[0], TruncatedTail)
+
+
+def test_a_pretty_printed_document_is_read_whole_up_to_its_cap():
+    document = json.dumps({"paper_id": "1", "metadata": {"title": "x" * 100}}, indent=2).encode()
+    lines = iter_lines(io.BytesIO(gzip.compress(document)), "paper.json.gz")
+    first = next(lines)
+    assert starts_json_document(first) and not starts_json_document(RawLine(1, b'{"id": 1}'))
+    assert json.loads(read_json_document(first, lines)) == json.loads(document)
+    lines = iter_lines(io.BytesIO(document), "paper.json")
+    with pytest.raises(RejectRecord, match="over 50 bytes") as refused:
+        read_json_document(next(lines), lines, max_bytes=50)
+    assert refused.value.reason == "not_json_lines"
