@@ -13,7 +13,7 @@ parser can use, so memory per record is bounded and nothing is shipped that woul
   - a response: its HTTP header block, and for a 2xx HTML page the body's first
     `max_html_bytes` (`ccpairs-body-cut: yes` when there was more).
 Added fields: `ccpairs-crawl` (the crawl: `CC-MAIN-2020-34` from the warcinfo's isPartOf or the
-path, else the WARC's own name) and `ccpairs-languages-cld2` (Common Crawl's language guess, from
+path, else the stable part of the file name, the same for every piece of a file: `crawl_name`) and `ccpairs-languages-cld2` (Common Crawl's language guess, from
 the metadata record that follows a response and names it in WARC-Concurrent-To).
 
 A file whose first bytes are no WARC record is one not_a_warc reject; a stream that breaks later
@@ -37,6 +37,9 @@ CRAWL, OMITTED, BODY_CUT, CLD2 = "ccpairs-crawl", "ccpairs-omitted", "ccpairs-bo
 METADATA_MAX_BYTES = 64 << 10
 _CC_CRAWL = re.compile(r"CC-MAIN-\d{4}-\d{2}")
 _EXTENSIONS = re.compile(r"(?:\.warc)?(?:\.gz|\.zst|\.lz4)?$", re.I)
+_PIECE = re.compile(r"[.-]part\d+(?:-of-\d+)?$", re.I)  # a file cut into pieces: "name.part2-of-2.warc.gz"
+_HERITRIX_NAME = re.compile(r"^(.+?)-\d{14,17}-\d{3,}(?:-.+)?$")  # PREFIX-TIMESTAMP-SERIAL-HOST
+_SERIAL = re.compile(r"[-_]\d{3,}$")  # NAME-00001: wget's --warc-max-size pieces
 _CLD2_LINE = re.compile(rb"^languages-cld2:[ \t]*(.+?)\r?$", re.M)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -85,13 +88,24 @@ class RawWarcRecord(NamedTuple):
 
 
 def crawl_of(path: str, warcinfo: Dict[str, str]) -> str:
-    """The crawl a file belongs to: a Common Crawl id (isPartOf, or the path), else the WARC's own name."""
-    for text in (warcinfo.get("ispartof", ""), path):
-        match = _CC_CRAWL.search(text)
-        if match:
-            return match.group(0)
-    name = warcinfo.get("warc-filename") or os.path.basename(path.rstrip("/"))
-    return _EXTENSIONS.sub("", name) or name
+    """The crawl a file belongs to: a Common Crawl id (isPartOf, or the path), else crawl_name(path).
+
+    Another crawler's crawl comes from the path, never from the warcinfo's WARC-Filename: only a
+    file's first piece has a warcinfo record, and every piece of one file must get the same crawl."""
+    match = _CC_CRAWL.search(warcinfo.get("ispartof", "")) or _CC_CRAWL.search(path)
+    return match.group(0) if match else crawl_name(os.path.basename(path.rstrip("/")))
+
+
+def crawl_name(file_name: str) -> str:
+    """The stable part of a WARC file's name, the same for every file and piece of one crawl:
+    `IAH-20080430204825-00000-blackbook.part2-of-2.warc.gz` -> `IAH` (Heritrix: prefix-timestamp-
+    serial-host), `sample-00001.warc.gz` -> `sample` (wget --warc-max-size), else the name's stem."""
+    stem = _EXTENSIONS.sub("", file_name) or file_name
+    stem = _PIECE.sub("", stem) or stem
+    heritrix = _HERITRIX_NAME.match(stem)
+    if heritrix:
+        return heritrix.group(1)
+    return _SERIAL.sub("", stem) or stem
 
 
 def is_html_type(media_type: str) -> bool:
@@ -223,7 +237,6 @@ class WarcFileReader:
             added[OMITTED] = reasons.DROP_RECORD_TOO_LARGE
         elif kind == WarcRecordType.warcinfo:
             warcinfo = _fields(block.read(min(record.content_length, METADATA_MAX_BYTES)))
-            warcinfo["warc-filename"] = headers.get("WARC-Filename") or ""
             self._crawl = added[CRAWL] = crawl_of(self._path, warcinfo)
         elif kind == WarcRecordType.metadata:
             match = _CLD2_LINE.search(block.read(min(record.content_length, METADATA_MAX_BYTES)))

@@ -68,8 +68,8 @@ ARTICLE = page("How tides work", [
 
 @pytest.mark.parametrize("name, records, types, crawl", [
     (CC, 50, {"warcinfo": 1, "request": 17, "response": 16, "metadata": 16}, "CC-MAIN-2020-34"),
-    (IA, 411, {"warcinfo": 1, "response": 152, "request": 129, "metadata": 129}, "IAH-20080430204825-00000-blackbook"),
-    (WGET, 48, {"warcinfo": 1, "request": 22, "response": 22, "metadata": 1, "resource": 2}, "sample-0000"),
+    (IA, 411, {"warcinfo": 1, "response": 152, "request": 129, "metadata": 129}, "IAH"),
+    (WGET, 48, {"warcinfo": 1, "request": 22, "response": 22, "metadata": 1, "resource": 2}, "dolma-wget-sample"),
 ])
 def test_real_files_give_one_raw_record_per_warc_record(shared_data, name, records, types, crawl):
     raws = read_all((shared_data / name).read_bytes(), str(shared_data / name))
@@ -82,6 +82,30 @@ def test_real_files_give_one_raw_record_per_warc_record(shared_data, name, recor
     assert {r.get(warc.CRAWL) for r in decoded[1:]} == {crawl}
     # only responses carry block bytes; the rest travel as headers
     assert all(not r.block for r in decoded if r.get("warc-type") != "response")
+
+
+def test_every_piece_of_a_cut_file_gets_the_same_crawl(shared_data):
+    """The real Heritrix file cut in two at a record: the second piece has no warcinfo record."""
+    data = (shared_data / IA).read_bytes()
+    raws = read_all(data, str(shared_data / IA))
+    cut = raws[len(raws) // 2].offset
+    first = read_all(data[:cut], "in/IAH-20080430204825-00000-blackbook.part1-of-2.warc.gz")
+    second = read_all(data[cut:], "in/IAH-20080430204825-00000-blackbook.part2-of-2.warc.gz")
+    assert warc.decode(first[0].data).get("warc-type") == "warcinfo" != warc.decode(second[0].data).get("warc-type")
+    assert {warc.decode(r.data).get(warc.CRAWL) for r in first + second} == {"IAH"}
+
+
+@pytest.mark.parametrize("name, crawl", [
+    ("crawl-data/CC-MAIN-2020-34/segments/1596439738015.38/warc/CC-MAIN-20200808165417-20200808195417-00395.warc.gz",
+     "CC-MAIN-2020-34"),
+    ("IAH-20080430204825-00000-blackbook.warc.gz", "IAH"),
+    ("WEB-20240101000000000-00042-crawler01.example.org.warc.gz", "WEB"),
+    ("sample-00001.warc.gz", "sample"),
+    ("my-crawl.part3-of-9.warc", "my-crawl"),
+    ("pages.warc.zst", "pages"),
+])
+def test_crawl_names_are_the_stable_part_of_the_file_name(name, crawl):
+    assert warc.crawl_of(f"gs://bucket/dumps/{name}", {}) == crawl
 
 
 def test_common_crawl_metadata_language_rides_on_its_response(shared_data):
