@@ -315,10 +315,16 @@ class PairBatcher:
         self.batch_index = 0
         self.skipped_duplicates = 0
         self.short_batches = 0  # batches cut short because their source has fewer distinct pairs
+        self.batches_by_source = {n: 0 for n in self.names}  # drawn so far: what each source gave training
 
     @property
     def total_rows(self) -> int:
         return sum(s.rows for s in self.sources.values())
+
+    def sources_under_one_batch(self) -> Dict[str, int]:
+        """Sources with fewer pairs than one batch -> their pairs: each of their batches is all of them,
+        short, with fewer in-batch negatives, the same rows every time (Common Crawl's 49 pairs at 64)."""
+        return {n: s.rows for n, s in self.sources.items() if s.rows < self.batch_size}
 
     def _normalised_weights(self, weights: Optional[Mapping[str, float]]) -> np.ndarray:
         if weights is None:
@@ -360,6 +366,7 @@ class PairBatcher:
             seen_passages.add(p)
             rows.append(row)
         self.batch_index += 1
+        self.batches_by_source[name] += 1
         return PairBatch(
             source=name,
             queries=[r[0] for r in rows],
@@ -397,6 +404,7 @@ class PairBatcher:
             "batch_index": self.batch_index,
             "skipped_duplicates": self.skipped_duplicates,
             "short_batches": self.short_batches,
+            "batches_by_source": dict(self.batches_by_source),
             "seed": self.seed,
             "batch_size": self.batch_size,
             "cursors": {n: c.state_dict() for n, c in self.cursors.items()},
@@ -412,5 +420,6 @@ class PairBatcher:
         self.batch_index = int(state["batch_index"])
         self.skipped_duplicates = int(state["skipped_duplicates"])
         self.short_batches = int(state.get("short_batches", 0))
+        self.batches_by_source = {n: int(state.get("batches_by_source", {}).get(n, 0)) for n in self.names}
         for name, cursor_state in state["cursors"].items():
             self.cursors[name].load_state_dict(cursor_state)

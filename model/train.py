@@ -241,7 +241,15 @@ def open_pairs(parser: CommandParser, args: argparse.Namespace) -> PairBatcher:
         for shard in (s for source in batcher.sources.values() for s in source.shards):
             if column not in versions.open_parquet(shard.path).schema_arrow.names:
                 parser.error(f"--hard_negative_column {column}: no such column in {shard.path}")
+    warn_small_sources(batcher)
     return batcher
+
+
+def warn_small_sources(batcher: PairBatcher) -> None:
+    """A source smaller than one batch trains on short batches of the same rows: say so before step 1."""
+    for source, rows in batcher.sources_under_one_batch().items():
+        logger.warning("source %r has %d pairs, fewer than one batch of %d: each of its batches is all of "
+                       "them (fewer in-batch negatives, the same rows every time)", source, rows, batcher.batch_size)
 
 
 def read_resume_state(parser: CommandParser, args: argparse.Namespace,
@@ -543,6 +551,7 @@ def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
                     "epoch": position["batch_index"] * args.batch_size / batcher.total_rows,
                     "skipped_duplicates": position["skipped_duplicates"],
                     "short_batches": position["short_batches"],
+                    "batches_by_source": position["batches_by_source"],
                     "batch_rows": prepared.used_rows,
                     "skipped_steps": skipped,
                 }
@@ -561,6 +570,8 @@ def _train(args: argparse.Namespace, ctx: DistContext, batcher: PairBatcher,
     finally:
         steps.close()
     bar.close()
+    if ctx.is_main and "batches_by_source" in last:
+        logger.info("batches per source: %s", ", ".join(f"{name} {n}" for name, n in last["batches_by_source"].items()))
 
     if step == max_steps and ctx.is_main:
         save_encoder(encoder, output / "model")

@@ -64,6 +64,21 @@ def test_one_process_trains_on_a_source_smaller_than_the_batch(setup, tmp_path):
     assert all(r["loss"] == r["loss"] for r in log)  # not NaN
 
 
+def test_the_log_says_what_each_source_gave_and_warns_of_a_source_under_one_batch(setup, tmp_path, caplog):
+    """Issue 28.6: Common Crawl's 49 pairs at batch 64 made one short batch per epoch, silently."""
+    root, config = setup
+    with caplog.at_level("WARNING", logger="model.train"):
+        train(args_for(root / "two", tmp_path / "run", config, "--source_weights", "two=1", "many=1", "--max_steps",
+                       "6", "--save_every", "6", "--batch_size", "6"))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("'two' has 2 pairs, fewer than one batch of 6" in w for w in warnings)
+    assert not any("'many'" in w for w in warnings)
+    log = read_log(tmp_path / "run")
+    given = log[-1]["batches_by_source"]
+    assert set(given) == {"two", "many"} and sum(given.values()) == 6 and given["two"] > 0
+    assert given["two"] == sum(1 for r in log if r["source"] == "two")
+
+
 def _worker(rank, world, port, root, config):
     torch.set_num_threads(1)
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
