@@ -90,13 +90,19 @@ def _all_beam_option_classes() -> List[type]:
     return list(seen.values())
 
 
+def _declaring_classes(options_class) -> List[type]:
+    """Every class in options_class's MRO that declares flags: a subclass (the corpus job's
+    --decontaminate) adds flags to its bases' (its settings, the shared ones), it does not replace them."""
+    return [c for c in options_class.__mro__ if "_add_argparse_args" in c.__dict__]
+
+
 def check_flags(argv: Sequence[str], options_class) -> None:
     """UsageError for an unknown flag or a value argparse refuses; Beam's flags pass."""
     parser = _StrictParser(allow_abbrev=False, add_help=False)
     added = set()
     for cls in [options_class] + _all_beam_option_classes():
         if cls.__module__.startswith("apache_beam") or cls in (options_class, CcpairsOptions):
-            for klass in [c for c in cls.__mro__ if "_add_argparse_args" in c.__dict__]:
+            for klass in _declaring_classes(cls):
                 if klass not in added:
                     added.add(klass)
                     klass._add_argparse_args(parser)
@@ -127,9 +133,8 @@ def print_help(options_class) -> NoReturn:
         prog=f"python -m pipelines.{getattr(options_class, 'source', 'SOURCE')}", add_help=False,
         epilog="Any Apache Beam pipeline option is accepted as well (--runner, --project, --region, "
                "--temp_location, --direct_num_workers, ...); all flags are snake_case.")
-    CcpairsOptions._add_argparse_args(parser)
-    if options_class is not CcpairsOptions:
-        options_class._add_argparse_args(parser)
+    for klass in reversed(_declaring_classes(options_class)):  # the shared flags first
+        klass._add_argparse_args(parser)
     parser.print_help()
     raise SystemExit(0)
 
