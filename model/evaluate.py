@@ -1,9 +1,14 @@
 """Retrieval evaluation on a BEIR folder: nDCG@10, Recall@100, MRR@10 (definitions: model/metrics.py).
 
     python -m model.evaluate --model runs/x/model --data beir/scifact [--split test]
+    python -m model.evaluate --data beir/scifact --settings_from runs/x/model     (step-0 control)
 
-Prefixes come from the model's stored settings; a model saved without them gets none, unless
---query_prefix / --passage_prefix say otherwise. The last printed line is one JSON object.
+How texts are embedded (prefixes, query and passage max lengths) comes from the model's stored
+settings; a model saved without prefixes gets none. --settings_from takes them from another model
+folder instead: the start model at a trained model's settings, so that a before/after comparison
+changes only the weights (prefixes and lengths alone move nDCG@10 by more than a point). Each of
+--query_prefix, --passage_prefix, --query_max_length, --passage_max_length then replaces its one
+field. The last printed line is one JSON object: the metrics and the settings actually used.
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ import os
 import pathlib
 import sys
 import time
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from model.beir import BeirData, load_beir
 from model.embed import device_flag, embed_texts, load_encoder
-from model.encoder import TextEncoder
+from model.encoder import EncoderSettings, TextEncoder, read_settings
 from model.metrics import evaluate_run
 from model.search import exact_search
 from schemas.cli import CommandParser, folder_holding, model_folder, positive_int
@@ -40,20 +45,40 @@ def evaluate(encoder: TextEncoder, data: BeirData, batch_size: int = 128, progre
     return evaluate_run(run, data.qrels, ndcg_k=10, recall_k=100, mrr_k=10)
 
 
+# The flags that replace one field of the settings each; None (the default) keeps the stored value.
+SETTING_FLAGS = ("query_prefix", "passage_prefix", "query_max_length", "passage_max_length")
+
+
+def resolve_settings(stored: EncoderSettings, overrides: Mapping[str, Any]) -> EncoderSettings:
+    """The stored settings with each given flag replacing its field: a flag left out keeps the
+    model's own value, so `--query_max_length 64` alone does not drop the prefixes."""
+    given = {name: overrides[name] for name in SETTING_FLAGS if overrides.get(name) is not None}
+    return dataclasses.replace(stored, **given)
+
+
 def build_parser() -> CommandParser:
     p = CommandParser(prog="python -m model.evaluate", description=__doc__)
     p.add_argument("--model", default=None, type=model_folder, help="model folder (default: bundled all-MiniLM-L6-v2)")
     p.add_argument("--data", required=True, type=folder_holding("corpus.jsonl", "queries.jsonl"),
                    help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
-    p.add_argument("--split", default="test")
-    p.add_argument("--query_prefix", default=None)
-    p.add_argument("--passage_prefix", default=None)
-    p.add_argument("--batch_size", type=positive_int, default=128)
-    p.add_argument("--device", default="auto", type=device_flag)
+    p.add_argument("--split", default="test", help="qrels/<split>.tsv to score (default: test)")
+    p.add_argument("--settings_from", default=None, type=model_folder,
+                   help="take the prefixes and max lengths stored with this model folder instead of --model's, "
+                        "e.g. the start model at a trained model's settings (default: --model's own)")
+    p.add_argument("--query_prefix", default=None,
+                   help="text put before each query (default: the stored setting; '' for none)")
+    p.add_argument("--passage_prefix", default=None,
+                   help="text put before each document (default: the stored setting; '' for none)")
+    p.add_argument("--query_max_length", default=None, type=positive_int,
+                   help="tokens kept of each query, prefix included (default: the stored setting)")
+    p.add_argument("--passage_max_length", default=None, type=positive_int,
+                   help="tokens kept of each document, prefix included (default: the stored setting)")
+    p.add_argument("--batch_size", type=positive_int, default=128, help="texts per forward (default: 128)")
+    p.add_argument("--device", default="auto", type=device_flag, help="auto, cpu, cuda or cuda:N (default: auto)")
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,17 +87,16 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
         parser.error(f"--split {args.split}: {args.data} holds no qrels/{args.split}.tsv")
 
     encoder = load_encoder(args.model, args.device)
-    overrides = {k: v for k, v in (("query_prefix", args.query_prefix),
-                                   ("passage_prefix", args.passage_prefix)) if v is not None}
-    encoder.settings = dataclasses.replace(encoder.settings, **overrides)
+    stored = read_settings(args.settings_from) if args.settings_from else encoder.settings
+    encoder.settings = resolve_settings(stored, vars(args))
     data = load_beir(args.data, args.split)
     print(f"corpus {len(data.corpus)} docs, {len(data.queries)} queries, "
           f"{sum(1 for q in data.qrels.values() if q)} judged; settings {encoder.settings}", file=sys.stderr)
     started = time.perf_counter()
     metrics = evaluate(encoder, data, args.batch_size, progress=True)
     metrics.update({"model": str(args.model or "all-MiniLM-L6-v2 (bundled)"), "data": str(args.data),
-                    "query_prefix": encoder.settings.query_prefix,
-                    "passage_prefix": encoder.settings.passage_prefix,
+                    "settings": encoder.settings.to_dict(),
+                    "settings_from": str(args.settings_from or args.model or "all-MiniLM-L6-v2 (bundled)"),
                     "seconds": round(time.perf_counter() - started, 2)})
     print(json.dumps(metrics))
     return metrics

@@ -11,8 +11,13 @@ Each stage runs as its own process (`python -m pipelines.<source>`, `python -m p
 user or a scheduler would run it at scale, so extraction never imports torch and training never
 imports Beam. The corpus job merges the sources' versions, removes duplicates and pairs that overlap
 the evaluation data, and writes the corpus report. This module only sequences the stages and prints a
-table per stage: pairs in, pairs out, seconds; nDCG@10 of the starting model, the noisy model and the
-final one; and where the report is.
+table per stage (pairs in, pairs out, seconds), the evaluation table and where the reports are.
+
+The evaluation table has one row per run of `model.evaluate`, each with the settings it embedded
+with (prefixes, query/passage max lengths): the starting model as it is, the step-0 control (the
+starting model at the settings stored with the noisy model), the noisy model and the final one.
+Prefixes and lengths alone move nDCG@10 by more than a point, so the trained models are compared
+with the step-0 control, where only the weights differ.
 """
 
 import json
@@ -21,7 +26,7 @@ import pathlib
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from schemas.cli import (
     CommandParser, folder_holding, matching_glob, model_folder, non_negative_int, output_path, positive_float,
@@ -105,9 +110,66 @@ def train(table: StageTable, name: str, pairs: List[str], out: pathlib.Path, n_p
     return str(run_dir / "model")
 
 
-def evaluate(model_dir: Optional[str], data: str, logs: pathlib.Path, name: str) -> Dict[str, float]:
-    argv = ["model.evaluate", "--data", data] + (["--model", model_dir] if model_dir else [])
-    return json.loads(run_stage(argv, logs / f"evaluate-{name}.log"))
+# The evaluation row the trained models are to be compared with.
+CONTROL = "step0_control"
+
+
+class Evaluation(NamedTuple):
+    """One row of the evaluation table: which model, embedding with whose stored settings."""
+
+    name: str
+    model: Optional[str]  # None: the bundled all-MiniLM-L6-v2
+    settings_from: Optional[str]  # None: the model's own stored settings
+
+
+def evaluation_plan(base_model: Optional[str], noisy: str, final: str) -> List[Evaluation]:
+    """The start model as it is, the start model at the noisy model's stored settings (the step-0
+    control: it differs from the trained models only in the weights), then the trained models.
+
+    The control takes the settings from the noisy model folder rather than from constants here, so
+    that it follows whatever prefixes and lengths model.train stored."""
+    return [Evaluation("base", base_model, None), Evaluation(CONTROL, base_model, noisy),
+            Evaluation("noisy", noisy, None), Evaluation("final", final, None)]
+
+
+def evaluate(run: Evaluation, data: str, logs: pathlib.Path) -> Dict[str, Any]:
+    """model.evaluate's JSON line for one planned row (metrics and the settings actually used)."""
+    argv = ["model.evaluate", "--data", data] + (["--model", run.model] if run.model else [])
+    argv += ["--settings_from", run.settings_from] if run.settings_from else []
+    return json.loads(run_stage(argv, logs / f"evaluate-{run.name}.log"))
+
+
+def settings_cells(settings: Dict[str, Any]) -> List[str]:
+    """Prefixes quoted (so that "" and a trailing space show) and the two lengths as query/passage."""
+    return [json.dumps(settings["query_prefix"]), json.dumps(settings["passage_prefix"]),
+            f"{settings['query_max_length']}/{settings['passage_max_length']}"]
+
+
+def render_evaluation(scores: Dict[str, Dict[str, Any]], data: str) -> str:
+    """The evaluation table: per row the model, its settings and its metrics, then which row the
+    trained models are compared with (and a warning if their settings differ from that row's)."""
+    head = f"{'model':<14} {'query prefix':<13} {'passage prefix':<15} {'tokens q/p':<11} " \
+           f"{'nDCG@10':>8} {'recall@100':>10} {'mrr@10':>8}"
+    lines = [f"evaluation on {data}:", head, "-" * len(head)]
+    for name, metrics in scores.items():
+        query_prefix, passage_prefix, lengths = settings_cells(metrics["settings"])
+        lines.append(f"{name:<14} {query_prefix:<13} {passage_prefix:<15} {lengths:<11} "
+                     f"{metrics['ndcg@10']:>8.4f} {metrics['recall@100']:>10.4f} {metrics['mrr@10']:>8.4f}")
+    lines.append(comparison_note(scores))
+    return "\n".join(lines)
+
+
+def comparison_note(scores: Dict[str, Dict[str, Any]]) -> str:
+    """One line naming the row to compare the trained models with; a mismatch of settings is said
+    aloud, since the comparison then mixes weights with settings."""
+    trained = [name for name in scores if name not in ("base", CONTROL)]
+    note = (f"compare {' and '.join(trained)} with {CONTROL}: the start model at the trained models' settings, "
+            f"so only the weights differ (base is the start model at its own settings)")
+    control = scores.get(CONTROL, {}).get("settings")
+    other = [name for name in trained if scores[name]["settings"] != control]
+    if other:
+        note += f"\nwarning: {', '.join(other)} embedded with other settings than {CONTROL}"
+    return note
 
 
 def build_parser() -> CommandParser:
@@ -185,19 +247,16 @@ def main(argv=None) -> int:
     final = train(table, "final", [filtered["version_dir"]], out, manifest["counts"]["pairs"], args, logs)
 
     start = time.time()
-    scores = {name: evaluate(model, eval_data, logs, name)
-              for name, model in (("base", args.base_model), ("noisy", noisy), ("final", final))}
-    table.add("evaluate (nDCG@10)", "3 models", "", time.time() - start, os.path.basename(eval_data))
+    plan = evaluation_plan(args.base_model, noisy, final)
+    scores = {run.name: evaluate(run, eval_data, logs) for run in plan}
+    table.add("evaluate (nDCG@10)", f"{len(plan)} runs", "", time.time() - start, os.path.basename(eval_data))
 
     print("\n" + table.render())
-    print(f"\nnDCG@10 on {eval_data}:")
-    for name, metrics in scores.items():
-        print(f"  {name:<6} nDCG@10={metrics['ndcg@10']:.4f}  recall@100={metrics['recall@100']:.4f}  "
-              f"mrr@10={metrics['mrr@10']:.4f}")
+    print("\n" + render_evaluation(scores, eval_data))
     report = os.path.join(corpus, "report.html")
     summary = {"versions": versions, "corpus": corpus, "report": report, "filtered": filtered["version_dir"],
                "filtered_report": filtered_report, "noisy_model": noisy, "final_model": final, "eval": scores,
-               "seconds": round(time.time() - started, 1)}
+               "eval_compare_with": CONTROL, "seconds": round(time.time() - started, 1)}
     write_bytes(str(out / "summary.json"), (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     print(f"\ntotal {summary['seconds']}s; models in {out / 'runs'}; pairs in {out / 'pairs'}; summary.json")
     print(f"corpus report: {report}\nfiltered report (keep rates): {filtered_report}")

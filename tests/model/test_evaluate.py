@@ -1,12 +1,16 @@
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from model.beir import load_beir, load_qrels
+from model.encoder import EncoderSettings
+from model import evaluate
 from model.evaluate import main as evaluate_main
 from model.saving import save_encoder
 from model.search import exact_search, recall_at_1_paired
+from sources.demo_inputs.beir import write_demo_beir
 
 
 def write_beir(folder, header=True):
@@ -56,10 +60,10 @@ def test_cli_prints_metrics_as_last_line(tiny_encoder, tmp_path, capsys):
     assert metrics["queries"] == 2
     assert metrics["recall@100"] == 1.0  # 3 documents: everything is retrieved
     assert 0 < metrics["ndcg@10"] <= 1 and 0 < metrics["mrr@10"] <= 1
-    assert metrics["query_prefix"] == "query: "
+    assert metrics["settings"]["query_prefix"] == "query: "
     evaluate_main(["--model", str(model), "--data", str(tmp_path / "beir"), "--query_prefix", "",
                    "--device", "cpu"])
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["query_prefix"] == ""
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["settings"]["query_prefix"] == ""
 
 
 def test_shared_dbpedia_subset_loads(shared_data):
@@ -68,3 +72,59 @@ def test_shared_dbpedia_subset_loads(shared_data):
     assert len(data.qrels) == 40  # header line skipped, 10 queries without judgments
     assert sum(len(j) for j in data.qrels.values()) == 3709
     assert all(doc in data.corpus for j in data.qrels.values() for doc in j)
+
+
+def last_json(capsys):
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_help_names_every_setting_flag_with_its_default():
+    text = " ".join(evaluate.build_parser().format_help().split())
+    for flag in ("--settings_from", "--query_prefix", "--passage_prefix", "--query_max_length", "--passage_max_length"):
+        assert flag in text
+    assert text.count("(default: the stored setting") == 4
+
+
+def test_resolve_settings_replaces_only_the_given_fields():
+    stored = EncoderSettings(query_prefix="", passage_prefix="", query_max_length=256, passage_max_length=256)
+    assert evaluate.resolve_settings(stored, {"query_max_length": 32, "passage_prefix": None}) == dataclasses.replace(
+        stored, query_max_length=32)
+    assert evaluate.resolve_settings(stored, {"query_prefix": ""}) == stored  # '' is a value, not "not given"
+
+
+def test_start_model_at_trained_settings_embeds_like_the_trained_one(tiny_encoder, tmp_path, capsys):
+    """The step-0 control: the start model's weights with the trained model's stored settings.
+
+    "trained" here is the same weights saved with other settings, so the control must score exactly
+    as it does (the settings are used, not only reported), and the start model as it is differs."""
+    own = EncoderSettings(query_prefix="", passage_prefix="", query_max_length=40, passage_max_length=60)
+    tiny_encoder.settings = own
+    start = save_encoder(tiny_encoder, tmp_path / "start")
+    trained_settings = EncoderSettings(query_max_length=8, passage_max_length=12)
+    tiny_encoder.settings = trained_settings
+    trained = save_encoder(tiny_encoder, tmp_path / "trained")
+    data = write_demo_beir(str(tmp_path / "beir"), n_queries=10, docs_per_topic=5)
+    common = ["--data", data, "--device", "cpu"]
+
+    evaluate_main(["--model", str(start)] + common)
+    as_is = last_json(capsys)
+    evaluate_main(["--model", str(start), "--settings_from", str(trained)] + common)
+    control = last_json(capsys)
+    evaluate_main(["--model", str(trained)] + common)
+    reference = last_json(capsys)
+
+    assert as_is["settings"] == own.to_dict()
+    assert control["settings"] == reference["settings"] == trained_settings.to_dict()
+    assert control["settings_from"] == str(trained) and as_is["settings_from"] == str(start)
+    metrics = ("ndcg@10", "recall@100", "mrr@10")
+    assert [control[m] for m in metrics] == [reference[m] for m in metrics]
+    assert [as_is[m] for m in metrics] != [control[m] for m in metrics]
+
+    evaluate_main(["--model", str(start), "--query_max_length", "8", "--passage_max_length", "12",
+                   "--query_prefix", "query: ", "--passage_prefix", "passage: "] + common)
+    flags = last_json(capsys)
+    assert flags["settings"] == trained_settings.to_dict()
+    assert [flags[m] for m in metrics] == [reference[m] for m in metrics]
+
+    evaluate_main(["--model", str(start), "--settings_from", str(trained), "--passage_max_length", "20"] + common)
+    assert last_json(capsys)["settings"] == dataclasses.replace(trained_settings, passage_max_length=20).to_dict()

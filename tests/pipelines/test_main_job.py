@@ -25,8 +25,59 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path, capsys):
                   "train final model", "evaluate (nDCG@10)"):
         assert stage in out
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert set(summary["eval"]) == {"base", "noisy", "final"}
-    assert all(0.0 <= m["ndcg@10"] <= 1.0 for m in summary["eval"].values())
+    scores = summary["eval"]
+    assert list(scores) == ["base", "step0_control", "noisy", "final"]
+    assert all(0.0 <= m["ndcg@10"] <= 1.0 for m in scores.values())
+    # the control is the start model at the trained models' stored settings (here 32/64 tokens, not 16/32)
+    assert scores["step0_control"]["model"] == scores["base"]["model"] == str(base)
+    assert scores["step0_control"]["settings_from"] == summary["noisy_model"]
+    assert scores["step0_control"]["settings"] == scores["noisy"]["settings"] == scores["final"]["settings"]
+    assert scores["base"]["settings"]["query_max_length"] == 16
+    assert scores["noisy"]["settings"]["query_max_length"] == 32
+    assert summary["eval_compare_with"] == "step0_control"
+    assert "compare noisy and final with step0_control" in out and "warning" not in out
     filtered = json.loads(open(os.path.join(summary["filtered"], "manifest.json")).read())
     assert filtered["counts"]["records_read"] == sum(filtered["pairs_in"].values()) > 0
     assert os.path.isfile(os.path.join(summary["final_model"], "modules.json"))
+
+
+def evaluation_output(name, settings, ndcg):
+    """What model.evaluate prints for one row, reduced to what the table reads."""
+    return {"ndcg@10": ndcg, "recall@100": 0.9, "mrr@10": 0.5, "model": name, "settings": settings}
+
+
+START = {"query_prefix": "", "passage_prefix": "", "query_max_length": 256, "passage_max_length": 256}
+TRAINED = {"query_prefix": "query: ", "passage_prefix": "passage: ", "query_max_length": 32, "passage_max_length": 128}
+
+
+def test_evaluation_plan_has_the_step0_control_at_the_noisy_models_settings():
+    plan = main.evaluation_plan("start", "runs/noisy/model", "runs/final/model")
+    assert [(run.name, run.model, run.settings_from) for run in plan] == [
+        ("base", "start", None),
+        ("step0_control", "start", "runs/noisy/model"),
+        ("noisy", "runs/noisy/model", None),
+        ("final", "runs/final/model", None)]
+    assert main.evaluation_plan(None, "n", "f")[1] == main.Evaluation("step0_control", None, "n")  # bundled model
+
+
+def test_evaluation_table_shows_each_rows_settings_and_the_row_to_compare_with():
+    scores = {"base": evaluation_output("start", START, 0.5114), "step0_control": evaluation_output("start", TRAINED, 0.4990),
+              "noisy": evaluation_output("noisy", TRAINED, 0.5203), "final": evaluation_output("final", TRAINED, 0.5301)}
+    text = main.render_evaluation(scores, "beir/dbpedia")
+    lines = text.splitlines()
+    assert lines[0] == "evaluation on beir/dbpedia:"
+    assert lines[1].split() == ["model", "query", "prefix", "passage", "prefix", "tokens", "q/p", "nDCG@10",
+                                "recall@100", "mrr@10"]
+    rows = {line.split()[0]: line for line in lines[3:7]}
+    assert rows["base"].split() == ['base', '""', '""', "256/256", "0.5114", "0.9000", "0.5000"]
+    assert rows["step0_control"].split() == ["step0_control", '"query:', '"', '"passage:', '"', "32/128", "0.4990",
+                                             "0.9000", "0.5000"]
+    assert rows["final"].split()[-4:] == ["32/128", "0.5301", "0.9000", "0.5000"]
+    assert lines[7].startswith("compare noisy and final with step0_control:") and len(lines) == 8
+
+
+def test_evaluation_table_warns_when_a_trained_model_used_other_settings():
+    scores = {"base": evaluation_output("start", START, 0.5), "step0_control": evaluation_output("start", TRAINED, 0.5),
+              "noisy": evaluation_output("noisy", TRAINED, 0.5), "final": evaluation_output("final", START, 0.5)}
+    assert main.render_evaluation(scores, "d").splitlines()[-1] == \
+        "warning: final embedded with other settings than step0_control"
