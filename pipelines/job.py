@@ -27,7 +27,7 @@ from pipelines.options import UsageError, config_from_options, exit_with_usage_e
 from pipelines.read import ReadSource, UnitReader
 from pipelines.sink import WriteVersion
 from pipelines.splits import ReadUnit, plan_read_units
-from schemas.versions import Claim, VersionBusy, VersionExists, claim_version, release, version_path
+from schemas.versions import Claim, VersionError, claim_version, release, version_path
 from sources.settings import as_dict
 
 
@@ -128,6 +128,6 @@ def main(job: SourceJob, argv: Optional[List[str]] = None) -> int:
     logging.getLogger().setLevel(logging.INFO)
     try:
         print(run(job, argv))
-    except (UsageError, NoInputFiles, VersionExists, VersionBusy) as exc:
+    except (UsageError, NoInputFiles, VersionError) as exc:
         exit_with_usage_error(f"python -m pipelines.{job.name}", exc)
     return 0

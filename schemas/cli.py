@@ -18,12 +18,13 @@ import json
 import math
 import os
 import pathlib
+import unicodedata
 from typing import Callable, Iterable, List, NoReturn, Optional, Sequence
 
 __all__ = [
     "CommandParser", "unknown_flag_message", "positive_int", "non_negative_int", "positive_float",
     "non_negative_float", "ratio", "json_object_file", "output_path", "output_file", "existing_path",
-    "matching_glob", "folder_holding", "model_folder", "version_name",
+    "matching_glob", "folder_holding", "model_folder", "version_name", "version_problem",
 ]
 
 
@@ -130,10 +131,38 @@ def ratio(text: str) -> float:
     return _within(text, float, "a number between 0 and 1", lambda v: 0.0 <= v <= 1.0)
 
 
-def version_name(text: str) -> str:
-    """--version: one plain folder name, so a version (and what --overwrite replaces) stays under --output."""
+RESERVED_VERSION_NAMES = ("LATEST",)  # schemas.versions.LATEST_NAME: the pointer file beside the versions
+MAX_VERSION_BYTES = 200  # its claim and staging names (".<version>.staging-<run id>") must fit a 255-byte file name
+
+
+def _is_control(char: str) -> bool:
+    """Control, format (bidi overrides), surrogate and unassigned characters, and line/paragraph separators:
+    they break the one-line messages, logs and LATEST's one-line file, or hide what a name says."""
+    return unicodedata.category(char) in ("Zl", "Zp") or unicodedata.category(char).startswith("C")
+
+
+def version_problem(text: str) -> Optional[str]:
+    """Why `text` cannot name a version folder, or None. The rule for every writer of versions
+    (the jobs' --version, the schedule's version_format, schemas.versions.claim_version)."""
     if not text or text in (".", "..") or any(c in text for c in "/\\") or os.path.isabs(text):
-        raise argparse.ArgumentTypeError(f"bad version {text!r}: a version is a plain folder name")
+        return "a version is a plain folder name"
+    if text.upper() in RESERVED_VERSION_NAMES:
+        return f"{text} is reserved (the pointer to the last scheduled version)"
+    if text.startswith("."):
+        return "a version name may not start with '.' (hidden names are claims and staging folders)"
+    if any(_is_control(c) for c in text):
+        return "a version name may not hold control characters"
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_VERSION_BYTES:
+        return f"a version name is at most {MAX_VERSION_BYTES} bytes"
+    return None
+
+
+def version_name(text: str) -> str:
+    """--version: one plain, visible folder name, so a version (and what --overwrite replaces) stays
+    under --output and never takes the name of LATEST, a claim or a staging folder."""
+    problem = version_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"bad version {text!r}: {problem}")
     return text
 
 

@@ -13,7 +13,9 @@ a single put is already atomic.
 """
 
 import contextlib
+import ctypes
 import dataclasses
+import errno
 import fnmatch
 import functools
 import io
@@ -23,7 +25,9 @@ import os
 import posixpath
 import re
 import secrets
+import shutil
 import socket
+import sys
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -31,6 +35,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from schemas.cli import version_problem
 from schemas.manifest import MANIFEST_NAME, build_manifest, dumps
 from schemas.pairs import PAIR_SCHEMA
 
@@ -293,8 +298,8 @@ def _walk_versions(directory: str, found: List[str]) -> None:
         return
     if _holds_pair_shards(entries):
         log.warning("skipping %s: pair shards without %s (incomplete version)", directory, MANIFEST_NAME)
-    for entry in entries:
-        if entry.type == pafs.FileType.Directory:
+    for entry in entries:  # hidden folders are claims' staging and set-aside copies, never versions
+        if entry.type == pafs.FileType.Directory and not entry.base_name.startswith("."):
             _walk_versions(join(directory, entry.base_name), found)
 
 
@@ -323,10 +328,12 @@ def find_version_dirs(root: "str | os.PathLike") -> List[str]:
 
 
 def list_versions(output: "str | os.PathLike", source: str) -> List[str]:
-    """Names of the complete versions of a source, sorted (timestamp names sort oldest first)."""
+    """Names of the published versions of a source, sorted (timestamp names sort oldest first): complete
+    folders under a version name, never a claim's staging or set-aside folder (hidden) nor LATEST."""
     folder = join(output, source)
     return [e.base_name for e in _list_dir(folder)
-            if e.type == pafs.FileType.Directory and is_complete(join(folder, e.base_name))]
+            if e.type == pafs.FileType.Directory and version_problem(e.base_name) is None
+            and is_complete(join(folder, e.base_name))]
 
 
 def latest_version(output: "str | os.PathLike", source: str) -> Optional[str]:
@@ -339,21 +346,41 @@ def latest_version(output: "str | os.PathLike", source: str) -> Optional[str]:
 LATEST_NAME = "LATEST"
 
 
+def _latest_file(folder: "str | os.PathLike") -> Tuple[str, pafs.FileType]:
+    """(path of <folder>/LATEST, what is there); a folder there is refused: it is no pointer."""
+    path = join(folder, LATEST_NAME)
+    kind = _info(path).type
+    if kind == pafs.FileType.Directory:
+        raise VersionError(f"{path} is a folder, not the LATEST pointer file (a version named LATEST, made "
+                           "before that name was reserved): rename it, then rerun")
+    return path, kind
+
+
 def write_latest(folder: "str | os.PathLike", version: str) -> str:
     """Point <folder>/LATEST at a complete version (one atomic write of its name); returns the file."""
+    problem = version_problem(version)
+    if problem:
+        raise VersionRefused(f"bad version {version!r}: {problem}; LATEST not moved")
     if not is_complete(join(folder, version)):
         raise IncompleteVersionError(f"{join(folder, version)} is not a complete version; LATEST not moved")
-    path = join(folder, LATEST_NAME)
+    path, _ = _latest_file(folder)
     write_bytes(path, (version + "\n").encode("utf-8"))
     return path
 
 
 def read_latest(folder: "str | os.PathLike") -> Optional[str]:
-    """The version name <folder>/LATEST holds, or None when there is no LATEST."""
-    path = join(folder, LATEST_NAME)
-    if _info(path).type != pafs.FileType.File:
+    """The version name <folder>/LATEST holds, or None when there is no LATEST; VersionError when LATEST
+    is damaged (a folder, or not one version name), so a lost pointer is never read as 'none yet'."""
+    path, kind = _latest_file(folder)
+    if kind != pafs.FileType.File:
         return None
-    return read_bytes(path).decode("utf-8").strip() or None
+    name = read_bytes(path).decode("utf-8", "replace").strip()
+    if not name:
+        return None
+    problem = version_problem(name)
+    if problem:
+        raise VersionError(f"{path} holds {name!r}, not a version name ({problem})")
+    return name
 
 
 def resolve_latest(path: "str | os.PathLike") -> str:
@@ -372,12 +399,25 @@ def resolve_latest(path: "str | os.PathLike") -> str:
 #
 # A run claims <output>/<source>/.<version>.claim at launch (created exclusively), writes every
 # file into a staging folder beside the version, .<version>.staging-<run id>/, and only at the
-# end publishes: the manifest goes into the staging folder, the old version (with --overwrite) is
-# set aside and the staging folder is renamed into place. So a failed or killed run never touches
-# a complete version, a --dry_run never deletes anything, and a second writer of the same version
-# fails at launch with one line instead of mixing its shards with the first one's.
+# end publishes: the manifest goes into the staging folder, the old version's other files (a
+# user's notes) are hard-linked into it, and the staging folder takes the version's name. Locally
+# that is one atomic exchange of the two folders (Linux renameat2), so the name holds a complete
+# version at every instant; where the system cannot exchange, the old version is first renamed to
+# .<version>.replaced-<run id>, and a run killed between the two renames is undone by the next
+# claim in that folder. No claim deletes a set-aside version; hidden names (claims, staging and
+# set-aside folders) are never versions. So a failed or killed run never loses a complete version,
+# a --dry_run never deletes anything, and a second writer of the same version fails at launch with
+# one line instead of mixing its shards with the first one's.
 
 CLAIM_SUFFIX = ".claim"
+STAGING_MARK = ".staging-"
+REPLACED_MARK = ".replaced-"
+# Tests only: the publish step at which the process dies (os._exit, as kill -9: no cleanup runs):
+# staged, kept, set_aside (no exchange), emptied (object stores), swapped, cleaned.
+CRASH_AT_ENV = "CCPAIRS_PUBLISH_CRASH_AT"
+_RUN_ID = "[0-9a-f]{16}"
+_REPLACED = re.compile(rf"\.(.+){re.escape(REPLACED_MARK)}({_RUN_ID})")
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
 
 def _is_version_file(name: str) -> bool:
@@ -385,11 +425,13 @@ def _is_version_file(name: str) -> bool:
     return (name == MANIFEST_NAME or TMP_MARK in name
             or fnmatch.fnmatch(name, PAIR_SHARD_GLOB) or fnmatch.fnmatch(name, REJECT_SHARD_GLOB))
 
-STAGING_MARK = ".staging-"
-
 
 class VersionBusy(VersionError):
     """Another run holds the version's claim."""
+
+
+class VersionRefused(VersionError):
+    """A version no run may write: a reserved or hidden name, or a folder that is a symbolic link."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -398,6 +440,9 @@ class Claim:
 
     version_dir: str
     run_id: str
+    # Local disks: (device, inode) of the staging folder. Renames keep it, so a retried publish can
+    # tell that the folder under the version's name is already this run's.
+    staging_id: Optional[Tuple[int, int]] = None
 
     def _beside(self, name: str) -> str:
         parent = self.version_dir.rstrip("/") if is_uri(self.version_dir) else os.path.normpath(self.version_dir)
@@ -411,6 +456,11 @@ class Claim:
     @property
     def staging_dir(self) -> str:
         return self._beside(f".{base_name(self.version_dir)}{STAGING_MARK}{self.run_id}")
+
+    @property
+    def replaced_dir(self) -> str:
+        """Where the old version waits between the two renames of a publish without exchange."""
+        return self._beside(f".{base_name(self.version_dir)}{REPLACED_MARK}{self.run_id}")
 
 
 def _holder_record(run_id: str) -> bytes:
@@ -502,14 +552,86 @@ def _claims_serialised(claim: Claim):
         yield
 
 
+def _refuse_unwritable(version_dir: str) -> None:
+    """A launch never writes a reserved or hidden name (LATEST, a claim, a staging folder), nor through
+    a symbolic link: --overwrite would replace the link and carry the target's other files along."""
+    name = base_name(version_dir)
+    problem = version_problem(name)
+    if problem:
+        raise VersionRefused(f"bad version {name!r}: {problem}")
+    fs, fs_path = resolve(version_dir)
+    if not isinstance(fs, pafs.LocalFileSystem):
+        return
+    if os.path.islink(fs_path):
+        raise VersionRefused(f"{version_dir} is a symbolic link (to {os.readlink(fs_path)}); a version folder must "
+                             "be a real folder: write the version where the link points, or under another --version")
+    if os.path.lexists(fs_path) and not os.path.isdir(fs_path):
+        raise VersionRefused(f"{version_dir} is a file, not a version folder")
+
+
+def _remove_quietly(path: str) -> None:
+    """Delete a local folder this run no longer needs; a failure is only a warning (nothing depends on it)."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("could not delete %s: %s", path, exc)
+
+
+def _restore_set_aside(folder: str, version: str, aside: str) -> None:
+    """An old version a publish set aside: back under its name when that is empty (the publish was cut
+    between its renames), deleted when the new version is in place (with the old one's other files),
+    and left alone, with a warning, in any other state: it is never deleted unless replaced."""
+    name = os.path.join(folder, version)
+    if not os.path.lexists(name):
+        log.warning("restoring %s, which a publish that did not finish had set aside", name)
+        os.replace(aside, name)
+        _fsync_dir(folder)
+    elif is_complete(name):
+        _remove_quietly(aside)
+    else:
+        log.warning("%s is incomplete and %s holds the version it replaced: left as they are", name, aside)
+
+
+def _recover_set_aside_versions(folder: str) -> None:
+    """Every version in a local dataset folder that a dead run left set aside mid-publish, put back
+    (or, when the new one made it, deleted): the next claim in the folder, of whatever version, heals it."""
+    if not os.path.isdir(folder):
+        return
+    for name in sorted(os.listdir(folder)):
+        match = _REPLACED.fullmatch(name)
+        if not match or not os.path.isdir(os.path.join(folder, name)):
+            continue
+        version, run_id = match.groups()
+        holder = _read_holder(os.path.join(folder, f".{version}{CLAIM_SUFFIX}"))
+        if holder and holder.get("run_id") == run_id and not _holder_is_dead(holder):
+            continue  # that run is alive, between its two renames
+        _restore_set_aside(folder, version, os.path.join(folder, name))
+
+
+def _staging_folders(folder: str, version: str) -> List[str]:
+    """The staging folders of one version in a dataset folder (exact names: version 'a' never matches
+    version 'a.staging-x''s folders)."""
+    pattern = re.compile(re.escape(f".{version}{STAGING_MARK}") + _RUN_ID)
+    return [join(folder, e.base_name) for e in _list_dir(folder) if pattern.fullmatch(e.base_name)]
+
+
 def claim_version(version_dir: "str | os.PathLike", overwrite: bool) -> Claim:
-    """At launch: refuse a complete version unless overwrite, and a version a live run is writing;
-    take over a dead run's claim (with a warning) and clear its staging folders. Returns the claim."""
+    """At launch: refuse a reserved name or a symlinked folder, a complete version unless overwrite, and a
+    version a live run is writing; heal what dead runs left mid-publish; take over a dead run's claim
+    (with a warning) and clear its staging folders. Returns the claim."""
     version_dir = os.fspath(version_dir)
-    if is_complete(version_dir) and not overwrite:
-        raise VersionExists(f"{version_dir} is a complete version (has {MANIFEST_NAME}); pass --overwrite to replace it")
+    _refuse_unwritable(version_dir)
     claim = Claim(version_dir, secrets.token_hex(8))
+    fs, final = resolve(version_dir)
+    local = isinstance(fs, pafs.LocalFileSystem)
+    parent = posixpath.dirname(claim.staging_dir) if is_uri(claim.staging_dir) else os.path.dirname(claim.staging_dir)
     with _claims_serialised(claim):
+        if local:
+            _recover_set_aside_versions(os.path.dirname(final))
+        if is_complete(version_dir) and not overwrite:
+            raise VersionExists(f"{version_dir} is a complete version (has {MANIFEST_NAME}); pass --overwrite to replace it")
         if not _create_exclusively(claim.claim_path, _holder_record(claim.run_id)):
             holder = _read_holder(claim.claim_path)
             if not _holder_is_dead(holder):
@@ -518,60 +640,166 @@ def claim_version(version_dir: "str | os.PathLike", overwrite: bool) -> Claim:
                     f"{holder.get('host')} since {holder.get('started')}); if that run is dead, delete {claim.claim_path}")
             log.warning("taking over %s from a run that is gone: %s", claim.claim_path, holder)
             write_bytes(claim.claim_path, _holder_record(claim.run_id))
-        parent = posixpath.dirname(claim.staging_dir) if is_uri(claim.staging_dir) else os.path.dirname(claim.staging_dir)
-        prefix = f".{base_name(version_dir)}{STAGING_MARK}"
-        for entry in _list_dir(parent):
-            if entry.base_name.startswith(prefix):  # a dead run's files, never published
-                _delete_tree(join(parent, entry.base_name))
-    fs, fs_path = resolve(claim.staging_dir)
-    if isinstance(fs, pafs.LocalFileSystem):
-        fs.create_dir(fs_path, recursive=True)
+        for staging in _staging_folders(parent, base_name(version_dir)):  # dead runs' files
+            if not local and is_complete(staging) and not is_complete(version_dir):
+                log.warning("finishing the publish of %s from %s, cut short by a run that is gone", version_dir, staging)
+                _copy_into_place(staging, version_dir)
+            _delete_tree(staging)
+    if local:
+        staging = resolve(claim.staging_dir)[1]
+        fs.create_dir(staging, recursive=True)
+        claim = dataclasses.replace(claim, staging_id=_folder_id(staging))
     return claim
 
 
 def release(claim: Claim) -> None:
-    """Give the claim up (a run that ends without publishing: failed, or --dry_run); its staging goes too."""
-    if (_read_holder(claim.claim_path) or {}).get("run_id") == claim.run_id:
-        _delete_tree(claim.staging_dir)
-        _delete_claim(claim)
+    """Give the claim up (a run that ends without publishing: failed, or --dry_run); its staging goes too,
+    and an old version it had set aside goes back under its name."""
+    if (_read_holder(claim.claim_path) or {}).get("run_id") != claim.run_id:
+        return
+    fs, final = resolve(claim.version_dir)
+    aside = resolve(claim.replaced_dir)[1]
+    if isinstance(fs, pafs.LocalFileSystem) and os.path.isdir(aside):
+        _restore_set_aside(os.path.dirname(final), os.path.basename(final), aside)
+    _delete_tree(claim.staging_dir)
+    _delete_claim(claim)
+
+
+def _crash_point(step: str) -> None:
+    """A named step of publish where tests make the process die (CRASH_AT_ENV), as kill -9 would."""
+    if os.environ.get(CRASH_AT_ENV) == step:
+        os._exit(137)
+
+
+def _folder_id(path: str) -> Optional[Tuple[int, int]]:
+    try:
+        status = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return (status.st_dev, status.st_ino)
+
+
+def _exchange(first: str, second: str) -> bool:
+    """Swap two folders' names in one atomic step (Linux renameat2 RENAME_EXCHANGE). False where the
+    system or the filesystem cannot; the caller then renames twice."""
+    if not sys.platform.startswith("linux"):
+        return False
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:  # a C library older than glibc 2.28
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), first, None, second)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:  # a filesystem without hard links
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def _keep_user_files(old: str, new: str) -> None:
+    """The old version's files that are not the version's (a user's notes) go into the new one as hard
+    links, unless it has its own file of that name (a corpus version's report). Done before the swap,
+    so the old folder may then vanish at any moment without taking them along."""
+    for name in os.listdir(old):
+        source, target = os.path.join(old, name), os.path.join(new, name)
+        if _is_version_file(name) or os.path.lexists(target):
+            continue
+        if os.path.isdir(source) and not os.path.islink(source):
+            shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(source, target)
+    _fsync_dir(new)
+
+
+def _swap_into_place(claim: Claim) -> None:
+    """Local disks: the staging folder takes the version's name and the old version goes. With
+    exchange the name never stands empty; without, a crash between the renames leaves the old
+    version in replaced_dir for the next claim (or release) to put back."""
+    _, final = resolve(claim.version_dir)
+    staging, aside = resolve(claim.staging_dir)[1], resolve(claim.replaced_dir)[1]
+    parent = os.path.dirname(final)
+    if not os.path.lexists(final):
+        os.replace(staging, final)
+        _fsync_dir(parent)
+        _crash_point("swapped")
+        _remove_quietly(aside)  # a retried publish whose first attempt set the old version aside
+        return
+    if os.path.islink(final) or not os.path.isdir(final):
+        raise VersionRefused(f"{claim.version_dir} is no longer a folder (a link or a file); not publishing")
+    _keep_user_files(final, staging)
+    _crash_point("kept")
+    if _exchange(staging, final):
+        old = staging
+    else:
+        os.replace(final, aside)
+        _fsync_dir(parent)
+        _crash_point("set_aside")
+        os.replace(staging, final)
+        old = aside
+    _fsync_dir(parent)
+    _crash_point("swapped")
+    _remove_quietly(old)
+    _crash_point("cleaned")
+
+
+def _copy_into_place(staging_dir: str, version_dir: str) -> None:
+    """Object stores (no rename): delete the old version's files (manifest first), copy the staged ones in
+    (manifest last). Cut short, the version reads as incomplete until the next claim finishes the copy."""
+    fs, final = resolve(version_dir)
+    old = [e for e in _list_dir(version_dir) if e.is_file and _is_version_file(e.base_name)]
+    for entry in sorted(old, key=lambda e: e.base_name != MANIFEST_NAME):
+        fs.delete_file(entry.path)
+    _crash_point("emptied")
+    staged = [e for e in _list_dir(staging_dir) if e.is_file]
+    for entry in sorted(staged, key=lambda e: e.base_name == MANIFEST_NAME):
+        fs.copy_file(entry.path, f"{final}/{entry.base_name}")
+    _crash_point("swapped")
+
+
+def _already_published(claim: Claim) -> bool:
+    """A retried publish whose first attempt got this run's folder under the version's name."""
+    fs, final = resolve(claim.version_dir)
+    if isinstance(fs, pafs.LocalFileSystem) and claim.staging_id is not None:
+        return _folder_id(final) == claim.staging_id
+    return _info(claim.staging_dir).type == pafs.FileType.NotFound and is_complete(claim.version_dir)
 
 
 def publish(claim: Claim, manifest: Mapping[str, Any]) -> str:
     """Make the staging folder the version: manifest last into staging, then swap it into place.
 
-    Refused when the claim is no longer this run's (another run took it over as dead). Locally
-    the swap is two renames; an object store has no rename, so the old version's files are
-    deleted (manifest first) and the staged ones copied in (manifest last).
+    Refused when the claim is no longer this run's (another run took it over as dead). A retried
+    publish whose first attempt got as far as the swap only cleans up. Locally the swap is one
+    exchange of the two folders, or two renames (see _swap_into_place); an object store has no
+    rename, so the staged files are copied over the old ones (_copy_into_place).
     """
     holder = _read_holder(claim.claim_path) or {}
     if holder.get("run_id") != claim.run_id:
         raise VersionBusy(f"{claim.version_dir}: this run's claim was taken over by {holder or 'nobody'}; not publishing")
-    if _info(claim.staging_dir).type == pafs.FileType.NotFound and is_complete(claim.version_dir):
-        _delete_claim(claim)  # a retried publish whose first attempt got as far as the swap
+    fs, _ = resolve(claim.version_dir)
+    local = isinstance(fs, pafs.LocalFileSystem)
+    if _already_published(claim):
+        if local:
+            _remove_quietly(resolve(claim.staging_dir)[1])  # the old version, after an exchange
+            _remove_quietly(resolve(claim.replaced_dir)[1])
+        _delete_claim(claim)
         return claim.version_dir
+    if local and claim.staging_id is not None and _folder_id(resolve(claim.staging_dir)[1]) != claim.staging_id:
+        raise VersionError(f"{claim.staging_dir}, this run's staging folder, is gone; nothing to publish")
     write_manifest(claim.staging_dir, manifest)
-    fs, final = resolve(claim.version_dir)
-    _, staging = resolve(claim.staging_dir)
-    if isinstance(fs, pafs.LocalFileSystem):
-        trash = f"{staging}.replaced"
-        if os.path.exists(final):
-            os.replace(final, trash)
-        os.replace(staging, final)
-        _fsync_dir(os.path.dirname(final))
-        if os.path.exists(trash):
-            for name in os.listdir(trash):  # files that are not the version's (a user's notes) stay,
-                # unless the new version has its own file of that name (a corpus version's report)
-                if not _is_version_file(name) and not os.path.lexists(os.path.join(final, name)):
-                    os.replace(os.path.join(trash, name), os.path.join(final, name))
-            fs.delete_dir(trash)
+    _crash_point("staged")
+    if local:
+        _swap_into_place(claim)
     else:
-        old = [e for e in _list_dir(claim.version_dir) if e.is_file and _is_version_file(e.base_name)]
-        for entry in sorted(old, key=lambda e: e.base_name != MANIFEST_NAME):
-            fs.delete_file(entry.path)
-        staged = [e for e in _list_dir(claim.staging_dir) if e.is_file]
-        for entry in sorted(staged, key=lambda e: e.base_name == MANIFEST_NAME):
-            fs.copy_file(entry.path, f"{final}/{entry.base_name}")
+        _copy_into_place(claim.staging_dir, claim.version_dir)
         _delete_tree(claim.staging_dir)
+        _crash_point("cleaned")
     _delete_claim(claim)
     return claim.version_dir
 

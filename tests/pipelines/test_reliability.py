@@ -203,3 +203,42 @@ def test_kill_9_at_any_moment_leaves_no_torn_version_and_a_rerun_finishes(tmp_pa
     for shard in versions.pair_shards(clean):
         assert (version / os.path.basename(shard.path)).read_bytes() == pathlib.Path(shard.path).read_bytes()
     assert sorted(p.name for p in (tmp_path / "out" / "reddit").iterdir()) == ["v1"]
+
+
+def test_case_8_kill_9_at_every_step_of_the_corpus_jobs_publish_keeps_the_version(tmp_path):
+    """Issue 22, case 8 ("a kill -9 at any point of publish leaves the version readable"): the corpus job
+    replacing its version with --overwrite is killed (CCPAIRS_PUBLISH_CRASH_AT: os._exit between two steps
+    of publish) at each step in turn. After each kill the version reads whole through schemas.versions,
+    as the one it was before (or the new one, once swapped), with the user's own file; the next run
+    takes over and finishes, and nothing but the version is left in the folder."""
+    from pipelines import ccpairs
+    from sources.demo_inputs.corpus import planted_corpus
+
+    pairs, _ = planted_corpus(n_plain=20)
+    made = {source: versions.write_pair_version(tmp_path / source / "v1", rows, dataset=source)
+            for source, rows in pairs.items()}
+    only_reddit, both = [made["reddit"]], [made["reddit"], made["stackexchange"]]
+
+    def argv(inputs):
+        return [a for d in inputs for a in ("--input", d)] + [
+            "--output", str(tmp_path / "out"), "--version", "c1", "--overwrite", "--no_report", "--pool_size", "10"]
+
+    version = tmp_path / "out" / "ccpairs" / "c1"
+    ccpairs.run(argv(only_reddit))
+    (version / "NOTES.txt").write_text("mine")
+    visible = only_reddit
+    for step, wanted in [("staged", both), ("kept", both), ("swapped", both), ("cleaned", only_reddit)]:
+        killed = subprocess.run([sys.executable, "-m", "pipelines.ccpairs", *argv(wanted)], cwd=ROOT, timeout=300,
+                                env=dict(os.environ, **{versions.CRASH_AT_ENV: step}), capture_output=True, text=True)
+        assert killed.returncode == 137, killed.stderr[-2000:]
+        if step in ("swapped", "cleaned"):
+            visible = wanted
+        manifest = versions.read_manifest(version)
+        assert [entry["path"] for entry in manifest["inputs"]] == visible, step
+        assert versions.read_pairs(version).num_rows == manifest["counts"]["pairs"] > 0
+        assert (version / "NOTES.txt").read_text() == "mine"
+        assert versions.list_versions(tmp_path / "out", "ccpairs") == ["c1"]
+    ccpairs.run(argv(both))
+    assert [entry["path"] for entry in versions.read_manifest(version)["inputs"]] == both
+    assert (version / "NOTES.txt").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "out" / "ccpairs").iterdir()) == ["c1"]

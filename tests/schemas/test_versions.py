@@ -1,9 +1,12 @@
 """The version folder: written atomically, read one way, complete only with a readable manifest."""
 
+import argparse
 import io
 import json
 import logging
 import os
+import subprocess
+import sys
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -11,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from schemas import versions
+from schemas.cli import version_name
 from schemas.manifest import MANIFEST_NAME
 from schemas.pairs import PAIR_SCHEMA, make_pair
 
@@ -207,3 +211,204 @@ def test_paths_join_locally_and_for_uris(tmp_path):
     fs, path = versions.resolve("relative/dir")
     assert isinstance(fs, pafs.LocalFileSystem) and path == os.path.abspath("relative/dir")
     assert json.loads(json.dumps(versions.read_manifest(versions.write_pair_version(tmp_path / "v", pairs(1)))))
+
+
+# ---- issue 22: hostile input at web scale ----
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.mark.parametrize("name", ["LATEST", "latest", ".v1", ".v1.staging-0123456789abcdef", "v1\nv2", "v1\x1b[2J",
+                                  "v\u202e1", "v" * 201])
+def test_case_7_reserved_hidden_and_control_character_names_are_refused(tmp_path, name):
+    """Issue 22, case 7: LATEST, hidden names and control characters never name a version, at the
+    flag (schemas.cli.version_name, every command's --version) and at the claim, before anything is written."""
+    with pytest.raises(argparse.ArgumentTypeError, match="bad version"):
+        version_name(name)
+    with pytest.raises(versions.VersionRefused, match="bad version"):
+        versions.claim_version(tmp_path / "ccpairs" / name, overwrite=True)
+    assert not (tmp_path / "ccpairs").exists()
+    assert version_name("2026-11-22") == "2026-11-22" and version_name("v1 final") == "v1 final"
+
+
+def test_case_7_a_lost_latest_pointer_is_an_error_not_no_pointer(tmp_path):
+    """Issue 22, case 7: a LATEST that is a folder (a version once named LATEST) or holds no version name
+    is refused when read or moved, instead of reading as 'no run yet' or crashing the next scheduled run."""
+    folder = tmp_path / "ccpairs"
+    versions.write_pair_version(folder / "v1", pairs(2))
+    assert versions.read_latest(folder) is None
+    versions.write_latest(folder, "v1")
+    assert versions.read_latest(folder) == "v1"
+    with pytest.raises(versions.VersionRefused, match="bad version 'LATEST'"):
+        versions.write_latest(folder, "LATEST")
+    (folder / "LATEST").write_text("v1\nv2\n")
+    with pytest.raises(versions.VersionError, match="not a version name"):
+        versions.read_latest(folder)
+    (folder / "LATEST").unlink()
+    (folder / "LATEST").mkdir()
+    (folder / "LATEST" / MANIFEST_NAME).write_text((folder / "v1" / MANIFEST_NAME).read_text())
+    for call in (lambda: versions.read_latest(folder), lambda: versions.write_latest(folder, "v1"),
+                 lambda: versions.resolve_latest(str(folder / "LATEST"))):
+        with pytest.raises(versions.VersionError, match="is a folder, not the LATEST pointer"):
+            call()
+    assert versions.list_versions(tmp_path, "ccpairs") == ["v1"]
+
+
+def test_case_8_list_versions_shows_published_versions_only(tmp_path):
+    """Issue 22, case 8: staging and set-aside folders (hidden, complete once their manifest is in) are
+    never listed or found as versions."""
+    versions.write_pair_version(tmp_path / "reddit" / "v1", pairs(2))
+    hidden = [".v1.staging-0123456789abcdef", ".v1.replaced-0123456789abcdef", ".v3.staging-0123456789abcdef"]
+    for i, name in enumerate(hidden):  # complete copies, as a publish cut short leaves them
+        versions.write_pair_version(tmp_path / "reddit" / f"spare{i}", pairs(1))
+    for i, name in enumerate(hidden):
+        os.rename(tmp_path / "reddit" / f"spare{i}", tmp_path / "reddit" / name)
+    assert versions.list_versions(tmp_path, "reddit") == ["v1"]
+    assert versions.latest_version(tmp_path, "reddit") == "v1"
+    assert versions.find_version_dirs(tmp_path / "reddit") == [str(tmp_path / "reddit" / "v1")]
+    assert versions.find_version_dirs(tmp_path) == [str(tmp_path / "reddit" / "v1")]
+
+
+PUBLISH = """
+import sys
+from schemas import versions
+from tests.schemas.test_versions import pairs
+version_dir, mode = sys.argv[1], sys.argv[2]
+if mode == "no-exchange":  # a system or filesystem without renameat2's RENAME_EXCHANGE
+    versions._exchange = lambda first, second: False
+versions.write_pair_version(version_dir, pairs(5), num_shards=2)
+"""
+
+def exchange_works(tmp_path) -> bool:
+    """Whether renameat2 swaps two folders here (else publish renames twice): checked on real folders."""
+    (tmp_path / "swap-a").mkdir()
+    (tmp_path / "swap-b").mkdir()
+    (tmp_path / "swap-a" / "x").write_text("")
+    swapped = versions._exchange(str(tmp_path / "swap-a"), str(tmp_path / "swap-b"))
+    assert not swapped or files_in(tmp_path / "swap-b") == ["x"]
+    for name in ("swap-a", "swap-b"):
+        for leftover in (tmp_path / name).iterdir():
+            leftover.unlink()
+        (tmp_path / name).rmdir()
+    return swapped
+
+
+STEPS = [("exchange", step) for step in ("staged", "kept", "swapped", "cleaned")] + [
+    ("no-exchange", step) for step in ("staged", "kept", "set_aside", "swapped", "cleaned")]
+
+
+def publish_killed_at(version_dir, mode, step):
+    """A real publish (claim, staged shards, manifest, swap) in a child process that dies at `step`."""
+    env = dict(os.environ, **{versions.CRASH_AT_ENV: step})
+    done = subprocess.run([sys.executable, "-c", PUBLISH, str(version_dir), mode], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 137, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("mode, step", STEPS, ids=[f"{m}-{s}" for m, s in STEPS])
+def test_case_8_kill_9_at_every_step_of_publish_keeps_the_version(tmp_path, mode, step):
+    """Issue 22, case 8: an --overwrite publish killed (os._exit, as kill -9) between any two of its steps
+    leaves the old version readable under its name (or the new one, once swapped), with the user's
+    own files; without an atomic exchange, the one instant the name is empty is undone by the next
+    claim in the folder, of any version. No claim deletes a version, and the next run replaces it."""
+    if mode == "exchange" and not exchange_works(tmp_path):
+        pytest.skip("this system or filesystem cannot exchange two folders: publish renames twice")
+    version = tmp_path / "reddit" / "v1"
+    versions.write_pair_version(version, pairs(3))
+    (version / "NOTES.txt").write_text("mine")
+    publish_killed_at(version, mode, step)
+
+    if step == "set_aside":  # between the two renames: the name is empty until the next claim
+        assert not version.exists() and versions.list_versions(tmp_path, "reddit") == []
+        versions.release(versions.claim_version(tmp_path / "reddit" / "v2", overwrite=False))
+    swapped = step in ("swapped", "cleaned")
+    assert versions.read_pairs(version).num_rows == (5 if swapped else 3)
+    assert (version / "NOTES.txt").read_text() == "mine"
+    assert versions.list_versions(tmp_path, "reddit") == ["v1"]
+
+    versions.write_pair_version(version, pairs(5), num_shards=2)  # the next run
+    assert versions.read_pairs(version).num_rows == 5 and (version / "NOTES.txt").read_text() == "mine"
+    assert files_in(tmp_path / "reddit") == ["v1"]  # no claim, staging or set-aside copy left
+
+
+def object_store(root):
+    """A local folder that acts as gs:// does for versions (no rename; parents made on write), for gs://bucket/."""
+    import fsspec
+
+    return pafs.SubTreeFileSystem(str(root), pafs.PyFileSystem(pafs.FSSpecHandler(
+        fsspec.filesystem("file", auto_mkdir=True))))
+
+
+OBJECT_STORE_PUBLISH = """
+import sys
+from schemas import versions
+from tests.schemas.test_versions import object_store, pairs
+store = object_store(sys.argv[1])
+versions._object_store = lambda scheme, bucket: store
+versions.write_pair_version(sys.argv[2], pairs(5), num_shards=2)
+"""
+
+
+@pytest.mark.parametrize("step", ["staged", "emptied", "swapped", "cleaned"])
+def test_case_8_a_publish_to_an_object_store_cut_short_is_finished_by_the_next_claim(tmp_path, step, monkeypatch):
+    """Issue 22, case 8, on gs:// and s3:// (no rename: the old files are deleted, the staged ones copied):
+    a publish killed mid-copy leaves an incomplete version, and the next claim of it finishes the copy
+    from the dead run's staged files instead of deleting them."""
+    store = object_store(tmp_path)
+    monkeypatch.setattr(versions, "_object_store", lambda scheme, bucket: store)
+    version = "gs://bucket/out/reddit/v1"
+    versions.write_pair_version(version, pairs(3))
+    done = subprocess.run([sys.executable, "-c", OBJECT_STORE_PUBLISH, str(tmp_path), version], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ, **{versions.CRASH_AT_ENV: step}))
+    assert done.returncode == 137, done.stderr[-2000:]
+
+    assert versions.is_complete(version) == (step != "emptied")
+    versions.release(versions.claim_version(version, overwrite=True))  # the next run's launch
+    assert versions.read_pairs(version).num_rows == (3 if step == "staged" else 5)
+    versions.write_pair_version(version, pairs(5), num_shards=2)
+    assert versions.read_pairs(version).num_rows == 5
+    assert files_in(tmp_path / "bucket" / "out" / "reddit") == ["v1"]
+
+
+def test_case_8_a_failed_publish_between_the_renames_puts_the_old_version_back(tmp_path, monkeypatch):
+    """Issue 22, case 8: a publish that fails (not killed) after setting the old version aside gives it
+    back under its name when the run releases its claim."""
+    version = versions.write_pair_version(tmp_path / "v1", pairs(3))
+    claim = versions.claim_version(version, overwrite=True)
+    versions.write_rows(versions.join(claim.staging_dir, "pairs-00000-of-00001.parquet"), pairs(1), PAIR_SCHEMA)
+    monkeypatch.setattr(versions, "_exchange", lambda first, second: False)
+    real_replace = os.replace
+
+    def second_rename_fails(src, dst):
+        if str(src) == claim.staging_dir:
+            raise OSError("disk gone")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", second_rename_fails)
+    manifest = versions.read_manifest(version)
+    with pytest.raises(OSError, match="disk gone"):
+        versions.publish(claim, dict(manifest, counts=dict(manifest["counts"], pairs=1, records_read=1,
+                                                             records_used=1), shards=[{"path": "pairs-00000-of-00001.parquet", "rows": 1}]))
+    monkeypatch.undo()
+    assert not (tmp_path / "v1").exists()
+    versions.release(claim)
+    assert versions.read_pairs(version).num_rows == 3 and files_in(tmp_path) == ["v1"]
+
+
+def test_case_15_a_version_folder_that_is_a_symlink_is_refused(tmp_path):
+    """Issue 22, case 15: --overwrite of a version folder that is a symbolic link would replace the link and
+    move the target's other files into the output; a link is refused at the claim, nothing is touched."""
+    target = tmp_path / "elsewhere"
+    versions.write_pair_version(target, pairs(2))
+    (target / "secret.txt").write_text("not the output's")
+    (tmp_path / "out" / "reddit").mkdir(parents=True)
+    link = tmp_path / "out" / "reddit" / "v1"
+    link.symlink_to(target, target_is_directory=True)
+    before = files_in(target)
+    for overwrite in (True, False):
+        with pytest.raises(versions.VersionRefused, match="is a symbolic link"):
+            versions.claim_version(link, overwrite=overwrite)
+    with pytest.raises(versions.VersionRefused, match="is a symbolic link"):
+        versions.write_pair_version(link, pairs(4))
+    assert files_in(target) == before and files_in(tmp_path / "out" / "reddit") == ["v1"] and link.is_symlink()
+    assert versions.read_pairs(link).num_rows == 2  # reading through a link is fine
