@@ -7,12 +7,13 @@ A pair is contaminated when
   an evaluation query or a judged passage: reason `eval_ngram`.
 "Judged passages" are the corpus documents named in the qrels of an evaluation split (every
 qrels/*.tsv except train.tsv), title + text as BEIR's dense models read them; a folder without
-qrels has all its corpus documents judged. The n-grams are kept as one sorted uint64 array of
+qrels has all its corpus documents judged. A qrels file is BEIR (a header, then tab-separated
+query-id, corpus-id, score) or TREC (`qid 0 docid rel`, whitespace); anything else, a query or
+corpus line that is not a JSON object, or qrels that name no corpus document, is an EvalDataError. The n-grams are kept as one sorted uint64 array of
 64-bit hashes (8 bytes per n-gram), so even a large evaluation set fits each worker.
 """
 
 import contextlib
-import csv
 import dataclasses
 import hashlib
 import io
@@ -47,14 +48,27 @@ def _kind(path: str) -> pafs.FileType:
     return fs.get_file_info(fs_path).type
 
 
-def _jsonl(path: str) -> Iterator[dict]:
-    with _open_text(path) as handle:
-        for line_no, line in enumerate(handle, 1):
-            if line.strip():
+def _jsonl(path: str, text_fields: Sequence[str]) -> Iterator[dict]:
+    """The JSON objects of a .jsonl file; `text_fields`, where present, must be strings. Anything else
+    is an EvalDataError naming the line, so bad evaluation data is one line at launch, not a traceback."""
+    try:
+        with _open_text(path) as handle:
+            for line_no, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
                 try:
-                    yield json.loads(line)
+                    row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise EvalDataError(f"{path}:{line_no}: not JSON ({exc})") from None
+                if not isinstance(row, dict):
+                    raise EvalDataError(f"{path}:{line_no}: a JSON {type(row).__name__}, not an object")
+                bad = [f for f in text_fields if row.get(f) is not None and not isinstance(row[f], str)]
+                if bad:
+                    raise EvalDataError(f"{path}:{line_no}: {bad[0]!r} is a JSON {type(row[bad[0]]).__name__}, "
+                                        "not a string")
+                yield row
+    except UnicodeDecodeError as exc:
+        raise EvalDataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start} of a block)") from None
 
 
 def check_beir_folder(folder: str) -> None:
@@ -73,19 +87,83 @@ def evaluation_qrels(folder: str) -> List[str]:
     return [join(folder, "qrels", n) for n in names if n != "train.tsv"]
 
 
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _beir_row_id(line: str) -> Optional[str]:
+    """The corpus id of a BEIR qrels row (query-id, corpus-id, integer score; tab-separated)."""
+    fields = line.split("\t")
+    ok = len(fields) == 3 and fields[0].strip() and fields[1].strip() and _is_int(fields[2])
+    return fields[1].strip() if ok else None
+
+
+def _trec_row_id(line: str) -> Optional[str]:
+    """The document id of a TREC qrels row (query-id, iteration, doc-id, integer relevance; whitespace)."""
+    fields = line.split()
+    return fields[2] if len(fields) == 4 and _is_int(fields[3]) else None
+
+
+def _is_beir_header(line: str) -> bool:
+    fields = line.split("\t")
+    return len(fields) == 3 and all(f.strip() for f in fields) and not _is_int(fields[2])
+
+
+def _not_qrels(path: str, line_no: int, line: str) -> EvalDataError:
+    return EvalDataError(
+        f"{path}:{line_no}: {line[:60]!r} is neither BEIR qrels (a header 'query-id<TAB>corpus-id<TAB>score', "
+        "then three tab-separated columns) nor TREC qrels ('query-id 0 doc-id relevance')")
+
+
+def qrels_corpus_ids(path: str) -> Set[str]:
+    """The corpus ids one qrels file names (any grade), read in the form its first line shows: BEIR
+    (tab-separated, a header first) or TREC (`qid 0 docid rel`, spaces or tabs). Any other line, or
+    an empty file, is an EvalDataError: a misread qrels file would judge no passage and say nothing."""
+    ids: Set[str] = set()
+    row_id = None
+    try:
+        with _open_text(path) as handle:
+            for line_no, line in enumerate(handle, 1):
+                line = line.rstrip("\r\n")
+                if not line.strip():
+                    continue
+                if row_id is None:
+                    if _is_beir_header(line):
+                        row_id = _beir_row_id
+                        continue
+                    row_id = _trec_row_id
+                found = row_id(line)
+                if found is None:
+                    raise _not_qrels(path, line_no, line)
+                ids.add(found)
+    except UnicodeDecodeError:
+        raise EvalDataError(f"{path}: not UTF-8 text") from None
+    if row_id is None:
+        raise EvalDataError(f"{path} is empty: BEIR qrels start with a header 'query-id<TAB>corpus-id<TAB>score'")
+    return ids
+
+
 def judged_ids(qrels_files: Sequence[str]) -> Optional[Set[str]]:
     """Corpus ids the qrels name (any grade); None when there are no qrels."""
     if not qrels_files:
         return None
     ids: Set[str] = set()
     for path in qrels_files:
-        with _open_text(path) as handle:
-            for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-                if len(row) == 4:  # TREC layout: qid 0 docid grade
-                    row = [row[0], row[2], row[3]]
-                if len(row) == 3 and row[0] != "query-id":
-                    ids.add(row[1])
+        ids |= qrels_corpus_ids(path)
     return ids
+
+
+def check_eval_folder(folder: str) -> None:
+    """What can be checked without reading the corpus: the files are there, every query line is an
+    object with a string text, every evaluation qrels file is BEIR or TREC (the schedule, before any job)."""
+    check_beir_folder(folder)
+    for _ in _jsonl(join(folder, "queries.jsonl"), ("text",)):
+        pass
+    judged_ids(evaluation_qrels(folder))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,19 +222,22 @@ def load_eval_set(folders: Sequence[str], ngram_words: int = NGRAM_WORDS) -> Eva
     for folder in folders:
         check_beir_folder(folder)
         n_queries = n_passages = 0
-        for row in _jsonl(join(folder, "queries.jsonl")):
-            text = str(row.get("text") or "")
+        for row in _jsonl(join(folder, "queries.jsonl"), ("text",)):
+            text = row.get("text") or ""
             if normalized_words(text):
                 queries.add(normalized_words(text))
                 chunks.append(ngram_hashes(text, ngram_words))
                 n_queries += 1
         qrels = evaluation_qrels(folder)
         judged = judged_ids(qrels)
-        for row in _jsonl(join(folder, "corpus.jsonl")):
+        for row in _jsonl(join(folder, "corpus.jsonl"), ("title", "text")):
             if judged is None or str(row.get("_id")) in judged:
                 text = f"{row.get('title') or ''} {row.get('text') or ''}".strip()
                 chunks.append(ngram_hashes(text, ngram_words))
                 n_passages += 1
+        if judged and not n_passages:
+            raise EvalDataError(f"--decontaminate {folder}: its qrels name {len(judged)} corpus ids and none is an "
+                                "_id in corpus.jsonl, so no passage would be judged")
         summary.append((folder, n_queries, n_passages, eval_fingerprint(folder)))
     ngrams = np.unique(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.uint64)
     return EvalSet(frozenset(queries), ngrams.astype(np.uint64), ngram_words, tuple(summary))

@@ -117,6 +117,10 @@ def lineage_of(version_dirs: Iterable[str]) -> Tuple[List[Dict[str, Any]], List[
         if any(entry["path"] == version_dir for entry in lineage):
             raise UsageError(f"--input {version_dir} is given twice")
         manifest = versions.read_manifest(version_dir)
+        try:
+            schemas.manifest.check_schema_version(manifest, f"--input {version_dir}")
+        except schemas.manifest.ManifestError as exc:
+            raise UsageError(str(exc)) from None
         shards = versions.pair_shards(version_dir, manifest)
         pairs_by_source: Dict[str, int] = {}
         for shard in shards:
@@ -135,12 +139,16 @@ def lineage_of(version_dirs: Iterable[str]) -> Tuple[List[Dict[str, Any]], List[
     return lineage, units
 
 
-def check_eval_folders(folders: List[str]) -> None:
-    for folder in folders:
-        try:
+def check_eval_folders(folders: List[str], ngram_words: int) -> List[Dict[str, Any]]:
+    """Read every --decontaminate folder whole at launch, before the claim: a folder that is not
+    BEIR data (a missing file, a line that is no JSON object, qrels in neither BEIR nor TREC form) is
+    one line, never a traceback on a worker or a silent miss. Returns the manifest's eval_sets."""
+    try:
+        for folder in folders:
             check_beir_folder(folder)
-        except EvalDataError as exc:
-            raise UsageError(str(exc)) from None
+        return load_eval_set(folders, ngram_words).describe() if folders else []
+    except EvalDataError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # ---- reading ----
@@ -617,8 +625,7 @@ def build_pipeline(pipeline: beam.Pipeline, options) -> versions.Claim:
     version_dirs = [resolve_input(path) for path in own.input]
     lineage, units = lineage_of(version_dirs)
     eval_folders = list(own.decontaminate or [])
-    check_eval_folders(eval_folders)
-    eval_summary = load_eval_set(eval_folders, config.ngram_words).describe() if eval_folders else []
+    eval_summary = check_eval_folders(eval_folders, config.ngram_words)
     claim = versions.claim_version(versions.version_path(own.output, DATASET, own.dataset_version), own.overwrite)
     build_corpus(pipeline, units=units, lineage=lineage, claim=claim, version=own.dataset_version, config=config,
                  eval_folders=eval_folders, eval_summary=eval_summary, num_shards=own.num_shards)
@@ -644,7 +651,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger().setLevel(logging.INFO)
     try:
         print(run(argv))
-    except (UsageError, versions.VersionExists, versions.VersionBusy) as exc:
+    except (UsageError, versions.VersionError) as exc:
         exit_with_usage_error(f"python -m pipelines.{DATASET}", exc)
     return 0
 

@@ -93,6 +93,21 @@ def check_manifest(manifest: Mapping[str, Any]) -> None:
         raise ManifestError(f"pairs={counts['pairs']} but shards hold {shard_rows} rows")
 
 
+def schema_major(schema_version: Any) -> Optional[int]:
+    """The major part of a "major.minor.patch" schema_version, or None when it is not one."""
+    head = str(schema_version or "").split(".", 1)[0]
+    return int(head) if head.isascii() and head.isdigit() else None
+
+
+def check_schema_version(manifest: Mapping[str, Any], where: str) -> None:
+    """Refuse a version written under another major schema_version: its pairs mean something else
+    (2.0.0 changed how pair_id is made), so merging them with ours would break dedup by pair_id."""
+    theirs = manifest.get("schema_version")
+    if schema_major(theirs) != schema_major(SCHEMA_VERSION):
+        raise ManifestError(f"{where} has schema_version {theirs!r}, and this code writes {SCHEMA_VERSION} "
+                            f"(major {schema_major(SCHEMA_VERSION)}): re-extract it with this code")
+
+
 def dumps(manifest: Mapping[str, Any]) -> str:
     return json.dumps(manifest, indent=2, sort_keys=False) + "\n"
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from filtering.decontamination import EvalDataError, load_eval_set
+from filtering.decontamination import EvalDataError, check_eval_folder, load_eval_set
 from schemas import reasons
 
 EVAL = "eval/beir-dbpedia-entity-subset"
@@ -68,3 +68,66 @@ def test_a_folder_that_is_not_beir_is_refused(tmp_path):
         load_eval_set([str(tmp_path / "x")])
     with pytest.raises(EvalDataError, match="no such folder"):
         load_eval_set([str(tmp_path / "missing")])
+
+
+def _trec(rows):
+    return "".join(f"{q} 0 {d} {g}\n" for q, d, g in rows)
+
+
+@pytest.mark.parametrize("qrels_text", [
+    _trec([("q0", "d0", 1), ("q0", "d1", 0)]),
+    "q0\t0\td0\t1\nq0\tQ0\td1\t0\n",  # TREC columns, tab-separated
+    "query-id\tcorpus-id\tscore\nq0\td0\t1\n\nq0\td1\t0\n",
+], ids=["trec-spaces", "trec-tabs", "beir"])
+def test_case_11_trec_and_beir_qrels_judge_the_same_passages(tmp_path, qrels_text):
+    """Issue 22, case 11: TREC qrels (`qid 0 docid rel`, spaces) once judged no passage, silently."""
+    docs = [" ".join(f"d{i}w{j}" for j in range(20)) for i in range(3)]
+    folder = _beir(tmp_path / "b", ["find it"], docs, qrels=[])
+    (tmp_path / "b" / "qrels" / "test.tsv").write_text(qrels_text)
+    eval_set = load_eval_set([folder])
+    assert eval_set.describe()[0]["judged_passages"] == 2
+    assert eval_set.reason("q", docs[0]) == eval_set.reason("q", docs[1]) == reasons.DROP_EVAL_NGRAM
+    assert eval_set.reason("q", docs[2]) is None
+
+
+@pytest.mark.parametrize("qrels_text, where", [
+    ("q0,d0,1\n", "test.tsv:1"),
+    ("query-id corpus-id score\nq0 d0 1\n", "test.tsv:1"),  # BEIR columns, but spaces
+    ("q0\td0\t1\n", "test.tsv:1"),  # BEIR rows without their header
+    ("query-id\tcorpus-id\tscore\nq0\td0\n", "test.tsv:2"),
+    ("query-id\tcorpus-id\tscore\nq0\td0\thigh\n", "test.tsv:2"),
+    ("q0 0 d0 1\nq0\td1\t1\n", "test.tsv:2"),  # TREC, then a BEIR row
+    ("", "test.tsv is empty"),
+], ids=["csv", "beir-with-spaces", "beir-headless", "short-row", "word-score", "mixed", "empty"])
+def test_case_11_qrels_in_neither_form_are_one_clear_error(tmp_path, qrels_text, where):
+    """Issue 22, case 11: qrels that are neither BEIR nor TREC are refused with the file and line."""
+    folder = _beir(tmp_path / "b", ["q"], ["a doc"], qrels=[])
+    (tmp_path / "b" / "qrels" / "test.tsv").write_text(qrels_text)
+    with pytest.raises(EvalDataError, match=where) as error:
+        load_eval_set([folder])
+    assert "\n" not in str(error.value)
+    with pytest.raises(EvalDataError, match=where):
+        check_eval_folder(folder)
+
+
+@pytest.mark.parametrize("name, lines, expected", [
+    ("queries.jsonl", [b'{"_id": "q0", "text": "q"}', b"[1, 2]"], "queries.jsonl:2: a JSON list, not an object"),
+    ("queries.jsonl", [b'"just text"'], "queries.jsonl:1: a JSON str, not an object"),
+    ("queries.jsonl", [b'{"_id": "q0", "text": 7}'], "queries.jsonl:1: 'text' is a JSON int, not a string"),
+    ("queries.jsonl", [b'{"_id": "q0", "text": "caf\xe9"}'], "queries.jsonl: not UTF-8 text"),
+    ("corpus.jsonl", [b'{"_id": "d0", "text": "a doc"}', b"null"], "corpus.jsonl:2: a JSON NoneType, not an object"),
+    ("corpus.jsonl", [b'{"_id": "d0", "title": ["t"], "text": "a doc"}'], "corpus.jsonl:1: 'title' is a JSON list"),
+], ids=["list", "string", "number-text", "latin-1", "null", "list-title"])
+def test_case_11_a_line_that_is_no_object_is_one_clear_error(tmp_path, name, lines, expected):
+    """Issue 22, case 11: a queries.jsonl (or corpus.jsonl) line that is no object once gave a traceback."""
+    folder = _beir(tmp_path / "b", ["q"], ["a doc"])
+    (tmp_path / "b" / name).write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(EvalDataError, match=expected):
+        load_eval_set([folder])
+
+
+def test_case_11_qrels_that_name_no_corpus_document_are_refused(tmp_path):
+    """Issue 22, case 11: qrels whose ids match no corpus _id (another id scheme) would judge nothing."""
+    folder = _beir(tmp_path / "b", ["q"], ["a doc"], qrels=["doc-404"])
+    with pytest.raises(EvalDataError, match="qrels name 1 corpus ids and none is an _id in corpus.jsonl"):
+        load_eval_set([folder])

@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import pathlib
+import shutil
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -220,3 +221,48 @@ def test_two_versions_of_one_source_are_refused(tmp_path):
     with pytest.raises(ccpairs.UsageError, match=f"source 'reddit' is in {first} and {second}"):
         ccpairs.lineage_of([first, second])
     assert ccpairs.resolve_input(str(tmp_path / "reddit")) == second  # a dataset folder: its latest version
+
+
+def test_case_11_trec_qrels_drop_the_same_leaks_as_beir_qrels(corpus, tmp_path):
+    """Issue 22, case 11: the same evaluation set with TREC qrels (`qid 0 docid rel`, spaces) once judged
+    no passage (eval_ngram drops fell from 4 to 0) and said nothing."""
+    trec = tmp_path / "trec"
+    shutil.copytree(corpus["evals"], trec)
+    rows = (trec / "qrels" / "test.tsv").read_text().splitlines()[1:]
+    (trec / "qrels" / "test.tsv").write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in (r.split("\t") for r in rows)))
+    version_dir = run_job(corpus["inputs"], tmp_path / "out", "trec", "--decontaminate", str(trec), "--no_report")
+    dropped = versions.read_manifest(version_dir)["counts"]["records_dropped"]
+    assert dropped[reasons.DROP_EVAL_NGRAM] == corpus["manifest"]["counts"]["records_dropped"][reasons.DROP_EVAL_NGRAM] > 0
+    assert dropped[reasons.DROP_EVAL_QUERY] == len(corpus["truth"].eval_query)
+
+
+def test_case_11_bad_evaluation_data_is_one_line_before_the_claim(tmp_path, capsys):
+    """Issue 22, case 11: a queries.jsonl line that is no object once gave a traceback."""
+    pairs, _ = planted_corpus(n_plain=3)
+    inputs = write_sources(tmp_path / "sources", pairs)
+    evals = pathlib.Path(write_demo_beir(str(tmp_path / "beir"), n_queries=3, docs_per_topic=5))
+    with open(evals / "queries.jsonl", "a") as handle:
+        handle.write('["not", "an", "object"]\n')
+    argv = [a for d in inputs for a in ("--input", d)] + ["--output", str(tmp_path / "out"), "--version", "c1",
+                                                          "--decontaminate", str(evals)]
+    with pytest.raises(SystemExit) as exit_info:
+        ccpairs.main(argv)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1 and "queries.jsonl:4: a JSON list, not an object" in lines[0]
+    assert not (tmp_path / "out").exists()  # refused before the claim
+
+
+@pytest.mark.parametrize("schema_version, refused", [("1.0.0", True), ("3.0.0", True), (None, True), ("2.1.0", False)])
+def test_case_12_an_input_of_another_major_schema_version_is_refused(tmp_path, schema_version, refused):
+    """Issue 22, case 12: a source version written under another major schema_version was merged silently."""
+    pairs, _ = planted_corpus(n_plain=3)
+    inputs = write_sources(tmp_path / "sources", pairs)
+    manifest_path = pathlib.Path(inputs[0], "manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    manifest["schema_version"] = schema_version
+    manifest_path.write_text(json.dumps(manifest))
+    if refused:
+        with pytest.raises(ccpairs.UsageError, match=f"--input {inputs[0]} has schema_version {schema_version!r}"):
+            ccpairs.lineage_of(inputs)
+    else:
+        assert [entry["schema_version"] for entry in ccpairs.lineage_of(inputs)[0]] == ["2.1.0", "2.0.0"]
