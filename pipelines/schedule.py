@@ -11,6 +11,9 @@ and flags, the corpus job's flags and --decontaminate folders, and Beam flags fo
   manifest lists every input file with its size (and modification time where it records one),
   and its options; when the files matched by the globs and the flags give the same, that version
   is merged again.
+- Retrying a date whose run failed: a source whose inputs (or flags) changed since that run made
+  its version of the date makes it again (`--overwrite`), unless a corpus version was made from it
+  (then it is never replaced, and the run stops before any job, saying so).
 - Each job runs as its own process (`python -m pipelines.<source>`, `python -m pipelines.ccpairs`),
   as it would by hand, and any of them failing stops the run.
 - `<output>/ccpairs/LATEST` is moved (one atomic write of the version's name) only after the whole
@@ -32,12 +35,12 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
-from filtering.decontamination import eval_fingerprint
+from filtering.decontamination import EvalDataError, check_eval_folder, eval_fingerprint
 from pipelines import ccpairs
 from pipelines.inputs import NoInputFiles, expand_inputs
 from pipelines.options import UsageError, config_from_options, parse_options
 from schemas import versions
-from schemas.cli import CommandParser, version_name
+from schemas.cli import CommandParser, version_name, version_problem
 from sources.settings import as_dict
 
 log = logging.getLogger("schedule")
@@ -168,8 +171,49 @@ def reusable_version(spec: SourceSpec, output: str, inputs: List[Dict[str, Any]]
     return None
 
 
+def _same_path(path: str) -> str:
+    return path.rstrip("/") if versions.is_uri(path) else os.path.abspath(path)
+
+
+def corpora_made_from(output: str, version_dir: str) -> List[str]:
+    """The complete corpus versions whose lineage lists `version_dir` as an input."""
+    folder, wanted = versions.join(output, ccpairs.DATASET), _same_path(version_dir)
+    return [name for name in versions.list_versions(output, ccpairs.DATASET)
+            if any(_same_path(str(entry.get("path", ""))) == wanted
+                   for entry in versions.read_manifest(versions.join(folder, name)).get("inputs", []))]
+
+
+def remakes(spec: JobSpec, source: str, version: str) -> bool:
+    """Whether a source that must be extracted again replaces a version of this run's name (--overwrite).
+
+    Such a version was left by an earlier run of this date that failed before its corpus job, so no
+    corpus was made from it and LATEST never named one that was: a retry after the inputs (or flags)
+    changed makes it again. Once a corpus version was made from it, it is never replaced: SpecError.
+    """
+    version_dir = versions.version_path(spec.output, source, version)
+    if not versions.is_complete(version_dir):
+        return False
+    users = corpora_made_from(spec.output, version_dir)
+    if users:
+        raise SpecError(f"sources.{source}: its inputs or flags changed since its version {version} was made, and "
+                        f"corpus version {', '.join(users)} was made from that: give another --version")
+    return True
+
+
+def check_eval_folders(spec: JobSpec) -> None:
+    """The --decontaminate folders, checked before any job runs (the corpus job reads them whole)."""
+    for folder in spec.decontaminate:
+        try:
+            check_eval_folder(folder)
+        except EvalDataError as exc:
+            raise SpecError(f"corpus.decontaminate: {exc}") from None
+
+
 def plan(spec: JobSpec, version: str) -> List[Dict[str, Any]]:
-    """Per source: {"source", "version", "extract": bool, "inputs"}; refuses globs matching nothing."""
+    """Per source: {"source", "version", "extract": bool, "overwrite": bool, "inputs"}; refuses globs
+    matching nothing, bad corpus flags and evaluation folders, and a version it may not replace."""
+    corpus_options(spec)
+    check_eval_folders(spec)
     steps = []
     for source in spec.sources:
         try:
@@ -178,6 +222,7 @@ def plan(spec: JobSpec, version: str) -> List[Dict[str, Any]]:
             raise SpecError(f"sources.{source.name}: {exc}") from None
         reuse = reusable_version(source, spec.output, inputs, source_settings(source, spec.output))
         steps.append({"source": source.name, "version": reuse or version, "extract": reuse is None,
+                      "overwrite": reuse is None and remakes(spec, source.name, version),
                       "inputs": [i["path"] for i in inputs]})
     return steps
 
@@ -227,6 +272,10 @@ def run_schedule(spec: JobSpec, version: str) -> Dict[str, Any]:
     for step, source in zip(steps, spec.sources):
         if step["extract"]:
             argv = [f"pipelines.{source.name}"] + [a for i in source.inputs for a in ("--input", i)]
+            if step["overwrite"]:
+                log.info("%s: version %s was made by a run of this date that did not finish, from other inputs "
+                         "or flags; making it again", source.name, version)
+                argv.append("--overwrite")
             run_module(argv + ["--output", spec.output, "--version", version] + flags(source.options)
                        + spec.beam_options)
         else:
@@ -249,11 +298,17 @@ def run_schedule(spec: JobSpec, version: str) -> Dict[str, Any]:
 
 
 def run_version(spec: JobSpec, date: Optional[str], version: Optional[str]) -> str:
+    """--version as given (checked by its flag), else the run date in version_format, checked as a
+    version name: a format may not make LATEST, a hidden name or one with a control character."""
     if version:
         return version
     day = _dt.datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=_dt.timezone.utc) if date else \
         _dt.datetime.now(_dt.timezone.utc)
-    return day.strftime(spec.version_format)
+    name = day.strftime(spec.version_format)
+    problem = version_problem(name)
+    if problem:
+        raise SpecError(f"version_format {spec.version_format!r} gives the bad version {name!r}: {problem}")
+    return name
 
 
 def _date(text: str) -> str:
@@ -275,12 +330,11 @@ def main(argv=None) -> int:
     try:
         spec = load_spec(args.spec)
         version = run_version(spec, args.date, args.version)
-        version_name(version)
         if args.plan:
             print(json.dumps({"version": version, "sources": plan(spec, version)}))
             return 0
         summary = run_schedule(spec, version)
-    except (SpecError, argparse.ArgumentTypeError) as exc:
+    except (SpecError, versions.VersionError) as exc:
         parser.error(str(exc))
     print(json.dumps(summary))
     return 0

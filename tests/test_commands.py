@@ -10,6 +10,7 @@ import importlib
 import io
 import json
 import os
+import pathlib
 import subprocess
 
 import pytest
@@ -28,6 +29,10 @@ PLACEHOLDERS = {
     "empty": "an existing empty folder",
     "beir": "a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv",
     "versions": "an output root holding complete versions reddit/v1 and stackexchange/v1",
+    "links": "an output root whose reddit/v1 and ccpairs/c1 are symbolic links to complete versions elsewhere",
+    "old_schema": "a complete version (source 'reddit') whose manifest says schema_version 1.0.0",
+    "bad_beir": "a BEIR folder whose queries.jsonl's second line is a JSON list",
+    "csv_qrels": "a BEIR folder whose qrels/test.tsv is comma-separated",
 }
 
 
@@ -166,6 +171,9 @@ CASES = [
     ("filtering.filter_pairs", FILTER + ["--version", ".."], "bad version '..'"),
     ("filtering.filter_pairs", FILTER + ["--version", "."], "bad version '.'"),
     ("filtering.filter_pairs", FILTER + ["--version", ""], "bad version ''"),
+    ("filtering.filter_pairs", FILTER + ["--version", "LATEST"], "argument --version: bad version 'LATEST'"),
+    ("filtering.filter_pairs", FILTER + ["--version", ".v1"], "may not start with '.'"),
+    ("filtering.filter_pairs", FILTER + ["--version", "v1\tv2"], "may not hold control characters"),
     # pipelines.main
     ("pipelines.main", MAIN + ["--frobnicate"], "unknown flag --frobnicate"),
     ("pipelines.main", MAIN + ["--train-steps", "2"], "unknown flag --train-steps (did you mean --train_steps?)"),
@@ -195,6 +203,11 @@ CASES = [
     ("pipelines.reddit", REDDIT + ["--num_shards", "-1"], "--num_shards must be >= 0"),
     ("pipelines.reddit", REDDIT + ["--version", "../x"], "--version: bad version '../x'"),
     ("pipelines.reddit", REDDIT + ["stray"], "unexpected argument 'stray'"),
+    ("pipelines.reddit", REDDIT[:-1] + ["LATEST"], "--version: bad version 'LATEST': LATEST is reserved"),
+    ("pipelines.reddit", REDDIT[:-1] + [".v1.staging-0123456789abcdef"], "may not start with '.'"),
+    ("pipelines.reddit", REDDIT[:-1] + ["v1\nv2"], "bad version 'v1\\nv2': a version name may not hold control"),
+    ("pipelines.reddit", ["--input", "{file}", "--output", "{links}", "--version", "v1", "--overwrite"],
+     "{links}/reddit/v1 is a symbolic link"),
     ("pipelines.reddit", ["--output", "{out}"], "at least one --input is required"),
     ("pipelines.reddit", ["--input", "{file}"], "--output is required"),
     ("pipelines.reddit", ["--input", "{missing}/RC_*.zst", "--output", "{out}"], "matches no file"),
@@ -205,6 +218,7 @@ CASES = [
     ("pipelines.stackexchange", SE + ["--split_mb", "-1"], "--split_mb must be >= 0"),
     ("pipelines.stackexchange", SE + ["--top_n", "0"], "--top_n must be at least 1"),
     ("pipelines.stackexchange", SE + ["--drop_nsfw"], "unknown flag --drop_nsfw"),
+    ("pipelines.stackexchange", SE[:-1] + ["latest"], "--version: bad version 'latest'"),
     ("pipelines.stackexchange", ["--input", "{file}", "--output", "{versions}", "--version", "v1"],
      "is a complete version"),
     ("pipelines.semanticscholar", SE + ["--citation-pairs", "title-title"],
@@ -245,6 +259,15 @@ CASES = [
     ("pipelines.ccpairs", CORPUS + ["--decontaminate", "{missing}"], "--decontaminate {missing}: no such folder"),
     ("pipelines.ccpairs", CORPUS + ["--input", "{versions}/reddit/v1"], "--input {versions}/reddit/v1 is given twice"),
     ("pipelines.ccpairs", CORPUS + ["--version", "../x"], "--version: bad version '../x'"),
+    ("pipelines.ccpairs", CORPUS[:-1] + ["LATEST"], "--version: bad version 'LATEST': LATEST is reserved"),
+    ("pipelines.ccpairs", CORPUS[:-1] + [".c1"], "--version: bad version '.c1': a version name may not start"),
+    ("pipelines.ccpairs", CORPUS[:-1] + ["c1\r"], "may not hold control characters"),
+    ("pipelines.ccpairs", ["--input", "{versions}/reddit/v1", "--output", "{links}", "--version", "c1", "--overwrite"],
+     "{links}/ccpairs/c1 is a symbolic link"),
+    ("pipelines.ccpairs", CORPUS + ["--decontaminate", "{bad_beir}"], "queries.jsonl:2: a JSON list, not an object"),
+    ("pipelines.ccpairs", CORPUS + ["--decontaminate", "{csv_qrels}"], "test.tsv:1: 'q0,d0,1' is neither BEIR qrels"),
+    ("pipelines.ccpairs", ["--input", "{old_schema}", "--output", "{out}"],
+     "--input {old_schema} has schema_version '1.0.0', and this code writes 2.0.0"),
     ("pipelines.ccpairs", ["--input", "{empty}", "--output", "{out}"], "no complete version dir"),
     ("pipelines.ccpairs", ["--input", "{missing}", "--output", "{out}"], "does not exist"),
     ("pipelines.ccpairs", ["--input", "{missing}/LATEST", "--output", "{out}"], "no scheduled run has completed"),
@@ -260,6 +283,8 @@ CASES = [
     ("pipelines.schedule", ["{bad_json}"], "unknown key 'hidden_size'"),
     ("pipelines.schedule", ["{file}", "--date", "22-11-2026"], "argument --date: expected a date YYYY-MM-DD"),
     ("pipelines.schedule", ["{file}", "--verison", "x"], "unknown flag --verison (did you mean --version?)"),
+    ("pipelines.schedule", ["{file}", "--version", "LATEST"], "argument --version: bad version 'LATEST'"),
+    ("pipelines.schedule", ["{file}", "--version", "2026-11-22\n"], "may not hold control characters"),
 ]
 
 
@@ -303,9 +328,23 @@ def workspace(tmp_path):
         (tmp_path / "beir" / name).write_text("")
     for source in ("reddit", "stackexchange"):
         write_pair_version(tmp_path / "versions" / source / "v1", pairs_from_texts(source, make_texts(2)))
+    for source, version, target in (("reddit", "v1", "reddit"), ("ccpairs", "c1", "stackexchange")):
+        (tmp_path / "links" / source).mkdir(parents=True)
+        (tmp_path / "links" / source / version).symlink_to(tmp_path / "versions" / target / "v1")
+    old = write_pair_version(tmp_path / "old" / "reddit" / "v1", pairs_from_texts("reddit", make_texts(2)))
+    manifest = json.loads((pathlib.Path(old) / "manifest.json").read_text())
+    (pathlib.Path(old) / "manifest.json").write_text(json.dumps(dict(manifest, schema_version="1.0.0")))
+    for name, queries, qrels in (("bad_beir", '{"_id": "q0", "text": "a question"}\n[1, 2]\n', "query-id\tcorpus-id\tscore\n"),
+                                 ("csv_qrels", '{"_id": "q0", "text": "a question"}\n', "q0,d0,1\n")):
+        (tmp_path / name / "qrels").mkdir(parents=True)
+        (tmp_path / name / "queries.jsonl").write_text(queries)
+        (tmp_path / name / "corpus.jsonl").write_text('{"_id": "d0", "text": "a passage"}\n')
+        (tmp_path / name / "qrels" / "test.tsv").write_text(qrels)
     paths = {"versions": tmp_path / "versions", "tmp": tmp_path, "out": tmp_path / "out", "pairs": tmp_path / "pairs", "model": tmp_path / "model",
              "config": tmp_path / "bert.json", "bad_json": tmp_path / "bad.json", "file": tmp_path / "notes.txt",
-             "missing": tmp_path / "missing", "empty": tmp_path / "empty", "beir": tmp_path / "beir"}
+             "missing": tmp_path / "missing", "empty": tmp_path / "empty", "beir": tmp_path / "beir",
+             "links": tmp_path / "links", "old_schema": tmp_path / "old" / "reddit" / "v1",
+             "bad_beir": tmp_path / "bad_beir", "csv_qrels": tmp_path / "csv_qrels"}
     assert set(paths) == set(PLACEHOLDERS)
     return {name: str(path) for name, path in paths.items()}
 

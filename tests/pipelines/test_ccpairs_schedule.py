@@ -97,3 +97,75 @@ def test_plan_runs_nothing(first_run, capsys):
     planned = {s["source"]: s for s in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sources"]}
     assert planned["reddit"]["extract"] and not planned["stackexchange"]["extract"]
     assert not pathlib.Path(first_run["out"] / "reddit" / "2026-11-24").exists()
+
+
+def small_spec(tmp_path, **extra):
+    """A spec over a small demo Reddit dump (no decontamination, no report), for runs of their own."""
+    if not (tmp_path / "in").exists():
+        reddit.write_demo_dumps(str(tmp_path / "in"), n_threads=30)
+    spec = tmp_path / "ccpairs.yaml"
+    spec.write_text(yaml.safe_dump(dict({
+        "output": str(tmp_path / "out"),
+        "sources": {"reddit": {"input": [str(tmp_path / "in" / "R*_demo.zst")]}},
+        "corpus": {"options": {"pool_size": 10, "no_report": True}},
+    }, **extra)))
+    return spec
+
+
+def refused(argv, capsys):
+    """The one stderr line of a schedule that stops before any job."""
+    with pytest.raises(SystemExit) as exit_info:
+        schedule.main(argv)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1, lines
+    return lines[0]
+
+
+def test_case_14_retrying_a_failed_date_after_its_inputs_changed_makes_that_dates_version_again(tmp_path, capsys):
+    """Issue 22, case 14: a date whose run failed after a source was extracted, retried once that source's
+    inputs changed, failed with VersionExists on every attempt. The retry now makes the source's version
+    of the date again (--overwrite), since no corpus was made from it; once one was, it is never replaced."""
+    spec, out = small_spec(tmp_path), tmp_path / "out"
+    (out / "ccpairs").mkdir(parents=True)  # the corpus job fails: another live run holds its version
+    (out / "ccpairs" / ".2026-11-22.claim").write_text(json.dumps(
+        {"run_id": "other", "pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
+    with pytest.raises(SystemExit, match="pipelines.ccpairs failed"):
+        schedule.main([str(spec), "--date", "2026-11-22"])
+    first = versions.read_manifest(out / "reddit" / "2026-11-22")
+    (out / "ccpairs" / ".2026-11-22.claim").unlink()
+
+    reddit.write_demo_dumps(str(tmp_path / "in"), n_threads=40, seed=3)  # a bad dump replaced, say
+    summary = run_schedule(spec, "2026-11-22", capsys)
+    assert summary["sources"][0] == dict(summary["sources"][0], version="2026-11-22", extract=True, overwrite=True)
+    remade = versions.read_manifest(out / "reddit" / "2026-11-22")
+    assert remade["inputs"] != first["inputs"]
+    assert (out / "ccpairs" / "LATEST").read_text() == "2026-11-22\n"
+
+    reddit.write_demo_dumps(str(tmp_path / "in"), n_threads=50, seed=4)
+    line = refused([str(spec), "--date", "2026-11-22"], capsys)
+    assert "sources.reddit: its inputs or flags changed since its version 2026-11-22 was made, and corpus " \
+           "version 2026-11-22 was made from that: give another --version" in line
+    assert versions.read_manifest(out / "reddit" / "2026-11-22") == remade
+
+
+@pytest.mark.parametrize("version_format, bad", [("LATEST", "'LATEST'"), (".%Y-%m-%d", "'.2026-11-22'"),
+                                                 ("%Y\n%m", "'2026\\n11'")])
+def test_case_7_a_version_format_that_makes_a_reserved_or_control_name_is_refused(tmp_path, capsys, version_format, bad):
+    """Issue 22, case 7: version_format: LATEST made a corpus folder named LATEST in place of the pointer."""
+    spec = small_spec(tmp_path, version_format=version_format)
+    line = refused([str(spec), "--date", "2026-11-22", "--plan"], capsys)
+    assert f"version_format {version_format!r} gives the bad version {bad}" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_case_11_bad_evaluation_folders_stop_the_schedule_before_any_job(tmp_path, capsys):
+    """Issue 22, case 11: a --decontaminate folder the corpus job would refuse is refused before the sources run."""
+    evals = tmp_path / "beir"
+    (evals / "qrels").mkdir(parents=True)
+    (evals / "queries.jsonl").write_text('{"_id": "q0", "text": "a question"}\n')
+    (evals / "corpus.jsonl").write_text('{"_id": "d0", "text": "a passage"}\n')
+    (evals / "qrels" / "test.tsv").write_text("q0,d0,1\n")
+    spec = small_spec(tmp_path, corpus={"decontaminate": [str(evals)]})
+    line = refused([str(spec), "--date", "2026-11-22", "--plan"], capsys)
+    assert "corpus.decontaminate:" in line and "test.tsv:1" in line and "neither BEIR qrels" in line
+    assert not (tmp_path / "out").exists()
