@@ -15,7 +15,8 @@ setup(
     install_requires=[
         "apache-beam>=2.60,<3",
         "pyarrow>=14,<26",  # Beam caps pyarrow below 26
-        "zstandard>=0.22",
+        "zstandard>=0.22",  # writes zstd (demo dumps); reading goes through compression.zstd
+        "backports.zstd>=1.0; python_version < '3.14'",  # compression.zstd: decompress(data, max_length), bombs capped
         "lingua-language-detector>=2.1,<3",  # bundled models, no download; the cascade's fallback stage
         "langdetect>=1.0.9",  # used when lingua is absent, and as the measured baseline
         "py7zr>=0.20",

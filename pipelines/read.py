@@ -27,9 +27,12 @@ from pipelines.inputs import RECORDS_READ, REJECTS, reject_output
 from pipelines.splits import ReadUnit
 from schemas import reasons
 from sources.errors import RejectRecord
-from sources.formats.readers import TruncatedTail, iter_lines, read_json_document, starts_json_document
+from sources.formats.readers import (MAX_LINE_BYTES, InputReadError, TruncatedTail, iter_lines, read_json_document,
+                                     starts_json_document)
 
 BATCH_SIZE = 500
+# Failures of the machine, not of the data: the unit fails (the runner retries it, then fails the job).
+NOT_DATA = (OSError, InputReadError, MemoryError)
 
 
 class Raw(NamedTuple):
@@ -53,7 +56,8 @@ class UnitReader(beam.DoFn):
     refuses the whole unit (RejectRecord gives the reason, anything else is unreadable_file).
 
     What is data and what is not: a stream cut short or corrupt is data (a counted truncated
-    record); a failing read of the file itself (disk, network: sources.formats.readers.InputReadError, or
+    record), and so is a file its format library refuses (unreadable_file); a failing open or read
+    of the file itself (OSError such as EIO, sources.formats.readers.InputReadError, MemoryError, or
     any exception while iterating) is not, and propagates, so the runner retries the unit or fails
     the job. A unit opened with `open` must consume the bytes it was planned for (a range up to
     its end, a whole file its size at planning): a shortfall, a file that shrank, is one rejected
@@ -83,7 +87,9 @@ class UnitReader(beam.DoFn):
             except RejectRecord as exc:
                 yield from self._refuse(unit, exc.reason, exc.raw, exc.detail)
                 return
-            except Exception as exc:  # noqa: BLE001 - any failure to open is this unit's reject
+            except NOT_DATA:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a file its format library cannot open is this unit's reject
                 yield from self._refuse(unit, reasons.REJECT_UNREADABLE_FILE, b"", f"{type(exc).__name__}: {exc}")
                 return
             yield from self._batches(unit, records)
@@ -99,9 +105,8 @@ class UnitReader(beam.DoFn):
         path, seen, batch = unit.path, 0, []
         for item in records:
             seen += 1
-            if isinstance(item, TruncatedTail):
-                yield reject_output(self._source, path, item.position, reasons.REJECT_TRUNCATED_INPUT, item.data,
-                                    item.detail)
+            if isinstance(item, TruncatedTail):  # a cut stream's tail, or a record over the reader's cap
+                yield reject_output(self._source, path, item.position, item.reason, item.data, item.detail)
                 continue
             batch.append(item)
             if len(batch) >= self._batch_size:
@@ -143,6 +148,8 @@ class ParseBatch(beam.DoFn):
                 record = parse(data, path)
             except RejectRecord as exc:
                 yield reject_output(source, path, position, exc.reason, data, where + exc.detail)
+            except MemoryError:  # the worker's state, not this record's: records are capped by their reader
+                raise
             except Exception as exc:  # noqa: BLE001 - a parser bug shows as a counted reject, not a dead job
                 yield reject_output(source, path, position, reasons.REJECT_PARSE_ERROR, data,
                                     f"{where}{type(exc).__name__}: {exc}")
@@ -185,13 +192,19 @@ def lines_of(items: Iterator) -> Iterator:
 class LineFileReader(UnitReader):
     """Whole files of one record per line (NDJSON, compressed or not): Reddit, Semantic Scholar.
 
-    A file that is one pretty-printed JSON document (its first line a lone "{" or "[") is one
-    record when it holds an object, else one `not_json_lines` reject: never a reject per line."""
+    A line over max_line_bytes is one record_too_large reject, skipped unread. A file that is one
+    pretty-printed JSON document (its first line a lone "{" or "[") is one record when it holds an
+    object, else one `not_json_lines` reject: never a reject per line."""
+
+    def __init__(self, source: str, max_line_bytes: int = MAX_LINE_BYTES, batch_size: int = BATCH_SIZE):
+        super().__init__(source, batch_size)
+        self._max_line_bytes = max_line_bytes
 
     def raw_records(self, unit, stack):
-        lines = iter_lines(self.open(unit, stack), unit.path)
+        lines = iter_lines(self.open(unit, stack), unit.path, max_line_bytes=self._max_line_bytes)
         first = next(lines, None)
         if starts_json_document(first):
-            return iter([Raw(first.position, "whole-file JSON document", read_json_document(first, lines))])
+            document = read_json_document(first, lines, self._max_line_bytes)
+            return iter([Raw(first.position, "whole-file JSON document", document)])
         return lines_of(itertools.chain(() if first is None else (first,), lines))
 

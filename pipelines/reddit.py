@@ -140,7 +140,7 @@ class _Parser:
 JOB = job.SourceJob(
     name=reddit.SOURCE,
     options_class=RedditOptions,
-    reader=lambda config: LineFileReader(reddit.SOURCE),
+    reader=lambda config: LineFileReader(reddit.SOURCE, config.max_line_bytes),
     parse=_Parser,
     extract=ExtractRedditPairs,
 )

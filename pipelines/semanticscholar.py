@@ -260,7 +260,7 @@ class _Parser:
 JOB = job.SourceJob(
     name=semanticscholar.SOURCE,
     options_class=SemanticScholarOptions,
-    reader=lambda config: LineFileReader(semanticscholar.SOURCE),
+    reader=lambda config: LineFileReader(semanticscholar.SOURCE, config.max_line_bytes),
     parse=_Parser,
     extract=ExtractSemanticScholarPairs,
 )

@@ -30,7 +30,7 @@ from schemas import reasons
 from sources import stackexchange
 from sources.errors import RejectRecord
 from sources.formats.line_ranges import iter_range_lines
-from sources.formats.readers import RawLine, iter_lines
+from sources.formats.readers import RawLine, TruncatedTail, iter_lines
 from sources.formats.sevenzip import SevenZipMemberReader
 from sources.formats.stackexchange_xml import (PROLOG_MAX_BYTES, PROLOG_MAX_LINES, check_prolog, is_row_line,
                                                is_structure_line, prolog_of, strip_line)
@@ -65,8 +65,8 @@ class ReadPostsXml(UnitReader):
         if unit.is_range:
             with open_unit(unit.path) as head:
                 check_prolog(prolog_of(head.read(PROLOG_MAX_BYTES)))
-            lines = (Raw(None, f"at byte {offset}: ", data)
-                     for offset, data in iter_range_lines(handle, unit.start, unit.end))
+            lines = (item if isinstance(item, TruncatedTail) else Raw(None, f"at byte {item[0]}: ", item[1])
+                     for item in iter_range_lines(handle, unit.start, unit.end))
         else:
             if is_archive(unit.path):
                 handle = stack.enter_context(SevenZipMemberReader(handle, POSTS_MEMBER))

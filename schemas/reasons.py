@@ -9,6 +9,7 @@ REJECT_TRUNCATED_INPUT = "truncated_input"  # compressed stream ends early; part
 REJECT_INVALID_UTF8 = "invalid_utf8"
 REJECT_INVALID_JSON = "invalid_json"
 REJECT_NOT_AN_OBJECT = "not_an_object"  # valid JSON, but not a JSON object
+REJECT_RECORD_TOO_LARGE = "record_too_large"  # a line, document or page over its reader's cap: skipped, never held whole
 REJECT_NOT_JSON_LINES = "not_json_lines"  # a JSON-lines input that is one pretty-printed document, not an object (or too big)
 REJECT_MISSING_FIELDS = "missing_fields"
 REJECT_BAD_FIELD_TYPE = "bad_field_type"

@@ -72,13 +72,16 @@ class RedditConfig:
     drop_quotes: bool = setting(True, "keep >-quoted lines in comments (default: dropped, they are mostly "
                                       "the parent's words)", flag="keep_quotes")
     drop_bots: bool = setting(True, "keep comments by bot accounts", flag="keep_bots")
+    max_line_bytes: int = setting(16 << 20, "a JSON line longer than this (bytes, decompressed) is one "
+                                            "record_too_large reject, skipped unread")
     bot_authors: FrozenSet[str] = field(default_factory=lambda: KNOWN_BOTS)
 
     def __post_init__(self):
         if self.top_n < 1:
             raise ValueError(f"--top_n must be at least 1, not {self.top_n}")
-        if self.max_passage_chars < 1:
-            raise ValueError(f"--max_passage_chars must be at least 1, not {self.max_passage_chars}")
+        for name in ("max_passage_chars", "max_line_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be at least 1, not {getattr(self, name)}")
         for name in ("min_comment_chars", "min_submission_chars", "min_reply_words"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name} must be >= 0, not {getattr(self, name)}")

@@ -52,6 +52,8 @@ class SemanticScholarConfig:
     min_title_chars: int = setting(10, "shorter titles are dropped")
     english_only: bool = setting(True, "keep non-English papers (the pair's lang column says which)",
                                  flag="any_language")
+    max_line_bytes: int = setting(64 << 20, "a JSON line (or whole-file JSON document) longer than this (bytes, "
+                                            "decompressed) is one record_too_large reject, skipped unread")
 
     def __post_init__(self):
         if self.citation_pairs not in CITATION_FORMS + ("none",):
@@ -59,6 +61,8 @@ class SemanticScholarConfig:
                              f"not {self.citation_pairs!r}")
         if self.max_citations_per_paper < 1:
             raise ValueError(f"--max_citations_per_paper must be at least 1, not {self.max_citations_per_paper}")
+        if self.max_line_bytes < 1:
+            raise ValueError(f"--max_line_bytes must be at least 1, not {self.max_line_bytes}")
         if min(self.min_abstract_chars, self.min_title_chars) < 0 or self.max_abstract_chars < 1:
             raise ValueError("--min_abstract_chars/--min_title_chars must be >= 0 and --max_abstract_chars >= 1")
 
@@ -138,6 +142,18 @@ def _paper_id(value: Any, name: str) -> str:
     if isinstance(value, str):
         return str(values.integer_text(value, name))
     raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"{name} is {type(value).__name__}, not an id")
+
+
+def _citation_ids(cites: list) -> Tuple[Tuple[str, ...], int]:
+    """(the valid outbound citation ids, sorted and distinct; how many were not ids). One bad id in a
+    paper's reference list costs that citation, never the paper: it is counted, not rejected whole."""
+    valid, invalid = set(), 0
+    for cited in cites:
+        try:
+            valid.add(_paper_id(cited, "outbound_citations[]"))
+        except RejectRecord:
+            invalid += 1
+    return tuple(sorted(valid)), invalid
 
 
 def _text(obj: Mapping[str, Any], key: str) -> str:
@@ -237,9 +253,10 @@ def parse_record(obj: Any):
         # S2ORC 2020's full-paper JSON (example_paper.json) nests title, abstract and year in "metadata".
         fields = obj["metadata"] if isinstance(obj.get("metadata"), dict) else obj
         abstract, cleanup = clean_abstract_counted(_text(fields, "abstract"))
+        cited, invalid = _citation_ids(cites)
         return PaperPart("legacy", _paper_id(obj["paper_id"], "paper_id"), clean_title(_text(fields, "title")),
-                         abstract, _year(fields), cites=tuple(sorted({_paper_id(c, "outbound_citations[]") for c in cites})),
-                         cleanup=cleanup)
+                         abstract, _year(fields), cites=cited,
+                         cleanup=cleanup + ((("outbound_citation_invalid", invalid),) if invalid else ()))
     if "corpusid" in obj and "abstract" in obj:
         abstract, cleanup = clean_abstract_counted(_text(obj, "abstract"))
         return PaperPart("abstracts", _paper_id(obj["corpusid"], "corpusid"), abstract=abstract, cleanup=cleanup)

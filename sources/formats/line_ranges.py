@@ -5,7 +5,9 @@ skips to just past the first newline at or after ``start - 1`` (unless start is 
 through the line that crosses ``end``; consecutive ranges see every line exactly once.
 """
 
-from typing import BinaryIO, Iterator, List, Tuple
+from typing import BinaryIO, Iterator, List, Tuple, Union
+
+from sources.formats.readers import MAX_LINE_BYTES, LineSplitter, OversizedLine
 
 CHUNK_BYTES = 1 << 20
 
@@ -19,41 +21,31 @@ def plan_ranges(size: int, target_bytes: int) -> List[Tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(count)]
 
 
-def iter_range_lines(fileobj: BinaryIO, start: int, end: int,
-                     chunk_bytes: int = CHUNK_BYTES) -> Iterator[Tuple[int, bytes]]:
-    """(byte offset, line) for every line whose first byte is in [start, end); CR/LF removed."""
-    if start > 0:
-        fileobj.seek(start - 1)
-        offset = start - 1
-    else:
-        fileobj.seek(0)
-        offset = 0
-    pending = b""
-    skipping = start > 0  # the byte before `start` is read: if it is "\n", a line starts at `start`
+def iter_range_lines(fileobj: BinaryIO, start: int, end: int, chunk_bytes: int = CHUNK_BYTES,
+                     max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Union[Tuple[int, bytes], OversizedLine]]:
+    """(byte offset, line) for every non-empty line whose first byte is in [start, end); CR/LF
+    removed. A line over max_line_bytes is one OversizedLine, skipped unread (LineSplitter)."""
+    begin = start - 1 if start > 0 else 0  # byte start-1 is read: if it is "\n", a line starts at `start`
+    fileobj.seek(begin)
+    splitter = LineSplitter(max_line_bytes, offset=begin)
+
+    def owned(found):
+        """The lines of this range; True once a line starts at or after `end`."""
+        for _, offset, line, head in found:
+            if offset < start:  # it holds byte start-1: the range before reads it
+                continue
+            if offset >= end:
+                return True
+            if line is None:
+                yield OversizedLine(None, head, f"the line at byte {offset} is over {max_line_bytes} bytes: skipped")
+            else:
+                yield offset, line.rstrip(b"\r")
+        return False
+
     while True:
         chunk = fileobj.read(chunk_bytes)
         if not chunk:
             break
-        buffer = pending + chunk if pending else chunk
-        position = 0
-        if skipping:
-            cut = buffer.find(b"\n")
-            if cut < 0:
-                offset += len(buffer)
-                pending = b""
-                continue
-            offset += cut + 1
-            position = cut + 1
-            skipping = False
-        while True:
-            if offset >= end:
-                return
-            cut = buffer.find(b"\n", position)
-            if cut < 0:
-                break
-            yield offset, buffer[position:cut].rstrip(b"\r")
-            offset += cut + 1 - position
-            position = cut + 1
-        pending = buffer[position:]
-    if pending and not skipping and offset < end:
-        yield offset, pending.rstrip(b"\r")
+        if (yield from owned(splitter.feed(chunk))):
+            return
+    yield from owned(splitter.finish())

@@ -21,7 +21,7 @@ from typing import BinaryIO, List, Optional
 import py7zr
 from py7zr.io import Py7zIO, WriterFactory
 
-from sources.formats.readers import TruncatedInput
+from sources.formats.readers import InputReadError, TruncatedInput, guard_reads
 
 SLICE_BYTES = 1 << 20
 MAX_QUEUED_SLICES = 8
@@ -92,8 +92,10 @@ class SevenZipMemberReader(io.RawIOBase):
         super().__init__()
         self._archive, self._thread, self._stop = None, None, threading.Event()
         try:
-            self._archive = py7zr.SevenZipFile(fileobj, mode="r")
+            self._archive = py7zr.SevenZipFile(guard_reads(fileobj), mode="r")
             names = self._archive.getnames()
+        except InputReadError:  # the disk or network failed: not data, the unit fails (issue 22, case 9)
+            raise
         except Exception as exc:  # noqa: BLE001 - whatever py7zr raises, the file is unreadable
             raise UnreadableArchive(f"{type(exc).__name__}: {exc}") from None
         self.member = find_member(names, member_basename)

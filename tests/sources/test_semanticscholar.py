@@ -52,6 +52,15 @@ def test_bad_records_are_rejects_with_their_reason(line, reason):
     assert exc.value.reason == reason
 
 
+def test_one_bad_outbound_citation_costs_that_citation_not_the_paper():
+    """Issue 22, case 16: a legacy S2ORC record with one non-numeric outbound citation id was rejected whole."""
+    line = json.dumps({"paper_id": "77", "title": "A paper on the tides of the Moon", "abstract": "An abstract.",
+                       "outbound_citations": ["12", "x9", None, "5", "12"]}).encode()
+    part = semanticscholar.decode_line(line)
+    assert part.paper_id == "77" and part.cites == ("12", "5")
+    assert dict(part.cleanup)["outbound_citation_invalid"] == 2
+
+
 def test_merging_parts_in_any_order_gives_one_paper():
     parts = [semanticscholar.PaperPart("papers", "7", title="Grind size and extraction", year=2019, citation_count=4),
              semanticscholar.PaperPart("abstracts", "7", abstract=ABSTRACT),
