@@ -30,7 +30,7 @@ from typing import Any, Dict, List, NamedTuple, Optional
 
 from schemas.cli import (
     CommandParser, folder_holding, matching_glob, model_folder, non_negative_int, output_path, positive_float,
-    positive_int,
+    positive_int, version_name,
 )
 from schemas.versions import read_manifest, write_bytes
 
@@ -178,7 +178,8 @@ def build_parser() -> CommandParser:
     p.add_argument("--demo", action="store_true", help="generate the built-in sample inputs and use them")
     p.add_argument("--reddit_input", action="append", default=[], type=matching_glob)
     p.add_argument("--stackexchange_input", action="append", default=[], type=matching_glob)
-    p.add_argument("--version", default="v1")
+    p.add_argument("--version", default="v1", type=version_name,
+                   help="version name of every stage's output (default: v1)")
     p.add_argument("--eval_data", default=None, type=folder_holding("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"),
                    help="BEIR folder (default: shared dbpedia sample, else a demo set)")
     p.add_argument("--base_model", default=None, type=model_folder,

@@ -180,6 +180,7 @@ CASES = [
     ("pipelines.main", MAIN + ["--batch-size", "8"], "did you mean --batch_size?"),
     ("pipelines.main", MAIN + ["--train_steps", "0"], "argument --train_steps"),
     ("pipelines.main", MAIN + ["--batch_size", "0"], "argument --batch_size"),
+    ("pipelines.main", MAIN + ["--version", "LATEST"], "argument --version"),
     ("pipelines.main", MAIN + ["--batch_size", "1"], "--batch_size must be at least 2"),
     ("pipelines.main", MAIN + ["--chunk_size", "-1"], "argument --chunk_size"),
     ("pipelines.main", MAIN + ["--lr", "-1"], "argument --lr"),
