@@ -41,7 +41,7 @@ import os
 import pathlib
 import sys
 import time
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import pyarrow as pa
@@ -185,14 +185,94 @@ def obtain_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int, embed
             claim.release()
 
 
-def filter_shard(path: pathlib.Path, embedder: Embedder, pool: ConsistencyPool, k: int, batch_size: int):
-    """(kept pairs table, ranks table, embed seconds, search seconds) for one input shard."""
+class KnownVectors:
+    """Passage vectors already computed (the pool's), found by exact text.
+
+    When the pool holds the corpus's own passages (a small corpus, the demo), embedding them again
+    for the pairs was about half of the filter's time. Exact text, not the normalised text hash: a
+    cased model gives texts that differ only in case different vectors. Built once per process.
+    """
+
+    def __init__(self, texts: Sequence[str], vectors: np.ndarray):
+        if len(texts) != len(vectors):
+            raise ValueError(f"{len(texts)} texts for {len(vectors)} vectors")
+        self.vectors = vectors
+        self.rows: Dict[str, int] = {}
+        for row, text in enumerate(texts):
+            self.rows.setdefault(text, row)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class EmbedCounts(NamedTuple):
+    """What embed_once did with a list of texts: each text is embedded, reused or repeated."""
+
+    embedded: int = 0  # distinct texts the model embedded
+    reused: int = 0  # distinct texts whose vector came from KnownVectors (the pool)
+    repeated: int = 0  # texts that repeat an earlier text of the same list
+
+    def __add__(self, other: "EmbedCounts") -> "EmbedCounts":
+        return EmbedCounts(*(mine + theirs for mine, theirs in zip(self, other)))
+
+
+def embed_once(embedder: Embedder, texts: Sequence[str], kind: str, batch_size: int,
+               known: Optional[KnownVectors] = None) -> Tuple[np.ndarray, EmbedCounts]:
+    """Vectors as embedder.embed(texts) gives them, with each distinct text embedded once and the
+    texts found in `known` copied from it: the model's time goes only to texts it has not seen."""
+    slot: Dict[str, int] = {}
+    distinct: List[str] = []
+    where = np.empty(len(texts), np.int64)
+    for i, text in enumerate(texts):
+        if text not in slot:
+            slot[text] = len(distinct)
+            distinct.append(text)
+        where[i] = slot[text]
+    known_rows = [known.rows.get(text) for text in distinct] if known is not None else [None] * len(distinct)
+    missing = [j for j, row in enumerate(known_rows) if row is None]
+    found = [j for j, row in enumerate(known_rows) if row is not None]
+    vectors = np.empty((len(distinct), embedder.dim), np.float32)
+    if missing:
+        vectors[missing] = embedder.embed([distinct[j] for j in missing], kind=kind, batch_size=batch_size)
+    if found:
+        vectors[found] = known.vectors[[known_rows[j] for j in found]]
+    return vectors[where], EmbedCounts(len(missing), len(found), len(texts) - len(distinct))
+
+
+def embed_everything(embedder: Embedder, texts: Sequence[str], kind: str,
+                     batch_size: int) -> Tuple[np.ndarray, EmbedCounts]:
+    """Every text through the model, repeats and pool passages included: the path before embed_once,
+    kept so that benchmarks measure both in one process."""
+    return embedder.embed(texts, kind=kind, batch_size=batch_size), EmbedCounts(embedded=len(texts))
+
+
+class ShardResult(NamedTuple):
+    """One input shard filtered: its outputs, where the time went, and what the model embedded."""
+
+    kept: pa.Table
+    ranks: pa.Table
+    embed_seconds: float
+    search_seconds: float
+    queries: EmbedCounts
+    passages: EmbedCounts
+
+
+def filter_shard(path: pathlib.Path, embedder: Embedder, pool: ConsistencyPool, k: int, batch_size: int,
+                 known: Optional[KnownVectors] = None, reuse_vectors: bool = True) -> ShardResult:
+    """Kept pairs and ranks of one input shard, with where the time went and what was embedded.
+
+    reuse_vectors=False embeds every query and passage as the filter once did (benchmarks compare).
+    """
     table = versions.open_parquet(path).read().cast(PAIR_SCHEMA)
     queries = table.column("query").to_pylist()
     passages = table.column("passage").to_pylist()
     start = time.perf_counter()
-    q_vecs = embedder.embed(queries, kind="query", batch_size=batch_size)
-    p_vecs = embedder.embed(passages, kind="passage", batch_size=batch_size)
+    if reuse_vectors:
+        q_vecs, q_counts = embed_once(embedder, queries, "query", batch_size)  # queries are never pool passages
+        p_vecs, p_counts = embed_once(embedder, passages, "passage", batch_size, known)
+    else:
+        q_vecs, q_counts = embed_everything(embedder, queries, "query", batch_size)
+        p_vecs, p_counts = embed_everything(embedder, passages, "passage", batch_size)
     embedded = time.perf_counter()
     result = consistency_filter(q_vecs, p_vecs, text_hashes(passages), pool, k=k)
     searched = time.perf_counter()
@@ -201,7 +281,8 @@ def filter_shard(path: pathlib.Path, embedder: Embedder, pool: ConsistencyPool, 
         "rank": pa.array(result.rank, pa.int64()), "pair_score": pa.array(result.pair_score, pa.float32()),
         "kth_pool_score": pa.array(result.kth_pool_score, pa.float32()), "keep": pa.array(result.keep),
     }, schema=RANK_SCHEMA)
-    return table.filter(pa.array(result.keep)), ranks, embedded - start, searched - embedded
+    return ShardResult(table.filter(pa.array(result.keep)), ranks, embedded - start, searched - embedded,
+                       q_counts, p_counts)
 
 
 def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[Shard], version: str,
@@ -350,7 +431,12 @@ def remove_dead_writers_files(out_dir: pathlib.Path) -> None:
             atomic.remove_quietly(leftover)
 
 
-def run(args) -> Dict:
+def run(args, reuse_vectors: bool = True) -> Dict:
+    """Filter this worker's shards of args.pairs into the version; the manifest when it is complete.
+
+    reuse_vectors=False embeds every pair passage again even when the pool holds it (and repeated
+    texts once per repeat), as the filter once did: for benchmarks that measure the saving.
+    """
     out_dir = output_dir(args)
     if versions.is_complete(out_dir) and not args.overwrite:
         raise SystemExit(f"{out_dir} is a complete version; pass --overwrite to replace it")
@@ -367,7 +453,9 @@ def run(args) -> Dict:
     t0 = time.perf_counter()
     pool_sample, pool_vectors = obtain_pool(out_dir, shards, args.pool_size, embedder, args.batch_size, options)
     pool = ConsistencyPool.build(pool_vectors, pool_sample.hashes, backend=args.backend, precision=args.precision)
+    known = KnownVectors(pool_sample.texts, pool_vectors) if reuse_vectors else None
     timings = {"pool_seconds": time.perf_counter() - t0, "embed_seconds": 0.0, "search_seconds": 0.0, "pairs": 0}
+    queries, passages = EmbedCounts(), EmbedCounts()
     total = len(shards)
     for j, shard in enumerate(shards):
         if j % workers != worker:
@@ -377,20 +465,30 @@ def run(args) -> Dict:
         if pairs_path.is_file() and ranks_path.is_file():
             log.info("shard %d/%d already done", j, total)
             continue
-        kept, ranks, embed_s, search_s = filter_shard(shard.path, embedder, pool, args.k, args.batch_size)
+        done = filter_shard(shard.path, embedder, pool, args.k, args.batch_size, known, reuse_vectors)
         check_options_unchanged(out_dir, options)
-        write_output(ranks_path, ranks)
-        write_output(pairs_path, kept)
-        timings["embed_seconds"] += embed_s
-        timings["search_seconds"] += search_s
-        timings["pairs"] += ranks.num_rows
-        log.info("shard %d/%d: kept %d of %d", j, total, kept.num_rows, ranks.num_rows)
+        write_output(ranks_path, done.ranks)
+        write_output(pairs_path, done.kept)
+        timings["embed_seconds"] += done.embed_seconds
+        timings["search_seconds"] += done.search_seconds
+        timings["pairs"] += done.ranks.num_rows
+        queries, passages = queries + done.queries, passages + done.passages
+        log.info("shard %d/%d: kept %d of %d; passages embedded %d, reused from the pool %d, repeated %d",
+                 j, total, done.kept.num_rows, done.ranks.num_rows, *done.passages)
+    timings.update(embed_counts(queries, passages))
     summary = {"model": options["model"], "model_fingerprint": options["model_fingerprint"], "k": args.k,
                "pool_size": args.pool_size, "pool_actual": len(pool), "backend": pool.index.name,
                "precision": args.precision, "model_dtype": options["model_dtype"]}
     manifest = write_manifest_if_complete(out_dir, shards, out_dir.name, summary)
     return {"version_dir": str(out_dir), "complete": manifest is not None, "timings": timings,
             "manifest": manifest, "devices": [str(d) for d in embedder.devices]}
+
+
+def embed_counts(queries: EmbedCounts, passages: EmbedCounts) -> Dict[str, int]:
+    """The pair texts this run embedded and those it did not need to (timings of run())."""
+    return {"queries_embedded": queries.embedded, "queries_repeated": queries.repeated,
+            "passages_embedded": passages.embedded, "passages_reused_from_pool": passages.reused,
+            "passages_repeated": passages.repeated}
 
 
 def build_parser() -> CommandParser:
