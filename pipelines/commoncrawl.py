@@ -72,7 +72,8 @@ class _Parser:
 def page_details(item):
     """What is not a record but worth a number in the manifest: where each page's charset came from
     (utf-8, http, meta, detected, bom, guess), pages whose HTML was cut at --max_html_bytes, pages
-    whose text was mojibake and was repaired, pages not read because the crawler called them foreign."""
+    whose text was mojibake and was repaired, pages nested deeper than --max_dom_depth (plain-text
+    extraction), pages not read because the crawler called them foreign."""
     if not isinstance(item, commoncrawl.WebPage):
         return
     if not item.decoded:
@@ -83,6 +84,8 @@ def page_details(item):
         yield ("pages/html_cut_at_max_html_bytes", 1)
     if item.mojibake_repaired:
         yield ("pages/mojibake_repaired", 1)
+    if item.too_deep:
+        yield (f"pages/{commoncrawl.PLAIN_TEXT_OVER_MAX_DOM_DEPTH}", 1)
 
 
 class _Filter:
@@ -134,9 +137,11 @@ class OnePagePerPassage(beam.PTransform):
 
 
 def _page_fate(kv):
-    """DedupPairs keys fates by query_id (the URL) and passage_id (URL#passage): both are one page."""
+    """DedupPairs keys fates by query_id and passage_id; both lead back to the page's URL without its
+    fragment (the query_id holds no "#", the passage_id's only "#" starts its suffix), which the
+    capture step made one page's alone. No URL, whatever fragment it ends in, can split a page in two."""
     key, fate = kv
-    return (key[:-len(commoncrawl.PASSAGE_SUFFIX)] if key.endswith(commoncrawl.PASSAGE_SUFFIX) else key, fate)
+    return (commoncrawl.page_url(key), fate)
 
 
 class ExtractCommonCrawlPairs(beam.PTransform):

@@ -8,7 +8,12 @@
 Pairs (E5's CCPairs): query = the page title (`<title>`, else og:title, else its only `<h1>`), the
 site's name split off; passage = the start of the main text, whole sentences up to
 `max_passage_words`. `subsource` is the crawl (CC-MAIN-2020-34; another crawler's WARC name),
-`query_id` the URL, `passage_id` the URL + "#passage", `created_at` the WARC-Date.
+`query_id` the URL without its fragment (`page_url`), `passage_id` that + "#passage", `created_at` the
+WARC-Date. A query_id holds no "#" and a passage_id exactly one, so no URL, whatever fragment it
+carries, makes one page's id equal to another's.
+
+Main text: resiliparse's main-content mode, whose time grows with elements x nesting depth; a page
+nested deeper than `max_dom_depth` gets the plain-text extraction instead (linear), and is counted.
 
 Language: Common Crawl's own guess when the record carries one (WARC-Identified-Content-Language
 on responses since 2018; before, the languages-cld2 of the metadata record, which the reader
@@ -39,6 +44,8 @@ from sources.text.web_text import (HtmlDocument, Site, clean_text, decode_html, 
 SOURCE = "commoncrawl"
 MAX_TEXT_CHARS = web_quality.MAX_CHARS  # of main text kept per page: every rule reads at most this much
 LANGID_CHARS = 1000
+# A page nested deeper than --max_dom_depth: its main text came from plain-text extraction.
+PLAIN_TEXT_OVER_MAX_DOM_DEPTH = "plain_text_over_max_dom_depth"
 _HOME_PATH = re.compile(r"^/?(?:(?:index|default|home|start)\.[a-z]{2,5})?$", re.I)
 _TYPE_REASONS = {
     "request": reasons.DROP_WARC_REQUEST,
@@ -62,6 +69,9 @@ class CommonCrawlConfig:
                                              "and counted (record_too_large), never read whole")
     max_html_bytes: int = setting(256 << 10, "HTML read per page; the rest is skipped (bounds extraction time; "
                                              "the passage comes from the start)")
+    max_dom_depth: int = setting(256, "pages whose elements nest deeper get plain-text extraction instead of "
+                                      "main-content extraction (whose time grows with elements x depth; "
+                                      "counted as plain_text_over_max_dom_depth)")
     max_passage_words: int = setting(256, "passage: the start of the main text, whole sentences up to this many words")
     min_words: int = setting(50, "passages with fewer words are dropped (Gopher)")
     min_sentences: int = setting(3, "passages with fewer sentences are dropped (C4)")
@@ -81,7 +91,7 @@ class CommonCrawlConfig:
     max_perplexity: float = setting(1000.0, "with --lm_model: passages above this perplexity are dropped")
 
     def __post_init__(self):
-        for name in ("max_record_bytes", "max_html_bytes", "max_passage_words", "max_title_chars"):
+        for name in ("max_record_bytes", "max_html_bytes", "max_dom_depth", "max_passage_words", "max_title_chars"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be at least 1, not {getattr(self, name)}")
         for name in ("min_words", "min_sentences", "min_title_chars"):
@@ -132,10 +142,16 @@ class WebPage:
     charset: str = ""  # how the page was decoded (sources.text.web_text.decode_html), "" when not decoded
     mojibake_repaired: bool = False
     body_cut: bool = False  # the HTML was longer than max_html_bytes
+    too_deep: bool = False  # nested deeper than max_dom_depth: plain-text extraction, not main content
 
     @property
     def decoded(self) -> bool:
         return bool(self.charset)
+
+    @property
+    def cleanup(self) -> Tuple[Tuple[str, int], ...]:
+        """What extraction did differently, as the pipeline counts it for every source (a Beam counter)."""
+        return ((PLAIN_TEXT_OVER_MAX_DOM_DEPTH, 1),) if self.too_deep else ()
 
     @property
     def passage_head(self) -> str:
@@ -160,15 +176,24 @@ class KeptPage:
 
 # ---- parsing ----
 
+def page_url(url: str) -> str:
+    """The URL without its fragment ("#top" is a place in a page, not a page): the page's query_id.
+    It holds no "#", so a passage_id (page_url + "#passage") can never equal any page's query_id."""
+    return url.partition("#")[0].strip()
+
+
 def url_key(url: str) -> str:
     """Captures of one page share this: scheme, "www.", default port, fragment and letter case of the
-    host are left out (http://www.Example.com:80/a#top and https://example.com/a are one page)."""
+    host are left out (http://www.Example.com:80/a#top and https://example.com/a are one page). It is
+    a function of page_url(url), so the ids of one page (page_url(query_id) == page_url(passage_id))
+    lead back to it."""
+    url = page_url(url)
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         host = (parts.hostname or "").rstrip(".")
         port = parts.port
     except ValueError:
-        return url.strip()
+        return url
     if host.startswith("www."):
         host = host[4:]
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
@@ -261,6 +286,8 @@ def parse_record(data: bytes, config: CommonCrawlConfig = CommonCrawlConfig()) -
     url = target_uri(record)
     if not url:
         raise RejectRecord(reasons.REJECT_MISSING_FIELDS, "response record without WARC-Target-URI")
+    if not page_url(url):
+        raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"WARC-Target-URI {url[:80]!r} is only a fragment")
     if url.lower().startswith("dns:") or record.get("content-type").lower().startswith("text/dns"):
         return Skipped(reasons.DROP_DNS_RECORD, key)
     if not record.block.startswith(b"HTTP/") and "application/http" not in record.get("content-type").lower():
@@ -298,10 +325,13 @@ def read_page(page: WebPage, body: bytes, http_charset: Optional[str], config: C
     page = dataclasses.replace(page, title=title, charset=charset)
     if TitleRules(config.min_title_chars, config.max_title_chars)(page) is not None:
         return page
-    text = clean_text(doc.main_text()[:MAX_TEXT_CHARS + 2000])[:MAX_TEXT_CHARS]
+    too_deep = doc.nests_deeper_than(config.max_dom_depth)  # main-content time grows with elements x depth
+    extracted = doc.plain_text() if too_deep else doc.main_text()
+    text = clean_text(extracted[:MAX_TEXT_CHARS + 2000])[:MAX_TEXT_CHARS]
     lines = prose_lines(text)
     passage, fixed = repaired(passage_of(lines, config.max_passage_words))
-    return dataclasses.replace(page, text=text, prose="\n".join(lines), passage=passage, mojibake_repaired=fixed)
+    return dataclasses.replace(page, text=text, prose="\n".join(lines), passage=passage, mojibake_repaired=fixed,
+                               too_deep=too_deep)
 
 
 # ---- rules ----
@@ -418,6 +448,9 @@ PASSAGE_SUFFIX = "#passage"
 
 
 def make_web_pair(page: KeptPage) -> dict:
+    """The pair of a kept page. Its ids: the URL without its fragment, and that + "#passage" (a URL
+    ending in "#passage" cannot pass for another page's passage)."""
+    query_id = page_url(page.url)
     return make_pair(source=SOURCE, subsource=page.crawl, query=page.title, passage=page.passage,
-                     query_id=page.url, passage_id=page.url + PASSAGE_SUFFIX, lang=page.lang,
+                     query_id=query_id, passage_id=query_id + PASSAGE_SUFFIX, lang=page.lang,
                      created_at=_dt.datetime.fromtimestamp(page.fetched, tz=_dt.timezone.utc))

@@ -7,6 +7,8 @@ import json
 import os
 import pathlib
 import re
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -135,6 +137,77 @@ def test_bad_input_is_counted_and_the_job_goes_on(tmp_path, shared_data):
     reasons = {r["reason"]: r for r in rejects}
     assert "breaks" in reasons["truncated_input"]["detail"] or "ends after" in reasons["truncated_input"]["detail"]
     assert "HTTP/1.1 OK maybe" in reasons["invalid_http"]["snippet"] and reasons["invalid_http"]["position"] == 3
+
+
+def article(name: str) -> bytes:
+    """A demo article whose passage starts with a sentence of its own (so no two are duplicate_passage)."""
+    title, paragraphs = sources.demo_inputs.commoncrawl.ARTICLES["tides"]
+    first = f"This copy of the page about tides was stored under the name {name} for this test."
+    return sources.demo_inputs.commoncrawl.page(f"{title} ({name})", [first] + paragraphs)
+
+
+def test_a_url_ending_in_the_passage_suffix_is_one_page_with_one_outcome(tmp_path):
+    """Issue 22: one response whose URI ends in "#passage" (533 bytes) killed the job ("read 1 but
+    used+dropped+rejected 2"). Now every URL, fragment and all, is one page with ids no other page has."""
+    demo = sources.demo_inputs.commoncrawl
+    alone = demo.write_warc(str(tmp_path / "in" / "alone.warc.gz"), [
+        demo.warc_record("response", "http://x.example/a#passage", demo.http_response(article("alone")))])
+    _, rows, _, manifest = run(tmp_path, alone, "alone")
+    assert manifest["counts"]["records_used"] == 1 and manifest["counts"]["records_read"] == 1
+    assert [(p["query_id"], p["passage_id"]) for p in rows] == [("http://x.example/a", "http://x.example/a#passage")]
+    urls = ["http://y.example/b", "http://y.example/b#passage", "http://[bad/c", "http://[bad/c#passage",
+            "http://[bad/c#passage#passage", "http://z.example/d?q=#passage", "#passage"]
+    many = demo.write_warc(str(tmp_path / "in" / "many.warc.gz"), [
+        demo.warc_record("response", url, demo.http_response(article(f"copy {i}")), date=f"2024-05-22T10:00:0{i}Z")
+        for i, url in enumerate(urls)])
+    _, rows, _, manifest = run(tmp_path, many, "many")
+    counts = manifest["counts"]
+    assert counts["records_read"] == 7 and counts["records_rejected"] == {"bad_field_type": 1}  # "#passage" alone
+    assert counts["records_dropped"] == {"duplicate_record": 3} and counts["records_used"] == 3 == len(rows)
+    ids = [p["query_id"] for p in rows] + [p["passage_id"] for p in rows]
+    assert len(set(ids)) == 6 and sorted(p["query_id"] for p in rows) == [
+        "http://[bad/c", "http://y.example/b", "http://z.example/d?q="]
+
+
+def hostile_crawl(directory: str) -> str:
+    """Pages built to be slow, each under --max_html_bytes, next to a good one (issue 22)."""
+    demo = sources.demo_inputs.commoncrawl
+    pages = {
+        "deep": article("deep").replace(b"<body>", b"<body>" + b"<div>" * 50_000),
+        "open": article("open").replace(b"</footer>", b"</footer>" + b"<div>x" * 42_000),
+        "bold": article("bold").replace(b"<body>", b"<body><p>" + b"<b>" * 80_000 + b"</p>"),
+        "marks": article("marks").replace(b"</article>", b"<p>a b c " + b"!" * 20_000 + b"</p></article>"),
+        "good": article("good"),
+    }
+    records = [demo.warcinfo()] + [demo.warc_record("response", f"http://{name}.example/", demo.http_response(body))
+                                   for name, body in pages.items()]
+    records.append(demo.warc_record("response", "http://comments.example/",
+                                    demo.http_response(b"<!---->" * 40 + b"x", content_type=None)))
+    return demo.write_warc(os.path.join(directory, "hostile.warc.gz"), records)
+
+
+def test_pages_built_to_be_slow_do_not_hold_the_job(tmp_path):
+    """50,000 nested <div> took 39 s in main-content extraction (ten, over 300 s), 40 comments before
+    an untyped body never ended, a line of 20,000 "!" took 10 s: the job runs in a child killed after
+    60 s, and finishes in seconds, every record counted, the deep pages read as plain text."""
+    path = hostile_crawl(str(tmp_path / "in"))
+    argv = [sys.executable, "-m", "pipelines.commoncrawl", "--input", path, "--output", str(tmp_path / "out"),
+            "--version", "v1"]
+    try:
+        done = subprocess.run(argv, cwd=pathlib.Path(pipelines.commoncrawl.__file__).parents[1],
+                              capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the job was still running after 60 s")
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "out" / "commoncrawl" / "v1"
+    manifest = json.loads((out / "manifest.json").read_text())
+    counts = manifest["counts"]
+    assert counts["records_read"] == 7 == counts["records_used"] + sum(counts["records_dropped"].values()) + sum(
+        counts["records_rejected"].values())
+    assert counts["records_dropped"] == {"warc_warcinfo": 1, "not_html": 1} and counts["records_used"] == 5
+    assert manifest["detail_counts"]["pages/plain_text_over_max_dom_depth"] == 3  # deep, open, bold
+    rows = [row for path in sorted(out.glob("pairs-*.parquet")) for row in pq.read_table(path).to_pylist()]
+    assert all(row["passage"].startswith("This copy of the page about tides") for row in rows) and len(rows) == 5
 
 
 @pytest.mark.parametrize("flag, message", [("--max_passage_words=0", "--max_passage_words must be at least 1"),

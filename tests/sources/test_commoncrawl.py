@@ -570,6 +570,39 @@ def test_a_page_makes_a_pair_with_crawl_url_and_date():
     assert pair["created_at"].isoformat() == "2024-05-22T10:00:00+00:00" and pair["lang"] == "en"
 
 
+URLS_THAT_FORGE_IDS = ["http://x.example/a", "http://x.example/a#passage", "http://x.example/a#passage#passage",
+                       "http://y.example/b#top", "http://[bad/c", "http://[bad/c#passage",
+                       "http://z.example:x/d#passage", "http://q.example/e?f=#passage", "http://q.example/e%23passage",
+                       "http://w.example/g #passage"]
+
+
+def test_ids_of_a_page_never_equal_another_pages_ids_whatever_its_url_holds():
+    """A URL ending in "#passage" once got the query_id of another page's passage_id (and its record two
+    outcomes). query_id = the URL without its fragment (no "#"), passage_id = that + "#passage": both
+    lead back to the page, and pages with distinct url_keys (one each, as the job keeps them) share no id."""
+    pages = {}
+    for url in URLS_THAT_FORGE_IDS:
+        pair = commoncrawl.make_web_pair(commoncrawl.kept_page(parse(response(url, ARTICLE)), CONFIG))
+        pages.setdefault(commoncrawl.url_key(url), []).append(pair)
+    owner = {}
+    for key, pairs in pages.items():
+        for pair in pairs:
+            for id_ in (pair["query_id"], pair["passage_id"]):
+                assert owner.setdefault(id_, key) == key, f"{id_!r} names pages {owner[id_]!r} and {key!r}"
+    for pair in (pair for pairs in pages.values() for pair in pairs):
+        assert "#" not in pair["query_id"] and pair["passage_id"] == pair["query_id"] + commoncrawl.PASSAGE_SUFFIX
+        assert commoncrawl.page_url(pair["passage_id"]) == pair["query_id"]
+    plain = commoncrawl.kept_page(parse(response("https://d.example/t?a=1", ARTICLE)), CONFIG)
+    pair = commoncrawl.make_web_pair(plain)  # an ordinary URL keeps the ids it always had
+    assert (pair["query_id"], pair["passage_id"]) == ("https://d.example/t?a=1", "https://d.example/t?a=1#passage")
+
+
+def test_a_target_uri_that_is_only_a_fragment_is_a_reject():
+    with pytest.raises(RejectRecord) as exc:
+        parse(response("#passage", ARTICLE))
+    assert exc.value.reason == schemas.reasons.REJECT_BAD_FIELD_TYPE
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(max_record_bytes=0), "--max_record_bytes must be at least 1"),
     (dict(min_words=-1), "--min_words must be >= 0"),
@@ -598,3 +631,80 @@ def test_demo_capture_helper_writes_cc_order():
     records = capture("https://d.example/x", ARTICLE)
     assert [r.split(b"\r\n")[1] for r in records] == [b"WARC-Type: request", b"WARC-Type: response",
                                                       b"WARC-Type: metadata"]
+
+
+# ---- hostile input: no page may hang a worker ----
+
+def deep_page(depth: int) -> bytes:
+    """ARTICLE with its whole body inside `depth` unclosed <div>: 50,000 of them once took 39 s in
+    resiliparse's main-content extraction, whose time grows with elements x depth."""
+    return ARTICLE.replace(b"<body>", b"<body>" + b"<div>" * depth)
+
+
+HOSTILE_RECORDS = {
+    "50,000 nested <div>": lambda: response("http://deep.example/", deep_page(50_000)),
+    "<div> left open 42,000 times": lambda: response(
+        "http://open.example/", ARTICLE.replace(b"</footer>", b"</footer>" + b"<div>x" * 42_000)),
+    "an untyped body of 40 comments": lambda: response("http://comments.example/", b"<!---->" * 40 + b"x",
+                                                       content_type=None),
+}
+
+
+def run_child(script: str, timeout: int = 60) -> str:
+    """A script in a child process, killed after `timeout` s: a hang fails the test instead of
+    holding it (no signal interrupts resiliparse's C code or a regex)."""
+    code = f"import sys\nsys.path.insert(0, {os.getcwd()!r})\n" + script
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {timeout} s")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_RECORDS))
+def test_hostile_html_parses_in_time_through_the_whole_page_path(name, tmp_path):
+    """Reader, decode, title, guarded extraction, clean_text, prose_lines, passage_of and every rule,
+    as the job runs them, on a page built to be slow: done in well under a second, not minutes."""
+    path = write_warc(str(tmp_path / "hostile.warc.gz"), [HOSTILE_RECORDS[name]()])
+    out = run_child(f"""
+from sources import commoncrawl
+from sources.formats import warc
+config = commoncrawl.CommonCrawlConfig()
+(raw,) = warc.WarcFileReader(open({path!r}, "rb"), "hostile.warc.gz", config.max_record_bytes, config.max_html_bytes)
+item = commoncrawl.parse_record(raw.data, config)
+reason = commoncrawl.drop_reason(item, config, is_english=lambda text: True)
+print(type(item).__name__, reason, getattr(item, "too_deep", None), getattr(item, "passage", "")[:40])
+""")
+    if name.startswith("an untyped"):
+        assert out.split()[:2] == ["Skipped", schemas.reasons.DROP_NOT_HTML]
+    else:  # too deep for main content: the plain text still gives the article's passage
+        assert out.startswith("WebPage None True Tides are the slow rise and fall"), out
+
+
+def test_sentence_and_title_splitting_are_linear_on_runs_of_marks_and_spaces():
+    """Each was quadratic: a run of 80,000 "!" that ends a line (10 s at 20,000, inside the
+    20,000-character text cap; minutes here), "a. " 30,000 times, 50,000 spaces in a title (35 s)."""
+    out = run_child("""
+from sources.text import web_text
+assert web_text.sentences("a b c " + "!" * 80_000) == ["a b c " + "!" * 80_000]
+assert web_text.sentences("a b c " + "!" * 80_000 + " d.") == ["a b c " + "!" * 80_000, "d."]
+assert web_text.sentences("a. " * 30_000) == [("a. " * 30_000).strip()]
+assert web_text.split_site_name("Tides" + " " * 50_000 + "x") == "Tides" + " " * 50_000 + "x"
+print("done")
+""")
+    assert out.strip() == "done"
+
+
+def test_a_page_nested_deeper_than_max_dom_depth_gets_plain_text_and_is_counted():
+    """ARTICLE nests 7 deep (html > body > header > nav > ul > li > a): at --max_dom_depth 7 it gets
+    main-content extraction, at 6 the plain text (its prose lines give the same passage)."""
+    at_limit = parse(response("http://d.example/", ARTICLE), commoncrawl.CommonCrawlConfig(max_dom_depth=7))
+    over = parse(response("http://d.example/", ARTICLE), commoncrawl.CommonCrawlConfig(max_dom_depth=6))
+    assert not at_limit.too_deep and at_limit.cleanup == ()
+    assert over.too_deep and over.cleanup == ((commoncrawl.PLAIN_TEXT_OVER_MAX_DOM_DEPTH, 1),)
+    assert over.passage == at_limit.passage and over.passage.startswith("Tides are the slow rise")
+    bold = ARTICLE.replace(b"<body>", b"<body><p>" + b"<b>" * 80_000 + b"</p>")  # under --max_html_bytes
+    assert parse(response("http://b.example/", bold)).too_deep
+    with pytest.raises(ValueError, match="--max_dom_depth must be at least 1"):
+        commoncrawl.CommonCrawlConfig(max_dom_depth=0)
