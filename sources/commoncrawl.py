@@ -24,6 +24,7 @@ non-English is dropped before its HTML is parsed, which is most of the cost.
 import dataclasses
 import datetime as _dt
 import functools
+import hashlib
 import json
 import os
 import re
@@ -277,7 +278,7 @@ def parse_record(data: bytes, config: CommonCrawlConfig = CommonCrawlConfig()) -
     """One raw record (sources.formats.warc's encoding) -> Skipped or WebPage; RejectRecord for a malformed one."""
     record = warc.decode(data)
     kind = record.get("warc-type").strip().lower()
-    key = record.get("warc-record-id") or f"record:{hash(data[:200])}"
+    key = record.get("warc-record-id") or f"record:{hashlib.blake2b(data, digest_size=16).hexdigest()}"
     omitted = record.get(warc.OMITTED)
     if omitted:
         return Skipped(omitted if omitted in reasons.DROP_REASONS else reasons.DROP_RECORD_TOO_LARGE, key)
