@@ -83,13 +83,16 @@ def sized(shape: Shape, chars: int) -> str:
 def cleaners() -> Dict[str, Callable[[str], object]]:
     """Every transform of input text, by the name the benchmark shows: the ones the sources run."""
     from sources import commoncrawl, semanticscholar, wikipedia
-    from sources.text import html_text, langid, markdown, ngrams, normalize, web_text
+    from sources.text import html_text, langid, markdown, ngrams, normalize
+
+    config = commoncrawl.CommonCrawlConfig(max_html_bytes=64 << 20)  # the whole shape read, not a capped prefix
 
     def web_page(html: str):
-        """Common Crawl's path from decoded HTML to a passage (sources.commoncrawl.parse_record's steps)."""
-        main = web_text.HtmlDocument(html).main_text()
-        text = web_text.clean_text(main[:commoncrawl.MAX_TEXT_CHARS + 2000])[:commoncrawl.MAX_TEXT_CHARS]
-        return web_text.passage_of(web_text.prose_lines(text), 200)
+        """Common Crawl's page path (sources.commoncrawl.read_page: title, depth guard, extraction, clean
+        text, prose lines, passage) on the shape as a page's body."""
+        page = commoncrawl.WebPage("http://a.example/", commoncrawl.url_key("http://a.example/"), "", "", 0, "")
+        body = f"<html><head><title>A page about the tides</title></head><body>{html}</body></html>"
+        return commoncrawl.read_page(page, body.encode("utf-8"), "utf-8", config).passage
 
     return {
         "markdown.clean_markdown": markdown.clean_markdown,
@@ -101,5 +104,5 @@ def cleaners() -> Dict[str, Callable[[str], object]]:
         "wikipedia.page_sections": lambda text: wikipedia.page_sections(text, wikipedia.WikipediaConfig()),
         "semanticscholar.clean_abstract": semanticscholar.clean_abstract,
         "ngrams.drop_copied_runs": lambda text: ngrams.drop_copied_runs(text, text)[0],
-        "web_text: main text to passage": web_page,
+        "commoncrawl.read_page": web_page,
     }
