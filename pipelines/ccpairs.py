@@ -543,7 +543,8 @@ class _PublishCorpus(beam.DoFn):
         versions.write_bytes(
             versions.join(staging, corpus_stats.STATS_NAME), (json.dumps(stats, indent=1) + "\n").encode("utf-8")
         )
-        versions.write_bytes(versions.join(staging, CARD_NAME), dataset_card.card(manifest, stats).encode("utf-8"))
+        card = dataset_card.card(manifest, stats, version_dir=staging)  # the example instance is read from staging
+        versions.write_bytes(versions.join(staging, CARD_NAME), card.encode("utf-8"))
         if self._report:
             from pipelines import report
 

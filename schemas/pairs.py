@@ -1,17 +1,7 @@
 """The pair record: one weakly-supervised (query, passage) example. Every writer goes through here.
 
-Columns:
-  pair_id     hex blake2b-128 of source, query and passage: the same pair always gets the same id,
-              whatever the run order, and the same text from two records collapses to one id.
-  source      dataset the pair came from: "reddit", "stackexchange", ...
-  subsource   finer origin inside the source: the subreddit, the Stack Exchange site.
-  query       the query text, cleaned (no "query: " prefix; the model adds prefixes).
-  passage     the passage text, cleaned.
-  query_id    source-native id of the record the query came from (e.g. "t3_abc" or "t1_def").
-  passage_id  source-native id of the record the passage came from.
-  lang        ISO 639-1 language code of the passage as detected, "" when not detected.
-  score       the passage's source score (Reddit score, answer score); null when unknown.
-  created_at  creation time of the passage, UTC; null when unknown.
+PAIR_SCHEMA defines the columns and COLUMN_DESCRIPTIONS says what each holds (the dataset cards,
+pipelines/dataset_card.py, describe the fields from these two, so they are written once, here).
 """
 
 import hashlib
@@ -39,6 +29,22 @@ PAIR_SCHEMA = pa.schema(
 )
 
 PAIR_COLUMNS = tuple(PAIR_SCHEMA.names)
+
+COLUMN_DESCRIPTIONS = {
+    "pair_id": "hex blake2b-128 of source, query and passage: the same pair always gets the same id, whatever "
+               "the run order, and the same text from two records collapses to one id",
+    "source": 'dataset the pair came from: "reddit", "stackexchange", "wikipedia", "semanticscholar", '
+              '"commoncrawl"',
+    "subsource": 'finer origin inside the source: the subreddit, the Stack Exchange site, the wiki ("enwiki"), '
+                 'the Semantic Scholar pair kind ("title-abstract", "citation"), the Common Crawl crawl',
+    "query": 'the query text, cleaned (no "query: " prefix; the model adds prefixes)',
+    "passage": "the passage text, cleaned",
+    "query_id": 'source-native id of the record the query came from (e.g. "t3_abc" or "t1_def")',
+    "passage_id": "source-native id of the record the passage came from",
+    "lang": 'ISO 639-1 language code of the passage as detected, "" when not detected',
+    "score": "the passage's source score (Reddit score, answer score); null when unknown",
+    "created_at": "creation time of the passage, UTC; null when unknown",
+}
 
 
 def make_pair_id(source: str, query: str, passage: str) -> str:
