@@ -499,17 +499,24 @@ def build_parser() -> CommandParser:
     parser.add_argument("--model", default=None, type=model_folder, help="encoder dir (default: bundled all-MiniLM-L6-v2)")
     parser.add_argument("--pairs", nargs="+", required=True, type=existing_path,
                         help="pair version dirs or roots holding them")
-    parser.add_argument("--output", required=True, type=output_path)
+    parser.add_argument("--output", required=True, type=output_path,
+                        help="output root; writes <output>/consistency/<version>/")
     parser.add_argument("--version", default=None, type=version_name,
                         help="version folder name (default: UTC timestamp)")
-    parser.add_argument("--pool_size", type=positive_int, default=1_000_000)
-    parser.add_argument("--k", type=positive_int, default=E5_TOP_K)
-    parser.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/N: this worker's input shards")
-    parser.add_argument("--batch_size", type=positive_int, default=256)
+    parser.add_argument("--pool_size", type=positive_int, default=1_000_000,
+                        help="passages sampled into the pool each pair's passage competes with")
+    parser.add_argument("--k", type=positive_int, default=E5_TOP_K,
+                        help="keep a pair iff its passage ranks in the top k of the pool, as E5")
+    parser.add_argument("--shard", type=parse_shard, default=(0, 1),
+                        help="i/N: this worker's input shards (default: 0/1, all of them)")
+    parser.add_argument("--batch_size", type=positive_int, default=256, help="texts per forward")
     add_device_flags(parser)
-    parser.add_argument("--backend", default="auto", choices=("auto",) + BACKENDS)
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
-    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--backend", default="auto", choices=("auto",) + BACKENDS,
+                        help="pool index; auto: the fastest one this machine has")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"],
+                        help="pool vectors as stored in the index (fp16/bf16 halve its memory)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace what other options wrote into --version (otherwise refused)")
     return parser
 
 

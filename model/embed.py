@@ -324,11 +324,12 @@ def build_parser() -> CommandParser:
     p = CommandParser(prog="python -m model.embed", description=__doc__)
     p.add_argument("--model", default=None, type=model_folder, help="model folder (default: bundled all-MiniLM-L6-v2)")
     p.add_argument("--input", required=True, type=existing_path, help=".parquet file or folder of shards")
-    p.add_argument("--column", default="passage")
-    p.add_argument("--kind", default="passage", choices=["query", "passage"])
+    p.add_argument("--column", default="passage", help="Parquet column of the texts to embed")
+    p.add_argument("--kind", default="passage", choices=["query", "passage"],
+                   help="which prefix and max length the texts get")
     p.add_argument("--output", required=True, type=output_file, help=".npy path")
-    p.add_argument("--dtype", default="float16", choices=["float16", "float32"])
-    p.add_argument("--batch_size", type=positive_int, default=128)
+    p.add_argument("--dtype", default="float16", choices=["float16", "float32"], help="dtype of the saved vectors")
+    p.add_argument("--batch_size", type=positive_int, default=128, help="texts per forward")
     add_device_flags(p)
     return p
 

@@ -80,19 +80,21 @@ MAX_SKIPPED_IN_A_ROW = 1000
 
 
 def build_parser() -> CommandParser:
-    p = CommandParser(prog="python -m model.train", description=__doc__)
+    p = CommandParser(prog="python -m model.train", description=__doc__)  # its formatter shows each default
     p.add_argument("--pairs", nargs="+", required=True, type=existing_path,
                    help="version dirs (with manifest.json) or folders above them")
-    p.add_argument("--output", required=True, type=output_path)
+    p.add_argument("--output", required=True, type=output_path,
+                   help="run folder: train_config.json, train_log.jsonl, checkpoints/, model/")
     init = p.add_mutually_exclusive_group()
     init.add_argument("--model", default=None, type=model_folder,
                       help="local model folder (default: bundled all-MiniLM-L6-v2)")
     init.add_argument("--init_config", default=None, type=bert_config_spec,
-                      help="random init from a BertConfig: JSON file, inline JSON, or a model folder")
+                      help="random init from a BertConfig: JSON file, inline JSON, or a model folder "
+                           "(default: none, start from --model)")
     p.add_argument("--tokenizer", default=None, type=existing_path,
                    help="tokenizer folder for --init_config (default: MiniLM's)")
-    p.add_argument("--query_prefix", default="query: ")
-    p.add_argument("--passage_prefix", default="passage: ")
+    p.add_argument("--query_prefix", default="query: ", help="text put before each query")
+    p.add_argument("--passage_prefix", default="passage: ", help="text put before each passage")
     for flag, default in DEFAULT_MAX_LENGTHS.items():
         p.add_argument(f"--{flag}", type=positive_int, default=None,
                        help=f"tokens (default {default}, or the model's limit if smaller; more than the limit is refused)")
@@ -101,28 +103,36 @@ def build_parser() -> CommandParser:
     p.add_argument("--chunk_size", type=non_negative_int, default=0,
                    help="rows per forward with gradient caching; 0 = whole local batch in one forward")
     length = p.add_mutually_exclusive_group(required=True)
-    length.add_argument("--max_steps", type=positive_int, default=None)
-    length.add_argument("--epochs", type=positive_float, default=None, help="instead of --max_steps: passes over all pairs")
-    p.add_argument("--lr", type=positive_float, default=1e-4)
-    p.add_argument("--weight_decay", type=non_negative_float, default=0.01)
-    p.add_argument("--warmup_steps", type=non_negative_int, default=None)
+    length.add_argument("--max_steps", type=positive_int, default=None,
+                        help="optimizer steps to train for (required: this or --epochs)")
+    length.add_argument("--epochs", type=positive_float, default=None,
+                        help="instead of --max_steps: passes over all pairs (required: this or --max_steps)")
+    p.add_argument("--lr", type=positive_float, default=1e-4, help="peak learning rate (AdamW, linear warmup and decay)")
+    p.add_argument("--weight_decay", type=non_negative_float, default=0.01,
+                   help="AdamW weight decay (not on biases and LayerNorm)")
+    p.add_argument("--warmup_steps", type=non_negative_int, default=None,
+                   help="learning-rate warmup steps (default: --warmup_ratio of all steps)")
     p.add_argument("--warmup_ratio", type=ratio, default=0.05, help="warmup share of all steps, without --warmup_steps")
-    p.add_argument("--max_grad_norm", type=positive_float, default=1.0)
+    p.add_argument("--max_grad_norm", type=positive_float, default=1.0, help="gradients are clipped to this norm")
     p.add_argument("--scale", type=positive_float, default=100.0, help="1/temperature; E5: tau=0.01")
     p.add_argument("--symmetric", action="store_true", help="add the passage->query InfoNCE term")
-    p.add_argument("--hard_negative_column", default=None, help="Parquet column with one hard negative per pair")
+    p.add_argument("--hard_negative_column", default=None,
+                   help="Parquet column with one hard negative per pair (default: none, in-batch negatives only)")
     p.add_argument("--source_weights", nargs="*", default=None, metavar="SOURCE=WEIGHT", type=source_weight,
                    help="mixture weights (default: proportional to the number of pairs)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", type=device_flag, choices=["auto", "cpu", "cuda"])
+    p.add_argument("--seed", type=int, default=0, help="seed of the data order, dropout and random init")
+    p.add_argument("--device", default="auto", type=device_flag, choices=["auto", "cpu", "cuda"],
+                   help="auto: CUDA when there is one, else the CPU")
     p.add_argument("--no_bf16", dest="bf16", action="store_false", help="disable bf16 autocast on CUDA")
-    p.add_argument("--log_every", type=positive_int, default=10)
-    p.add_argument("--save_every", type=positive_int, default=1000)
-    p.add_argument("--keep_checkpoints", type=non_negative_int, default=2, help="0 keeps them all")
+    p.add_argument("--log_every", type=positive_int, default=10, help="steps between lines of train_log.jsonl")
+    p.add_argument("--save_every", type=positive_int, default=1000, help="steps between checkpoints")
+    p.add_argument("--keep_checkpoints", type=non_negative_int, default=2, help="newest checkpoints kept; 0 keeps them all")
     p.add_argument("--resume", nargs="?", const="latest", default=None,
-                   help="continue from the newest complete checkpoint in --output (or the given checkpoint file)")
+                   help="continue from the newest complete checkpoint in --output (or the given checkpoint file) "
+                        "(default: start afresh)")
     p.add_argument("--stop_after_step", type=positive_int, default=None,
-                   help="checkpoint and exit after this step (time-sliced or preemptible jobs)")
+                   help="checkpoint and exit after this step (time-sliced or preemptible jobs) "
+                        "(default: none, run to the end)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
     p.add_argument("--prefetch_batches", type=non_negative_int, default=2,
                    help="batches drawn and tokenized ahead in a background thread (0: on the main thread)")

@@ -88,7 +88,8 @@ class CorpusOptions(source_options(DATASET, CorpusSettings)):
     def _add_argparse_args(cls, parser):
         parser.add_argument("--decontaminate", action="append", default=None,
                             help="BEIR folder (queries.jsonl, corpus.jsonl, qrels/) whose queries and judged "
-                                 "passages must not appear in training pairs; repeat for several")
+                                 "passages must not appear in training pairs; repeat for several "
+                                 "(default: none, no decontamination)")
 
 
 # ---- launch: which versions, which evaluation sets ----

@@ -173,23 +173,31 @@ def comparison_note(scores: Dict[str, Dict[str, Any]]) -> str:
 
 
 def build_parser() -> CommandParser:
+    """Every flag with its help; CommandParser's formatter adds each default to --help."""
     p = CommandParser(prog="python -m pipelines.main", description=__doc__)
-    p.add_argument("--output", required=True, type=output_path)
+    p.add_argument("--output", required=True, type=output_path,
+                   help="run folder: inputs/, pairs/, runs/, logs/ and summary.json go under it")
     p.add_argument("--demo", action="store_true", help="generate the built-in sample inputs and use them")
-    p.add_argument("--reddit_input", action="append", default=[], type=matching_glob)
-    p.add_argument("--stackexchange_input", action="append", default=[], type=matching_glob)
+    p.add_argument("--reddit_input", action="append", default=[], type=matching_glob,
+                   help="Pushshift RS_/RC_ dump path or glob; repeat for several")
+    p.add_argument("--stackexchange_input", action="append", default=[], type=matching_glob,
+                   help="Stack Exchange site archive (.7z) or Posts.xml path or glob; repeat for several")
     p.add_argument("--version", default="v1", type=version_name,
                    help="version name of every stage's output (default: v1)")
     p.add_argument("--eval_data", default=None, type=folder_holding("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"),
                    help="BEIR folder (default: shared dbpedia sample, else a demo set)")
     p.add_argument("--base_model", default=None, type=model_folder,
                    help="starting encoder (default: bundled all-MiniLM-L6-v2)")
-    p.add_argument("--train_steps", type=positive_int, default=40)
-    p.add_argument("--batch_size", type=positive_int, default=64)
-    p.add_argument("--chunk_size", type=non_negative_int, default=0)
-    p.add_argument("--lr", type=positive_float, default=2e-5)
-    p.add_argument("--pool_size", type=positive_int, default=1_000_000)
-    p.add_argument("--k", type=positive_int, default=2)
+    p.add_argument("--train_steps", type=positive_int, default=40, help="optimizer steps of each training stage")
+    p.add_argument("--batch_size", type=positive_int, default=64,
+                   help="contrastive batch of each training stage, at least 2")
+    p.add_argument("--chunk_size", type=non_negative_int, default=0,
+                   help="rows per forward with gradient caching; 0 = whole batch in one forward")
+    p.add_argument("--lr", type=positive_float, default=2e-5, help="peak learning rate of each training stage")
+    p.add_argument("--pool_size", type=positive_int, default=1_000_000,
+                   help="passages in the corpus job's pool, the consistency filter's negatives")
+    p.add_argument("--k", type=positive_int, default=2,
+                   help="consistency filter: keep a pair iff its passage ranks in the top k of the pool")
     return p
 
 
@@ -259,7 +267,8 @@ def main(argv=None) -> int:
                "filtered_report": filtered_report, "noisy_model": noisy, "final_model": final, "eval": scores,
                "eval_compare_with": CONTROL, "seconds": round(time.time() - started, 1)}
     write_bytes(str(out / "summary.json"), (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
-    print(f"\ntotal {summary['seconds']}s; models in {out / 'runs'}; pairs in {out / 'pairs'}; summary.json")
+    print(f"\ntotal {summary['seconds']}s; models in {out / 'runs'}; pairs in {out / 'pairs'}; "
+          f"summary: {out / 'summary.json'}")
     print(f"corpus report: {report}\nfiltered report (keep rates): {filtered_report}")
     return 0
 

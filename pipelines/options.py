@@ -7,6 +7,14 @@ Parsing is strict: Beam's own parser silently drops flags it does not know (`--t
 `--top_n 3` ran with top_n=1), so every flag is first checked against ours plus every Beam
 option; an unknown flag, a bad value or a bad setting is one line on stderr and exit status 2.
 
+Beam parses the command line again when the pipeline runs, with the flags of the classes directly
+below PipelineOptions only; a source's settings live one level further down, so Beam logged
+"Unparseable argument: --top_n. Did you mean '--zone'?" for a flag it had just applied.
+_BeamKnowsJobFlags, one class directly below PipelineOptions, tells Beam every job's flags.
+
+`--dry_run` builds a job without submitting it on DataflowRunner only; any other runner ignores
+it and writes the whole version, so elsewhere it is refused.
+
 Beam's default runner (and DirectRunner) first tries to download the Prism runner from the web;
 on a machine without network that stalls before falling back. When the user names no runner we
 use the in-process FnApiRunner, which needs nothing from outside.
@@ -15,11 +23,12 @@ use the in-process FnApiRunner, which needs nothing from outside.
 import argparse
 import datetime as _dt
 import sys
+import textwrap
 from typing import List, NoReturn, Optional, Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
-from schemas.cli import unknown_flag_message, version_name
+from schemas.cli import CommandParser, unknown_flag_message, version_name
 from sources.settings import settable_fields
 
 
@@ -34,23 +43,25 @@ class CcpairsOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--input", action="append", default=None,
-                            help="input path or glob (local, gs://, s3://); repeat for several")
-        parser.add_argument("--output", default=None, help="output root; writes <output>/<source>/<version>/")
+                            help="input path or glob (local, gs://, s3://); repeat for several (required)")
+        parser.add_argument("--output", default=None,
+                            help="output root; writes <output>/<source>/<version>/ (required)")
         parser.add_argument("--version", dest="dataset_version", default=None,
                             help="version directory name (default: UTC timestamp)")
-        parser.add_argument("--num_shards", type=int, default=0, help="pair shards to write; 0 picks by size")
+        parser.add_argument("--num_shards", type=int, default=0,
+                            help="pair shards to write; 0 picks one per 200k pairs (default: 0)")
         parser.add_argument("--overwrite", action="store_true", default=False,
-                            help="replace a complete existing version")
+                            help="replace a complete existing version (otherwise refused)")
 
 
 def _add_setting_flags(parser, config_class) -> None:
+    """One flag per setting; --help (schemas.cli.FlagHelpFormatter) adds each default to its help."""
     for field, flag in settable_fields(config_class):
         help_text = field.metadata["help"]
         if isinstance(field.default, bool):  # the flag switches the default over
             parser.add_argument(f"--{flag}", dest=field.name, action="store_false" if field.default else "store_true",
                                 default=field.default, help=help_text)
         else:
-            help_text += f" (default: {field.default})"
             parser.add_argument(f"--{flag}", dest=field.name, type=type(field.default), default=field.default,
                                 help=help_text)
 
@@ -62,6 +73,43 @@ def source_options(name: str, config_class) -> type:
         "config_class": config_class,
         "_add_argparse_args": classmethod(lambda cls, parser: _add_setting_flags(parser, config_class)),
     })
+
+
+class _OncePerFlag:
+    """A parser front that adds each flag once, untyped and without a default: several jobs declare
+    the same flag (--top_n) with their own types and defaults; check_flags has checked every value."""
+
+    def __init__(self, parser):
+        self._parser = parser
+
+    def add_argument(self, *flags, **kwargs):
+        if any(flag in self._parser._option_string_actions for flag in flags):
+            return
+        for key in ("type", "choices", "default"):
+            kwargs.pop(key, None)
+        self._parser.add_argument(*flags, **kwargs)
+
+
+def _job_flag_classes() -> List[type]:
+    """Every class below CcpairsOptions that declares flags (the sources', the corpus job's)."""
+    found, stack = [], list(CcpairsOptions.__subclasses__())
+    while stack:
+        cls = stack.pop(0)
+        if "_add_argparse_args" in cls.__dict__ and cls not in found:
+            found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+class _BeamKnowsJobFlags(PipelineOptions):
+    """Beam's run-time parse (Pipeline.run, DirectRunner) walks only the classes directly below
+    PipelineOptions and warned "Unparseable argument" for every setting flag; this class hands it
+    them. Its values are only strings: the typed ones are those parse_options stored (view_as)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        for klass in _job_flag_classes():
+            klass._add_argparse_args(_OncePerFlag(parser))
 
 
 def config_from_options(options: PipelineOptions, options_class):
@@ -118,6 +166,19 @@ def is_runner_given(argv: Sequence[str]) -> bool:
     return any(a == "--runner" or a.startswith("--runner=") for a in argv)
 
 
+def is_dry_run_given(argv: Sequence[str]) -> bool:
+    return any(a == "--dry_run" or a.startswith("--dry_run=") for a in argv)
+
+
+def check_dry_run(argv: Sequence[str], options: PipelineOptions) -> None:
+    """--dry_run on a runner other than Dataflow's is refused: only DataflowRunner reads it (to build
+    the job without submitting it); the local runner would run the job and write a full version."""
+    runner = options.view_as(StandardOptions).runner
+    if is_dry_run_given(argv) and "dataflow" not in str(runner or "").lower():
+        raise UsageError("--dry_run works with --runner=DataflowRunner only (it builds the job without "
+                         "submitting it); a local run would write the whole version")
+
+
 def make_runner(argv: Sequence[str]):
     """None means: use the runner the user named. Otherwise an offline in-process runner."""
     if is_runner_given(argv):
@@ -128,11 +189,11 @@ def make_runner(argv: Sequence[str]):
 
 
 def print_help(options_class) -> NoReturn:
-    """Our flags only: Beam's several hundred would bury them."""
-    parser = argparse.ArgumentParser(
+    """Our flags only, each with its default: Beam's several hundred would bury them."""
+    parser = CommandParser(
         prog=f"python -m pipelines.{getattr(options_class, 'source', 'SOURCE')}", add_help=False,
-        epilog="Any Apache Beam pipeline option is accepted as well (--runner, --project, --region, "
-               "--temp_location, --direct_num_workers, ...); all flags are snake_case.")
+        epilog=textwrap.fill("Any Apache Beam pipeline option is accepted as well (--runner, --project, --region, "
+                             "--temp_location, --direct_num_workers, ...); all flags are snake_case."))
     for klass in reversed(_declaring_classes(options_class)):  # the shared flags first
         klass._add_argparse_args(parser)
     parser.print_help()
@@ -161,6 +222,7 @@ def parse_options(argv: Optional[List[str]], options_class):
         raise UsageError(f"--version: {exc}") from None
     if is_runner_given(argv) and options.view_as(StandardOptions).runner is None:
         raise UsageError("--runner needs a value")
+    check_dry_run(argv, options)
     if getattr(options_class, "config_class", None) is not None:
         try:
             config_from_options(options, options_class)

@@ -322,8 +322,8 @@ def _date(text: str) -> str:
 def main(argv=None) -> int:
     parser = CommandParser(prog="python -m pipelines.schedule", description=__doc__)
     parser.add_argument("spec", help="the job spec (YAML), e.g. ccpairs.yaml")
-    parser.add_argument("--date", type=_date, default=None, help="run date (UTC) the version is named after")
-    parser.add_argument("--version", type=version_name, default=None, help="version name (instead of the date)")
+    parser.add_argument("--date", type=_date, default=None, help="run date (UTC) the version is named after (default: today)")
+    parser.add_argument("--version", type=version_name, default=None, help="version name (default: the run date in the spec's version_format)")
     parser.add_argument("--plan", action="store_true", help="print what would run, run nothing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -22,7 +22,7 @@ import unicodedata
 from typing import Callable, Iterable, List, NoReturn, Optional, Sequence
 
 __all__ = [
-    "CommandParser", "unknown_flag_message", "positive_int", "non_negative_int", "positive_float",
+    "CommandParser", "FlagHelpFormatter", "shown_default", "unknown_flag_message", "positive_int", "non_negative_int", "positive_float",
     "non_negative_float", "ratio", "json_object_file", "output_path", "output_file", "existing_path",
     "matching_glob", "folder_holding", "model_folder", "version_name", "version_problem",
 ]
@@ -54,12 +54,54 @@ def unknown_flag_message(flag: str, known: Iterable[str]) -> str:
     return f"{message} (did you mean {suggestion}?)" if suggestion and suggestion != name else message
 
 
+def shown_default(value) -> str:
+    """A default as --help shows it: switches read on/off, nothing reads none, padded text is quoted."""
+    if value is None or value == [] or value == ():
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple)):
+        return " ".join(shown_default(v) for v in value)
+    if isinstance(value, str) and (not value or value != value.strip()):
+        return repr(value)
+    return str(value)
+
+
+def _says_default(text: str) -> bool:
+    return "default" in text.lower() or "(required" in text
+
+
+def _is_switch(action: argparse.Action) -> bool:
+    return action.nargs == 0
+
+
+class FlagHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every flag's help ends with its default, so `--help` answers "what if I leave it out?".
+
+    Help that already says (a switch's "(off by default: ...)", a flag whose default is computed
+    such as "(default: UTC timestamp)", "(required)") is kept as written; a required flag says so;
+    a switch that is not given is off.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or isinstance(action, argparse._HelpAction) or _says_default(text):
+            return text
+        if action.required:
+            suffix = "(required)"
+        elif _is_switch(action):
+            suffix = "(default: off)"
+        else:
+            suffix = f"(default: {shown_default(action.default)})".replace("%", "%%")
+        return f"{text} {suffix}" if text else suffix
+
+
 class CommandParser(argparse.ArgumentParser):
     """argparse without abbreviations, with one-line errors and suggestions for unknown flags."""
 
     def __init__(self, *args, **kwargs):
         kwargs["allow_abbrev"] = False
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("formatter_class", FlagHelpFormatter)
         super().__init__(*args, **kwargs)
 
     def known_flags(self) -> List[str]:

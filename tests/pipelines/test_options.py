@@ -41,3 +41,26 @@ def test_help_lists_our_flags_not_beams_hundreds(capsys):
     assert "--top_n" in out and "--drop_removed_submissions" in out and "--input" in out
     assert "--flink_master" not in out and "--split_mb" not in out
     assert "Apache Beam pipeline option" in out
+
+
+def test_beam_knows_every_job_flag_so_it_warns_about_none(caplog):
+    """Beam parses the flags again at run time (get_all_options): it sees our settings as flags it
+    knows, with the values we parsed, and logs nothing about them."""
+    from apache_beam.utils import logger as beam_logger
+
+    beam_logger._LOG_COUNTER.clear()
+    options = parse_options(BASE + ["--top_n", "3", "--keep_bots", "--job_name=x"], reddit.RedditOptions)
+    with caplog.at_level("WARNING"):
+        every = options.get_all_options()
+        kept = options.get_all_options(retain_unknown_options=True, display_warnings=True)
+    assert every["top_n"] == kept["top_n"] == 3 and every["drop_bots"] is False and every["job_name"] == "x"
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+
+
+def test_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit):
+        stackexchange.run(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "answers kept per question (default: 1)" in out
+    assert "drop questions with a ClosedDate (and so their answers) (default: off)" in out
+    assert "(required)" in out
