@@ -309,7 +309,7 @@ def write_manifest_if_complete(out_dir: pathlib.Path, shards: Sequence[Shard], v
         extra={"keep_rate": {s: round(kept[s] / seen[s], 6) for s in sorted(seen)},
                "pairs_in": dict(sorted(seen.items())), "pairs_kept": dict(sorted(kept.items())),
                "rank_shards": [r for _, r in names]})
-    from pipelines import dataset_card  # torch- and Beam-free: yaml and schemas only
+    from schemas import dataset_card
 
     dataset_card.write_card(out_dir, manifest)  # README.md, a Hugging Face dataset card; the manifest stays last
     versions.write_manifest(out_dir, manifest)

@@ -534,7 +534,7 @@ class _PublishCorpus(beam.DoFn):
         self._options, self._extra, self._report = options, extra, report
 
     def process(self, _, shards, pool_file, outcomes, reads, stat_counts):
-        from pipelines import dataset_card
+        from schemas import dataset_card
 
         staging = self._claim.staging_dir
         extra = dict(self._extra, pool=pool_file)

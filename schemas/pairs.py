@@ -1,7 +1,7 @@
 """The pair record: one weakly-supervised (query, passage) example. Every writer goes through here.
 
 PAIR_SCHEMA defines the columns and COLUMN_DESCRIPTIONS says what each holds (the dataset cards,
-pipelines/dataset_card.py, describe the fields from these two, so they are written once, here).
+schemas/dataset_card.py, describe the fields from these two, so they are written once, here).
 """
 
 import hashlib

@@ -23,15 +23,20 @@ def unescape_entities(text: str) -> str:
     return html.unescape(once) if "&" in once else once
 
 
-def normalize_whitespace(text: str) -> str:
-    """Unicode NFC, no zero-width characters, single spaces, at most one blank line between paragraphs."""
+def _nfc_visible_lf(text: str) -> str:
+    """Unicode NFC, no zero-width characters, "\n" line ends: what both normalisations share."""
     if not text.isascii():
         if not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
         text = _ZERO_WIDTH.sub("", text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _SPACES.sub(" ", text)
+    return text
+
+
+def normalize_whitespace(text: str) -> str:
+    """Unicode NFC, no zero-width characters, single spaces, at most one blank line between paragraphs."""
+    text = _SPACES.sub(" ", _nfc_visible_lf(text))
     if "\n" in text:
         text = "\n".join(line.strip() for line in text.split("\n"))
         if "\n\n\n" in text:
@@ -61,13 +66,7 @@ def repair_mojibake(text: str) -> Tuple[str, bool]:
 def normalize_code(text: str) -> str:
     """A code block kept verbatim: indentation, alignment and blank lines inside it stay; only
     line ends are trimmed, invisible zero-width characters dropped and Unicode put in NFC."""
-    if not text.isascii():
-        if not unicodedata.is_normalized("NFC", text):
-            text = unicodedata.normalize("NFC", text)
-        text = _ZERO_WIDTH.sub("", text)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+    return "\n".join(line.rstrip() for line in _nfc_visible_lf(text).split("\n")).strip("\n")
 
 
 def might_have_url(text: str) -> bool:

@@ -20,7 +20,7 @@ from filtering import filter_pairs  # noqa: E402
 from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
 from model.pairs_io import pairs_from_texts, write_pair_version  # noqa: E402
 from model.saving import save_encoder  # noqa: E402
-from pipelines import dataset_card  # noqa: E402
+from schemas import dataset_card  # noqa: E402
 from schemas import versions  # noqa: E402
 from schemas.pairs import PAIR_COLUMNS  # noqa: E402
 from tests.model.conftest import TINY_BERT, make_texts  # noqa: E402

@@ -39,6 +39,8 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path, capsys):
     filtered = json.loads(open(os.path.join(summary["filtered"], "manifest.json")).read())
     assert filtered["counts"]["records_read"] == sum(filtered["pairs_in"].values()) > 0
     assert os.path.isfile(os.path.join(summary["final_model"], "modules.json"))
+    for version in (summary["corpus"], summary["filtered"]):  # generated inputs: both cards say so
+        assert "**Synthetic demo data.**" in open(os.path.join(version, "README.md")).read()
 
 
 def evaluation_output(name, settings, ndcg):

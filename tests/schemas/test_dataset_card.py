@@ -15,7 +15,8 @@ import re
 import pytest
 import yaml
 
-from pipelines import ccpairs, dataset_card
+from pipelines import ccpairs
+from schemas import dataset_card
 from schemas import versions
 from schemas.pairs import COLUMN_DESCRIPTIONS, PAIR_COLUMNS
 from sources.demo_inputs.beir import write_demo_beir
@@ -156,4 +157,4 @@ def test_the_card_module_stays_free_of_beam_and_torch():
     """filtering/filter_pairs.py imports it on GPU workers; ccpairs on Beam workers."""
     from tests.test_layout import _reach
 
-    assert not {"apache_beam", "torch", "transformers", "faiss"} & set(_reach("pipelines.dataset_card"))
+    assert not {"apache_beam", "torch", "transformers", "faiss"} & set(_reach("schemas.dataset_card"))
