@@ -60,6 +60,7 @@ from model.encoder import default_model_path
 from model.saving import folder_fingerprint
 from schemas import reasons, versions
 from schemas.cli import CommandParser, existing_path, model_folder, output_path, positive_int, version_name
+from schemas.dataset_card import CARD_NAME
 from schemas.pairs import PAIR_SCHEMA
 
 log = logging.getLogger("filtering")
@@ -68,7 +69,7 @@ OPTIONS_NAME = "filter-options.json"
 POOL_META_NAME = "pool.json"
 POOL_CLAIM_NAME = ".pool.claim"
 # What this command writes (besides temp files): what an --overwrite of other options clears.
-OUTPUT_GLOBS = ("*.parquet", "*.npy", POOL_META_NAME, schemas.manifest.MANIFEST_NAME, OPTIONS_NAME)
+OUTPUT_GLOBS = ("*.parquet", "*.npy", POOL_META_NAME, schemas.manifest.MANIFEST_NAME, OPTIONS_NAME, CARD_NAME)
 # How often a worker waiting for the pool looks again, and says that it waits (seconds).
 POOL_POLL_SECONDS = 0.5
 POOL_WAIT_LOG_SECONDS = 60.0
