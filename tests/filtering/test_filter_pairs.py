@@ -11,17 +11,15 @@ from filtering import filter_pairs  # noqa: E402
 from filtering.consistency import ConsistencyPool, consistency_filter  # noqa: E402
 from filtering.text_hash import text_hashes  # noqa: E402
 from model.embed import embed_texts, load_encoder  # noqa: E402
-from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
 from model.pairs_io import pairs_from_texts, write_pair_version  # noqa: E402
-from model.saving import save_encoder  # noqa: E402
-from tests.model.conftest import TINY_BERT, make_texts  # noqa: E402
+from tests.filtering.conftest import tiny_model  # noqa: E402
+from tests.model.conftest import make_texts  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("filter")
-    model_dir = save_encoder(build_random_encoder(TINY_BERT, settings=EncoderSettings(
-        query_max_length=16, passage_max_length=24), seed=0), root / "model")
+    model_dir = tiny_model(root / "model")
     pairs = root / "pairs"
     write_pair_version(pairs / "alpha" / "v1", pairs_from_texts("alpha", make_texts(60, seed=1)), num_shards=2)
     write_pair_version(pairs / "beta" / "v1", pairs_from_texts("beta", make_texts(30, seed=2)), num_shards=1)

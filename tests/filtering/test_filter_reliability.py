@@ -19,22 +19,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from filtering import filter_pairs  # noqa: E402
 from model.embed import Embedder, load_encoder  # noqa: E402
-from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
 from model.pairs_io import pairs_from_texts, write_pair_version  # noqa: E402
-from model.saving import save_encoder  # noqa: E402
-from tests.model.conftest import TINY_BERT, make_texts  # noqa: E402
+from tests.filtering.conftest import tiny_model  # noqa: E402
+from tests.model.conftest import make_texts  # noqa: E402
 from tests.model.processes import kill_9, kill_moment_rng, start_command, wait_until  # noqa: E402
 
-SETTINGS = EncoderSettings(query_max_length=16, passage_max_length=24)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """As the child processes (tests.model.processes): results compared bitwise across processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +34,7 @@ def setup(tmp_path_factory):
     """Two models, six input shards, and an uninterrupted single-worker version to compare with."""
     root = tmp_path_factory.mktemp("filter")
     for name, seed in (("model", 0), ("other_model", 1)):
-        save_encoder(build_random_encoder(TINY_BERT, settings=SETTINGS, seed=seed), root / name)
+        tiny_model(root / name, seed)
     write_pair_version(root / "pairs" / "alpha" / "v1", pairs_from_texts("alpha", make_texts(600, seed=1)), num_shards=4)
     write_pair_version(root / "pairs" / "beta" / "v1", pairs_from_texts("beta", make_texts(300, seed=2)), num_shards=2)
     threads = torch.get_num_threads()

@@ -7,7 +7,6 @@ import os
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -15,21 +14,13 @@ from filtering import filter_pairs  # noqa: E402
 from filtering.consistency import ConsistencyPool, consistency_filter  # noqa: E402
 from filtering.text_hash import text_hashes  # noqa: E402
 from model.embed import Embedder, load_encoder  # noqa: E402
-from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
 from model.pairs_io import pairs_from_texts, write_pair_version  # noqa: E402
-from model.saving import save_encoder  # noqa: E402
-from tests.model.conftest import TINY_BERT, make_texts  # noqa: E402
-
-SETTINGS = EncoderSettings(query_max_length=16, passage_max_length=24)
+from tests.filtering.conftest import tiny_model  # noqa: E402
+from tests.model.conftest import make_texts  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from threads; one thread keeps results independent of the machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def corpus_items():
@@ -45,7 +36,7 @@ def corpus_items():
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("reuse")
-    save_encoder(build_random_encoder(TINY_BERT, settings=SETTINGS, seed=0), root / "model")
+    tiny_model(root / "model")
     write_pair_version(root / "pairs" / "alpha" / "v1", pairs_from_texts("alpha", corpus_items()), num_shards=3)
     return root
 
