@@ -1,6 +1,7 @@
 """Wikipedia pipeline throughput on the real enwiki sample, against plain decompression + XML iteration.
 
     python benchmarks/wikipedia_pipeline.py [--copies 8] [--out benchmarks/results/wikipedia_pipeline.md]
+    python benchmarks/wikipedia_pipeline.py --hostile   # issue 22's inputs at 1x, 4x, 16x (prints a table)
 
 Input: ../shared/data/wikipedia's gensim excerpt (206 real enwiki pages, 106 of them articles,
 1.7 MB bz2, 6.1 MB XML), and a larger file made of `--copies` copies of its pages (each copy's
@@ -142,11 +143,74 @@ def run_pipeline(path: str, out: str, version: str, split_mb: float):
         return json.load(fh)
 
 
+# ---- hostile inputs (issue 22): each fixed function at 1x, 4x and 16x the size that hung it ----------
+
+
+def _hostile_wikitext(unit: str, n: int) -> str:
+    return "(see " + "," * n if unit == "," else unit * n
+
+
+def _feed_page(mb: int, max_page_bytes: int) -> int:
+    """A page of `mb` MiB (never held by the caller) through the splitter 1 KiB at a time."""
+    head, tail = b"<page><title>Big</title><ns>0</ns><id>1</id><revision><text>", b"</text></revision></page>"
+    splitter, block, pieces = PageSplitter(max_page_bytes), b"x" * 1024, 0
+    pieces += len(splitter.feed(0, head))
+    for _ in range(mb << 10):
+        pieces += len(splitter.feed(0, block))
+    return pieces + len(splitter.feed(0, tail)) + len(splitter.close())
+
+
+def _tiny_streams(mb: int) -> int:
+    """A page of `mb` MiB cut into 1 KiB bz2 streams (32,768 streams for 32 MiB), read stream by stream."""
+    import io
+
+    data = bz2.compress(b"x" * 1024, 9) * (mb << 10)
+    return sum(len(item.data) for item in bz2_streams.iter_streams(io.BytesIO(data)))
+
+
+def _bomb(mb: int) -> int:
+    """A bz2 of a few hundred bytes that decodes to `mb` MiB, read in bounded pieces."""
+    import io
+
+    encoder = bz2.BZ2Compressor(9)
+    data = b"".join(encoder.compress(b"x" * (1 << 20)) for _ in range(mb)) + encoder.flush()
+    return sum(len(item.data) for item in bz2_streams.iter_streams(io.BytesIO(data)))
+
+
+def hostile_scaling() -> list:
+    """Markdown lines: seconds for each hostile input at 1x, 4x, 16x, and each 4x step's ratio."""
+    config = wikipedia.WikipediaConfig()
+    cases = [(f"wikitext.strip_page, {unit!r} x {n:,}", lambda k, u=unit, n=n: wikitext.strip_page(
+        _hostile_wikitext(u, n * k))) for unit, n in (("[[File:", 80_000), ("<ref ", 40_000), ("<math ", 40_000),
+                                                      ("<gallery ", 40_000))]
+    cases.append(("wikitext.tidy, '(see ' + ',' x 40,000", lambda k: wikitext.tidy(_hostile_wikitext(",", 40_000 * k))))
+    cases += [(f"wikipedia.page_sections, {unit!r} x {n:,}", lambda k, u=unit, n=n: wikipedia.page_sections(
+        _hostile_wikitext(u, n * k), config)) for unit, n in (("[[File:", 80_000), ("<ref ", 40_000), (",", 40_000),
+                                                              ("<math ", 40_000), ("<gallery ", 40_000),
+                                                              ("{{a|", 12_000))]
+    cases += [("PageSplitter, a 4 MiB page in 1 KiB feeds (kept whole)", lambda k: _feed_page(4 * k, 1 << 30)),
+              ("PageSplitter, a 32 MiB page in 1 KiB feeds (over the 8 MiB cap)",
+               lambda k: _feed_page(32 * k, 8 << 20)),
+              ("bz2_streams.iter_streams, 32 MiB in 1 KiB streams", lambda k: _tiny_streams(32 * k)),
+              ("bz2_streams.iter_streams, a bomb of 64 MiB", lambda k: _bomb(64 * k))]
+    lines = ["| function, input at 1x | 1x s | 4x s | 16x s | 4x/1x | 16x/4x |", "|---|---:|---:|---:|---:|---:|"]
+    for name, run in cases:
+        seconds = [measure(lambda k=k: run(k))[2] for k in (1, 4, 16)]
+        lines.append(f"| {name} | {seconds[0]:.3f} | {seconds[1]:.3f} | {seconds[2]:.3f} | "
+                     f"{seconds[1] / max(seconds[0], 1e-6):.1f} | {seconds[2] / max(seconds[1], 1e-6):.1f} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "wikipedia_pipeline.md"))
+    parser.add_argument("--hostile", action="store_true", help="time issue 22's inputs at 1x, 4x, 16x and exit")
     args = parser.parse_args(argv)
+    if args.hostile:
+        hostile_scaling()
+        return
     assert mwparserfromhell.parser.use_c, "mwparserfromhell's C tokenizer is not in use"
     work = tempfile.mkdtemp(prefix="wiki-bench-")
     try:

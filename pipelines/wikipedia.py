@@ -14,7 +14,9 @@ workers; any other file is one unit. Both read the same pages.
 
 On the shared job (pipelines.job): ReadWikiPages cuts each unit into ``<page>`` records (the
 file's prolog checked first: a DTD or entity declaration refuses the file; a corrupt or cut bz2
-stream is one truncated_input reject at its byte offset, the other streams go on) -> batches ->
+stream is one truncated_input reject at its byte offset, the other streams go on; a page over
+--max_page_bytes is one record_too_large reject, never held whole; an index offset where no stream
+starts is skipped, counted in the Beam counter ccpairs.index/wikipedia/offset_not_a_stream) -> batches ->
 ParseBatch: page XML -> typed page with its sections cleaned (sources.wikipedia; bad XML or
 wikitext is that page's reject) -> ExtractWikipediaPairs: page rules -> one copy per page id ->
 a pair per section -> dedup by pair_id -> per-page fate (used, duplicate_pair).
@@ -32,6 +34,7 @@ from typing import Dict, Iterator, List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
 
 from pipelines import accounting, job
 from pipelines.options import UsageError, source_options
@@ -42,13 +45,17 @@ from schemas import reasons
 from sources import wikipedia
 from sources.errors import RejectRecord
 from sources.formats import bz2_streams
-from sources.formats.mediawiki_xml import PROLOG_MAX_BYTES, CutPage, PageBytes, PageSplitter, Prolog, dbname_of
+from sources.formats.mediawiki_xml import (MAX_PAGE_BYTES, PROLOG_MAX_BYTES, CutPage, OversizedPage, PageBytes,
+                                           PageSplitter, Prolog, dbname_of)
 from sources.formats.readers import TruncatedInput, TruncatedTail, iter_decompressed_chunks
 from sources.formats.stackexchange_xml import check_prolog
 
 PAGES_PER_BATCH = 100  # raw pages are ~30 KB of XML on average: batches of ~3 MB
 FATE_PRIORITY = [reasons.USED, reasons.DROP_DUPLICATE_PAIR]
 SECTIONS = "sections"
+# Not records, so not in the manifest: index entries that point where no bz2 stream starts.
+INDEX_COUNTERS = "ccpairs.index"
+OFFSET_NOT_A_STREAM = "wikipedia/offset_not_a_stream"
 
 WikipediaOptions = source_options(wikipedia.SOURCE, wikipedia.WikipediaConfig)
 
@@ -60,11 +67,22 @@ def is_bz2(path: str) -> bool:
 # ---- reading ------------------------------------------------------------------------------------
 
 
-def _pieces(handle, unit: ReadUnit) -> Iterator:
-    """A unit's decompressed bytes cut into Prolog / PageBytes / CutPage, plus TruncatedTail for bad streams."""
-    splitter = PageSplitter()
+class PageTooLarge(TruncatedTail):
+    """A page over --max_page_bytes: a rejected record holding its head; the rest was never held."""
+
+    reason = reasons.REJECT_RECORD_TOO_LARGE
+
+
+def _pieces(handle, unit: ReadUnit, max_page_bytes: int) -> Iterator:
+    """A unit's decompressed bytes cut into Prolog / PageBytes / OversizedPage / CutPage, plus
+    TruncatedTail for bad streams. A range that does not start at a stream (its index is wrong)
+    starts at the next one: the range before reads the stream it cut through whole."""
+    splitter = PageSplitter(max_page_bytes)
     if is_bz2(unit.path):
-        for item in bz2_streams.iter_streams(handle, unit.start, unit.end):
+        for item in bz2_streams.iter_streams(handle, unit.start, unit.end, align=unit.start > 0):
+            if isinstance(item, bz2_streams.NotAStream):
+                _count_offset_not_a_stream(unit, item)
+                continue
             if isinstance(item, bz2_streams.BadStream):
                 cut = splitter.drop_partial()
                 yield TruncatedTail(item.offset, (cut.data if cut else b"") + item.held,
@@ -81,12 +99,23 @@ def _pieces(handle, unit: ReadUnit) -> Iterator:
     yield from splitter.close()
 
 
-def _record(piece, bz2: bool):
-    """A piece -> a raw record (Raw, or TruncatedTail for a page cut off), or None (a prolog)."""
+def _count_offset_not_a_stream(unit: ReadUnit, item: bz2_streams.NotAStream) -> None:
+    """An index entry that names no stream start: a fault of the index, counted once, never a record."""
+    Metrics.counter(INDEX_COUNTERS, OFFSET_NOT_A_STREAM).inc()
+    logging.warning("%s: no bz2 stream starts at byte %d, where the index put one (skipped; reading on at %s)",
+                    unit.path, item.offset, item.resumed if item.resumed is not None else "the next range")
+
+
+def _record(piece, bz2: bool, max_page_bytes: int):
+    """A piece -> a raw record (Raw, or a TruncatedTail for a page cut off or too large), or None (a prolog)."""
     if isinstance(piece, PageBytes):
         if bz2:
             return Raw(None, f"page in the bz2 stream at byte {piece.origin}: ", piece.data)
         return Raw(piece.number, "", piece.data)
+    if isinstance(piece, OversizedPage):
+        where = f"the page in the bz2 stream at byte {piece.origin}" if bz2 else f"page {piece.number}"
+        return PageTooLarge(piece.origin if bz2 else piece.number, piece.head,
+                            f"{where} is {piece.size} bytes, over --max_page_bytes {max_page_bytes}: skipped unread")
     if isinstance(piece, CutPage):
         where = f"the bz2 stream at byte {piece.origin}" if bz2 else "the input"
         return TruncatedTail(piece.origin if bz2 else piece.number, piece.data,
@@ -125,13 +154,14 @@ class ReadWikiPages(UnitReader):
     its own head, a later range reads the file's first stream to check it.
     """
 
-    def __init__(self, batch_size: int = PAGES_PER_BATCH):
+    def __init__(self, max_page_bytes: int = MAX_PAGE_BYTES, batch_size: int = PAGES_PER_BATCH):
         super().__init__(wikipedia.SOURCE, batch_size)
+        self._max_page_bytes = max_page_bytes
 
     def raw_records(self, unit: ReadUnit, stack) -> Iterator:
         if unit.start > 0:
             _refuse_unsafe(read_prolog(unit.path))
-        pieces = _pieces(self.open(unit, stack), unit)
+        pieces = _pieces(self.open(unit, stack), unit, self._max_page_bytes)
         head = []
         for piece in pieces:  # the Prolog comes before any page
             head.append(piece)
@@ -139,8 +169,8 @@ class ReadWikiPages(UnitReader):
                 if unit.start == 0:
                     _refuse_unsafe(piece.data)
                 break
-        bz2 = is_bz2(unit.path)
-        return (r for r in (_record(p, bz2) for p in itertools.chain(head, pieces)) if r is not None)
+        bz2, cap = is_bz2(unit.path), self._max_page_bytes
+        return (r for r in (_record(p, bz2, cap) for p in itertools.chain(head, pieces)) if r is not None)
 
 
 # ---- units ------------------------------------------------------------------------------------
@@ -198,6 +228,10 @@ def plan_units(inputs: List[Dict], config: wikipedia.WikipediaConfig) -> List[Re
             logging.warning("index %s unusable (%s): %s is read as one unit", index, exc, path)
             units.append(ReadUnit(path, size=size))
             continue
+        beyond = sum(1 for offset in offsets if offset >= size)
+        if beyond:
+            logging.warning("index %s: %d offsets at or past the end of %s (%d bytes) are ignored",
+                            index, beyond, path, size)
         ranges = bz2_streams.group_streams(offsets, size, max(1, int(config.split_mb * (1 << 20))))
         logging.info("%s: %d streams in %d units (index %s)", path, len(offsets) + 1, len(ranges), index)
         if len(ranges) == 1:
@@ -279,7 +313,7 @@ class ExtractWikipediaPairs(beam.PTransform):
 JOB = job.SourceJob(
     name=wikipedia.SOURCE,
     options_class=WikipediaOptions,
-    reader=lambda config: ReadWikiPages(),
+    reader=lambda config: ReadWikiPages(config.max_page_bytes),
     parse=_Parser,
     extract=ExtractWikipediaPairs,
     plan_units=plan_units,

@@ -33,7 +33,7 @@ import sources.text.wikitext
 from schemas import reasons
 from schemas.pairs import make_pair, utc_from_epoch
 from sources.errors import RejectRecord
-from sources.formats.mediawiki_xml import PageFields, parse_page
+from sources.formats.mediawiki_xml import MAX_PAGE_BYTES, PageFields, parse_page
 from sources.settings import setting
 from sources.text.rules import MinChars, NotEmpty, first_drop
 
@@ -82,6 +82,9 @@ class WikipediaConfig:
     split_mb: float = setting(64.0, "with a multistream index, read a dump in units of about this many MiB "
                                     "of bz2 streams (0: a unit per file)")
     index: str = setting("", "multistream index file(s) (path or glob); default: found beside each dump by name")
+    max_page_bytes: int = setting(MAX_PAGE_BYTES, "a page whose XML is longer is one record_too_large reject, "
+                                                  "skipped without ever being held whole (Wikimedia caps a page's "
+                                                  "wikitext at 2 MiB; 8 MiB leaves room for XML escaping)")
 
     def __post_init__(self):
         if self.max_passage_words < 1:
@@ -92,6 +95,8 @@ class WikipediaConfig:
             raise ValueError(f"--max_heading_level must be 1 to 6, not {self.max_heading_level}")
         if not self.split_mb >= 0:
             raise ValueError(f"--split_mb must be >= 0, not {self.split_mb}")
+        if self.max_page_bytes < 1:
+            raise ValueError(f"--max_page_bytes must be at least 1, not {self.max_page_bytes}")
 
 
 @dataclass(frozen=True)
@@ -193,10 +198,12 @@ def page_sections(wikitext: str, config: WikipediaConfig) -> Tuple[Tuple[Section
         if section is None:
             return
         index, headings, bodies = section
-        passage = sources.text.wikitext.cut_at_sentence(
-            sources.text.wikitext.section_text("\n".join(bodies), config.max_passage_words), config.max_passage_words
-        )
-        candidate = Section(index, headings, passage)
+        try:
+            text = sources.text.wikitext.section_text("\n".join(bodies), config.max_passage_words)
+        except sources.text.wikitext.Unrenderable:  # an opening never closed: MediaWiki would show markup
+            drops[reasons.DROP_MARKUP_LEFT] = drops.get(reasons.DROP_MARKUP_LEFT, 0) + 1
+            return
+        candidate = Section(index, headings, sources.text.wikitext.cut_at_sentence(text, config.max_passage_words))
         reason = first_drop(candidate, section_rules(config))
         if reason is None:
             kept.append(candidate)
@@ -217,12 +224,16 @@ def page_sections(wikitext: str, config: WikipediaConfig) -> Tuple[Tuple[Section
             path.pop()
         if boilerplate_from is not None and raw.level <= boilerplate_from:
             boilerplate_from = None
-        heading = sources.text.wikitext.heading_text(raw.heading)
-        path.append((raw.level, heading))
-        if boilerplate_from is None and is_boilerplate(heading):
+        try:
+            heading = sources.text.wikitext.heading_text(raw.heading)
+        except sources.text.wikitext.Unrenderable:  # the same, in the heading line
+            heading = None
+        path.append((raw.level, heading or ""))
+        if boilerplate_from is None and heading is not None and is_boilerplate(heading):
             boilerplate_from = raw.level
-        if boilerplate_from is not None:
-            drops[reasons.DROP_BOILERPLATE_SECTION] = drops.get(reasons.DROP_BOILERPLATE_SECTION, 0) + 1
+        if boilerplate_from is not None or heading is None:
+            reason = reasons.DROP_BOILERPLATE_SECTION if boilerplate_from is not None else reasons.DROP_MARKUP_LEFT
+            drops[reason] = drops.get(reason, 0) + 1
             continue
         current = (raw.index, tuple(h for _, h in path if h), [raw.body])
     close(current)

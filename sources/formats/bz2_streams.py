@@ -28,6 +28,7 @@ from sources.formats.readers import InputReadError
 
 CHUNK_BYTES = 1 << 20
 HOLD_BYTES = 16 << 20
+FIRST_FEED_BYTES = 256  # a stream is fed from this much on, doubling: see _Stream
 # A stream header ("BZh" + block size digit) followed by the first block's magic (BCD pi) or,
 # for an empty stream, the end-of-stream magic (BCD sqrt(pi)): 10 fixed bytes, so a false match
 # inside compressed data is practically impossible.
@@ -57,84 +58,146 @@ class BadStream:
     held: bytes = b""
 
 
-StreamItem = Union[Chunk, BadStream]
+@dataclass(frozen=True)
+class NotAStream:
+    """No stream starts at `offset`, where the caller's plan (an index entry) said one does; reading
+    went on at `resumed`, the next stream header (None: none before the range's end)."""
+
+    offset: int
+    resumed: Optional[int]
+
+
+StreamItem = Union[Chunk, BadStream, NotAStream]
 
 
 class _File:
-    """Compressed bytes of a file from some offset on, with the absolute offset of the first one."""
+    """Compressed bytes of a file from some offset on: the last read, a position in it, and the
+    absolute offset of that position. Bytes are handed out by position, never by copying the rest."""
 
     def __init__(self, fileobj: BinaryIO, offset: int, chunk_bytes: int):
         self._file, self._chunk_bytes = fileobj, chunk_bytes
-        self.buffer, self.offset = b"", offset
+        self._data, self._position, self.offset = b"", 0, offset
         fileobj.seek(offset)
 
+    @property
+    def available(self) -> int:
+        return len(self._data) - self._position
+
     def fill(self) -> bool:
-        """Read more; False at the end of the file. A failing read is no data: InputReadError."""
+        """Read more (what is left of the last read stays in front); False at the end of the file.
+        A failing read is no data: InputReadError."""
         try:
             more = self._file.read(self._chunk_bytes)
         except OSError as exc:
             raise InputReadError(f"reading failed: {type(exc).__name__}: {exc}") from exc
         if more:
-            self.buffer += more
+            self._data, self._position = self._data[self._position:] + more, 0
         return bool(more)
 
-    def consume(self, n: int) -> None:
-        self.buffer, self.offset = self.buffer[n:], self.offset + n
+    def take(self, limit: int) -> bytes:
+        """Up to `limit` bytes of the last read, consumed."""
+        piece = self._data[self._position:self._position + limit]
+        self._position += len(piece)
+        self.offset += len(piece)
+        return piece
+
+    def give_back(self, n: int) -> None:
+        """Un-consume the last `n` bytes taken (a stream ended before them)."""
+        self._position -= n
+        self.offset -= n
+
+    def starts_stream(self) -> bool:
+        """Does a stream header start at the current position (False at the end of the file)?"""
+        while self.available < _HEADER_LENGTH and self.fill():
+            pass
+        return bool(STREAM_HEADER.match(self._data, self._position))
 
     def seek(self, offset: int) -> None:
         self._file.seek(offset)
-        self.buffer, self.offset = b"", offset
+        self._data, self._position, self.offset = b"", 0, offset
 
     def next_stream_after(self, offset: int, end: Optional[int]) -> Optional[int]:
         """Offset of the first stream header after `offset` (before `end`), or None."""
         self.seek(offset + 1)
         while True:
-            found = STREAM_HEADER.search(self.buffer)
+            found = STREAM_HEADER.search(self._data, self._position)
             if found:
-                self.consume(found.start())
+                self.take(found.start() - self._position)
                 return self.offset
-            if end is not None and self.offset + len(self.buffer) >= end + _HEADER_LENGTH:
+            if end is not None and self.offset + self.available >= end + _HEADER_LENGTH:
                 return None
-            keep = min(len(self.buffer), _HEADER_LENGTH - 1)
-            self.consume(len(self.buffer) - keep)
+            self.take(max(0, self.available - (_HEADER_LENGTH - 1)))
             if not self.fill():
                 return None
 
 
+class _Stream:
+    """One bz2 stream decoded in pieces of at most chunk_bytes, so that memory never holds more
+    than one piece whatever the stream expands to (a 942-byte stream can decode to 256 MB).
+
+    The decoder is fed 256 bytes, then twice as much each time it asks for more: where the stream
+    ends, it copies what it was fed beyond that (unused_data), and feeding it a whole read each
+    time copied up to 1 MB per stream: quadratic over a file of many tiny streams."""
+
+    def __init__(self, source: _File, chunk_bytes: int):
+        self._source, self._chunk_bytes = source, chunk_bytes
+        self._decoder, self._feed = bz2.BZ2Decompressor(), FIRST_FEED_BYTES
+
+    def pieces(self) -> Iterator[bytes]:
+        """Decoded pieces until the stream's end; ValueError (corrupt data) or EOFError (cut short)."""
+        decoder, source = self._decoder, self._source
+        stalled = False
+        while not decoder.eof:
+            data = b""
+            if decoder.needs_input or stalled:
+                if not source.available and not source.fill():
+                    raise EOFError("the file ends inside this stream (truncated?)")
+                data = source.take(self._feed)
+                self._feed = min(2 * self._feed, self._chunk_bytes)
+            try:
+                out = decoder.decompress(data, self._chunk_bytes)
+            except (OSError, ValueError, EOFError) as exc:  # the codec: corrupt data
+                raise ValueError(str(exc) or type(exc).__name__) from None
+            stalled = not out and not data  # nothing came without input: it needs some
+            if out:
+                yield out
+        source.give_back(len(decoder.unused_data))
+
+
 def iter_streams(fileobj: BinaryIO, start: int = 0, end: Optional[int] = None,
-                 chunk_bytes: int = CHUNK_BYTES, hold_bytes: int = HOLD_BYTES) -> Iterator[StreamItem]:
+                 chunk_bytes: int = CHUNK_BYTES, hold_bytes: int = HOLD_BYTES,
+                 align: bool = False) -> Iterator[StreamItem]:
     """Chunks of every stream starting in [start, end) (end None: to the end of the file), in order.
 
     A corrupt or cut stream gives a BadStream after the chunks already released for it (none,
     unless it decoded more than `hold_bytes`); reading resumes at the next stream header.
+    align: `start` is an index's word that a stream starts there, which may be wrong; if none
+    does, a NotAStream says so and reading begins at the next stream header (the bytes before
+    belong to a stream that the range before reads whole), never a BadStream for a stream that
+    is not one.
     """
     source = _File(fileobj, start, chunk_bytes)
+    if align and not source.starts_stream() and source.available:
+        resumed = source.next_stream_after(start, end)
+        yield NotAStream(start, resumed if resumed is None or end is None or resumed < end else None)
+        if resumed is None:
+            return
     while True:
-        if not source.buffer and not source.fill():
+        if not source.available and not source.fill():
             return
         stream_at = source.offset
         if end is not None and stream_at >= end:
             return
-        decompressor, held, held_size, released, error = bz2.BZ2Decompressor(), [], 0, False, None
-        while True:
-            try:
-                out = decompressor.decompress(source.buffer)
-            except (OSError, ValueError, EOFError) as exc:  # the codec: corrupt data
-                error = str(exc) or type(exc).__name__
-                break
-            source.consume(len(source.buffer) - len(decompressor.unused_data) if decompressor.eof
-                           else len(source.buffer))
-            if out:
+        held, held_size, released, error = [], 0, False, None
+        try:
+            for out in _Stream(source, chunk_bytes).pieces():
                 held.append(out)
                 held_size += len(out)
                 if held_size > hold_bytes:
                     yield Chunk(stream_at, b"".join(held))
                     held, held_size, released = [], 0, True
-            if decompressor.eof:
-                break
-            if not source.fill():
-                error = "the file ends inside this stream (truncated?)"
-                break
+        except (ValueError, EOFError) as exc:
+            error = str(exc)
         if error is not None:
             yield BadStream(stream_at, _describe(error, released), b"".join(held))
             resume = source.next_stream_after(stream_at, end)
@@ -150,15 +213,18 @@ def _describe(error: str, released: bool) -> str:
 
 
 def read_head(fileobj: BinaryIO, max_bytes: int, stop: bytes = b"") -> bytes:
-    """The first decompressed bytes of a bzip2 file, up to `max_bytes` or through `stop`."""
-    out = b""
+    """The first decompressed bytes of a bzip2 file, up to `max_bytes` or through `stop` (each
+    piece searched once: a head made of thousands of tiny streams costs no rescans)."""
+    out = bytearray()
     for item in iter_streams(fileobj, hold_bytes=0):
         if isinstance(item, BadStream):
-            return out + item.held
-        out += item.data
-        if len(out) >= max_bytes or (stop and stop in out):
+            out += item.held
             break
-    return out[:max_bytes]
+        searched_to = max(0, len(out) - len(stop) + 1)
+        out += item.data
+        if len(out) >= max_bytes or (stop and out.find(stop, searched_to) >= 0):
+            break
+    return bytes(out[:max_bytes])
 
 
 # Multistream index files --------------------------------------------------------------------

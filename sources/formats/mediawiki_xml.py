@@ -5,7 +5,8 @@ An export (schema 0.3 … 0.11, ``pages-articles*.xml``) is ``<mediawiki>``, an 
 ``<redirect title=…/>`` and its ``<revision>`` (``<id>``, ``<timestamp>``, ``<text>``, …).
 Wikitext sits XML-escaped inside ``<text>``, so the bytes ``<page>`` and ``</page>`` only ever
 occur as the page element's own tags: ``PageSplitter`` cuts the decompressed bytes there,
-without parsing the whole file as one tree, so memory stays at one page whatever the file.
+without parsing the whole file as one tree, so memory stays at one page whatever the file, and
+a page over ``max_page_bytes`` is let go as it streams by (OversizedPage: its head and size).
 
 Safety, as for Stack Exchange (sources.formats.stackexchange_xml): the prolog (everything before the
 first page) is handed to ``check_prolog`` by the reader, which refuses a file that declares a
@@ -29,10 +30,16 @@ from sources.formats.stackexchange_xml import UnsafeMarkup, safe_parser
 PAGE_OPEN = b"<page>"
 PAGE_CLOSE = b"</page>"
 PROLOG_MAX_BYTES = 1 << 20  # a siteinfo is a few KB; a "prolog" longer than this is not one
+# Four times Wikimedia's limit on a page's wikitext (2 MiB, $wgMaxArticleSize): room for XML
+# escaping and the page's other elements. A page over the cap is skipped, never held whole: a
+# 942-byte bz2 can hold a 256 MB page, which held whole took 4.4 GB.
+MAX_PAGE_BYTES = 8 << 20
+HEAD_BYTES = 4096  # what is kept of an oversized page: its title and ids, for the rejects shard
 
 _UNDEFINED_ENTITY = expat.errors.codes[expat.errors.XML_ERROR_UNDEFINED_ENTITY]
 _UNSAFE_IN_PAGE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.I)
 _DBNAME = re.compile(rb"<(?:\w+:)?dbname>\s*([^<\s]+)\s*</(?:\w+:)?dbname>")
+_OVERLAP = len(PAGE_CLOSE) - 1  # a tag cut between two feeds is found when the rest comes
 
 
 @dataclass(frozen=True)
@@ -57,84 +64,135 @@ class CutPage:
 
     number: int
     origin: int
-    data: bytes
+    data: bytes  # the page so far (of an oversized one, its head)
+
+
+@dataclass(frozen=True)
+class OversizedPage:
+    """A page over the splitter's max_page_bytes: its first HEAD_BYTES and its size; the rest was let go."""
+
+    number: int
+    origin: int
+    head: bytes
+    size: int
 
 
 class PageSplitter:
-    """Decompressed bytes in, pieces out: one Prolog first, then PageBytes in order.
+    """Decompressed bytes in, pieces out: one Prolog first, then PageBytes (or OversizedPage) in order.
 
     ``feed(origin, data)`` returns the pieces completed so far; ``drop_partial()`` abandons a
     page cut by a broken stream (returns it as CutPage, or None); ``close()`` ends the input.
+    Each byte is searched once (a search resumes where the last one stopped), and memory is one
+    page up to max_page_bytes plus one feed: a longer page is let go as it streams by.
     """
 
-    def __init__(self):
-        self._buffer = b""
+    def __init__(self, max_page_bytes: int = MAX_PAGE_BYTES):
+        if max_page_bytes < 1:
+            raise ValueError(f"max_page_bytes must be at least 1, not {max_page_bytes}")
+        self.max_page_bytes = max_page_bytes
+        self._buffer = bytearray()  # the page so far; outside pages, the last bytes that may start a tag
         self._origin = 0
         self._in_page = False
-        self._scan_from = 0  # where to look for </page> next (the part before was searched)
+        self._scan_from = 0  # where to look for </page> and <page> next (the part before was searched)
+        self._head: Optional[bytes] = None  # set once the page is over max_page_bytes
+        self._let_go = 0  # bytes of an oversized page no longer held
         self._prolog: Optional[List[bytes]] = []
         self._prolog_size = 0
         self._number = 0
 
-    def feed(self, origin: int, data: bytes) -> List[Union[Prolog, PageBytes]]:
-        if not self._in_page and not self._buffer:
-            self._origin = origin
+    def feed(self, origin: int, data: bytes) -> List[Union[Prolog, PageBytes, OversizedPage]]:
         self._buffer += data
-        out: List[Union[Prolog, PageBytes]] = []
-        while True:
-            if not self._in_page:
-                start = self._buffer.find(PAGE_OPEN)
-                if start < 0:
-                    keep = len(PAGE_OPEN) - 1
-                    self._outside(self._buffer[:-keep], out)
-                    self._buffer = self._buffer[-keep:]
-                    self._origin = origin
-                    return out
-                self._outside(self._buffer[:start], out)
-                self._end_prolog(out)
-                self._buffer, self._in_page, self._scan_from = self._buffer[start:], True, len(PAGE_OPEN)
-                self._origin = origin
-            close = self._buffer.find(PAGE_CLOSE, self._scan_from)
-            reopen = self._buffer.find(PAGE_OPEN, len(PAGE_OPEN), close if close >= 0 else len(self._buffer))
-            if reopen >= 0:  # a page that never closed: it ends where the next one starts
-                out.append(self._page(self._buffer[:reopen]))
-                self._buffer, self._scan_from = self._buffer[reopen:], len(PAGE_OPEN)
-                continue
-            if close < 0:
-                self._scan_from = max(len(PAGE_OPEN), len(self._buffer) - len(PAGE_CLOSE) + 1)
-                return out
-            end = close + len(PAGE_CLOSE)
-            out.append(self._page(self._buffer[:end]))
-            self._buffer, self._in_page = self._buffer[end:], False
-            self._origin = origin
+        out: List[Union[Prolog, PageBytes, OversizedPage]] = []
+        while self._step(origin, out):
+            pass
+        return out
 
     def drop_partial(self) -> Optional[CutPage]:
         """Forget the page in progress (its stream broke); the bytes outside pages go too."""
-        cut = CutPage(self._number + 1, self._origin, self._buffer) if self._in_page else None
-        if cut:
-            self._number += 1
-        self._buffer, self._in_page = b"", False
+        cut = self._cut() if self._in_page else None
+        self._reset()
         return cut
 
-    def close(self) -> List[Union[Prolog, PageBytes, CutPage]]:
-        out: List[Union[Prolog, PageBytes, CutPage]] = []
+    def close(self) -> List[Union[Prolog, PageBytes, OversizedPage, CutPage]]:
+        out: List[Union[Prolog, PageBytes, OversizedPage, CutPage]] = []
         if self._in_page:
-            self._number += 1
-            out.append(CutPage(self._number, self._origin, self._buffer))
+            out.append(self._cut())
         else:
-            self._outside(self._buffer, out)
+            self._outside(self._buffer, len(self._buffer), out)
         self._end_prolog(out)
-        self._buffer, self._in_page = b"", False
+        self._reset()
         return out
 
-    def _page(self, data: bytes) -> PageBytes:
-        self._number += 1
-        return PageBytes(self._number, self._origin, data)
+    def _step(self, origin: int, out: list) -> bool:
+        """Complete one piece from the buffer: True when one was, and more may follow."""
+        if not self._in_page and not self._open_page(origin, out):
+            return False
+        buffer = self._buffer
+        close = buffer.find(PAGE_CLOSE, self._scan_from)
+        reopen = buffer.find(PAGE_OPEN, self._scan_from, close if close >= 0 else len(buffer))
+        if reopen >= 0:  # a page that never closed: it ends where the next one starts
+            out.append(self._page(reopen))
+            self._in_page, self._scan_from, self._origin = True, len(PAGE_OPEN), origin
+            return True
+        if close >= 0:
+            out.append(self._page(close + len(PAGE_CLOSE)))
+            self._in_page = False
+            return True
+        if self._head is not None or len(buffer) > self.max_page_bytes:
+            self._let_go_of_page()
+        else:
+            self._scan_from = max(len(PAGE_OPEN), len(buffer) - _OVERLAP)
+        return False
 
-    def _outside(self, data: bytes, out: list) -> None:
-        """Bytes between pages: the prolog before the first one, ignored after it."""
-        if self._prolog is None or not data:
+    def _open_page(self, origin: int, out: list) -> bool:
+        """Outside pages: move to the next <page> (True), or keep only what may begin one (False)."""
+        start = self._buffer.find(PAGE_OPEN)
+        if start < 0:
+            keep = len(PAGE_OPEN) - 1
+            if len(self._buffer) > keep:
+                self._outside(self._buffer, len(self._buffer) - keep, out)
+                del self._buffer[:-keep]
+            return False
+        self._outside(self._buffer, start, out)
+        self._end_prolog(out)
+        del self._buffer[:start]
+        self._in_page, self._scan_from, self._origin = True, len(PAGE_OPEN), origin
+        return True
+
+    def _let_go_of_page(self) -> None:
+        """An oversized page: keep its head once, and of the rest only what may begin a tag."""
+        if self._head is None:
+            self._head = bytes(self._buffer[:HEAD_BYTES])
+        drop = len(self._buffer) - _OVERLAP
+        self._let_go += drop
+        del self._buffer[:drop]
+        self._scan_from = 0
+
+    def _page(self, end: int) -> Union[PageBytes, OversizedPage]:
+        """The page that ends at `end` of the buffer, taken out of it."""
+        self._number += 1
+        size = self._let_go + end
+        if size > self.max_page_bytes:
+            head = self._head if self._head is not None else bytes(self._buffer[:HEAD_BYTES])
+            piece: Union[PageBytes, OversizedPage] = OversizedPage(self._number, self._origin, head, size)
+        else:
+            piece = PageBytes(self._number, self._origin, bytes(self._buffer[:end]))
+        del self._buffer[:end]
+        self._head, self._let_go = None, 0
+        return piece
+
+    def _cut(self) -> CutPage:
+        self._number += 1
+        return CutPage(self._number, self._origin, self._head if self._head is not None else bytes(self._buffer))
+
+    def _reset(self) -> None:
+        self._buffer, self._in_page, self._head, self._let_go = bytearray(), False, None, 0
+
+    def _outside(self, buffer: bytearray, end: int, out: list) -> None:
+        """The buffer's first `end` bytes, between pages: the prolog before the first one, ignored after it."""
+        if self._prolog is None or not end:
             return
+        data = bytes(buffer[:min(end, PROLOG_MAX_BYTES - self._prolog_size)])
         self._prolog.append(data)
         self._prolog_size += len(data)
         if self._prolog_size >= PROLOG_MAX_BYTES:

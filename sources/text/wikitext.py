@@ -14,11 +14,17 @@ tables) or trivial ([[link|label]]), so the work goes in stages, cheapest first:
 2. ``split_sections``: the page cut at heading lines (headings are line syntax in MediaWiki).
 3. ``section_text``: tables dropped (line syntax too), then paragraphs rendered one at a time,
    only until the word budget is filled: simple inline templates, external links and HTML tags by
-   regex; a paragraph that still holds nested markup goes to mwparserfromhell (``render``). Tests
+   regex; a paragraph that still holds nested markup goes to mwparserfromhell (``render``), if every
+   opening in it closes (else its section is dropped: the parser is quadratic on unclosed ones). Tests
    check that the regex stages give mwparserfromhell's text on every paragraph of the real samples.
    ``tidy`` then removes what removals leave behind ("( ; )", " ,", doubled spaces).
 
 ``leftover_markup`` says whether any wiki markup survived; the caller drops such a section.
+
+Every step is linear in its input, whatever the input (issue 22: 80,000 unclosed ``[[File:`` took
+minutes): a regex's span ends at the next opening or line end, never a lazy scan to the end of the
+page for a closer that may not come; no regex can start again inside a run it has just read; each
+bracket is paired once, in one pass (``_closing_ends``, ``_unclosed_openings``).
 """
 
 import html
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import mwparserfromhell
+import mwparserfromhell.definitions
 from mwparserfromhell.nodes import ExternalLink, HTMLEntity, Tag, Template, Text, Wikilink
 
 from sources.text.normalize import normalize_whitespace
@@ -40,10 +47,11 @@ _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 DROPPED_TAGS = ("ref", "references", "math", "chem", "ce", "gallery", "timeline", "score", "syntaxhighlight",
                 "source", "graph", "imagemap", "templatedata", "hiero", "mapframe", "maplink", "inputbox",
                 "categorytree", "indicator", "includeonly", "pre", "templatestyles", "charinsert", "table")
-# The content may not hold another opening of the same tag: an unclosed <ref> then costs one scan
-# to the next <ref>, not one to the end of the page (which made thousands of them quadratic).
-_DROPPED_TAG = re.compile(r"<(%s)\b[^>]*?(?:/>|>(?:(?!<\1\b).)*?</\1\s*>)" % "|".join(DROPPED_TAGS), re.S | re.I)
-_MATH = re.compile(r"<math\b[^>]*?(?:/>|>((?:(?!<math\b).)*?)</math\s*>)", re.S | re.I)
+# Every span is bounded by the next opening: the attributes may not hold a "<" (40,000 "<ref " with
+# no ">" were one scan to the end of the page each), the content not another opening of the same
+# tag (an unclosed <ref> costs one scan to the next <ref>, not one to the end of the page).
+_DROPPED_TAG = re.compile(r"<(%s)\b[^<>]*?(?:/>|>(?:(?!<\1\b).)*?</\1\s*>)" % "|".join(DROPPED_TAGS), re.S | re.I)
+_MATH = re.compile(r"<math\b[^<>]*?(?:/>|>((?:(?!<math\b).)*?)</math\s*>)", re.S | re.I)
 _GREEK = {name: chr(code) for name, code in (
     ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5), ("zeta", 0x3B6),
     ("eta", 0x3B7), ("theta", 0x3B8), ("iota", 0x3B9), ("kappa", 0x3BA), ("lambda", 0x3BB), ("mu", 0x3BC),
@@ -110,23 +118,30 @@ def _outermost(pattern: re.Pattern, text: str) -> List[Tuple[int, int]]:
     return outer
 
 
-def _balanced_end(pattern: re.Pattern, text: str, start: int) -> Optional[int]:
-    """End of the balanced span opened at `start`, or None when it never closes."""
-    depth = 0
-    for match in pattern.finditer(text, start):
-        depth += 1 if match.group()[0] in "{[" else -1
-        if depth == 0:
-            return match.end()
-    return None
+def _closing_ends(pattern: re.Pattern, text: str) -> Dict[int, int]:
+    """{start of an opener: end of the closer that balances it} for every opener that closes, in one
+    pass: looking for each opener's closer on its own rescans the text once per unclosed opener
+    (80,000 unclosed ``[[File:`` took minutes)."""
+    ends, stack = {}, []
+    for match in pattern.finditer(text):
+        if match.group()[0] in "{[":
+            stack.append(match.start())
+        elif stack:
+            ends[stack.pop()] = match.end()
+    return ends
 
 
 def _dropped_link_spans(text: str) -> List[Tuple[int, int]]:
     """Spans of [[File:…]], [[Category:…]] and interlanguage links (captions may nest links)."""
-    spans, covered = [], 0
+    spans, covered, ends = [], 0, None
     for match in _LINK_PREFIX.finditer(text):
         if match.start() < covered or match.group(1).lower() not in _DROPPED_PREFIXES:
             continue
-        end = _balanced_end(_BRACKETS, text, match.start())
+        if ends is None:
+            ends = _closing_ends(_BRACKETS, text)
+        # "[[[File:…": the pass above paired the run's "[[" from its first "[", so this link's "[["
+        # may start one "[" after a paired one; from here on both readings meet the same brackets.
+        end = ends.get(match.start()) or ends.get(match.start() - 1)
         if end is not None:
             spans.append((match.start(), end))
             covered = end
@@ -286,11 +301,16 @@ def heading_text(heading: str) -> str:
 # (strip_page does it for the whole page), as are simple templates, external links and HTML tags:
 # most paragraphs then need no parser at all; mwparserfromhell renders whatever is still nested.
 _PLAIN_LINK = re.compile(r"\[\[([^\[\]{}<>|\n]+)(?:\|([^\[\]{}<>\n]*))?\]\]")
-_EXTERNAL_LINK = re.compile(r"\[(?:https?:|ftp:)?//[^\s\[\]<>]*(?:[ \t]+([^\[\]\n]*))?\]", re.I)
+# The spaces before the label are possessive: the label may start with a space too, and giving them
+# back one by one made a run of spaces with no "]" quadratic.
+_EXTERNAL_LINK = re.compile(r"\[(?:https?:|ftp:)?//[^\s\[\]<>]*(?:[ \t]++([^\[\]\n]*))?\]", re.I)
 _FREE_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\[\]{}|]+", re.I)
 _LINE_BREAK = re.compile(r"<br\s*/?>", re.I)
-# mwparserfromhell's tokenizer backtracks on unclosed constructs, quadratically: 3,000 unclosed
-# tags in one paragraph take it a second, 20,000 half a minute. No real paragraph comes near these.
+# mwparserfromhell's tokenizer tries each unclosed construct over the rest of the paragraph: 12,000
+# unclosed "{{a|" (48,000 characters) take it 150 s, 200 "<span " with no ">" before 48,000
+# characters 14 s. So it is only shown paragraphs within these caps in which every opening closes
+# (check_parser_input): then its time is linear. Any other paragraph is Unrenderable, and its
+# section dropped as markup_left (on the real samples, no paragraph that needs the parser is).
 PARSER_MAX_CHARS, PARSER_MAX_TAGS = 50_000, 200
 _NEEDS_PARSER = re.compile(r"\[\[|\{\{|<[A-Za-z/!]|://")
 _LIST_MARKER = re.compile(r"^[*#:;]+[ \t]*", re.M)
@@ -306,7 +326,8 @@ def _external_label(match: re.Match) -> str:
 
 
 def render_paragraph(wikitext: str) -> str:
-    """Stripped wikitext (plain links already rendered) -> text; mwparserfromhell renders what regexes leave."""
+    """Stripped wikitext (plain links already rendered) -> text; mwparserfromhell renders what regexes leave
+    (Unrenderable: a paragraph the parser may not be given, see check_parser_input)."""
     if "{{" in wikitext:
         for _ in range(4):  # innermost first: {{nowrap|{{convert|5|km}}}}
             rendered = _SIMPLE_TEMPLATE.sub(_simple_template_text, wikitext)
@@ -321,14 +342,68 @@ def render_paragraph(wikitext: str) -> str:
     if "<" in wikitext:
         wikitext = _HTML_TAG.sub("", _LINE_BREAK.sub(" ", wikitext))
     if _NEEDS_PARSER.search(wikitext):
-        if len(wikitext) > PARSER_MAX_CHARS or wikitext.count("<") > PARSER_MAX_TAGS:
-            return wikitext  # what is left shows as markup: the guard drops the section
+        check_parser_input(wikitext)
         return render(mwparserfromhell.parse(wikitext, skip_style_tags=True))
     if "&" in wikitext:
         wikitext = html.unescape(wikitext)
     if ";" in wikitext:
         wikitext = _DEFINITION.sub(r";\1 ", wikitext)
     return _LIST_MARKER.sub("", wikitext)
+
+
+class Unrenderable(ValueError):
+    """A paragraph that needs the parser but that it may not be given: over its caps, or with an
+    opening that nothing closes (MediaWiki would show it as markup). Its section is dropped."""
+
+
+# An opening and what closes it: template braces, link brackets, external link brackets, tags.
+_OPENINGS = re.compile(r"\{\{|\}\}|\[\[|\]\]|[\[\]]|<(/?)([A-Za-z][^\s/<>]*)([^<>]*)(>?)")
+_CLOSER_OF = {"}}": "{{", "]]": "[[", "]": "["}
+
+
+def check_parser_input(wikitext: str) -> None:
+    """Unrenderable unless `wikitext` is within the parser's caps and every ``{{``, ``[[``, ``[`` and
+    ``<tag`` in it closes: then the parser's time is linear in it."""
+    if len(wikitext) > PARSER_MAX_CHARS or wikitext.count("<") > PARSER_MAX_TAGS:
+        raise Unrenderable(f"a paragraph of {len(wikitext)} characters, {wikitext.count('<')} '<'")
+    unclosed = _unclosed_openings(wikitext)
+    if unclosed:
+        start, end = unclosed[0]
+        raise Unrenderable(f"{len(unclosed)} openings never closed, the first {wikitext[start:min(end, start + 40)]!r}")
+
+
+def _unclosed_openings(wikitext: str) -> List[Tuple[int, int]]:
+    """(start, end) of each opening no closer pairs with, in order, found in one pass: each closer
+    takes the last opening of its kind still waiting (a tag: the last of its name)."""
+    brackets: Dict[str, List[Tuple[int, int]]] = {"{{": [], "[[": [], "[": []}
+    tags: Dict[str, List[Tuple[int, int]]] = {}
+    unclosed = []
+    for match in _OPENINGS.finditer(wikitext):
+        token = match.group()
+        if token in brackets:
+            brackets[token].append(match.span())
+        elif token in _CLOSER_OF:
+            if brackets[_CLOSER_OF[token]]:
+                brackets[_CLOSER_OF[token]].pop()
+        else:
+            _pair_tag(match, tags, unclosed)
+    for waiting in (*brackets.values(), *tags.values()):
+        unclosed.extend(waiting)
+    return sorted(unclosed)
+
+
+def _pair_tag(match: re.Match, tags: Dict[str, List[Tuple[int, int]]], unclosed: list) -> None:
+    """An end tag closes the last open tag of its name; a tag with no ">" is unclosed at once;
+    self-closing tags and those the parser takes alone (<br>, <li>, …) wait for nothing."""
+    slash, name, attributes, closed = match.groups()
+    name, where = name.lower(), match.span()
+    if not closed:
+        unclosed.append(where)
+    elif slash:
+        if tags.get(name):
+            tags[name].pop()
+    elif not attributes.endswith("/") and not mwparserfromhell.definitions.is_single(name):
+        tags.setdefault(name, []).append(where)
 
 
 def render_with_parser(wikitext: str) -> str:
@@ -394,7 +469,7 @@ def _link_text(title: str, label: Optional[str]) -> str:
         return ""
     if label is not None:
         label = label.strip()
-        return label or _PIPE_TRICK.sub("", title.lstrip(":").split(":", 1)[-1])
+        return label or _pipe_trick(title.lstrip(":").split(":", 1)[-1])
     title = title.lstrip(":")
     if ":" in title and _is_dropped_link("[[" + title):  # [[:File:x.jpg]] shows the file's page name: no prose
         return ""
@@ -404,7 +479,20 @@ def _link_text(title: str, label: Optional[str]) -> str:
     return title
 
 
-_PIPE_TRICK = re.compile(r"\s*\(.*\)$|,.*$")
+def _pipe_trick(title: str) -> str:
+    """What ``[[Paris, Texas|]]`` shows: the title up to its first comma or, when it ends in ")", up
+    to its first "(" and the spaces before it (the rule of the regex ``\\s*\\(.*\\)$|,.*$``, on the
+    last line). Found with str.find: that regex was tried from every "(", each try to the end."""
+    body = title[:-1] if title.endswith("\n") else title
+    line_start = body.rfind("\n") + 1
+    cut = body.find(",", line_start)
+    if cut < 0:
+        cut = len(body)
+    if body.endswith(")"):
+        bracket = body.find("(", line_start)
+        if 0 <= bracket < cut:
+            cut = len(body[:bracket].rstrip())
+    return title if cut == len(body) else title[:cut] + title[len(body):]
 
 
 # ---- templates that render words ----------------------------------------------------------------
@@ -577,16 +665,24 @@ def _template_node_text(node: Template) -> str:
 
 # A template with no template, link or tag inside is rendered without the parser.
 _SIMPLE_TEMPLATE = re.compile(r"\{\{([^{}\[\]<>]*)\}\}")
-_NAMED_ARG = re.compile(r"^\s*([^=|]+?)\s*=(.*)$", re.S)
+
+
+def _named_arg(part: str) -> Optional[Tuple[str, str]]:
+    """``name = value`` -> (name, value), else None. Split at the first "=", not by a regex: a lazy
+    name followed by optional spaces retried every space of a long run ("{{x|a" and 40,000 spaces)."""
+    name, equals, value = part.partition("=")
+    if not equals or not name:
+        return None
+    return name.strip() or name[-1], value.strip()
 
 
 def _simple_template_text(match: re.Match) -> str:
     name, *parts = match.group(1).split("|")
     values, named = [], {}
     for part in parts:
-        keyed = _NAMED_ARG.match(part)
+        keyed = _named_arg(part)
         if keyed:
-            named[keyed.group(1)] = keyed.group(2).strip()
+            named[keyed[0]] = keyed[1]
         else:
             values.append(part.strip())
     return render_template(template_name(name.replace("template:", "").replace("Template:", "")),
@@ -603,7 +699,9 @@ _BOLD_ITALIC = re.compile(r"'{2,}")
 # Each pattern starts at a bracket or a punctuation mark, not at whitespace: tidy runs on every section.
 _EMPTY_BRACKETS = re.compile(r"\([\s,;:·–—/-]*\)|\[[\s,;:·–—/-]*\]")
 _OPENING_PUNCTUATION = re.compile(r"([(\[])(?:\s*[,;:·–—])+")
-_CLOSING_PUNCTUATION = re.compile(r"[,;:·–—](?:\s*[,;:·–—])*\s*([)\]])")
+# A run of punctuation is read once, whole, and then looks for its bracket: a pattern that could
+# start again inside the run rescanned it from every comma ("(see" and 40,000 commas: 42 s).
+_PUNCTUATION_RUN = re.compile(r"[,;:·–—](?:\s*[,;:·–—])*(\s*[)\]])?")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r" ([,;:.!?%])(?=\s|$|[\"')\]])")
 _REPEATED_COMMA = re.compile(r",(?:\s*,)+")
 _DOUBLE_PERIOD = re.compile(r"(?<!\.)\.\.(?!\.)")  # "Jr.." where an abbreviation ends a sentence (not "...")
@@ -611,6 +709,11 @@ _LEADING_PUNCTUATION = re.compile(r"^[ \t,;:=]+", re.M)
 _HTML_TAG = re.compile(r"</?(?:span|div|small|big|sup|sub|center|font|abbr|s|u|b|i|em|strong|br|p|cite|q|"
                        r"blockquote|poem|onlyinclude|noinclude|nowiki|code|tt|var|kbd|del|ins|mark|wbr|bdi|"
                        r"section|caption|tr|td|th|ul|ol|li|dl|dt|dd)\b[^<>]*?/?>", re.I)
+
+
+def _before_bracket(match: re.Match) -> str:
+    """Punctuation left just before a closing bracket goes ("(a, ;)" -> "(a)"); any other run stays."""
+    return match.group(1)[-1] if match.group(1) else match.group()
 
 
 def tidy(text: str) -> str:
@@ -622,7 +725,7 @@ def tidy(text: str) -> str:
     if "(" in text or "[" in text:
         text = _EMPTY_BRACKETS.sub("", text)
         text = _OPENING_PUNCTUATION.sub(r"\1", text)
-        text = _CLOSING_PUNCTUATION.sub(r"\1", text)
+        text = _PUNCTUATION_RUN.sub(_before_bracket, text)
         text = _EMPTY_BRACKETS.sub("", text)
     text = normalize_whitespace(text)  # from here on, single spaces
     if "( " in text or " )" in text or "[ " in text or " ]" in text:
