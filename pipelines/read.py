@@ -31,6 +31,7 @@ from sources.formats.readers import (MAX_LINE_BYTES, InputReadError, TruncatedTa
                                      starts_json_document)
 
 BATCH_SIZE = 500
+BATCH_BYTES = 32 << 20  # raw bytes per batch at most (plus one record): what one shuffled element holds
 # Failures of the machine, not of the data: the unit fails (the runner retries it, then fails the job).
 NOT_DATA = (OSError, InputReadError, MemoryError)
 
@@ -102,16 +103,19 @@ class UnitReader(beam.DoFn):
             yield beam.pvalue.TaggedOutput(RECORDS_READ, 1)
 
     def _batches(self, unit: ReadUnit, records: Iterator):
-        path, seen, batch = unit.path, 0, []
+        """Batches of at most batch_size records and about BATCH_BYTES: 100 Wikipedia pages just under
+        their 8 MiB cap would otherwise be one 800 MB element to shuffle."""
+        path, seen, batch, held = unit.path, 0, [], 0
         for item in records:
             seen += 1
             if isinstance(item, TruncatedTail):  # a cut stream's tail, or a record over the reader's cap
                 yield reject_output(self._source, path, item.position, item.reason, item.data, item.detail)
                 continue
             batch.append(item)
-            if len(batch) >= self._batch_size:
+            held += len(item.data)
+            if len(batch) >= self._batch_size or held >= BATCH_BYTES:
                 yield (path, batch)
-                batch = []
+                batch, held = [], 0
         if batch:
             yield (path, batch)
         shortfall = self._shortfall(unit)

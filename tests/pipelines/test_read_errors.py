@@ -113,3 +113,19 @@ def test_eio_while_opening_a_7z_archive_is_a_read_error_not_an_unreadable_archiv
 
     with pytest.raises(InputReadError, match="Input/output error"):
         SevenZipMemberReader(EioOnRead(), "Posts.xml")
+
+
+def test_batches_are_cut_by_bytes_as_well_as_by_count(tmp_path):
+    """100 records near their cap must not become one huge element to shuffle (Wikipedia's 100 pages
+    just under 8 MiB exhausted a 3 GB worker at the Reshuffle)."""
+    from pipelines.read import BATCH_BYTES
+    from pipelines.splits import ReadUnit
+
+    line = b'{"body": "' + b"x" * (4 << 20) + b'"}\n'
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(line * 20)
+    reader = LineFileReader("reddit", max_line_bytes=8 << 20)
+    batches = [item for item in reader.process(ReadUnit(str(path), size=path.stat().st_size))
+               if isinstance(item, tuple)]
+    assert sum(len(raws) for _, raws in batches) == 20 and len(batches) > 1
+    assert all(sum(len(raw.data) for raw in raws) <= BATCH_BYTES + len(line) for _, raws in batches)
