@@ -278,6 +278,8 @@ def page_from_fields(fields: PageFields, wiki: str, config: WikipediaConfig = Wi
         sections, drops = page_sections(fields.text, config)
     except RecursionError as exc:
         raise RejectRecord(reasons.REJECT_INVALID_WIKITEXT, f"wikitext nested too deeply: {exc}") from None
+    except MemoryError:  # the worker's state, not this page's (pages are capped by --max_page_bytes)
+        raise
     except Exception as exc:  # noqa: BLE001 - mwparserfromhell failing on a page is that page's reject
         raise RejectRecord(reasons.REJECT_INVALID_WIKITEXT, f"{type(exc).__name__}: {exc}") from None
     return dataclasses.replace(page, sections=sections, section_drops=tuple(sorted(drops.items())))
