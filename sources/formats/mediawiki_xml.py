@@ -21,11 +21,10 @@ Element names are matched on their local part, so the default namespace of any s
 import re
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Union
-from xml.parsers import expat
 
 from schemas import reasons
 from sources.errors import RejectRecord
-from sources.formats.stackexchange_xml import UnsafeMarkup, safe_parser
+from sources.formats.stackexchange_xml import parse_safely, safe_parser
 
 PAGE_OPEN = b"<page>"
 PAGE_CLOSE = b"</page>"
@@ -36,7 +35,6 @@ PROLOG_MAX_BYTES = 1 << 20  # a siteinfo is a few KB; a "prolog" longer than thi
 MAX_PAGE_BYTES = 8 << 20
 HEAD_BYTES = 4096  # what is kept of an oversized page: its title and ids, for the rejects shard
 
-_UNDEFINED_ENTITY = expat.errors.codes[expat.errors.XML_ERROR_UNDEFINED_ENTITY]
 _UNSAFE_IN_PAGE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.I)
 _DBNAME = re.compile(rb"<(?:\w+:)?dbname>\s*([^<\s]+)\s*</(?:\w+:)?dbname>")
 _OVERLAP = len(PAGE_CLOSE) - 1  # a tag cut between two feeds is found when the rest comes
@@ -292,19 +290,7 @@ def parse_page(data: bytes) -> PageFields:
     parser.StartElementHandler = handler.start
     parser.EndElementHandler = handler.end
     parser.CharacterDataHandler = handler.text
-    try:
-        parser.Parse(data, True)
-    except UnsafeMarkup as exc:
-        raise RejectRecord(reasons.REJECT_UNSAFE_XML, str(exc)) from None
-    except expat.ExpatError as exc:
-        if exc.code == _UNDEFINED_ENTITY:
-            raise RejectRecord(reasons.REJECT_UNSAFE_XML,
-                               f"{exc} (entities other than the 5 predefined ones are never expanded)") from None
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            raise RejectRecord(reasons.REJECT_INVALID_UTF8, str(bad)) from None
-        raise RejectRecord(reasons.REJECT_INVALID_XML, str(exc)) from None
+    parse_safely(parser, data)
     values, revision = handler.values, handler.values.get("revision")
     if "title" not in values:
         raise RejectRecord(reasons.REJECT_MISSING_FIELDS, "page has no <title>")

@@ -106,6 +106,25 @@ def safe_parser():
     return parser
 
 
+def parse_safely(parser, data: bytes) -> None:
+    """Feed `data` to a safe_parser; any failure is a RejectRecord with its reason: unsafe markup or
+    an undefined entity (unsafe_xml), bytes that are not UTF-8 (invalid_utf8), else invalid_xml."""
+    try:
+        parser.Parse(data, True)
+    except UnsafeMarkup as exc:
+        raise RejectRecord(reasons.REJECT_UNSAFE_XML, str(exc)) from None
+    except expat.ExpatError as exc:
+        if exc.code == _UNDEFINED_ENTITY:
+            raise RejectRecord(
+                reasons.REJECT_UNSAFE_XML, f"{exc} (entities other than the 5 predefined ones are never expanded)"
+            ) from None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise RejectRecord(reasons.REJECT_INVALID_UTF8, str(bad)) from None
+        raise RejectRecord(reasons.REJECT_INVALID_XML, str(exc)) from None
+
+
 def parse_row(line: bytes) -> Dict[str, str]:
     """One ``<row a="..." .../>`` line -> {attribute: text}, or RejectRecord with its reason."""
     stripped = strip_line(line)
@@ -116,20 +135,7 @@ def parse_row(line: bytes) -> Dict[str, str]:
     elements = []
     parser = safe_parser()
     parser.StartElementHandler = lambda name, attributes: elements.append(attributes)
-    try:
-        parser.Parse(stripped, True)
-    except UnsafeMarkup as exc:
-        raise RejectRecord(reasons.REJECT_UNSAFE_XML, str(exc)) from None
-    except expat.ExpatError as exc:
-        if exc.code == _UNDEFINED_ENTITY:
-            raise RejectRecord(
-                reasons.REJECT_UNSAFE_XML, f"{exc} (entities other than the 5 predefined ones are never expanded)"
-            ) from None
-        try:
-            stripped.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            raise RejectRecord(reasons.REJECT_INVALID_UTF8, str(bad)) from None
-        raise RejectRecord(reasons.REJECT_INVALID_XML, str(exc)) from None
+    parse_safely(parser, stripped)
     if len(elements) != 1:
         raise RejectRecord(reasons.REJECT_INVALID_XML, f"a row line must hold one element, not {len(elements)}")
     return elements[0]
