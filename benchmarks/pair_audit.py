@@ -22,7 +22,8 @@ that keeps the same pairs before and after wherever a change left them in the ou
 It writes benchmarks/results/pair_audit_<label>.tsv: ids and abbreviated texts (the samples'
 full texts are not copied into the repository; they are printed, and kept under out/pair_audit/).
 
-Judgments are hand-written in benchmarks/data/pair_audit_judgments.tsv, one line per judged pair:
+Judgments are hand-written in benchmarks/data/pair_audit_judgments*.tsv (one file per judging round
+or source, all read), one line per judged pair:
 label, pair_id, relevant|weak|not, one-line reason. `report` joins them to the samples.
 """
 
@@ -44,7 +45,9 @@ JUDGMENTS = ROOT / "benchmarks" / "data" / "pair_audit_judgments.tsv"
 WORK = ROOT / "out" / "pair_audit"
 SEED = "pair-audit-2026"
 SAMPLE_SIZE = 30
-INPUTS = {"reddit": ["reddit/*.zst"], "stackexchange": ["stackexchange/beer.stackexchange.com.7z"]}
+INPUTS = {"reddit": ["reddit/*.zst"], "stackexchange": ["stackexchange/beer.stackexchange.com.7z"],
+          "wikipedia": ["wikipedia/*.bz2"], "semanticscholar": ["semanticscholar/*/*.jsonl*"],
+          "commoncrawl": ["commoncrawl/*.warc.gz"]}
 JUDGMENT_NAMES = ("relevant", "weak", "not")
 ABBREVIATE = 90
 
@@ -120,7 +123,9 @@ def load_sample(label: str) -> list[dict]:
 
 def load_judgments() -> dict[tuple[str, str], tuple[str, str]]:
     judged = {}
-    for line in JUDGMENTS.read_text(encoding="utf-8").splitlines():
+    lines = [line for path in sorted(JUDGMENTS.parent.glob("pair_audit_judgments*.tsv"))
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    for line in lines:
         if not line.strip() or line.startswith("#"):
             continue
         label, pair_id, judgment, reason = line.split("\t")
