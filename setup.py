@@ -11,6 +11,8 @@ setup(
     version="0.1.0",
     description="CCPairs construction (E5, arXiv 2212.03533): Beam extraction, consistency filtering, training",
     packages=find_packages(include=["schemas*", "sources*", "pipelines*", "model*", "filtering*"]),
+    # The evaluation set ccpairs.yaml decontaminates against and the main job evaluates on by default.
+    package_data={"filtering": ["eval_sets/*.md", "eval_sets/*/*.jsonl", "eval_sets/*/qrels/*.tsv"]},
     python_requires=">=3.10",
     install_requires=[
         "apache-beam>=2.60,<3",
