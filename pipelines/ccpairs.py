@@ -48,6 +48,7 @@ from pipelines import accounting
 from pipelines.job import check_output
 from pipelines.options import (UsageError, config_from_options, exit_with_usage_error, make_runner, parse_options,
                                source_options)
+from pipelines.progress import ProgressLog
 from pipelines.sink import DEFAULT_ROWS_PER_SHARD, PAIR_SORT, shard_count, shard_of, sorted_table
 from schemas import versions
 from schemas.pairs import PAIR_SCHEMA
@@ -155,7 +156,15 @@ def check_eval_folders(folders: List[str], ngram_words: int) -> List[Dict[str, A
 # ---- reading ----
 
 class ReadPairShards(beam.DoFn):
-    """(shard path, row group, rows) -> its pairs as dicts; the rows read per source on "read"."""
+    """(shard path, row group, rows) -> its pairs as dicts; the rows read per source on "read".
+
+    Logs its progress (rows read by this worker against `total_rows`, the rows of every unit)."""
+
+    def __init__(self, total_rows: Optional[int] = None):
+        self._total_rows, self._done, self._progress = total_rows, 0, None
+
+    def setup(self):
+        self._progress = ProgressLog("corpus read", "pairs", total=self._total_rows)
 
     def process(self, unit):
         path, row_group, _ = unit
@@ -166,6 +175,8 @@ class ReadPairShards(beam.DoFn):
             for pair in pa.Table.from_batches([batch]).cast(PAIR_SCHEMA).to_pylist():
                 read[pair["source"]] = read.get(pair["source"], 0) + 1
                 yield pair
+            self._done += batch.num_rows
+            self._progress.update(self._done, self._done)
         for source, n in sorted(read.items()):
             yield beam.pvalue.TaggedOutput("read", (source, n))
 
@@ -580,7 +591,7 @@ def build_corpus(
     read = (pipeline
             | "Units" >> beam.Create(units)
             | "SpreadUnits" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(ReadPairShards()).with_outputs("read", main="pairs"))
+            | "Read" >> beam.ParDo(ReadPairShards(sum(unit[2] for unit in units))).with_outputs("read", main="pairs"))
     pairs, outcome_parts = read["pairs"], []
     if eval_folders:
         clean = pairs | "Decontaminate" >> beam.ParDo(Decontaminate(eval_folders, config.ngram_words)).with_outputs(

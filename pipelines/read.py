@@ -16,6 +16,7 @@ refused whole (a Stack Exchange file with a DTD), is one rejected record.
 
 import contextlib
 import itertools
+import os
 from typing import Callable, Iterator, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
@@ -24,6 +25,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.accounting import count, count_cleanup
 from pipelines.inputs import RECORDS_READ, REJECTS, reject_output
+from pipelines.progress import ProgressLog
 from pipelines.splits import ReadUnit
 from schemas import reasons
 from sources.errors import RejectRecord
@@ -106,6 +108,7 @@ class UnitReader(beam.DoFn):
         """Batches of at most batch_size records and about BATCH_BYTES: 100 Wikipedia pages just under
         their 8 MiB cap would otherwise be one 800 MB element to shuffle."""
         path, seen, batch, held = unit.path, 0, [], 0
+        progress = self._progress(unit)
         for item in records:
             seen += 1
             if isinstance(item, TruncatedTail):  # a cut stream's tail, or a record over the reader's cap
@@ -116,6 +119,7 @@ class UnitReader(beam.DoFn):
             if len(batch) >= self._batch_size or held >= BATCH_BYTES:
                 yield (path, batch)
                 batch, held = [], 0
+                progress.update(seen, self._handle.tell() - unit.start if self._handle is not None else None)
         if batch:
             yield (path, batch)
         shortfall = self._shortfall(unit)
@@ -124,6 +128,12 @@ class UnitReader(beam.DoFn):
             yield reject_output(self._source, path, None, reasons.REJECT_TRUNCATED_INPUT, b"", shortfall)
         count(RECORDS_READ, seen)
         yield beam.pvalue.TaggedOutput(RECORDS_READ, seen)
+
+    def _progress(self, unit: ReadUnit) -> ProgressLog:
+        """Records read so far in this unit; with the bytes of the file (or range) consumed, an ETA."""
+        name = os.path.basename(unit.path) + (f" range {unit.index + 1}/{unit.count}" if unit.is_range else "")
+        planned = (unit.end - unit.start) if unit.is_range else unit.size
+        return ProgressLog(f"{self._source} {name}", "records", total=planned)
 
     def _shortfall(self, unit: ReadUnit) -> str:
         """'' when the opened file was read as far as planned, else what was missing."""
