@@ -3,6 +3,8 @@
 import json
 import os
 
+import pytest
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from model.encoder import EncoderSettings, build_random_encoder  # noqa: E402
@@ -14,17 +16,27 @@ TINY = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermed
             max_position_embeddings=64)
 
 
-def test_demo_runs_every_stage_and_prints_the_table(tmp_path, capsys):
+def test_demo_runs_every_stage_on_all_five_sources_and_prints_the_table(tmp_path, capsys):
     base = save_encoder(build_random_encoder(TINY, settings=EncoderSettings(query_max_length=16,
                                                                            passage_max_length=32)), tmp_path / "base")
     eval_data = write_demo_beir(str(tmp_path / "eval"), n_queries=10, docs_per_topic=5)
     assert main.main(["--demo", "--output", str(tmp_path / "run"), "--base_model", str(base), "--eval_data", eval_data,
-                   "--train_steps", "2", "--batch_size", "8", "--pool_size", "200"]) == 0
+                      "--train_steps", "2", "--batch_size", "8", "--pool_size", "200", "--eval_start_own_settings",
+                      "--source_option", "wikipedia.max_passage_words=120"]) == 0
     out = capsys.readouterr().out
-    for stage in ("extract reddit", "extract stackexchange", "train noisy model", "consistency filter",
-                  "train final model", "evaluate (nDCG@10)"):
+    assert out.startswith(f"logs: {tmp_path / 'run' / 'logs'}/")
+    for stage in [f"extract {source}" for source in main.SOURCES] + [
+            "train noisy model", "consistency filter", "train final model", "evaluate (nDCG@10)"]:
         assert stage in out
+    assert "[train noisy] started (log: " in out and "[evaluate] started (log: " in out
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert [os.path.basename(os.path.dirname(v)) for v in summary["versions"]] == list(main.SOURCES)
+    wikipedia = json.loads(open(os.path.join(summary["versions"][2], "manifest.json")).read())
+    assert wikipedia["options"]["max_passage_words"] == 120  # --source_option reached the source job
+    corpus = json.loads(open(os.path.join(summary["corpus"], "manifest.json")).read())
+    filtered = json.loads(open(os.path.join(summary["filtered"], "manifest.json")).read())
+    assert all(corpus["source_counts"][source]["pairs_kept"] > 0 for source in main.SOURCES)
+    assert set(filtered["pairs_in"]) == set(main.SOURCES)  # the filtered version read pairs of each source
     scores = summary["eval"]
     assert list(scores) == ["base", "step0_control", "noisy", "final"]
     assert all(0.0 <= m["ndcg@10"] <= 1.0 for m in scores.values())
@@ -35,8 +47,9 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path, capsys):
     assert scores["base"]["settings"]["query_max_length"] == 16
     assert scores["noisy"]["settings"]["query_max_length"] == 32
     assert summary["eval_compare_with"] == "step0_control"
+    assert set(summary["eval_changes"]) == {"noisy", "final"}
     assert "compare noisy and final with step0_control" in out and "warning" not in out
-    filtered = json.loads(open(os.path.join(summary["filtered"], "manifest.json")).read())
+    assert "final - step0_control: nDCG@10" in out and "generated demo text" in out
     assert filtered["counts"]["records_read"] == sum(filtered["pairs_in"].values()) > 0
     assert os.path.isfile(os.path.join(summary["final_model"], "modules.json"))
     for version in (summary["corpus"], summary["filtered"]):  # generated inputs: both cards say so
@@ -55,11 +68,61 @@ TRAINED = {"query_prefix": "query: ", "passage_prefix": "passage: ", "query_max_
 def test_evaluation_plan_has_the_step0_control_at_the_noisy_models_settings():
     plan = main.evaluation_plan("start", "runs/noisy/model", "runs/final/model")
     assert [(run.name, run.model, run.settings_from) for run in plan] == [
-        ("base", "start", None),
         ("step0_control", "start", "runs/noisy/model"),
         ("noisy", "runs/noisy/model", None),
         ("final", "runs/final/model", None)]
-    assert main.evaluation_plan(None, "n", "f")[1] == main.Evaluation("step0_control", None, "n")  # bundled model
+    assert main.evaluation_plan(None, "n", "f")[0] == main.Evaluation("step0_control", None, "n")  # bundled model
+    # the start model at its own settings costs one more embedding of the corpus: asked for by a flag
+    assert main.evaluation_plan("start", "n", "f", start_own_settings=True)[0] == main.Evaluation("base", "start", None)
+
+
+def test_source_options_are_checked_by_the_source_jobs_own_parser_before_any_stage(tmp_path, capsys):
+    args = ["--demo", "--output", str(tmp_path / "run")]
+    parser = main.build_parser()
+    parsed = parser.parse_args(args + ["--source_option", "wikipedia.max_passage_words=200",
+                                       "--source_option", "reddit.drop_nsfw=true",
+                                       "--source_option", "reddit.any_language=false"])
+    options = main.check_arguments(parser, parsed)
+    assert options == {"wikipedia": {"max_passage_words": "200"}, "reddit": {"drop_nsfw": True, "any_language": False}}
+    for bad, message in [("wikipedia.max_passage_wrds=200", "max_passage_wrds"),
+                         ("wikipedia.max_passage_words=lots", "max_passage_words"),
+                         ("imdb.top_n=1", "no source 'imdb'"), ("wikipedia=3", "SOURCE.NAME=VALUE")]:
+        with pytest.raises(SystemExit):
+            main.check_arguments(parser, parser.parse_args(args + ["--source_option", bad]))
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_source_option_for_a_source_not_given_is_refused(tmp_path, capsys):
+    parser = main.build_parser()
+    dump = tmp_path / "RC_x.zst"
+    dump.write_bytes(b"")
+    with pytest.raises(SystemExit):
+        main.check_arguments(parser, parser.parse_args(["--output", str(tmp_path / "run"), "--reddit_input", str(dump),
+                                                         "--source_option", "wikipedia.max_passage_words=200"]))
+    assert "no --wikipedia_input given" in capsys.readouterr().err
+
+
+def test_every_source_has_an_input_flag_and_at_least_one_is_required(tmp_path, capsys):
+    parser = main.build_parser()
+    with pytest.raises(SystemExit):
+        main.check_arguments(parser, parser.parse_args(["--output", str(tmp_path / "run")]))
+    err = capsys.readouterr().err
+    assert all(f"--{source}_input" in err for source in main.SOURCES) and len(main.SOURCES) == 5
+
+
+def test_change_lines_carry_a_paired_bootstrap_interval_and_say_when_it_is_noise():
+    control = evaluation_output("start", TRAINED, 0.5)
+    control["ndcg@10_per_query"] = {f"q{i}": 0.5 for i in range(40)}
+    same = dict(evaluation_output("noisy", TRAINED, 0.5), **{"ndcg@10_per_query": {
+        f"q{i}": 0.5 + (0.1 if i % 2 else -0.1) for i in range(40)}})
+    better = dict(evaluation_output("final", TRAINED, 0.6), **{"ndcg@10_per_query": {
+        f"q{i}": 0.6 + (0.01 if i % 2 else -0.01) for i in range(40)}})
+    scores = {"step0_control": control, "noisy": same, "final": better}
+    assert main.change_line(scores, "noisy").endswith("within noise)")
+    line = main.change_line(scores, "final")
+    assert line.startswith("final - step0_control: nDCG@10 +0.1000 (95% paired bootstrap over 40 queries:")
+    assert line.endswith("; better)")
 
 
 def test_evaluation_table_shows_each_rows_settings_and_the_row_to_compare_with():
