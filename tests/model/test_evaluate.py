@@ -128,3 +128,31 @@ def test_start_model_at_trained_settings_embeds_like_the_trained_one(tiny_encode
 
     evaluate_main(["--model", str(start), "--settings_from", str(trained), "--passage_max_length", "20"] + common)
     assert last_json(capsys)["settings"] == dataclasses.replace(trained_settings, passage_max_length=20).to_dict()
+
+
+def test_a_plan_evaluates_each_model_in_one_process_as_separate_runs_would(tiny_encoder, tmp_path, capsys):
+    model = save_encoder(tiny_encoder, tmp_path / "model")
+    data = str(write_beir(tmp_path / "beir"))
+    alone = evaluate_main(["--model", str(model), "--data", data, "--device", "cpu"])
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps([{"name": "trained", "model": str(model), "settings_from": None},
+                                {"name": "again", "model": str(model), "settings_from": str(model)}]))
+    capsys.readouterr()
+    evaluate_main(["--data", data, "--plan", str(plan), "--device", "cpu"])
+    runs = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"]
+    assert list(runs) == ["trained", "again"]
+    for run in runs.values():
+        assert run["ndcg@10"] == pytest.approx(alone["ndcg@10"]) and run["settings"] == alone["settings"]
+        assert set(run["ndcg@10_per_query"]) == {"q1", "q2"}  # judged queries only
+        assert np.mean(list(run["ndcg@10_per_query"].values())) == pytest.approx(run["ndcg@10"])
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[]", "expected a list"), ('[{"name": "a", "modle": null}]', "expected a list"),
+    ('[{"name": "a"}, {"name": "a"}]', "two runs share a name"), ("{", "not a readable JSON file")])
+def test_a_bad_plan_is_refused_before_any_model_loads(tmp_path, capsys, content, message):
+    plan = tmp_path / "plan.json"
+    plan.write_text(content)
+    with pytest.raises(SystemExit):
+        evaluate_main(["--data", str(write_beir(tmp_path / "beir")), "--plan", str(plan)])
+    assert message in capsys.readouterr().err
