@@ -49,7 +49,7 @@ SMALL_BERT = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, i
 # Per start: optimizer steps, batch and peak learning rate of each of the two training stages.
 STARTS = {
     "all-MiniLM-L6-v2": dict(train_steps=60, batch_size=64, lr=2e-5),
-    "small random BERT": dict(train_steps=300, batch_size=64, lr=5e-4),
+    "small random BERT": dict(train_steps=150, batch_size=64, lr=5e-4),
 }
 RESULTS = ROOT / "benchmarks" / "results" / "whole_system.md"
 
