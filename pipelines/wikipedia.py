@@ -46,13 +46,14 @@ from sources import wikipedia
 from sources.errors import RejectRecord
 from sources.formats import bz2_streams
 from sources.formats.mediawiki_xml import (MAX_PAGE_BYTES, PROLOG_MAX_BYTES, CutPage, OversizedPage, PageBytes,
-                                           PageSplitter, Prolog, dbname_of)
+                                           PageSplitter, Prolog, base_language_of, dbname_of, root_language_of)
 from sources.formats.readers import TruncatedInput, TruncatedTail, iter_decompressed_chunks
 from sources.formats.stackexchange_xml import check_prolog
 
 PAGES_PER_BATCH = 100  # raw pages are ~30 KB of XML on average: batches of ~3 MB
 FATE_PRIORITY = [reasons.USED, reasons.DROP_DUPLICATE_PAIR]
 SECTIONS = "sections"
+CLEANED = "cleaned"  # detail counts: sentences and lines the cleaning rules removed (wikitext.CLEANUPS)
 # Not records, so not in the manifest: index entries that point where no bz2 stream starts.
 INDEX_COUNTERS = "ccpairs.index"
 OFFSET_NOT_A_STREAM = "wikipedia/offset_not_a_stream"
@@ -244,13 +245,20 @@ def plan_units(inputs: List[Dict], config: wikipedia.WikipediaConfig) -> List[Re
 # ---- parsing ------------------------------------------------------------------------------------
 
 
-def wiki_of_file(path: str) -> str:
-    """The wiki a dump belongs to: its siteinfo's dbname, else Wikimedia's file name, else "unknown"."""
+def site_of_file(path: str) -> wikipedia.Site:
+    """The wiki and language of a dump: siteinfo's dbname, Wikimedia's file name, the root's xml:lang
+    or siteinfo's <base> (sources.wikipedia.site_of); language ID per page when none tells."""
     try:
-        name = dbname_of(read_prolog(path))
+        prolog = read_prolog(path)
     except Exception:  # noqa: BLE001 - an unreadable head is the reader's business; the name still tells
-        name = None
-    return name or wikipedia.wiki_from_name(path) or wikipedia.UNKNOWN_WIKI
+        prolog = b""
+    return wikipedia.site_of(dbname_of(prolog), root_language_of(prolog), base_language_of(prolog), path)
+
+
+def wiki_of_file(path: str) -> str:
+    """The wiki a dump belongs to: its siteinfo's dbname, else Wikimedia's file name, else its language's
+    Wikipedia (xml:lang), else "unknown"."""
+    return site_of_file(path).wiki
 
 
 class _Parser:
@@ -258,13 +266,13 @@ class _Parser:
 
     def __init__(self, config: wikipedia.WikipediaConfig):
         self._config = config
-        self._wikis: Dict[str, str] = {}
+        self._sites: Dict[str, wikipedia.Site] = {}
 
     def __call__(self, raw: bytes, path: str) -> wikipedia.WikiPage:
-        wiki = self._wikis.get(path)
-        if wiki is None:
-            wiki = self._wikis[path] = wiki_of_file(path)
-        return wikipedia.parse_page_xml(raw, wiki, self._config)
+        site = self._sites.get(path)
+        if site is None:
+            site = self._sites[path] = site_of_file(path)
+        return wikipedia.parse_page_xml(raw, site.wiki, self._config, site.lang)
 
 
 # ---- extraction ---------------------------------------------------------------------------------
@@ -283,6 +291,10 @@ class _PagePairs(beam.DoFn):
             yield beam.pvalue.TaggedOutput("counts", (name, n))
         accounting.count(f"{SECTIONS}/paired", len(page.sections))
         yield beam.pvalue.TaggedOutput("counts", (f"{SECTIONS}/paired", len(page.sections)))
+        for rule, n in page.cleanups:
+            name = f"{CLEANED}/{rule}"
+            accounting.count(name, n)
+            yield beam.pvalue.TaggedOutput("counts", (name, n))
         yield from wikipedia.pairs_of(page, self._config)
 
 

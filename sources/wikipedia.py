@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
+import sources.text.langid
 import sources.text.wikitext
 from schemas import reasons
 from schemas.pairs import make_pair, utc_from_epoch
@@ -82,6 +83,20 @@ class WikipediaConfig:
     split_mb: float = setting(64.0, "with a multistream index, read a dump in units of about this many MiB "
                                     "of bz2 streams (0: a unit per file)")
     index: str = setting("", "multistream index file(s) (path or glob); default: found beside each dump by name")
+    pronunciations: str = setting("in_text", "pronunciation templates ({{IPAc-en}}, {{IPA-de}}, {{respell}}): "
+                                             "'in_text' renders them where a sentence needs them (\"named /ˈeɪ/, "
+                                             "plural\") and drops them as asides (\"Beer (; German: Bier)\" -> "
+                                             "\"Beer (Bier)\"); 'all' renders every one; 'none' drops every one")
+    drop_broken_sentences: bool = setting(True, "drop a sentence from which a template or formula that held some of "
+                                                "its words was removed (\"such as , or .\"); counted as "
+                                                "cleaned/broken_sentence")
+    drop_dangling_intros: bool = setting(True, "drop an introduction ending in ':' whose table, formula or list is "
+                                               "gone (removed, or cut off by the word budget); counted as "
+                                               "cleaned/dangling_intro")
+    drop_symbol_runs: bool = setting(True, "drop a sentence holding a run of 3+ symbols (\"↔±≃↦ℂ\", debris of math "
+                                           "templates); counted as cleaned/symbol_run")
+    detect_language: bool = setting(True, "when neither <siteinfo>, the root's xml:lang nor the file name tells the "
+                                          "wiki's language, identify it from each page's text (sources.text.langid)")
     max_page_bytes: int = setting(MAX_PAGE_BYTES, "a page whose XML is longer is one record_too_large reject, "
                                                   "skipped without ever being held whole (Wikimedia caps a page's "
                                                   "wikitext at 2 MiB; 8 MiB leaves room for XML escaping)")
@@ -97,6 +112,14 @@ class WikipediaConfig:
             raise ValueError(f"--split_mb must be >= 0, not {self.split_mb}")
         if self.max_page_bytes < 1:
             raise ValueError(f"--max_page_bytes must be at least 1, not {self.max_page_bytes}")
+        if self.pronunciations not in ("in_text", "all", "none"):
+            raise ValueError(f"--pronunciations must be in_text, all or none, not {self.pronunciations!r}")
+
+    @property
+    def clean_options(self) -> sources.text.wikitext.CleanOptions:
+        return sources.text.wikitext.CleanOptions(
+            pronunciations=self.pronunciations, broken_sentences=self.drop_broken_sentences,
+            dangling_intros=self.drop_dangling_intros, symbol_runs=self.drop_symbol_runs)
 
 
 @dataclass(frozen=True)
@@ -123,6 +146,8 @@ class WikiPage:
     is_disambiguation: bool
     sections: Tuple[Section, ...] = ()
     section_drops: Tuple[Tuple[str, int], ...] = ()  # (reason, sections) for the sections left out
+    cleanups: Tuple[Tuple[str, int], ...] = ()  # (rule, sentences or lines it removed), wikitext.CLEANUPS
+    lang: str = ""  # the wiki's language; "" until known (language_of(wiki), or language ID of the text)
 
     @property
     def key(self) -> str:
@@ -188,8 +213,17 @@ def is_boilerplate(heading: str) -> bool:
 
 def page_sections(wikitext: str, config: WikipediaConfig) -> Tuple[Tuple[Section, ...], Dict[str, int]]:
     """The kept sections of an article's wikitext, and how many were dropped for which reason."""
+    kept, drops, _ = page_sections_counted(wikitext, config)
+    return kept, drops
+
+
+def page_sections_counted(wikitext: str, config: WikipediaConfig
+                          ) -> Tuple[Tuple[Section, ...], Dict[str, int], Dict[str, int]]:
+    """page_sections, and what each cleaning rule removed from the kept sections (sentences, lines)."""
     kept: List[Section] = []
     drops: Dict[str, int] = {}
+    cleaned: Dict[str, int] = {}
+    options = config.clean_options
     path: List[Tuple[int, str]] = []  # (level, heading) of the enclosing headings
     boilerplate_from: Optional[int] = None  # level of the boilerplate heading we are under
     current: Optional[Tuple[int, Tuple[str, ...], List[str]]] = None  # (index, headings, bodies)
@@ -199,18 +233,27 @@ def page_sections(wikitext: str, config: WikipediaConfig) -> Tuple[Tuple[Section
             return
         index, headings, bodies = section
         try:
-            text = sources.text.wikitext.section_text("\n".join(bodies), config.max_passage_words)
+            text, counts = sources.text.wikitext.section_text_counted("\n".join(bodies), config.max_passage_words,
+                                                                    options)
         except sources.text.wikitext.Unrenderable:  # an opening never closed: MediaWiki would show markup
             drops[reasons.DROP_MARKUP_LEFT] = drops.get(reasons.DROP_MARKUP_LEFT, 0) + 1
             return
-        candidate = Section(index, headings, sources.text.wikitext.cut_at_sentence(text, config.max_passage_words))
+        text = sources.text.wikitext.cut_at_sentence(text, config.max_passage_words)
+        if config.drop_dangling_intros:  # the budget may have cut a list off its introduction
+            text, dangling = sources.text.wikitext.drop_dangling_end(text)
+            if dangling:
+                counts[sources.text.wikitext.DANGLING_INTRO] = counts.get(sources.text.wikitext.DANGLING_INTRO,
+                                                                           0) + dangling
+        for rule, n in counts.items():  # counted whatever becomes of the section (emptied: empty_text)
+            cleaned[rule] = cleaned.get(rule, 0) + n
+        candidate = Section(index, headings, text)
         reason = first_drop(candidate, section_rules(config))
         if reason is None:
             kept.append(candidate)
         else:
             drops[reason] = drops.get(reason, 0) + 1
 
-    for raw in sources.text.wikitext.split_sections(sources.text.wikitext.strip_page(wikitext)):
+    for raw in sources.text.wikitext.split_sections(sources.text.wikitext.strip_page(wikitext, options)):
         if raw.heading is not None and raw.level > config.max_heading_level:
             if current is not None:  # folded into the enclosing section, heading line left out
                 current[2].append(raw.body)
@@ -237,7 +280,7 @@ def page_sections(wikitext: str, config: WikipediaConfig) -> Tuple[Tuple[Section
             continue
         current = (raw.index, tuple(h for _, h in path if h), [raw.body])
     close(current)
-    return tuple(kept), drops
+    return tuple(kept), drops, cleaned
 
 
 # ---- the page ---------------------------------------------------------------------------------
@@ -265,29 +308,48 @@ def epoch_of(timestamp: str) -> Optional[int]:
     return calendar.timegm(parsed.timetuple())
 
 
-def page_from_fields(fields: PageFields, wiki: str, config: WikipediaConfig = WikipediaConfig()) -> WikiPage:
-    """Typed page; the wikitext of articles that pass the page rules becomes their sections."""
+def page_from_fields(fields: PageFields, wiki: str, config: WikipediaConfig = WikipediaConfig(),
+                     lang: str = "") -> WikiPage:
+    """Typed page; the wikitext of articles that pass the page rules becomes their sections.
+
+    `lang`: the wiki's language when the file tells it (else language_of(wiki)); when neither does,
+    the language of the page's text (config.detect_language), and an unknown wiki is named after it."""
     page = WikiPage(
         wiki=wiki, page_id=fields.page_id, title=fields.title, namespace=namespace_of(fields), model=fields.model,
         revision_id=fields.revision_id, created_utc=epoch_of(fields.timestamp),
         is_redirect=fields.redirect or bool(_REDIRECT_TEXT.match(fields.text)),
-        is_disambiguation=is_disambiguation(fields.title, fields.text))
+        is_disambiguation=is_disambiguation(fields.title, fields.text), lang=lang or language_of(wiki))
     if first_drop(page, PAGE_RULES) is not None:
         return page
     try:
-        sections, drops = page_sections(fields.text, config)
+        sections, drops, cleaned = page_sections_counted(fields.text, config)
     except RecursionError as exc:
         raise RejectRecord(reasons.REJECT_INVALID_WIKITEXT, f"wikitext nested too deeply: {exc}") from None
     except MemoryError:  # the worker's state, not this page's (pages are capped by --max_page_bytes)
         raise
     except Exception as exc:  # noqa: BLE001 - mwparserfromhell failing on a page is that page's reject
         raise RejectRecord(reasons.REJECT_INVALID_WIKITEXT, f"{type(exc).__name__}: {exc}") from None
-    return dataclasses.replace(page, sections=sections, section_drops=tuple(sorted(drops.items())))
+    page = dataclasses.replace(page, sections=sections, section_drops=tuple(sorted(drops.items())),
+                               cleanups=tuple(sorted(cleaned.items())))
+    if not page.lang and config.detect_language and sections:
+        page = identified_language(page)
+    return page
 
 
-def parse_page_xml(raw: bytes, wiki: str, config: WikipediaConfig = WikipediaConfig()) -> WikiPage:
+def identified_language(page: WikiPage) -> WikiPage:
+    """A page of a file that does not say its wiki's language: the language of its text, and a wiki
+    named after it when the wiki is unknown too (``dewiki``); "" only when the text has none."""
+    text = " ".join(section.text for section in page.sections)[:4 * sources.text.langid.MAX_CHARS]
+    code, _ = sources.text.langid.detect_language(text)
+    if not code:
+        return page
+    wiki = f"{code}wiki" if page.wiki == UNKNOWN_WIKI else page.wiki
+    return dataclasses.replace(page, lang=code, wiki=wiki)
+
+
+def parse_page_xml(raw: bytes, wiki: str, config: WikipediaConfig = WikipediaConfig(), lang: str = "") -> WikiPage:
     """One ``<page>…</page>`` -> typed page; bad XML, unsafe XML, bad fields are RejectRecord."""
-    return page_from_fields(parse_page(raw), wiki, config)
+    return page_from_fields(parse_page(raw), wiki, config, lang)
 
 
 # ---- pairs ------------------------------------------------------------------------------------------
@@ -317,7 +379,7 @@ def language_of(wiki: str) -> str:
 def make_wikipedia_pair(page: WikiPage, section: Section, config: WikipediaConfig) -> dict:
     key = section_key(page, section)
     return make_pair(source=SOURCE, subsource=page.wiki, query=query_of(page, section, config), passage=section.text,
-                     query_id=key, passage_id=key, lang=language_of(page.wiki), score=None,
+                     query_id=key, passage_id=key, lang=page.lang or language_of(page.wiki), score=None,
                      created_at=utc_from_epoch(page.created_utc))
 
 
@@ -331,6 +393,25 @@ def copy_rank_key(page: WikiPage) -> Tuple:
 
 
 # ---- where a dump comes from ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Site:
+    """What a dump says of its wiki: the database name (subsource, id prefix) and its language."""
+
+    wiki: str
+    lang: str
+
+
+def site_of(dbname: Optional[str], root_lang: Optional[str], base_lang: Optional[str], path: str) -> Site:
+    """The wiki and language of a dump, from what it tells, best first: siteinfo's <dbname>, the file
+    name as Wikimedia writes it (``dewiki-20240601-…``), the language of the <mediawiki xml:lang> root
+    or siteinfo's <base> host (a Wikipedia: ``{lang}wiki``); else UNKNOWN_WIKI and "" (language ID per page)."""
+    wiki = dbname or wiki_from_name(path)
+    known = root_lang or base_lang or ""
+    if wiki:
+        return Site(wiki, language_of(wiki) or known)
+    return Site(f"{known}wiki", known) if known else Site(UNKNOWN_WIKI, "")
 
 
 def wiki_from_name(path: str) -> Optional[str]:

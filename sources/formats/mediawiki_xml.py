@@ -37,6 +37,10 @@ HEAD_BYTES = 4096  # what is kept of an oversized page: its title and ids, for t
 
 _UNSAFE_IN_PAGE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.I)
 _DBNAME = re.compile(rb"<(?:\w+:)?dbname>\s*([^<\s]+)\s*</(?:\w+:)?dbname>")
+# The root's xml:lang (the wiki's content language, in every export Special:Export and the dumps
+# write) and siteinfo's <base> URL. The attribute scan stops at the tag's ">": one tag, read once.
+_ROOT_LANG = re.compile(rb"<(?:\w+:)?mediawiki\b[^<>]*?\sxml:lang\s*=\s*[\"']([A-Za-z]{2,3})(?:[-_][^\"'<>]*)?[\"']")
+_BASE_HOST = re.compile(rb"<(?:\w+:)?base>\s*https?://([a-z][a-z-]{1,11})\.wikipedia\.org/")
 _OVERLAP = len(PAGE_CLOSE) - 1  # a tag cut between two feeds is found when the rest comes
 
 
@@ -206,6 +210,18 @@ def dbname_of(head: bytes) -> Optional[str]:
     """The wiki's database name (``enwiki``) from an export's ``<siteinfo>``, if it has one."""
     found = _DBNAME.search(head)
     return found.group(1).decode("utf-8", "replace") if found else None
+
+
+def root_language_of(head: bytes) -> Optional[str]:
+    """The language code of the ``<mediawiki xml:lang="de">`` root (its primary subtag, lower case), if any."""
+    found = _ROOT_LANG.search(head)
+    return found.group(1).decode("ascii").lower() if found else None
+
+
+def base_language_of(head: bytes) -> Optional[str]:
+    """``<base>https://de.wikipedia.org/wiki/…`` -> ``de``."""
+    found = _BASE_HOST.search(head)
+    return found.group(1).decode("ascii") if found else None
 
 
 # One page ----------------------------------------------------------------------------------

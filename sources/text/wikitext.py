@@ -38,6 +38,23 @@ from mwparserfromhell.nodes import ExternalLink, HTMLEntity, Tag, Template, Text
 
 from sources.text.normalize import normalize_whitespace
 
+# What a removal leaves behind until the section's text is assembled (private-use characters, never
+# in wikitext that matters): GAP where a template or formula stood inside a sentence (that sentence
+# is then broken: "such as , or ."), BLOCK where a table or display formula stood on lines of its own
+# (an introduction ending in ":" just before it has lost what it introduced).
+GAP, BLOCK = "\ue000", "\ue001"
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """The cleaning rules a caller may turn off (sources.wikipedia.WikipediaConfig sets them)."""
+
+    pronunciations: str = "in_text"  # "in_text": rendered inside a sentence, dropped as asides; "all"; "none"
+    broken_sentences: bool = True  # drop a sentence a removed template or formula left broken
+    dangling_intros: bool = True  # drop "…are:" whose list or table is gone
+    symbol_runs: bool = True  # drop a sentence holding a run of 3+ symbols ("↔±≃↦ℂ")
+
+
 # ---- stage 1: whole constructs removed before parsing ------------------------------------------
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
@@ -63,7 +80,16 @@ _PLAIN_MATH = re.compile(r"^[A-Za-z0-9\u0370-\u03ff .,+\-=()/]{1,40}$")
 
 
 def _inline_math(match: re.Match) -> str:
-    """<math>x</math>, <math>n = 2</math>, <math>\\alpha</math> read as text; any real formula goes."""
+    """<math>x</math>, <math>n = 2</math>, <math>\\alpha</math> read as text; any real formula goes,
+    leaving GAP where a sentence needed it ("the mean of 3 and 5 is <math>…</math>") and BLOCK where
+    it stood on a line of its own (":<math>…</math>", a display formula)."""
+    tex = _GREEK_COMMAND.sub(lambda m: _GREEK[m.group(1)], (match.group(1) or "").strip())
+    if _PLAIN_MATH.match(tex):
+        return tex
+    return _removal_mark(match.string, match.start())
+
+
+def _inline_math_unmarked(match: re.Match) -> str:
     tex = _GREEK_COMMAND.sub(lambda m: _GREEK[m.group(1)], (match.group(1) or "").strip())
     return tex if _PLAIN_MATH.match(tex) else ""
 
@@ -148,28 +174,82 @@ def _dropped_link_spans(text: str) -> List[Tuple[int, int]]:
     return spans
 
 
-def _cut(text: str, spans: Sequence[Tuple[int, int]]) -> str:
+def _cut(text: str, spans: Sequence[Tuple[int, int]], marks: Optional[Sequence[str]] = None) -> str:
+    """The text without `spans`; each replaced by its mark when marks are given."""
     if not spans:
         return text
     parts, last = [], 0
-    for start, end in spans:
+    for number, (start, end) in enumerate(spans):
         parts.append(text[last:start])
+        if marks is not None:
+            parts.append(marks[number])
         last = end
     parts.append(text[last:])
     return "".join(parts)
 
 
-def strip_page(wikitext: str) -> str:
-    """Remove comments, non-prose tags, templates (bar INLINE_TEMPLATES), files, categories, interlanguage links."""
+def _after_word(text: str, start: int) -> bool:
+    """Does a letter or digit come just before `start` on its line (spaces skipped)? Then what starts
+    there is part of a sentence. The look-back reads only the spaces between it and the text before."""
+    j = start
+    while j > 0 and text[j - 1] in " \t":
+        j -= 1
+    return j > 0 and text[j - 1].isalnum()
+
+
+def _at_line_start(text: str, start: int) -> bool:
+    """Only indentation (spaces, ":" and list marks) before `start` on its line?"""
+    j = start
+    while j > 0 and text[j - 1] in " \t:*#;":
+        j -= 1
+    return j == 0 or text[j - 1] == "\n"
+
+
+def _removal_mark(text: str, start: int) -> str:
+    """What removing a formula at `start` leaves: GAP inside a sentence (after a word, on its line or,
+    unindented, at the end of the line before: prose lines are one line), BLOCK on an indented line
+    of its own (":<math>…</math>", a display formula), else nothing."""
+    if _after_word(text, start):
+        return GAP
+    if start > 0 and text[start - 1] == "\n" and _after_word(text, start - 1):
+        return GAP
+    return BLOCK if _at_line_start(text, start) else ""
+
+
+def _template_cut(text: str, start: int, end: int, options: "CleanOptions") -> Optional[str]:
+    """None: the template at text[start:end] stays (it is rendered later); else what replaces it."""
+    name = template_name(_TEMPLATE_NAME.match(text, start).group(1))
+    if is_pronunciation(name):
+        if options.pronunciations == "all" or (options.pronunciations == "in_text" and _after_word(text, start)):
+            return None
+        return ""  # an aside: "Beer ({{IPAc-en|b|ɪər}}; …)"
+    if is_inline_template(name):
+        return None
+    if options.broken_sentences and _after_word(text, start) and not is_annotation(name, text, start, end):
+        return GAP
+    return ""
+
+
+def strip_page(wikitext: str, options: Optional["CleanOptions"] = None) -> str:
+    """Remove comments, non-prose tags, templates (bar INLINE_TEMPLATES), files, categories, interlanguage links.
+
+    A template or formula removed from inside a sentence leaves GAP (the sentence is dropped later,
+    in ``section_text``, when options.broken_sentences), a display formula leaves BLOCK."""
+    options = options or CleanOptions()
     text = _COMMENT.sub("", wikitext) if "<!--" in wikitext else wikitext
     if "<" in text:
         if "<math" in text:
-            text = _MATH.sub(_inline_math, text)
+            text = _MATH.sub(_inline_math if options.broken_sentences else _inline_math_unmarked, text)
         text = _DROPPED_TAG.sub("", text)
         text = _STRAY_TAG.sub("", text)
     if "{{" in text:
-        text = _cut(text, [(s, e) for s, e in _outermost(_BRACES, text)
-                           if not is_inline_template(template_name(_TEMPLATE_NAME.match(text, s).group(1)))])
+        spans, marks = [], []
+        for start, end in _outermost(_BRACES, text):
+            mark = _template_cut(text, start, end, options)
+            if mark is not None:
+                spans.append((start, end))
+                marks.append(mark)
+        text = _cut(text, spans, marks)
     if "[[" in text:
         text = _cut(text, _dropped_link_spans(text))
         text = _PLAIN_LINK.sub(_plain_link, text)
@@ -225,7 +305,7 @@ def drop_tables(text: str) -> str:
             if stripped.startswith("|}"):
                 depth -= 1
                 if not depth:
-                    out.append("")  # what follows a table is a new paragraph
+                    out.extend(("", BLOCK, ""))  # a paragraph of its own where it stood; then a new one
         else:
             out.append(line)
     return "\n".join(out)
@@ -272,8 +352,15 @@ _HATNOTE_LINE = re.compile(r'^(?:"[^"\n]{1,100}" redirects here|This article is 
                            r'see|Main articles?:|See also:|Further information:|Not to be confused with)[^\n]*\n?', re.M)
 
 
-def section_text(body: str, max_words: int) -> str:
+def section_text(body: str, max_words: int, options: Optional[CleanOptions] = None) -> str:
     """A section's plain text, rendered paragraph by paragraph until it holds more than max_words words."""
+    return section_text_counted(body, max_words, options)[0]
+
+
+def section_text_counted(body: str, max_words: int,
+                         options: Optional[CleanOptions] = None) -> Tuple[str, Dict[str, int]]:
+    """section_text, and how many sentences or lines each cleaning rule removed (CLEANUPS)."""
+    options = options or CleanOptions()
     words, out = 0, []
     for paragraph in _paragraphs(drop_tables(body)):
         text = render_paragraph(paragraph)
@@ -281,10 +368,152 @@ def section_text(body: str, max_words: int) -> str:
         words += len(text.split())
         if words > max_words:
             break
-    text = tidy("\n".join(out))
+    text, counts = resolve_marks("\n".join(out), options)
+    text = tidy(text)
     if _HATNOTE_LINE.search(text):
         text = _HATNOTE_LINE.sub("", text).strip()
-    return text
+    if options.dangling_intros:
+        text, dangling = drop_dangling_end(text)
+        if dangling:
+            counts[DANGLING_INTRO] = counts.get(DANGLING_INTRO, 0) + dangling
+    return text, counts
+
+
+# ---- sentences a removal broke, introductions left dangling, runs of symbols -----------------------
+
+BROKEN_SENTENCE, DANGLING_INTRO, SYMBOL_RUN = "broken_sentence", "dangling_intro", "symbol_run"
+CLEANUPS = (BROKEN_SENTENCE, DANGLING_INTRO, SYMBOL_RUN)  # detail counters: cleaned/<name>
+# Symbols that are no prose: letterlike symbols (ℂ ℚ ℕ), arrows, mathematical operators, technical,
+# box drawing, geometric shapes, dingbats, braille, mathematical alphanumerics, emoji; and the Latin-1
+# ones (± × ÷ ° ¬ ¦ § ¶ ©). One or two in a sentence are prose ("5 ± 2", "0 ≤ x ≤ 1"); three in a row,
+# spaces or commas between, are a list of symbols or the debris of a formula.
+_SYMBOL = "\u00a6\u00a7\u00a9\u00ac\u00ae\u00b0\u00b1\u00b6\u00d7\u00f7\u2100-\u214f\u2190-\u2bff\u2e00-\u2e7f" \
+          "\U0001d400-\U0001d7ff\U0001f000-\U0001faff"
+# Each repetition reads at least one symbol, and a space or comma can only be followed by a symbol:
+# no way to read the same run twice.
+_SYMBOL_RUN = re.compile("[%s](?:[ ,]?[%s]){2,}" % (_SYMBOL, _SYMBOL))
+_MARKS = re.compile("[%s%s]" % (GAP, BLOCK))
+_WORD_CHARACTER = re.compile(r"\w")
+
+
+def _sentences(line: str) -> List[str]:
+    """A line cut into sentences (cut_at_sentence's rule: . ! ? then a space, not after an abbreviation)."""
+    out, last = [], 0
+    for match in _SENTENCE_END.finditer(line):
+        if _ABBREVIATION.search(line, max(0, match.start() - 12), match.start() + 1):
+            continue
+        out.append(line[last:match.end()])
+        last = match.end()
+    out.append(line[last:])
+    return [piece for piece in out if piece.strip()]
+
+
+def _broken(sentence: str, options: CleanOptions) -> Optional[str]:
+    if GAP in sentence:
+        return BROKEN_SENTENCE
+    if options.symbol_runs and _SYMBOL_RUN.search(sentence):
+        return SYMBOL_RUN
+    return None
+
+
+def resolve_marks(text: str, options: CleanOptions) -> Tuple[str, Dict[str, int]]:
+    """GAP, BLOCK and symbol runs -> text: a sentence holding a GAP (or a run of symbols) goes, an
+    introduction ending in ":" whose next line is a BLOCK (a table or formula that is gone) goes,
+    and the marks go. Linear: each line is cut into sentences once."""
+    counts: Dict[str, int] = {}
+    has_marks = GAP in text or BLOCK in text
+    if not has_marks and not (options.symbol_runs and _SYMBOL_RUN.search(text)):
+        return text, counts
+    if BLOCK in text:
+        text = text.replace(BLOCK, "\n" + BLOCK + "\n")  # a block is a line of its own
+    lines: List[Optional[str]] = []  # None: a removed block
+    for line in text.split("\n"):
+        if line.strip() == BLOCK:
+            lines.append(None)
+            continue
+        if (GAP in line and options.broken_sentences) or (options.symbol_runs and _SYMBOL_RUN.search(line)):
+            kept = []
+            for sentence in _sentences(line):
+                reason = _broken(sentence, options)
+                if reason is None:
+                    kept.append(sentence)
+                else:
+                    counts[reason] = counts.get(reason, 0) + 1
+            line = "".join(kept)
+        if has_marks:
+            line = _MARKS.sub("", line) if GAP in line or BLOCK in line else line
+            if not _WORD_CHARACTER.search(line):  # "." left of ":<math>…</math>."
+                line = ""
+        lines.append(line)
+    if options.dangling_intros and None in lines:
+        _around_blocks(lines, counts)
+    return "\n".join(line for line in lines if line), counts  # blocks, and lines left empty, go
+
+
+def _around_blocks(lines: List[Optional[str]], counts: Dict[str, int]) -> None:
+    """In place: the introduction before a removed block goes (its last sentence ends in ":", or in
+    no stop at all: "…can be written as" + a formula), and so does a sentence after one that goes on
+    from it ("where n is …"). Blocks are None; one pass each way."""
+    following = "end"  # what comes after the line looked at: "end", "block" or "text"
+    for number in range(len(lines) - 1, -1, -1):
+        line = lines[number]
+        if line is None:
+            following = "block"
+            continue
+        if not line.strip():
+            continue
+        if following == "block":
+            line, dropped = _drop_intro(line, unfinished=True)
+            lines[number] = line
+            if dropped:
+                counts[DANGLING_INTRO] = counts.get(DANGLING_INTRO, 0) + dropped
+        if line.strip():
+            following = "text"
+    previous = "start"
+    for number, line in enumerate(lines):
+        if line is None:
+            previous = "block"
+            continue
+        if not line.strip():
+            continue
+        if previous == "block" and line.lstrip()[:1].islower():
+            lines[number] = "".join(_sentences(line)[1:]).strip()
+            counts[BROKEN_SENTENCE] = counts.get(BROKEN_SENTENCE, 0) + 1
+        previous = "text"
+
+
+# A sentence that went on into a formula ends in a word that asks for one ("… can be written as",
+# "… that is", "… e.g."); a list item that ends in no stop ("Canillo") does not.
+_UNFINISHED = re.compile(r"(?:\b(?:is|are|was|were|be|as|by|that|where|of|to|then|gives|yields|equals|namely|"
+                         r"thus|hence|so|e\.g\.|i\.e\.|viz\.)|,)\s*$")
+
+
+def _drop_intro(line: str, unfinished: bool = False) -> Tuple[str, int]:
+    """A line without its last sentence when that sentence ends in ":" (an introduction), or, with
+    `unfinished`, in a word or comma (it went on into what was removed), and 1; else (line, 0)."""
+    tail = line.rstrip()
+    if not (tail.endswith(":") or (unfinished and _UNFINISHED.search(tail[-12:]))):
+        return line, 0
+    sentences = _sentences(line)
+    return "".join(sentences[:-1]).rstrip(), 1
+
+
+def drop_dangling_end(text: str) -> Tuple[str, int]:
+    """The text without the introductions ("…are:") it ends with (their list was removed, or cut off by
+    the word budget), and how many went. Each line is read once, from the end."""
+    if not text.endswith(":"):
+        return text, 0
+    lines, dropped = text.split("\n"), 0
+    while lines:
+        line, gone = _drop_intro(lines[-1])
+        if not gone:
+            break
+        dropped += 1
+        if line.strip():
+            lines[-1] = line
+        else:
+            lines.pop()
+    return "\n".join(lines).rstrip(), dropped
 
 
 _HEADING_MARKUP = re.compile(r"[\[{<&'(]")
@@ -292,6 +521,8 @@ _HEADING_MARKUP = re.compile(r"[\[{<&'(]")
 
 def heading_text(heading: str) -> str:
     """A heading as plain text on one line."""
+    if GAP in heading or BLOCK in heading:
+        heading = _MARKS.sub("", heading)
     if not _HEADING_MARKUP.search(heading):
         return " ".join(heading.split())
     return " ".join(tidy(render_paragraph(heading)).split())
@@ -497,6 +728,7 @@ def _pipe_trick(title: str) -> str:
 
 # ---- templates that render words ----------------------------------------------------------------
 
+_MUSIC = {"flat": "♭", "b": "♭", "sharp": "♯", "#": "♯", "natural": "♮", "doubleflat": "𝄫", "doublesharp": "𝄪"}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
 _RANGE_WORDS = {"-": "–", "–": "–", "to": " to ", "and": " and ", "or": " or ", "x": " × ", "×": " × ",
@@ -641,7 +873,76 @@ INLINE_TEMPLATES: Dict[str, Callable[[TemplateArgs], str]] = {
     "times": _constant("×"), "x": _constant("×"), "minus": _constant("−"), "plusminus": _constant("±"),
     "degree": _constant("°"), "deg": _constant("°"), "mdashb": _constant("—"), "eqm": _constant("⇌"),
     "spaces": _constant(" "),
+    # transcriptions and symbols that are words of a sentence ("the vowel {{IPA|/a/}}")
+    **dict.fromkeys(("ipa", "ipa link", "ipal", "ipa symbol", "vr", "var serif", "serif", "ipa2"), _first),
+    "ipaslink": lambda args: f"/{_first(args)}/" if _first(args) else "",
+    "ipablink": lambda args: f"[{_first(args)}]" if _first(args) else "",
+    "music": lambda args: _MUSIC.get(_first(args).lower(), ""),
+    "e": lambda args: f"×10^{_first(args)}" if _first(args) else "", "ns": _constant(" "),
+    "ov": lambda args: f"OV-{_first(args)}" if _first(args) else "", "mv": _ship("MV"),
+    "bibleref": lambda args: " ".join(v for v in args.values[:2] if v),
 }
+
+
+# Pronunciation guides: {{IPAc-en|ˈ|æ|s|k|i}} "/ˈæski/", {{IPA-de|tʃ|}} "[tʃ]", {{respell|ASS|kee}}
+# "ASS-kee". Inside a sentence ("named {{IPAc-en|eɪ}}, plural …") they are words of it and are
+# rendered; as an aside ("Beer ({{IPAc-en|b|ɪər}}; German: Bier)") they are dropped by default.
+_PRONUNCIATION_LABELS = frozenset(("uk", "us", "lang", "pron", "local", "also", "ipa", "us also", "uk also",
+                                   "pronunciation", "ca", "au", "nz", "ie", "in"))
+_IPAC_SYMBOLS = {"'": "ˈ", ",": "ˌ", "_": " ", "-": "-"}
+
+
+def _ipa_key(args: TemplateArgs) -> str:
+    """{{IPAc-en|ˈ|æ|s}} -> "/ˈæs/": the pieces joined, labels (UK, US, pron, …) left out."""
+    pieces = [_IPAC_SYMBOLS.get(v, v) for v in args.values if v and v.lower() not in _PRONUNCIATION_LABELS]
+    return f"/{''.join(pieces).strip()}/" if pieces else ""
+
+
+def _ipa_language(args: TemplateArgs) -> str:
+    first = _first(args)
+    return f"[{first}]" if first else ""
+
+
+def _respell(args: TemplateArgs) -> str:
+    return "-".join(v.replace("_", " ") for v in args.values if v and v != "'")
+
+
+def is_pronunciation(name: str) -> bool:
+    """{{IPAc-xx}}, {{IPA-xx}}, {{respell}}: a word's pronunciation (not {{IPA}}, a transcription in prose)."""
+    return name.startswith(("ipac-", "ipa-")) or name in ("respell", "pronunciation")
+
+
+def _pronunciation_text(name: str, args: TemplateArgs) -> str:
+    if name.startswith("ipac-"):
+        return _ipa_key(args)
+    if name.startswith("ipa-"):
+        return _ipa_language(args)
+    return _respell(args) if name == "respell" else ""
+
+
+# Inline notes and maintenance tags: removed from inside a sentence, they leave it whole
+# ("divided{{by whom|date=February 2016}} into" -> "divided into"). Any other template removed from
+# inside a sentence leaves a gap ("at {{Coord|13|19|N}}, in the Pacific"), and the sentence is dropped.
+_ANNOTATIONS = frozenset((
+    "rp", "r", "efn", "refn", "sfn", "sfnp", "sfnm", "harvnb", "harvp", "harv", "harvid", "ref", "note", "nb", "fn",
+    "clarify", "clarification needed", "dubious", "when", "who", "which", "where", "whom", "by whom", "by how much",
+    "according to whom", "vague", "specify", "sic", "better source", "better source needed", "qualify evidence",
+    "dead link", "failed verification", "verify source", "verification needed", "cn", "fact", "disputed inline",
+    "update inline", "update after", "original research inline", "or", "weasel inline", "peacock inline",
+    "lopsided", "anchor", "inflation-fn", "sister project links", "citation", "webarchive", "wayback", "self-published inline",
+    "unreliable source?", "irrelevant citation", "examples", "elucidate", "definition needed", "context",
+    "clarify timeframe", "as of?", "rp", "refn", "efn-ua", "efn-lr", "efn-la", "notetag", "cref", "ill-wd",
+))
+
+
+def is_annotation(name: str, text: str, start: int, end: int) -> bool:
+    """A template that holds no words of the sentence around it: a citation, a footnote, an inline
+    maintenance tag (``{{When|date=June 2015}}``, ``{{… needed}}``, ``{{… inline}}``), a language icon."""
+    if name in _ANNOTATIONS or name.startswith(("cite", "citation", "sfn", "harv", "#tag", "efn", "ref")):
+        return True
+    if name.endswith((" needed", " inline", " icon", "?")):
+        return True
+    return "|date=" in text[start:min(end, start + 200)].replace(" ", "")
 
 
 def render_template(name: str, args: TemplateArgs) -> str:
@@ -649,7 +950,9 @@ def render_template(name: str, args: TemplateArgs) -> str:
     renderer = INLINE_TEMPLATES.get(name)
     if renderer is not None:
         return renderer(args)
-    return _first(args) if name.startswith("lang-") else ""
+    if name.startswith("lang-"):
+        return _first(args)
+    return _pronunciation_text(name, args) if is_pronunciation(name) else ""
 
 
 def _template_node_text(node: Template) -> str:
@@ -660,7 +963,7 @@ def _template_node_text(node: Template) -> str:
             named[str(param.name).strip()] = text
         else:
             values.append(text)
-    return render_template(template_name(str(node.name)), TemplateArgs(values, named))
+    return render_template(template_name(str(node.name)), _numbered(values, named))
 
 
 # A template with no template, link or tag inside is rendered without the parser.
@@ -686,11 +989,20 @@ def _simple_template_text(match: re.Match) -> str:
         else:
             values.append(part.strip())
     return render_template(template_name(name.replace("template:", "").replace("Template:", "")),
-                           TemplateArgs(values, named))
+                           _numbered(values, named))
+
+
+def _numbered(values: List[str], named: Dict[str, str]) -> TemplateArgs:
+    """``{{nowrap|1=Q = It}}``: a numbered parameter is the positional one of its number (up to 9)."""
+    for key in [k for k in named if len(k) == 1 and k in "123456789"]:
+        position = int(key) - 1
+        values.extend([""] * (position + 1 - len(values)))
+        values[position] = named.pop(key)
+    return TemplateArgs(values, named)
 
 
 def is_inline_template(name: str) -> bool:
-    return name in INLINE_TEMPLATES or name.startswith("lang-")
+    return name in INLINE_TEMPLATES or name.startswith("lang-") or is_pronunciation(name)
 
 
 # ---- tidying what removals leave ----------------------------------------------------------------
@@ -740,7 +1052,7 @@ def tidy(text: str) -> str:
 
 # ---- the guard ------------------------------------------------------------------------------------
 
-MARKUP = ("{{", "}}", "[[", "]]", "<ref", "{|", "|}", "|-", "File:", "Image:", "Category:", "thumb|", "__")
+MARKUP = ("{{", "}}", "[[", "]]", "<ref", "{|", "|}", "|-", "File:", "Image:", "Category:", "thumb|", "__", GAP, BLOCK)
 
 
 def leftover_markup(text: str) -> Optional[str]:
