@@ -28,6 +28,7 @@ from pipelines.read import LineFileReader
 from pipelines.transforms import OneCopyPerKey, dropped_outcome
 from schemas import reasons
 from sources import semanticscholar
+from sources.text.abstract_text import not_an_abstract
 
 SemanticScholarOptions = source_options(semanticscholar.SOURCE, semanticscholar.SemanticScholarConfig)
 FATE_PRIORITY = [
@@ -35,13 +36,14 @@ FATE_PRIORITY = [
     reasons.DROP_DUPLICATE_PAIR,
     reasons.DROP_CITED_MISSING,
     reasons.DROP_CITING_MISSING,
+    reasons.DROP_NOT_AN_ABSTRACT,  # a row to a refused end: why, rather than over_cap (a paper has one such fate)
+    reasons.DROP_NON_ENGLISH,
     reasons.DROP_OVER_CAP,
     reasons.DROP_NO_TITLE,
     reasons.DROP_NO_ABSTRACT,
     reasons.DROP_TOO_SHORT,
     reasons.DROP_TOO_LONG,
     reasons.DROP_ABSTRACT_IS_TITLE,
-    reasons.DROP_NON_ENGLISH,
     reasons.DROP_NO_PAIR,
 ]
 Edge = Tuple[str, str, str]  # (citing id, cited id, citation-row key; "" for a legacy record's own list)
@@ -110,6 +112,8 @@ class _TitleAbstract(beam.DoFn):
             return
         reason = semanticscholar.title_abstract_drop(paper, self._config)
         if reason is not None:
+            if reason == reasons.DROP_NOT_AN_ABSTRACT:
+                accounting.count_cleanup(f"abstract_refused_{not_an_abstract(paper.abstract)}")
             yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reason)))
             return
         yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reasons.DROP_NO_PAIR)))
@@ -122,8 +126,15 @@ def _row_events(row: semanticscholar.Citation):
     yield (row.key, ("fate", reasons.DROP_OVER_CAP))
 
 
+def _endpoint_fate(reason: str, missing: str) -> str:
+    """A row's fate when one end cannot be used: `missing` when that paper (or the field) is absent,
+    else why the field was refused (non_english, not_an_abstract)."""
+    return missing if reason in semanticscholar.MISSING_ENDPOINT else reason
+
+
 def _with_cited(kv, field: str, config):
-    """(cited id, {paper, edges}) -> (citing id, (edge, cited paper)); a missing cited paper is the row's fate."""
+    """(cited id, {paper, edges}) -> (citing id, (edge, cited paper)); a cited paper that is missing
+    or refused is the row's fate."""
     _, groups = kv
     papers = list(groups["paper"])
     paper = papers[0] if papers else None
@@ -133,11 +144,12 @@ def _with_cited(kv, field: str, config):
             if reason is None:
                 yield (edge[0], (edge, paper))
             elif edge[2]:
-                yield beam.pvalue.TaggedOutput("events", (edge[2], ("fate", reasons.DROP_CITED_MISSING)))
+                yield beam.pvalue.TaggedOutput(
+                    "events", (edge[2], ("fate", _endpoint_fate(reason, reasons.DROP_CITED_MISSING))))
 
 
 def _citation_pairs(kv, field: str, config):
-    """(citing id, {paper, edges}) -> citation pairs; a missing citing paper is the row's fate."""
+    """(citing id, {paper, edges}) -> citation pairs; a citing paper that is missing or refused is the row's fate."""
     _, groups = kv
     papers = list(groups["paper"])
     paper = papers[0] if papers else None
@@ -145,7 +157,8 @@ def _citation_pairs(kv, field: str, config):
     for edge, cited in groups["edges"]:
         if reason is not None:
             if edge[2]:
-                yield beam.pvalue.TaggedOutput("events", (edge[2], ("fate", reasons.DROP_CITING_MISSING)))
+                yield beam.pvalue.TaggedOutput(
+                    "events", (edge[2], ("fate", _endpoint_fate(reason, reasons.DROP_CITING_MISSING))))
             continue
         yield semanticscholar.make_citation_pair(paper, cited, config, _lang(cited.abstract or cited.title, config))
 
@@ -250,11 +263,11 @@ class ExtractSemanticScholarPairs(beam.PTransform):
 
 
 class _Parser:
-    def __init__(self, _config):
-        pass
+    def __init__(self, config):
+        self._config = config
 
     def __call__(self, raw: bytes, _path: str):
-        return semanticscholar.decode_line(raw)
+        return semanticscholar.decode_line(raw, self._config)
 
 
 JOB = job.SourceJob(

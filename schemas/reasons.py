@@ -52,6 +52,7 @@ DROP_INCONSISTENT = "inconsistent"  # consistency filter: the passage ranks belo
 DROP_NO_TITLE = "no_title"  # Semantic Scholar: no record of the paper gives a title
 DROP_NO_ABSTRACT = "no_abstract"  # Semantic Scholar: no record of the paper gives an abstract
 DROP_ABSTRACT_IS_TITLE = "abstract_is_title"  # Semantic Scholar: the abstract only repeats the title
+DROP_NOT_AN_ABSTRACT = "not_an_abstract"  # Semantic Scholar: a funding note, text starting mid-sentence, no full sentence, a sentence twice
 DROP_SELF_CITATION = "self_citation"  # a paper citing itself
 DROP_CITED_MISSING = "cited_missing"  # the cited paper is unresolved, or not in the input with what the pair needs
 DROP_CITING_MISSING = "citing_missing"  # the citing paper is not in the input with what the pair needs

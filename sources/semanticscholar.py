@@ -27,8 +27,8 @@ from schemas.pairs import make_pair
 from sources import values
 from sources.errors import RejectRecord
 from sources.settings import setting
-from sources.text.abstract_text import clean_s2_abstract
-from sources.text.normalize import normalize_whitespace, unescape_entities
+from sources.text.abstract_text import clean_s2_abstract, not_an_abstract
+from sources.text.normalize import normalize_whitespace, repair_mojibake, unescape_entities
 from sources.text.rules import English, MaxChars, MinChars, NotCertainlyForeign, first_drop
 
 SOURCE = "semanticscholar"
@@ -52,6 +52,12 @@ class SemanticScholarConfig:
     min_title_chars: int = setting(10, "shorter titles are dropped")
     english_only: bool = setting(True, "keep non-English papers (the pair's lang column says which)",
                                  flag="any_language")
+    abstract_check: bool = setting(True, "keep texts that are no abstract (funding notes, text starting mid-sentence, "
+                                         "no full sentence, a sentence said twice): --no_abstract_check",
+                                   flag="no_abstract_check")
+    latex_to_text: bool = setting(True, "keep inline LaTeX ($\\alpha$, \\textit{x}) as written: --keep_latex",
+                                  flag="keep_latex")
+    keep_keywords: bool = setting(False, "keep an abstract's closing 'Keywords:' (Index Terms, CCS CONCEPTS, JEL) list")
     max_line_bytes: int = setting(64 << 20, "a JSON line (or whole-file JSON document) longer than this (bytes, "
                                             "decompressed) is one record_too_large reject, skipped unread")
 
@@ -65,6 +71,9 @@ class SemanticScholarConfig:
             raise ValueError(f"--max_line_bytes must be at least 1, not {self.max_line_bytes}")
         if min(self.min_abstract_chars, self.min_title_chars) < 0 or self.max_abstract_chars < 1:
             raise ValueError("--min_abstract_chars/--min_title_chars must be >= 0 and --max_abstract_chars >= 1")
+
+
+DEFAULT_CONFIG = SemanticScholarConfig()
 
 
 @dataclass(frozen=True)
@@ -166,9 +175,22 @@ def _text(obj: Mapping[str, Any], key: str) -> str:
     return values.utf8_text(value, key)
 
 
+MOJIBAKE_REPAIRED = "mojibake_repaired"  # counted as abstract_/title_mojibake_repaired
+
+
+def clean_text_counted(text: str) -> Tuple[str, bool]:
+    """(title or abstract with entities unescaped, mojibake repaired (as Reddit and Common Crawl do:
+    "Koreansâ€™" -> "Koreans’") and whitespace normalised, whether mojibake was repaired)."""
+    if not text:
+        return "", False
+    text, repaired = repair_mojibake(unescape_entities(text))
+    return normalize_whitespace(text), repaired
+
+
 def clean_text(text: str) -> str:
-    """Titles and abstracts: entities unescaped, whitespace normalised (they carry no other markup)."""
-    return normalize_whitespace(unescape_entities(text)) if text else ""
+    """Titles and abstracts: entities unescaped, mojibake repaired, whitespace normalised (they
+    carry no other markup)."""
+    return clean_text_counted(text)[0]
 
 
 # "ABSTRACT", "Abstract:", "Summary -", or "Abstract" before a capitalised word ("Abstract The area
@@ -177,27 +199,38 @@ _ABSTRACT_LABEL = re.compile(
     r"^(?:(?:ABSTRACT|SUMMARY)(?=[A-Z\s:.\-\u2013\u2014])[\s:.\-\u2013\u2014]*"
     r"|(?:Abstract|Summary)\s*[:.\-\u2013\u2014]\s*|(?:Abstract|Summary)\s+(?=[A-Z]))(?=\S)")
 _TRANSLATED_TITLE = re.compile(r"^\[(?P<title>[^\[\]]+)\]\.?$")
-_FOOTNOTE_MARKS = re.compile(r"\s*[*\u2217\u2020\u2021]+$")  # "Solidarity to achieve stability *"
+_FOOTNOTE_MARKS = "*\u2217\u2020\u2021"  # "Solidarity to achieve stability *"
 
 
-def clean_abstract_counted(text: str) -> Tuple[str, Tuple[Tuple[str, int], ...]]:
-    """(the abstract as a passage, what cleaning changed): S2's own encoding undone
-    (sources.text.abstract_text), then without the "Abstract"/"Summary" label that many abstracts start
-    with (no query says it)."""
-    text, changed = clean_s2_abstract(clean_text(text))
-    return _ABSTRACT_LABEL.sub("", text, count=1), tuple((name, 1) for name in changed)
+def clean_abstract_counted(text: str, config: Optional["SemanticScholarConfig"] = None
+                           ) -> Tuple[str, Tuple[Tuple[str, int], ...]]:
+    """(the abstract as a passage, what cleaning changed): mojibake repaired, S2's own encoding
+    undone and publisher heads and tails cut (sources.text.abstract_text), then without the
+    "Abstract"/"Summary" label that many abstracts start with (no query says it)."""
+    config = config or DEFAULT_CONFIG
+    text, repaired = clean_text_counted(text)
+    text, changed = clean_s2_abstract(text, latex=config.latex_to_text, keep_keywords=config.keep_keywords)
+    text = _ABSTRACT_LABEL.sub("", text, count=1)
+    return text, ((("abstract_" + MOJIBAKE_REPAIRED, 1),) if repaired else ()) + tuple((n, 1) for n in changed)
 
 
 def clean_abstract(text: str) -> str:
     return clean_abstract_counted(text)[0]
 
 
-def clean_title(text: str) -> str:
+def clean_title_counted(text: str) -> Tuple[str, Tuple[Tuple[str, int], ...]]:
     """MEDLINE writes titles translated into English as "[Title]."; the brackets are not the title's,
-    nor is a trailing footnote mark."""
-    text = _FOOTNOTE_MARKS.sub("", clean_text(text))
+    nor is a trailing footnote mark. Mojibake is repaired (counted)."""
+    text, repaired = clean_text_counted(text)
+    if text.endswith(tuple(_FOOTNOTE_MARKS)):  # rstrip, not a regex: "**"*n + "x" + "**"*n stays linear
+        text = text.rstrip(_FOOTNOTE_MARKS).rstrip()
     match = _TRANSLATED_TITLE.match(text)
-    return match.group("title").strip() if match else text
+    text = match.group("title").strip() if match else text
+    return text, ((("title_" + MOJIBAKE_REPAIRED, 1),) if repaired else ())
+
+
+def clean_title(text: str) -> str:
+    return clean_title_counted(text)[0]
 
 
 def _year(obj: Mapping[str, Any]) -> Optional[int]:
@@ -219,7 +252,7 @@ def _spans(annotations: Mapping[str, Any], name: str):
         raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"annotation {name!r} is not a span list: {exc}") from None
 
 
-def _s2orc_part(obj: Mapping[str, Any]) -> PaperPart:
+def _s2orc_part(obj: Mapping[str, Any], config: "SemanticScholarConfig") -> PaperPart:
     content = obj.get("content")
     if not isinstance(content, dict) or not isinstance(content.get("annotations"), dict):
         raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, "s2orc content.annotations is not an object")
@@ -231,13 +264,15 @@ def _s2orc_part(obj: Mapping[str, Any]) -> PaperPart:
         spans = _spans(content["annotations"], name)
         return values.utf8_text(text[spans[0][0]:spans[0][1]], name) if spans else ""
 
-    abstract, cleanup = clean_abstract_counted(first("abstract"))
-    return PaperPart("s2orc", _paper_id(obj.get("corpusid"), "corpusid"), title=clean_title(first("title")),
-                     abstract=abstract, cleanup=cleanup)
+    abstract, cleanup = clean_abstract_counted(first("abstract"), config)
+    title, title_cleanup = clean_title_counted(first("title"))
+    return PaperPart("s2orc", _paper_id(obj.get("corpusid"), "corpusid"), title=title,
+                     abstract=abstract, cleanup=cleanup + title_cleanup)
 
 
-def parse_record(obj: Any):
+def parse_record(obj: Any, config: Optional["SemanticScholarConfig"] = None):
     """A typed record (PaperPart or Citation) from one decoded JSON value, or RejectRecord."""
+    config = config or DEFAULT_CONFIG
     if not isinstance(obj, dict):
         raise RejectRecord(reasons.REJECT_NOT_AN_OBJECT, f"JSON value is {type(obj).__name__}, not an object")
     if "citingcorpusid" in obj:
@@ -245,37 +280,39 @@ def parse_record(obj: Any):
         return Citation(_paper_id(obj["citingcorpusid"], "citingcorpusid"),
                         None if cited is None else _paper_id(cited, "citedcorpusid"))
     if "content" in obj and "corpusid" in obj:
-        return _s2orc_part(obj)
+        return _s2orc_part(obj, config)
     if "paper_id" in obj:
         cites = obj.get("outbound_citations") or []
         if not isinstance(cites, list):
             raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, "outbound_citations is not a list")
         # S2ORC 2020's full-paper JSON (example_paper.json) nests title, abstract and year in "metadata".
         fields = obj["metadata"] if isinstance(obj.get("metadata"), dict) else obj
-        abstract, cleanup = clean_abstract_counted(_text(fields, "abstract"))
+        abstract, cleanup = clean_abstract_counted(_text(fields, "abstract"), config)
+        title, title_cleanup = clean_title_counted(_text(fields, "title"))
         cited, invalid = _citation_ids(cites)
-        return PaperPart("legacy", _paper_id(obj["paper_id"], "paper_id"), clean_title(_text(fields, "title")),
-                         abstract, _year(fields), cites=cited,
-                         cleanup=cleanup + ((("outbound_citation_invalid", invalid),) if invalid else ()))
+        return PaperPart("legacy", _paper_id(obj["paper_id"], "paper_id"), title, abstract, _year(fields), cites=cited,
+                         cleanup=cleanup + title_cleanup
+                         + ((("outbound_citation_invalid", invalid),) if invalid else ()))
     if "corpusid" in obj and "abstract" in obj:
-        abstract, cleanup = clean_abstract_counted(_text(obj, "abstract"))
+        abstract, cleanup = clean_abstract_counted(_text(obj, "abstract"), config)
         return PaperPart("abstracts", _paper_id(obj["corpusid"], "corpusid"), abstract=abstract, cleanup=cleanup)
     if "corpusid" in obj and "title" in obj:
-        return PaperPart("papers", _paper_id(obj["corpusid"], "corpusid"), title=clean_title(_text(obj, "title")),
-                         year=_year(obj), citation_count=values.number(obj.get("citationcount"), "citationcount"))
+        title, title_cleanup = clean_title_counted(_text(obj, "title"))
+        return PaperPart("papers", _paper_id(obj["corpusid"], "corpusid"), title=title, year=_year(obj),
+                         citation_count=values.number(obj.get("citationcount"), "citationcount"), cleanup=title_cleanup)
     raise RejectRecord(
         reasons.REJECT_UNKNOWN_RECORD_TYPE, "not a paper, abstract, citation, s2orc or S2ORC metadata record"
     )
 
 
-def decode_line(raw: bytes):
+def decode_line(raw: bytes, config: Optional["SemanticScholarConfig"] = None):
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RejectRecord(reasons.REJECT_INVALID_UTF8, str(exc)) from None
     except ValueError as exc:
         raise RejectRecord(reasons.REJECT_INVALID_JSON, str(exc)) from None
-    return parse_record(obj)
+    return parse_record(obj, config)
 
 
 # ---- rules and pairs ----
@@ -287,6 +324,49 @@ class _AbstractIsTitle:
     def __call__(self, paper: Paper) -> Optional[str]:
         same = paper.abstract.casefold().strip(" .") == paper.title.casefold().strip(" .")
         return reasons.DROP_ABSTRACT_IS_TITLE if same else None
+
+
+@dataclass(frozen=True)
+class _IsAbstract:
+    """A text that is no abstract (sources.text.abstract_text.not_an_abstract): a funding note, text
+    cut from another one (starting mid-sentence), a teaser with no full sentence, a sentence twice."""
+
+    field: str = "abstract"
+
+    def __call__(self, paper: Paper) -> Optional[str]:
+        return reasons.DROP_NOT_AN_ABSTRACT if not_an_abstract(getattr(paper, self.field)) else None
+
+
+FOREIGN_SCRIPT_SHARE = 0.25  # of a text's letters in a script English is not written in (Greek aside)
+
+
+def foreign_script(text: str) -> bool:
+    """A quarter or more of the letters are in a script other than Latin or Greek (Han, kana,
+    Hangul, Cyrillic, Arabic, ...): "종설 : 류코트리엔과 알레르기 염증", "トリプルセル方式高温DSCによる..."
+    (language ID gives that one 'zh' at 0.625, under any certainty). Greek is science's
+    ("β-deformed", "Ωccc"); a Han word inside an English title ("Effect of 人参 on rats") stays."""
+    if text.isascii():
+        return False
+    from sources.text.langid import script_counts
+
+    counts = script_counts(text[:1000])
+    letters = sum(counts.values())
+    foreign = letters - counts.get("latin", 0) - counts.get("greek", 0)
+    return letters > 0 and foreign >= FOREIGN_SCRIPT_SHARE * letters
+
+
+@dataclass(frozen=True)
+class _LatinOrGreekScript:
+    field: str
+
+    def __call__(self, paper: Paper) -> Optional[str]:
+        return reasons.DROP_NON_ENGLISH if foreign_script(getattr(paper, self.field)) else None
+
+
+def language_id_rule(field: str, is_english=None):
+    """English by language ID (after the script): an abstract must read as English; a title (short,
+    technical) must not be certainly another language."""
+    return English(field, detector=is_english) if field == "abstract" else NotCertainlyForeign(field)
 
 
 @dataclass(frozen=True)
@@ -303,21 +383,39 @@ def title_abstract_rules(config: SemanticScholarConfig, is_english=None) -> Tupl
     rules = (_Has("title", reasons.DROP_NO_TITLE), _Has("abstract", reasons.DROP_NO_ABSTRACT), _AbstractIsTitle(),
              MinChars(config.min_title_chars, "title"), MinChars(config.min_abstract_chars, "abstract"),
              MaxChars(config.max_abstract_chars, "abstract"))
-    language = (English("abstract", detector=is_english), NotCertainlyForeign("title"))
-    return rules + (language if config.english_only else ())
+    # the pair's language from both sides: scripts first (certain and cheap: a Hangul title over an
+    # English abstract is no English pair), then the abstract by language ID, the title only when certain
+    if config.english_only:
+        rules += (_LatinOrGreekScript("title"), _LatinOrGreekScript("abstract"))
+    if config.abstract_check:
+        rules += (_IsAbstract(),)
+    if config.english_only:
+        rules += (language_id_rule("abstract", is_english), language_id_rule("title"))
+    return rules
 
 
 def title_abstract_drop(paper: Paper, config: SemanticScholarConfig, is_english=None) -> Optional[str]:
     return first_drop(paper, title_abstract_rules(config, is_english))
 
 
-def endpoint_drop(paper: Optional[Paper], field: str, config: SemanticScholarConfig) -> Optional[str]:
-    """Why a paper cannot be one end of a citation pair in the form that needs its `field`."""
+def endpoint_drop(paper: Optional[Paper], field: str, config: SemanticScholarConfig,
+                  is_english=None) -> Optional[str]:
+    """Why a paper cannot be one end of a citation pair in the form that needs its `field`: it is
+    missing (no_title, no_abstract), the field is not English by the title-abstract pairs' own rules
+    (script, then language ID as for that field), or its abstract is no abstract."""
     if paper is None or not paper.title:
         return reasons.DROP_NO_TITLE
     if field == "abstract" and not paper.abstract:
         return reasons.DROP_NO_ABSTRACT
-    return None
+    rules: Tuple = (_LatinOrGreekScript(field),) if config.english_only else ()
+    if field == "abstract" and config.abstract_check:
+        rules += (_IsAbstract(),)
+    if config.english_only:
+        rules += (language_id_rule(field, is_english),)
+    return first_drop(paper, rules)
+
+
+MISSING_ENDPOINT = frozenset({reasons.DROP_NO_TITLE, reasons.DROP_NO_ABSTRACT})
 
 
 def citation_fields(config: SemanticScholarConfig) -> Tuple[str, str]:

@@ -83,7 +83,8 @@ def sized(shape: Shape, chars: int) -> str:
 def cleaners() -> Dict[str, Callable[[str], object]]:
     """Every transform of input text, by the name the benchmark shows: the ones the sources run."""
     from sources import commoncrawl, semanticscholar, wikipedia
-    from sources.text import html_text, langid, markdown, ngrams, normalize
+    from sources.text import abstract_text, html_text, langid, latex, markdown, ngrams, normalize
+    from sources.text import wikitext
 
     config = commoncrawl.CommonCrawlConfig(max_html_bytes=64 << 20)  # the whole shape read, not a capped prefix
 
@@ -102,7 +103,17 @@ def cleaners() -> Dict[str, Callable[[str], object]]:
         "html_text.html_to_text": html_text.html_to_text,
         "langid.clean_text": langid.clean_text,
         "wikipedia.page_sections": lambda text: wikipedia.page_sections(text, wikipedia.WikipediaConfig()),
+        # issue 24: the rules that read what removals left (a GAP for every comma, a BLOCK at every line end)
+        "wikitext.resolve_marks": lambda text: wikitext.resolve_marks(
+            text.replace(",", wikitext.GAP).replace("\n", "\n" + wikitext.BLOCK + "\n"), wikitext.CleanOptions()),
+        "wikitext.drop_dangling_end": lambda text: wikitext.drop_dangling_end(text.replace("\n", ":\n") + ":"),
+        "wikipedia.page_sections(pronunciations=all)": lambda text: wikipedia.page_sections(
+            text, wikipedia.WikipediaConfig(pronunciations="all")),
         "semanticscholar.clean_abstract": semanticscholar.clean_abstract,
+        "semanticscholar.clean_title": semanticscholar.clean_title,
+        "semanticscholar.foreign_script": semanticscholar.foreign_script,
+        "abstract_text.not_an_abstract": abstract_text.not_an_abstract,
+        "latex.latex_to_text": lambda text: latex.latex_to_text(text)[0],
         "ngrams.drop_copied_runs": lambda text: ngrams.drop_copied_runs(text, text)[0],
         "commoncrawl.read_page": web_page,
     }

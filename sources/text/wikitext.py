@@ -194,6 +194,9 @@ def _after_word(text: str, start: int) -> bool:
     j = start
     while j > 0 and text[j - 1] in " \t":
         j -= 1
+    if j > 1 and text[j - 2:j] in ("]]", "''"):  # a link or italics close on a word (bold: a title)
+        before = text[j - 3] if j > 2 else ""
+        return before.isalnum() or before in ("|", ")")
     return j > 0 and text[j - 1].isalnum()
 
 
@@ -220,9 +223,10 @@ def _template_cut(text: str, start: int, end: int, options: "CleanOptions") -> O
     """None: the template at text[start:end] stays (it is rendered later); else what replaces it."""
     name = template_name(_TEMPLATE_NAME.match(text, start).group(1))
     if is_pronunciation(name):
-        if options.pronunciations == "all" or (options.pronunciations == "in_text" and _after_word(text, start)):
+        inside = _after_word(text, start)
+        if options.pronunciations == "all" or (options.pronunciations == "in_text" and inside):
             return None
-        return ""  # an aside: "Beer ({{IPAc-en|b|ɪər}}; …)"
+        return GAP if inside and options.broken_sentences else ""  # else an aside: "Beer ({{IPAc-en|b|ɪər}}; …)"
     if is_inline_template(name):
         return None
     if options.broken_sentences and _after_word(text, start) and not is_annotation(name, text, start, end):
@@ -867,7 +871,7 @@ INLINE_TEMPLATES: Dict[str, Callable[[TemplateArgs], str]] = {
     **dict.fromkeys(("mdash", "em dash", "emdash", "—"), _constant("—")),
     **dict.fromkeys(("snd", "spaced ndash", "spaced en dash", "spnd", "sndash"), _constant(" – ")),
     **dict.fromkeys(("·", "dot", "middot", "dot-sep", "•", "bull", "bullet"), _constant(" · ")),
-    "'": _constant("'"), "'s": _constant("'s"), "' \"": _constant("'\""), "\" '": _constant("\"'"),
+    "'": _constant("'"), "'s": _constant("'s"), '-"': _constant('"'), "' \"": _constant("'\""), "\" '": _constant("\"'"),
     "okina": _constant("ʻ"), "=": _constant("="), "pi": _constant("π"), "shy": _constant(""),
     "zwsp": _constant(""), "wbr": _constant(""), "-": _constant(""), "clear": _constant(""),
     "times": _constant("×"), "x": _constant("×"), "minus": _constant("−"), "plusminus": _constant("±"),
