@@ -24,7 +24,8 @@ a pair per section -> dedup by pair_id -> per-page fate (used, duplicate_pair).
 Counting: records are pages; every page ends as used, dropped (not_article, redirect,
 disambiguation, list_page, no_sections, duplicate_record, duplicate_pair) or rejected. Sections
 are Beam counters: ``sections/paired`` and ``sections/dropped/<reason>`` (boilerplate_section,
-empty_text, too_short, markup_left).
+empty_text, too_short, markup_left); so is what the cleaning rules removed, ``cleaned/<rule>``
+(broken_sentence, dangling_intro, symbol_run).
 """
 
 import itertools

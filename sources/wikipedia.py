@@ -16,8 +16,12 @@ E5's CCPairs pairs every section of English Wikipedia with "entity name + sectio
 
 Ids: a page is ``{wiki}/{page id}`` (its record key); a pair's query_id and passage_id are both
 ``{wiki}/{page id}/{section index}``, the index counting every heading of the page (0: lead), so
-they do not depend on settings. ``created_at`` is the revision's timestamp. No language ID:
-a wiki is one language, and ``lang`` is the wiki's (``enwiki`` -> ``en``).
+they do not depend on settings. ``created_at`` is the revision's timestamp. A wiki is one language:
+``lang`` is the wiki's (``enwiki`` -> ``en``), or the dump's ``xml:lang``; language ID of a page's text
+only where the dump tells neither (``site_of``, ``identified_language``).
+
+Cleaning what removals leave (issue 24; sources.text.wikitext): broken sentences, introductions whose
+list or table is gone, runs of symbols, each a setting, each counted (``WikiPage.cleanups``).
 """
 
 import calendar
