@@ -871,7 +871,8 @@ INLINE_TEMPLATES: Dict[str, Callable[[TemplateArgs], str]] = {
     **dict.fromkeys(("mdash", "em dash", "emdash", "—"), _constant("—")),
     **dict.fromkeys(("snd", "spaced ndash", "spaced en dash", "spnd", "sndash"), _constant(" – ")),
     **dict.fromkeys(("·", "dot", "middot", "dot-sep", "•", "bull", "bullet"), _constant(" · ")),
-    "'": _constant("'"), "'s": _constant("'s"), '-"': _constant('"'), "' \"": _constant("'\""), "\" '": _constant("\"'"),
+    "'": _constant("'"), "'s": _constant("'s"), '-"': _constant('"'),
+    "' \"": _constant("'\""), "\" '": _constant("\"'"),
     "okina": _constant("ʻ"), "=": _constant("="), "pi": _constant("π"), "shy": _constant(""),
     "zwsp": _constant(""), "wbr": _constant(""), "-": _constant(""), "clear": _constant(""),
     "times": _constant("×"), "x": _constant("×"), "minus": _constant("−"), "plusminus": _constant("±"),
@@ -933,9 +934,10 @@ _ANNOTATIONS = frozenset((
     "according to whom", "vague", "specify", "sic", "better source", "better source needed", "qualify evidence",
     "dead link", "failed verification", "verify source", "verification needed", "cn", "fact", "disputed inline",
     "update inline", "update after", "original research inline", "or", "weasel inline", "peacock inline",
-    "lopsided", "anchor", "inflation-fn", "sister project links", "citation", "webarchive", "wayback", "self-published inline",
+    "lopsided", "anchor", "inflation-fn", "sister project links", "citation", "webarchive", "wayback",
+    "self-published inline",
     "unreliable source?", "irrelevant citation", "examples", "elucidate", "definition needed", "context",
-    "clarify timeframe", "as of?", "rp", "refn", "efn-ua", "efn-lr", "efn-la", "notetag", "cref", "ill-wd",
+    "clarify timeframe", "as of?", "efn-ua", "efn-lr", "efn-la", "notetag", "cref",
 ))
 
 
