@@ -211,7 +211,7 @@ _OPENINGS = (
 )
 _MIDDLES = (
     "The first thing to understand is that {fact}. Once that clicks, the rest of the routine makes sense.",
-    "{Detail}. That sounds minor, but it explains most of the problems people describe with {plain_lower}.",
+    "{Detail}. That sounds minor, but it explains most of the problems people describe with {thing}.",
     "In our tests with the {anchor} {plain_lower}, {detail}. We saw the same pattern with {other}, though less clearly.",
     "A second point surprises people: {detail}. Keep it in mind before you spend money on upgrades.",
     "{Fact}. Experienced readers told us the same thing in different words, again and again.",
