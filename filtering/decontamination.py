@@ -11,6 +11,11 @@ qrels has all its corpus documents judged. A qrels file is BEIR (a header, then 
 query-id, corpus-id, score) or TREC (`qid 0 docid rel`, whitespace); anything else, a query or
 corpus line that is not a JSON object, or qrels that name no corpus document, is an EvalDataError. The n-grams are kept as one sorted uint64 array of
 64-bit hashes (8 bytes per n-gram), so even a large evaluation set fits each worker.
+
+An n-gram's hash is computed with numpy for a whole batch of texts: each word is hashed once
+(64-bit blake2b, cached per process), an n-gram is the polynomial sum of its words' hashes mod 2^64
+(an odd multiplier), finished with the MurmurHash3 64-bit mix. Evaluation n-grams and pair n-grams
+go through the same function, so only a 64-bit collision could make a difference (as before).
 """
 
 import contextlib
@@ -25,10 +30,58 @@ import pyarrow.fs as pafs
 
 from schemas import reasons
 from schemas.versions import join, resolve
-from sources.text.ngrams import ngram_hashes, normalized_words
+from sources.text.ngrams import normalized_words, words
 
 NGRAM_WORDS = 13
 BEIR_FILES = ("queries.jsonl", "corpus.jsonl")
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: the n-gram hash is a polynomial in it
+_WORD_CACHE_MAX = 1 << 20  # word hashes kept per process before the cache starts again
+_word_cache: Dict[str, int] = {}
+
+
+def _word_hash(word: str) -> int:
+    value = int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+    if len(_word_cache) >= _WORD_CACHE_MAX:
+        _word_cache.clear()
+    _word_cache[word] = value
+    return value
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def ngram_hash_array(token_lists: Sequence[List[str]], n: int):
+    """(hashes, owners): the 64-bit hash of every word n-gram of every token list (repeats kept) and
+    the index of the list it came from; lists under n words have none."""
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    total = int(lengths.sum())
+    if total < n:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    get = _word_cache.get
+    flat = np.fromiter((get(w) or _word_hash(w) for tokens in token_lists for w in tokens), dtype=np.uint64,
+                       count=total)
+    windows = total - n + 1
+    grams = np.zeros(windows, dtype=np.uint64)
+    power = np.uint64(1)
+    with np.errstate(over="ignore"):
+        for i in range(n - 1, -1, -1):  # sum of word[i] * K**(n-1-i), mod 2**64
+            grams += flat[i:i + windows] * power
+            power = power * _MULTIPLIER
+    starts = np.cumsum(lengths) - lengths
+    valid = np.maximum(lengths - n + 1, 0)
+    owners = np.repeat(np.arange(len(token_lists)), valid)
+    positions = np.arange(int(valid.sum())) - np.repeat(np.cumsum(valid) - valid, valid) + np.repeat(starts, valid)
+    return _fmix64(grams[positions]), owners
+
+
+def ngram_hashes(text: str, n: int) -> np.ndarray:
+    """Sorted, distinct 64-bit hashes of the text's word n-grams (empty under n words)."""
+    return np.unique(ngram_hash_array([words(text)], n)[0])
 
 
 class EvalDataError(ValueError):
@@ -177,19 +230,23 @@ class EvalSet:
 
     def reason(self, query: str, passage: str) -> Optional[str]:
         """eval_query, eval_ngram or None for one pair."""
-        if normalized_words(query) in self.queries or normalized_words(passage) in self.queries:
-            return reasons.DROP_EVAL_QUERY
-        if self.ngrams.size and (self._shares_ngram(query) or self._shares_ngram(passage)):
-            return reasons.DROP_EVAL_NGRAM
-        return None
+        return self.reasons([words(query)], [words(passage)])[0]
 
-    def _shares_ngram(self, text: str) -> bool:
-        grams = ngram_hashes(text, self.ngram_words)
-        if not grams.size:
-            return False
-        at = np.searchsorted(self.ngrams, grams)
-        at[at == self.ngrams.size] = 0
-        return bool(np.any(self.ngrams[at] == grams))
+    def reasons(self, query_words: Sequence[List[str]], passage_words: Sequence[List[str]]) -> List[Optional[str]]:
+        """eval_query, eval_ngram or None per pair, from its query's and passage's words (a batch at once)."""
+        out: List[Optional[str]] = [None] * len(query_words)
+        if self.ngrams.size:
+            grams, owners = ngram_hash_array(list(query_words) + list(passage_words), self.ngram_words)
+            at = np.searchsorted(self.ngrams, grams)
+            at[at == self.ngrams.size] = 0
+            for i in np.unique(owners[self.ngrams[at] == grams] % max(1, len(query_words))).tolist():
+                out[i] = reasons.DROP_EVAL_NGRAM
+        queries = self.queries
+        if queries:
+            for i, (q, p) in enumerate(zip(query_words, passage_words)):
+                if " ".join(q) in queries or " ".join(p) in queries:
+                    out[i] = reasons.DROP_EVAL_QUERY
+        return out
 
     def describe(self) -> List[Dict[str, object]]:
         return [{"path": path, "queries": q, "judged_passages": p, "sha256": sha}

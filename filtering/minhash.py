@@ -21,8 +21,9 @@ Why these pieces:
 import dataclasses
 import functools
 import hashlib
+import itertools
 import struct
-from typing import Dict, FrozenSet, List, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
 from datasketch import MinHash
@@ -118,18 +119,93 @@ class LshParams:
                 "candidate_probability": self.curve()}
 
 
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_CHUNK_SHINGLES = 2048  # shingles per (permutations x shingles) block: 2 MiB of uint32, stays in cache
+
+
+def shingle_bytes(text: str, tokens: Optional[List[str]] = None, n: int = SHINGLE_WORDS) -> List[bytes]:
+    """The UTF-8 bytes of every word n-gram, in text order, repeats included (a min does not care);
+    what `shingles` returns as a set, without building n strings per shingle: the words are joined
+    once and each shingle is a slice of that."""
+    tokens = words(text) if tokens is None else tokens
+    if len(tokens) < n:
+        return [s.encode("utf-8") for s in shingles(text, n)]
+    joined = " ".join(tokens)
+    data = joined.encode("utf-8")
+    lengths = list(map(len, tokens)) if len(data) == len(joined) else [len(t.encode("utf-8")) for t in tokens]
+    starts = list(itertools.accumulate([0] + [length + 1 for length in lengths[:-1]]))
+    ends = [start + length for start, length in zip(starts, lengths)]
+    return [data[a:b] for a, b in zip(starts, ends[n - 1:])]
+
+
+def sha1_hash32(items: Sequence[bytes]) -> np.ndarray:
+    """datasketch's sha1_hash32 (the first 4 bytes of SHA-1, little-endian) of each item, as uint32."""
+    sha1 = hashlib.sha1
+    return np.frombuffer(b"".join([sha1(item).digest() for item in items]), dtype="<u4")[::5].astype(np.uint32)
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    s1, m1, s2, m2, s3 = _FMIX32
+    hv = hv ^ (hv >> s1)
+    hv = hv * m1
+    hv = hv ^ (hv >> s2)
+    hv = hv * m2
+    return hv ^ (hv >> s3)
+
+
 class MinHasher:
-    """Signatures and band keys for one LshParams; build once per worker (permutations are drawn here)."""
+    """Signatures and band keys for one LshParams; build once per worker (permutations are drawn here).
+
+    `signatures` computes datasketch's affine32 MinHash for a whole batch of passages with numpy
+    (one (permutations x shingles) block per ~2,000 shingles, a min per passage with reduceat);
+    a test checks it equals datasketch's MinHash.update_batch value for value."""
 
     def __init__(self, params: LshParams):
         self.params = params
         self._permutations = MinHash(num_perm=params.num_perm, seed=SEED, scheme=SCHEME).permutations
+        used = params.bands * params.rows  # permutations past the last band never reach a key
+        self._a = self._permutations[0][:used].astype(np.uint32)[:, None]  # (permutations, 1)
+        self._b = self._permutations[1][:used].astype(np.uint32)[:, None]
         self._band_prefix = [struct.pack(">H", band) for band in range(params.bands)]
 
     def signature(self, text: str) -> np.ndarray:
+        """datasketch's own MinHash of one text (every permutation): the reference `signatures` must equal."""
         sketch = MinHash(num_perm=self.params.num_perm, seed=SEED, permutations=self._permutations, scheme=SCHEME)
         sketch.update_batch([s.encode("utf-8") for s in sorted(shingles(text, self.params.shingle_words))])
         return sketch.hashvalues
+
+    def signatures(self, texts: Sequence[str], tokens: Optional[Sequence[List[str]]] = None) -> np.ndarray:
+        """(len(texts), bands * rows) uint32: the first bands * rows values of each text's signature."""
+        n = self.params.shingle_words
+        tokens = [words(t) for t in texts] if tokens is None else tokens
+        per_text = [shingle_bytes(text, toks, n) for text, toks in zip(texts, tokens)]
+        counts = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
+        out = np.empty((len(texts), self._a.shape[0]), dtype=np.uint32)
+        if not len(texts):
+            return out
+        hv = _fmix32(sha1_hash32([item for items in per_text for item in items]))[None, :]
+        ends = np.cumsum(counts)
+        first = 0
+        while first < len(texts):  # a block of whole texts, about _CHUNK_SHINGLES shingles
+            begin = ends[first] - counts[first]
+            last = max(first + 1, int(np.searchsorted(ends, begin + _CHUNK_SHINGLES, side="right")))
+            block = self._a * hv[:, begin:ends[last - 1]]  # (permutations, shingles): the min runs along rows
+            block += self._b
+            out[first:last] = np.minimum.reduceat(block, (ends[first:last] - counts[first:last]) - begin, axis=1).T
+            first = last
+        return out
+
+    def band_blobs(self, texts: Sequence[str], tokens: Optional[Sequence[List[str]]] = None) -> np.ndarray:
+        """(len(texts), bands * BAND_KEY_BYTES) uint8: each text's band keys (`band_keys`) end to end."""
+        rows, bands = self.params.rows, self.params.bands
+        signatures = np.ascontiguousarray(self.signatures(texts, tokens))
+        width = rows * 4
+        blake2b, prefixes = hashlib.blake2b, self._band_prefix
+        data = memoryview(signatures.tobytes())
+        stride = signatures.shape[1] * 4
+        keys = b"".join([prefix + blake2b(data[row + i * width:row + (i + 1) * width], digest_size=8).digest()
+                         for row in range(0, len(texts) * stride, stride) for i, prefix in enumerate(prefixes)])
+        return np.frombuffer(keys, dtype=np.uint8).reshape(len(texts), bands * BAND_KEY_BYTES)
 
     def band_keys(self, signature: np.ndarray) -> List[bytes]:
         """One bucket key per band: the band's index and a 64-bit digest of its rows' values."""

@@ -31,17 +31,21 @@ passage thus has a better candidate, and the best of every candidate group survi
 import dataclasses
 import json
 import logging
+import math
 import sys
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+import zlib
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.utils import shared
 
 import schemas.manifest
 import schemas.reasons
 from filtering import corpus_stats, pool
-from filtering.corpus_keys import pair_rank, pair_text_key, passage_key
+from filtering.corpus_keys import RANK_PREFIX, best_per_key, both_keys, rank_bytes, sum_per_key
 from filtering.decontamination import NGRAM_WORDS, EvalDataError, check_beir_folder, load_eval_set
 from filtering.minhash import BAND_KEY_BYTES, NUM_PERM, SHINGLE_WORDS, THRESHOLD, LshParams, MinHasher
 from pipelines import accounting
@@ -53,6 +57,7 @@ from pipelines.sink import DEFAULT_ROWS_PER_SHARD, PAIR_SORT, shard_count, shard
 from schemas import versions
 from schemas.pairs import PAIR_SCHEMA
 from sources.settings import as_dict, setting
+from sources.text.ngrams import words
 
 DATASET = "ccpairs"
 READ_BATCH_ROWS = 10_000
@@ -153,10 +158,120 @@ def check_eval_folders(folders: List[str], ngram_words: int) -> List[Dict[str, A
         raise UsageError(str(exc)) from None
 
 
+# ---- how the keyed stages are split: partitions of key space, each a bounded numpy chunk ----
+
+ROWS_PER_PARTITION = 100_000  # pairs (or distinct passages) per key partition of the exact stages and the verdict
+BUCKETS_PER_PARTITION = 1_000_000  # LSH bucket entries per bucket partition
+MIN_PARTITIONS = 8  # so that small corpora still spread over workers
+
+
+@dataclasses.dataclass(frozen=True)
+class Partitions:
+    """How many key partitions each keyed stage uses, from the input's row count (known at launch):
+    a partition's chunk, whatever the corpus size, holds about ROWS_PER_PARTITION pairs or
+    BUCKETS_PER_PARTITION bucket entries."""
+
+    keys: int = MIN_PARTITIONS
+    buckets: int = MIN_PARTITIONS
+
+    @classmethod
+    def for_rows(cls, rows: int, bands: int) -> "Partitions":
+        return cls(max(MIN_PARTITIONS, math.ceil(rows / ROWS_PER_PARTITION)),
+                   max(MIN_PARTITIONS, math.ceil(rows * bands / BUCKETS_PER_PARTITION)))
+
+
+def digest_partition(keys: np.ndarray, n: int) -> np.ndarray:
+    """The partition of each fixed-size digest key ('S' array): its last 8 bytes mod n."""
+    raw = keys.view(np.uint8).reshape(len(keys), keys.dtype.itemsize)
+    return np.ascontiguousarray(raw[:, -8:]).view("<u8").ravel() % np.uint64(n)
+
+
+def pair_id_partition(pair_ids: np.ndarray, n: int) -> np.ndarray:
+    """The partition of each pair_id ('S' array of its UTF-8 bytes): crc32 mod n, the verdict's key."""
+    return np.fromiter((zlib.crc32(pid) for pid in pair_ids.tolist()), dtype=np.uint64, count=len(pair_ids)) % n
+
+
+def split_by_partition(partition: np.ndarray, *columns: np.ndarray) -> Iterator[Tuple[int, Tuple[np.ndarray, ...]]]:
+    """(partition, the rows of each column in it), one per partition present."""
+    if not len(partition):
+        return
+    order = np.argsort(partition, kind="stable")
+    ordered = partition[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(ordered)]
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        rows = order[a:b]
+        yield int(ordered[a]), tuple(column[rows] for column in columns)
+
+
+def _rows(chunk) -> int:
+    return len(chunk[0])
+
+
+def _concat(chunks):
+    return tuple(np.concatenate(parts) for parts in zip(*chunks))
+
+
+class _ChunkCombineFn(beam.CombineFn):
+    """A CombineFn over chunks (tuples of numpy columns, keys first): the accumulator is a list of
+    chunks, reduced (`_reduce`) whenever the rows added since the last reduction outnumber the
+    reduced ones, so adding is amortised O(log n) per row and an accumulator holds at most about
+    twice its reduced size. A hot key is one row of a reduced chunk, whatever its number of copies."""
+
+    MIN_ROWS = 50_000
+
+    def _reduce(self, chunks):
+        raise NotImplementedError
+
+    def create_accumulator(self):
+        return []
+
+    def _maybe_reduce(self, acc):
+        if len(acc) > 1 and sum(map(_rows, acc[1:])) > max(self.MIN_ROWS, _rows(acc[0])):
+            return [self._reduce(_concat(acc))]
+        return acc
+
+    def add_input(self, acc, chunk):
+        acc.append(chunk)
+        return self._maybe_reduce(acc)
+
+    def merge_accumulators(self, accumulators):
+        return self._maybe_reduce([chunk for acc in accumulators for chunk in acc])
+
+    def compact(self, acc):
+        return [self._reduce(_concat(acc))] if len(acc) > 1 else acc
+
+    def extract_output(self, acc):
+        return self._reduce(_concat(acc)) if acc else None
+
+
+class BestPerKeyFn(_ChunkCombineFn):
+    """(keys, ranks, *payloads) chunks -> the best-ranked row per key (corpus_keys.best_per_key)."""
+
+    def _reduce(self, chunk):
+        return best_per_key(*chunk)
+
+
+class SumPerKeyFn(_ChunkCombineFn):
+    """(keys, counts, *payloads) chunks -> one row per key with the summed count (corpus_keys.sum_per_key)."""
+
+    def _reduce(self, chunk):
+        return sum_per_key(*chunk)
+
+
+def _byte_array(values: List[bytes]) -> np.ndarray:
+    return np.array(values, dtype=f"S{max(1, max(map(len, values), default=1))}")
+
+
+def _pair_ids_of(ranks: np.ndarray) -> np.ndarray:
+    return _byte_array([rank[RANK_PREFIX:] for rank in ranks.tolist()])
+
+
 # ---- reading ----
 
 class ReadPairShards(beam.DoFn):
-    """(shard path, row group, rows) -> its pairs as dicts; the rows read per source on "read".
+    """(shard path, row group, rows) -> its pairs as Arrow tables (PAIR_SCHEMA, READ_BATCH_ROWS rows at
+    most); the rows read per source on "read".
 
     Logs its progress (rows read by this worker against `total_rows`, the rows of every unit)."""
 
@@ -172,13 +287,19 @@ class ReadPairShards(beam.DoFn):
         read: Dict[str, int] = {}
         for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS, row_groups=[row_group],
                                           columns=PAIR_SCHEMA.names):
-            for pair in pa.Table.from_batches([batch]).cast(PAIR_SCHEMA).to_pylist():
-                read[pair["source"]] = read.get(pair["source"], 0) + 1
-                yield pair
+            table = pa.Table.from_batches([batch]).cast(PAIR_SCHEMA)
+            for source, n in zip(*_value_counts(table.column("source"))):
+                read[source] = read.get(source, 0) + n
+            yield table
             self._done += batch.num_rows
             self._progress.update(self._done, self._done)
         for source, n in sorted(read.items()):
             yield beam.pvalue.TaggedOutput("read", (source, n))
+
+
+def _value_counts(column) -> Tuple[List[str], List[int]]:
+    counts = column.value_counts()
+    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
 
 
 def dropped(source: str, reason: str, n: int = 1) -> beam.pvalue.TaggedOutput:
@@ -188,168 +309,190 @@ def dropped(source: str, reason: str, n: int = 1) -> beam.pvalue.TaggedOutput:
     return beam.pvalue.TaggedOutput("outcomes", ((source, outcome), n))
 
 
-# ---- decontamination ----
+# ---- one batch: decontaminate, then the slim records every duplicate stage needs ----
 
-class _EvalHolder:
+class _Holder:
     """What apache_beam.utils.shared keeps once per worker process (it needs a weak-referencable object)."""
 
-    def __init__(self, eval_set):
-        self.eval_set = eval_set
+    def __init__(self, value):
+        self.value = value
 
 
-class Decontaminate(beam.DoFn):
-    def __init__(self, folders: List[str], ngram_words: int):
-        self._folders, self._ngram_words = list(folders), ngram_words
+class PreparePairs(beam.DoFn):
+    """A table of pairs -> decontamination drops, and the slim chunks of the duplicate stages.
+
+    Per table (numpy over the batch, no per-pair element):
+      "outcomes": ((source, dropped/eval_*), n) for pairs that leak an evaluation set (dropped here);
+      main:       the other pairs, the full records, as one table (they meet the verdict at the writer);
+      "stubs":    (pair_id partition, (pair_ids, sources)): every pair the verdict must decide;
+      "pair_text": (key partition, (pair text keys, ranks)), the best rank per key in the batch;
+      "passages": (key partition, (passage keys, ranks[, LSH band keys])), the best rank per passage;
+      "candidates": (key partition, (passage keys, pair_ids)), only when repeated passages are kept.
+    Ranks are corpus_keys.rank_bytes; keys are 128-bit digests; all columns are numpy arrays.
+    """
+
+    def __init__(self, config: "CorpusSettings", eval_folders: List[str], partitions: Partitions):
+        self._config, self._folders, self._partitions = config, list(eval_folders), partitions
         self._shared = shared.Shared()
+        self._eval, self._hasher = None, None
 
     def setup(self):
-        tag = json.dumps([self._folders, self._ngram_words])
-        self._eval = self._shared.acquire(lambda: _EvalHolder(load_eval_set(self._folders, self._ngram_words)),
-                                          tag=tag).eval_set
+        config = self._config
+        if self._folders:
+            tag = json.dumps(["eval", self._folders, config.ngram_words])
+            self._eval = self._shared.acquire(lambda: _Holder(load_eval_set(self._folders, config.ngram_words)),
+                                              tag=tag).value
+        if config.near_dedup:
+            params = config.lsh()
+            self._hasher = self._shared.acquire(lambda: _Holder(MinHasher(params)), tag=repr(params)).value
 
-    def process(self, pair):
-        reason = self._eval.reason(pair["query"], pair["passage"])
-        if reason is None:
-            yield pair
-        else:
-            yield dropped(pair["source"], reason)
-
-
-# ---- duplicates: each stage finds its winners from slim (key, rank) records; one join applies them ----
-
-class Smallest(beam.CombineFn):
-    """The smallest value per key, e.g. the best pair_rank: an O(1) accumulator whatever the group size.
-    A CombineFn class rather than the builtin `min`, so Beam's pre-combining cache is capped at 100k
-    keys per worker (1M for the builtins), which keeps a worker's memory flat as the corpus grows."""
-
-    def create_accumulator(self):
-        return None
-
-    def add_input(self, best, value):
-        return value if best is None or value < best else best
-
-    def merge_accumulators(self, accumulators):
-        best = None
-        for value in accumulators:
-            if value is not None and (best is None or value < best):
-                best = value
-        return best
-
-    def extract_output(self, best):
-        return best
+    def process(self, table: pa.Table):
+        yield from prepare_table(table, self._config, self._partitions, self._eval, self._hasher)
 
 
-class CountPoints(beam.CombineFn):
-    """A sum per key (as a CombineFn class for the same 100k-key cache cap as Smallest)."""
+def prepare_table(table: pa.Table, config: "CorpusSettings", partitions: Partitions, eval_set=None, hasher=None):
+    """PreparePairs' work on one table (a generator of its outputs)."""
+    if not table.num_rows:
+        return
+    ids = table.column("pair_id").to_pylist()
+    sources = table.column("source").to_pylist()
+    queries = table.column("query").to_pylist()
+    passages = table.column("passage").to_pylist()
+    scores = table.column("score").to_pylist()
+    passage_words = [words(p) for p in passages] if eval_set is not None or hasher is not None else None
+    keep = range(len(ids))
+    if eval_set is not None:
+        verdicts = eval_set.reasons([words(q) for q in queries], passage_words)
+        drops: Dict[Tuple[str, str], int] = {}
+        for source, reason in zip(sources, verdicts):
+            if reason is not None:
+                drops[(source, reason)] = drops.get((source, reason), 0) + 1
+        for (source, reason), n in sorted(drops.items()):
+            yield dropped(source, reason, n)
+        if drops:
+            mask = [reason is None for reason in verdicts]
+            keep = [i for i, ok in enumerate(mask) if ok]
+            table = table.filter(pa.array(mask))
+    if not len(keep):
+        return
+    yield table
+    n_keys = partitions.keys
+    pair_ids = _byte_array([ids[i].encode("utf-8") for i in keep])
+    for part, chunk in split_by_partition(pair_id_partition(pair_ids, n_keys), pair_ids,
+                                          _byte_array([sources[i].encode("utf-8") for i in keep])):
+        yield beam.pvalue.TaggedOutput("stubs", (part, chunk))
+    ranks = _byte_array([rank_bytes(scores[i], ids[i]) for i in keep])
+    keys = [both_keys(queries[i], passages[i]) for i in keep]
+    text_keys = np.array([k[0] for k in keys], dtype="S16")
+    passage_keys = np.array([k[1] for k in keys], dtype="S16")
+    best = best_per_key(text_keys, ranks)
+    for part, chunk in split_by_partition(digest_partition(best[0], n_keys), *best):
+        yield beam.pvalue.TaggedOutput("pair_text", (part, chunk))
+    if not (config.dedup_passages or config.near_dedup):
+        return
+    positions = np.asarray(keep)
+    best_keys, best_ranks, at = best_per_key(passage_keys, ranks, positions)
+    columns = (best_keys, best_ranks)
+    if hasher is not None:
+        rows = at.tolist()
+        columns += (hasher.band_blobs([passages[i] for i in rows], [passage_words[i] for i in rows]),)
+    for part, chunk in split_by_partition(digest_partition(best_keys, n_keys), *columns):
+        yield beam.pvalue.TaggedOutput("passages", (part, chunk))
+    if config.near_dedup and not config.dedup_passages:
+        for part, chunk in split_by_partition(digest_partition(passage_keys, n_keys), passage_keys, pair_ids):
+            yield beam.pvalue.TaggedOutput("candidates", (part, chunk))
 
-    def create_accumulator(self):
-        return 0
 
-    def add_input(self, total, n):
-        return total + n
+# ---- duplicates: each stage finds its winners from slim chunks; one join by pair_id applies them ----
 
-    def merge_accumulators(self, totals):
-        return sum(totals)
-
-    def extract_output(self, total):
-        return total
-
-
-def _pair_id_of(rank) -> str:
-    return rank[2]  # pair_rank ends with the pair_id
-
-
-class BestPerKey(beam.PTransform):
-    """Pairs -> the pair_id of the best-ranked pair per key(pair) (only ranks are shuffled, never pairs)."""
-
-    def __init__(self, key):
-        super().__init__()
-        self._key = key
-
-    def expand(self, pairs):
-        return (pairs
-                | "RankByKey" >> beam.Map(lambda p, key=self._key: (key(p), pair_rank(p)))
-                | "BestRank" >> beam.CombinePerKey(Smallest())
-                | "WinnerId" >> beam.Map(lambda kv: _pair_id_of(kv[1])))
-
-
-def _pair_text_key(pair) -> bytes:
-    return pair_text_key(pair["query"], pair["passage"])
-
-
-def _passage_key(pair) -> bytes:
-    return passage_key(pair["passage"])
-
-
-class _HasherHolder:
-    def __init__(self, hasher):
-        self.hasher = hasher
-
-
-class PassageBands(beam.DoFn):
-    """pair -> (passage key, (rank, the passage's band keys as one bytes value))."""
-
-    def __init__(self, params: LshParams):
-        self._params = params
-        self._shared = shared.Shared()
-
-    def setup(self):
-        self._hasher = self._shared.acquire(lambda: _HasherHolder(MinHasher(self._params)),
-                                            tag=repr(self._params)).hasher
-
-    def process(self, pair):
-        yield (passage_key(pair["passage"]), (pair_rank(pair), b"".join(self._hasher.passage_band_keys(pair["passage"]))))
+def winner_ids(kv, n_keys: int):
+    """(partition, (keys, ranks, ...)) of a best-per-key stage -> (pair_id partition, winners' pair_ids)."""
+    _, chunk = kv
+    if chunk is None:
+        return
+    pair_ids = _pair_ids_of(chunk[1])
+    yield from ((part, ids) for part, (ids,) in split_by_partition(pair_id_partition(pair_ids, n_keys), pair_ids))
 
 
 class NearDuplicateWinners(beam.PTransform):
-    """Pairs -> pair_ids whose passage won all its LSH buckets (see the module docstring).
+    """Distinct passages (key partition, (passage keys, ranks, band keys)) -> the pair_ids (by pair_id
+    partition) whose passage won all its LSH buckets (see the module docstring).
 
     A passage (distinct normalised text) is one LSH member ranked by its best pair. With repeated
     passages dropped before (passages_unique), the winner is that best pair; otherwise every pair
-    of a winning passage is one, found by a join by passage key.
+    of a winning passage is one, found by a join with `candidates` by passage key.
     """
 
-    def __init__(self, params: LshParams, passages_unique: bool):
+    def __init__(self, params: LshParams, partitions: Partitions, passages_unique: bool, candidates=None):
         super().__init__()
-        self._params, self._unique = params, passages_unique
+        self._params, self._partitions, self._unique = params, partitions, passages_unique
+        self._candidates = candidates
 
-    def expand(self, pairs):
-        bands, key_size = self._params.bands, BAND_KEY_BYTES
-        members = (pairs
-                   | "Bands" >> beam.ParDo(PassageBands(self._params))
-                   | "OnePerPassage" >> beam.CombinePerKey(Smallest()))
+    def expand(self, members):
+        bands, n_keys, n_buckets = self._params.bands, self._partitions.keys, self._partitions.buckets
+        unique = self._unique
 
-        def buckets(kv):
-            passage, (rank, blob) = kv
-            for i in range(0, len(blob), key_size):
-                yield (blob[i:i + key_size], (rank, passage))
+        def buckets(kv, slice_rows=20_000):
+            _, chunk = kv
+            if chunk is None:
+                return
+            keys, ranks, blobs = chunk
+            for a in range(0, len(keys), slice_rows):
+                part = np.ascontiguousarray(blobs[a:a + slice_rows])
+                bucket_keys = part.view(f"S{BAND_KEY_BYTES}").ravel()
+                best = best_per_key(bucket_keys, np.repeat(ranks[a:a + slice_rows], bands),
+                                    np.repeat(keys[a:a + slice_rows], bands))
+                yield from split_by_partition(digest_partition(best[0], n_buckets), *best)
+
+        def points(kv):
+            _, chunk = kv
+            if chunk is None:
+                return
+            _, ranks, passage_keys = chunk
+            summed = sum_per_key(passage_keys, np.ones(len(passage_keys), dtype=np.int64), ranks)
+            yield from split_by_partition(digest_partition(summed[0], n_keys), *summed)
+
+        def won_every_bucket(kv):
+            part, chunk = kv
+            if chunk is None:
+                return
+            keys, counts, ranks = chunk
+            won = counts == bands
+            if unique:
+                yield from winner_ids((part, (keys[won], ranks[won])), n_keys)
+            else:
+                yield part, keys[won]
 
         won = (members
                | "BucketMembers" >> beam.FlatMap(buckets)
-               | "BestPerBucket" >> beam.CombinePerKey(Smallest())
-               | "PointToWinner" >> beam.Map(lambda kv: (kv[1][1], 1))
-               | "PointsPerPassage" >> beam.CombinePerKey(CountPoints())
-               | "WonEveryBucket" >> beam.Filter(lambda kv: kv[1] == bands))
-        if self._unique:
-            candidates = members | "BestPairOfPassage" >> beam.Map(lambda kv: (kv[0], _pair_id_of(kv[1][0])))
-        else:
-            candidates = pairs | "PairsOfPassage" >> beam.Map(lambda p: (passage_key(p["passage"]), p["pair_id"]))
+               | "BestPerBucket" >> beam.CombinePerKey(BestPerKeyFn())
+               | "PointToWinner" >> beam.FlatMap(points)
+               | "PointsPerPassage" >> beam.CombinePerKey(SumPerKeyFn())
+               | "WonEveryBucket" >> beam.FlatMap(won_every_bucket))
+        if unique:
+            return won
 
         def winners(kv):
             _, group = kv
-            if list(group["won"]):
-                yield from group["pair_ids"]
+            won_keys = list(group["won"])
+            candidates = list(group["pair_ids"])
+            if not won_keys or not candidates:
+                return
+            keys, pair_ids = _concat(candidates)
+            ids = pair_ids[np.isin(keys, np.concatenate(won_keys))]
+            yield from ((p, c) for p, (c,) in split_by_partition(pair_id_partition(ids, n_keys), ids))
 
-        return ({"pair_ids": candidates, "won": won}
+        return ({"pair_ids": self._candidates, "won": won}
                 | "JoinWon" >> beam.CoGroupByKey()
                 | "Winners" >> beam.FlatMap(winners))
 
 
 class ApplyStages(beam.PTransform):
-    """{"pairs", and per stage (reason, winner pair_ids), in order} -> {"pairs": kept, "outcomes"}.
+    """{"stubs", and per stage (reason: winner pair_ids by pair_id partition), in order} ->
+    {"kept": (pair_ids, sources) chunks, "outcomes"}.
 
-    One join by pair_id (at most one pair and one mark per stage per key): a pair is kept when
-    every stage marked it a winner, else dropped with the reason of the first stage that did not.
+    One join by pair_id partition: a pair is kept when every stage marked it a winner, else dropped
+    with the reason of the first stage that did not. Each partition holds about ROWS_PER_PARTITION pairs.
     """
 
     def __init__(self, reasons: List[str]):
@@ -358,42 +501,70 @@ class ApplyStages(beam.PTransform):
 
     def expand(self, pcolls):
         reasons = self._reasons
-        tagged = {"pair": pcolls["pairs"] | "KeyById" >> beam.Map(lambda p: (p["pair_id"], p))}
-        for i, reason in enumerate(reasons):
-            tagged[reason] = pcolls[reason] | f"Mark{i}" >> beam.Map(lambda pid: (pid, True))
 
         def verdict(kv):
             _, group = kv
-            for pair in group["pair"]:
-                lost = next((r for r in reasons if not list(group[r])), None)
-                yield pair if lost is None else dropped(pair["source"], lost)
+            stubs = list(group["stubs"])
+            if not stubs:
+                return
+            pair_ids, sources = _concat(stubs)
+            lost = np.full(len(pair_ids), len(reasons), dtype=np.int64)
+            for i in range(len(reasons) - 1, -1, -1):  # the first stage lost wins
+                marks = list(group[reasons[i]])
+                winners = np.concatenate(marks) if marks else np.empty(0, dtype=pair_ids.dtype)
+                lost[~np.isin(pair_ids, winners)] = i
+            outcomes: Dict[Tuple[str, int], int] = {}
+            for source, stage in zip(sources.tolist(), lost.tolist()):
+                outcomes[(source, stage)] = outcomes.get((source, stage), 0) + 1
+            for (source, stage), n in sorted(outcomes.items()):
+                name = source.decode("utf-8")
+                if stage == len(reasons):
+                    yield beam.pvalue.TaggedOutput("outcomes", ((name, schemas.reasons.USED), n))
+                    yield beam.pvalue.TaggedOutput("kept_counts", (name, n))
+                else:
+                    yield dropped(name, reasons[stage], n)
+            kept = lost == len(reasons)
+            if kept.any():
+                yield pair_ids[kept], sources[kept]
 
+        tagged = {"stubs": pcolls["stubs"]}
+        tagged.update((reason, pcolls[reason]) for reason in reasons)
         return (tagged
                 | "JoinMarks" >> beam.CoGroupByKey()
-                | "Verdict" >> beam.FlatMap(verdict).with_outputs("outcomes", main="pairs"))
+                | "Verdict" >> beam.FlatMap(verdict).with_outputs("outcomes", "kept_counts", main="kept"))
 
 
 class Deduplicate(beam.PTransform):
-    """Pairs -> {"pairs": kept, "outcomes"}: exact pair text, repeated passages, near duplicates."""
+    """PreparePairs' outputs -> {"kept": (pair_ids, sources) chunks, "outcomes", "kept_counts"}: exact
+    pair text, repeated passages, near duplicates."""
 
-    def __init__(self, config: "CorpusSettings"):
+    def __init__(self, config: "CorpusSettings", partitions: Partitions):
         super().__init__()
-        self._config = config
+        self._config, self._partitions = config, partitions
 
-    def expand(self, pairs):
-        stages = {schemas.reasons.DROP_DUPLICATE_PAIR_TEXT: pairs | "SamePairText" >> BestPerKey(_pair_text_key)}
-        if self._config.dedup_passages:
-            stages[schemas.reasons.DROP_REPEATED_PASSAGE] = pairs | "RepeatedPassage" >> BestPerKey(_passage_key)
-        if self._config.near_dedup:
-            stages[schemas.reasons.DROP_NEAR_DUPLICATE] = pairs | "NearDuplicates" >> NearDuplicateWinners(
-                self._config.lsh(), passages_unique=self._config.dedup_passages)
-        return dict(stages, pairs=pairs) | "Apply" >> ApplyStages(list(stages))
+    def expand(self, prepared):
+        config, n_keys = self._config, self._partitions.keys
+        stages = {schemas.reasons.DROP_DUPLICATE_PAIR_TEXT: (
+            prepared["pair_text"]
+            | "BestPairText" >> beam.CombinePerKey(BestPerKeyFn())
+            | "PairTextWinners" >> beam.FlatMap(winner_ids, n_keys))}
+        if config.dedup_passages or config.near_dedup:
+            members = prepared["passages"] | "OnePerPassage" >> beam.CombinePerKey(BestPerKeyFn())
+            if config.dedup_passages:
+                stages[schemas.reasons.DROP_REPEATED_PASSAGE] = members | "PassageWinners" >> beam.FlatMap(
+                    winner_ids, n_keys)
+            if config.near_dedup:
+                stages[schemas.reasons.DROP_NEAR_DUPLICATE] = members | "NearDuplicates" >> NearDuplicateWinners(
+                    config.lsh(), self._partitions, passages_unique=config.dedup_passages,
+                    candidates=None if config.dedup_passages else prepared["candidates"])
+        return dict(stages, stubs=prepared["stubs"]) | "Apply" >> ApplyStages(list(stages))
 
 
 # ---- the pool ----
 
 class BottomKCombineFn(beam.CombineFn):
-    """The filter's passage pool as a combiner: each worker keeps at most `size` entries."""
+    """The filter's passage pool as a combiner: each worker keeps at most `size` entries. An input is
+    one entry or a list of them (a shard writer's own sample)."""
 
     def __init__(self, size: int):
         self._size = size
@@ -402,7 +573,8 @@ class BottomKCombineFn(beam.CombineFn):
         return pool.BottomKSample(self._size)
 
     def add_input(self, acc, entry):
-        acc.offer(pool.PoolEntry(*entry))
+        for one in (entry if isinstance(entry, list) else [entry]):
+            acc.offer(pool.PoolEntry(*one))
         return acc
 
     def merge_accumulators(self, accumulators):
@@ -425,7 +597,7 @@ class _WritePool(beam.DoFn):
         yield {"path": pool.POOL_NAME, "rows": rows}
 
 
-# ---- writing: one source per shard ----
+# ---- writing: one source per shard; the full records meet the verdict here ----
 
 def shard_layout(rows_per_source: Mapping[str, int], num_shards: int = 0) -> Dict[str, Tuple[int, int]]:
     """{source: (first shard index, shards)}: sources in name order, each its own shards.
@@ -449,46 +621,100 @@ def total_shards(layout: Mapping[str, Tuple[int, int]]) -> int:
     return sum(n for _, n in layout.values())
 
 
+def _shards_of(pair_ids: Iterable[str], sources: Iterable[str], layout) -> np.ndarray:
+    """Each pair's shard (its source's first shard + shard_of(pair_id, its source's shards)); -1 when
+    its source has no kept pair (so none of its pairs is written)."""
+    out = []
+    for pair_id, source in zip(pair_ids, sources):
+        start, n = layout.get(source, (-1, 0))
+        out.append(start + shard_of(pair_id, n) if n else -1)
+    return np.array(out, dtype=np.int64)
+
+
+class AssignRowShards(beam.DoFn):
+    """A table of pairs -> (shard, its rows in that shard) per shard it touches."""
+
+    def process(self, table, layout):
+        shards = _shards_of(table.column("pair_id").to_pylist(), table.column("source").to_pylist(), layout)
+        for shard, (rows,) in split_by_partition(shards, np.arange(len(shards))):
+            if shard >= 0:
+                yield shard, table.take(pa.array(rows))
+
+
+def assign_kept_shards(chunk, layout):
+    """(kept pair_ids, sources) -> (shard, its kept pair_ids) per shard."""
+    pair_ids, sources = chunk
+    shards = _shards_of([p.decode("utf-8") for p in pair_ids.tolist()],
+                        [s.decode("utf-8") for s in sources.tolist()], layout)
+    yield from ((shard, ids) for shard, (ids,) in split_by_partition(shards, pair_ids))
+
+
+def shard_stats_and_pool(table: pa.Table, pool_size: int):
+    """The stats counts and the pool sample of one written shard's pairs."""
+    counts: Dict[Tuple[str, str, str], int] = {}
+    columns = [table.column(c).to_pylist() for c in ("source", "subsource", "lang", "query", "passage")]
+    for row in zip(*columns):
+        for key in corpus_stats.pair_stat_keys(*row):
+            counts[key] = counts.get(key, 0) + 1
+    sample = pool.BottomKSample(pool_size)
+    for passage, passage_id, source in zip(columns[4], table.column("passage_id").to_pylist(), columns[0]):
+        sample.offer(pool.pool_entry(passage, passage_id, source))
+    return counts, sample.entries()
+
+
 class _WriteSourceShard(beam.DoFn):
-    def __init__(self, directory: str):
-        self._directory = directory
+    """(shard, {"rows": tables of pairs, "kept": pair_id chunks, "empty"}) -> the shard written (its kept
+    pairs, sorted by pair_id), its stats counts ("stats") and its pool sample ("pool")."""
+
+    def __init__(self, directory: str, pool_size: int):
+        self._directory, self._pool_size = directory, pool_size
 
     def process(self, element, layout):
-        index, rows = element
+        index, group = element
         source = next(s for s, (start, n) in layout.items() if start <= index < start + n)
         name = versions.shard_name("pairs", index, total_shards(layout))
-        table = sorted_table(rows, PAIR_SCHEMA, PAIR_SORT)
+        tables = list(group["rows"])
+        kept = [ids for ids in group["kept"]]
+        if tables and kept:
+            table = pa.concat_tables(tables)
+            wanted = pa.array(np.concatenate(kept).tolist(), type=pa.binary())
+            table = table.filter(pc.is_in(table.column("pair_id").cast(pa.binary()), value_set=wanted))
+        else:
+            table = PAIR_SCHEMA.empty_table()
+        table = table.take(pc.sort_indices(table, sort_keys=PAIR_SORT)).combine_chunks()
         entry = {"path": name, "rows": versions.write_table(versions.join(self._directory, name), table)}
         if source:
             entry["source"] = source
+        counts, sample = shard_stats_and_pool(table, self._pool_size)
+        for key, n in counts.items():
+            yield beam.pvalue.TaggedOutput("stats", (key, n))
+        yield beam.pvalue.TaggedOutput("pool", sample)
         yield entry
 
 
 class WriteSourceShards(beam.PTransform):
-    """Pairs -> deterministic Parquet shards, each holding one source's pairs (sorted by pair_id)."""
+    """Full pairs (tables) + the verdict's kept pair_ids + kept pairs per source -> deterministic Parquet
+    shards, each holding one source's kept pairs (sorted by pair_id); outputs "shards" (entries),
+    "stats" ((kind, source, value), n) and "pool" (per-shard samples)."""
 
-    def __init__(self, directory: str, num_shards: int):
+    def __init__(self, directory: str, num_shards: int, pool_size: int):
         super().__init__()
-        self._directory, self._num_shards = directory, num_shards
+        self._directory, self._num_shards, self._pool_size = directory, num_shards, pool_size
 
-    def expand(self, pairs):
+    def expand(self, pcolls):
         num_shards = self._num_shards
-        layout = (pairs
-                  | "Sources" >> beam.Map(lambda p: p["source"])
-                  | "RowsPerSource" >> beam.combiners.Count.PerElement()
+        layout = (pcolls["kept_counts"]
+                  | "RowsPerSource" >> beam.CombinePerKey(sum)
                   | "AsDict" >> beam.combiners.ToDict()
                   | "Layout" >> beam.Map(shard_layout, num_shards))
-
-        def assign(pair, layout):
-            start, n = layout[pair["source"]]
-            return (start + shard_of(pair["pair_id"], n), pair)
-
-        keyed = pairs | "AssignShard" >> beam.Map(assign, layout=beam.pvalue.AsSingleton(layout))
+        side = beam.pvalue.AsSingleton(layout)
+        rows = pcolls["rows"] | "AssignShard" >> beam.ParDo(AssignRowShards(), layout=side)
+        kept = pcolls["kept"] | "AssignKept" >> beam.FlatMap(assign_kept_shards, layout=side)
         empties = layout | "EveryShard" >> beam.FlatMap(lambda lay: [(i, None) for i in range(total_shards(lay))])
-        return ((keyed, empties)
-                | "Merge" >> beam.Flatten()
-                | "GroupByShard" >> beam.GroupByKey()
-                | "Write" >> beam.ParDo(_WriteSourceShard(self._directory), layout=beam.pvalue.AsSingleton(layout)))
+        return ({"rows": rows, "kept": kept, "empty": empties}
+                | "GroupByShard" >> beam.CoGroupByKey()
+                | "Write" >> beam.ParDo(_WriteSourceShard(self._directory, self._pool_size), layout=side).with_outputs(
+                    "stats", "pool", main="shards"))
 
 
 # ---- the manifest, the report, the card, publishing ----
@@ -565,10 +791,6 @@ class _PublishCorpus(beam.DoFn):
         yield manifest
 
 
-def _count_stats(pair) -> List[Tuple[str, str, str]]:
-    return corpus_stats.pair_stat_keys(pair["source"], pair["subsource"], pair["lang"], pair["query"], pair["passage"])
-
-
 def manifest_options(config: CorpusSettings, eval_folders: List[str], num_shards: int) -> Dict[str, Any]:
     """The manifest's "options": what another run must give to make the same version."""
     return dict(as_dict(config), decontaminate=list(eval_folders), num_shards=num_shards)
@@ -588,36 +810,33 @@ def build_corpus(
 ):
     """Add the whole job to `pipeline` (the version is claimed already); returns the manifest PCollection."""
     staging = claim.staging_dir
+    total_rows = sum(unit[2] for unit in units)
+    partitions = Partitions.for_rows(total_rows, config.lsh().bands)
     read = (pipeline
             | "Units" >> beam.Create(units)
             | "SpreadUnits" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(ReadPairShards(sum(unit[2] for unit in units))).with_outputs("read", main="pairs"))
-    pairs, outcome_parts = read["pairs"], []
-    if eval_folders:
-        clean = pairs | "Decontaminate" >> beam.ParDo(Decontaminate(eval_folders, config.ngram_words)).with_outputs(
-            "outcomes", main="pairs")
-        pairs, outcome_parts = clean["pairs"], outcome_parts + [clean["outcomes"]]
-    deduplicated = pairs | "Deduplicate" >> Deduplicate(config)
-    pairs, outcome_parts = deduplicated["pairs"], outcome_parts + [deduplicated["outcomes"]]
-    kept = pairs
+            | "Read" >> beam.ParDo(ReadPairShards(total_rows)).with_outputs("read", main="tables"))
+    prepared = read["tables"] | "Prepare" >> beam.ParDo(PreparePairs(config, eval_folders, partitions)).with_outputs(
+        "outcomes", "stubs", "pair_text", "passages", "candidates", main="rows")
+    verdict = ({tag: prepared[tag] for tag in ("stubs", "pair_text", "passages", "candidates")}
+               | "Deduplicate" >> Deduplicate(config, partitions))
+    written = ({"rows": prepared["rows"], "kept": verdict["kept"], "kept_counts": verdict["kept_counts"]}
+               | "WriteShards" >> WriteSourceShards(staging, num_shards, config.pool_size))
 
-    used = kept | "UsedOutcomes" >> beam.Map(lambda p: ((p["source"], schemas.reasons.USED), 1))
-    outcomes = ((*outcome_parts, used)
+    outcomes = ((prepared["outcomes"], verdict["outcomes"])
                 | "AllOutcomes" >> beam.Flatten()
                 | "SumOutcomes" >> beam.CombinePerKey(sum)
                 | "OutcomesAsDict" >> beam.combiners.ToDict())
     reads = (read["read"]
              | "SumRead" >> beam.CombinePerKey(sum)
              | "ReadAsDict" >> beam.combiners.ToDict())
-    stat_counts = (kept
-                   | "StatKeys" >> beam.FlatMap(_count_stats)
-                   | "CountStats" >> beam.combiners.Count.PerElement()
+    stat_counts = (written["stats"]
+                   | "CountStats" >> beam.CombinePerKey(sum)
                    | "StatsAsDict" >> beam.combiners.ToDict())
-    pool_file = (kept
-                 | "PoolEntries" >> beam.Map(lambda p: pool.pool_entry(p["passage"], p["passage_id"], p["source"]))
+    pool_file = (written["pool"]
                  | "BottomK" >> beam.CombineGlobally(BottomKCombineFn(config.pool_size))
                  | "WritePool" >> beam.ParDo(_WritePool(staging)))
-    shards = kept | "WriteShards" >> WriteSourceShards(staging, num_shards)
+    shards = written["shards"]
 
     options = manifest_options(config, eval_folders, num_shards)
     extra = {"near_duplicates": config.lsh().describe() if config.near_dedup else None,

@@ -62,3 +62,15 @@ def test_signatures_do_not_depend_on_the_worker():
 def test_bad_parameters_are_refused(kwargs):
     with pytest.raises(ValueError):
         LshParams(**kwargs)
+
+
+def test_batched_signatures_and_band_keys_equal_datasketchs_one_text_at_a_time():
+    rng, vocab = random.Random(5), vocabulary()
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 400))) for _ in range(120)]
+    texts += ["Too short!", "?!", "", "a b c d e", "Ünïcode wörds, ÉCRITS en majuscules et ß straße à la fin"]
+    hasher = MinHasher(LshParams())
+    used = hasher.params.bands * hasher.params.rows
+    signatures, blobs = hasher.signatures(texts), hasher.band_blobs(texts)
+    for text, signature, blob in zip(texts, signatures, blobs):
+        assert signature.tolist() == hasher.signature(text)[:used].tolist()
+        assert blob.tobytes() == b"".join(hasher.passage_band_keys(text))

@@ -3,15 +3,17 @@
 import random
 
 import apache_beam as beam
+import numpy as np
+import pyarrow as pa
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from filtering import pool
-from filtering.corpus_keys import pair_rank
+from filtering.corpus_keys import pair_rank, rank_bytes
 from pipelines import ccpairs
 from pipelines.options import parse_options
 from schemas import reasons, versions
-from schemas.pairs import make_pair
+from schemas.pairs import PAIR_SCHEMA, make_pair
 from sources.demo_inputs.corpus import planted_corpus
 from tests.pipelines.test_combiners import scrambled, sequential
 
@@ -21,16 +23,40 @@ def _pair(i, source="reddit", score=None, passage=None):
                      query_id=f"q{i}", passage_id=f"p{i}", score=score)
 
 
+def _chunks(rng, rows, size):
+    return [rows[i:i + size] for i in range(0, len(rows), size)]
+
+
+def _as_lists(chunk):
+    return [column.tolist() for column in chunk]
+
+
 @pytest.mark.parametrize("seed", range(5))
-def test_smallest_and_count_points_are_combiners(seed):
+def test_best_and_sum_per_key_are_combiners_that_agree_with_pair_rank(seed):
     rng = random.Random(seed)
-    ranks = [pair_rank(_pair(i, rng.choice(["reddit", "stackexchange"]), rng.choice([None, 1, 5, 5])))
-             for i in range(40)]
-    best = sequential(ccpairs.Smallest(), ranks)
-    assert scrambled(ccpairs.Smallest(), ranks, rng) == best == min(ranks)
-    assert best[:2] == (False, -5)
-    points = [rng.randint(0, 3) for _ in range(50)]
-    assert scrambled(ccpairs.CountPoints(), points, rng) == sequential(ccpairs.CountPoints(), points) == sum(points)
+    pairs = [_pair(i, rng.choice(["reddit", "stackexchange"]), rng.choice([None, 1, 5, 5, -3])) for i in range(60)]
+    keys = [rng.choice([b"k1" * 8, b"k2" * 8, b"\x00" * 16, b"k3\x00" * 4]) for _ in pairs]
+    ranks = [rank_bytes(p["score"], p["pair_id"]) for p in pairs]
+    chunks = []
+    for rows in _chunks(rng, list(range(60)), 7):
+        chunks.append((np.array([keys[i] for i in rows], dtype="S16"), np.array([ranks[i] for i in rows]),
+                       np.array(rows)))
+    fn = ccpairs.BestPerKeyFn()
+    best = sequential(fn, chunks)
+    assert _as_lists(scrambled(fn, chunks, rng))[:2] == _as_lists(best)[:2]  # equal ranks are one pair_id
+    expected = {}
+    for i, (key, pair) in enumerate(zip(keys, pairs)):
+        if key not in expected or pair_rank(pair) < pair_rank(pairs[expected[key]]):
+            expected[key] = i
+    assert dict(zip(best[0].tolist(), best[1].tolist())) == {k.rstrip(b"\x00"): ranks[i].rstrip(b"\x00")
+                                                              for k, i in expected.items()}
+    assert all(ranks[i].rstrip(b"\x00") == r for i, r in zip(best[2].tolist(), best[1].tolist()))
+    counts = [(np.array([keys[i] for i in rows], dtype="S16"), np.ones(len(rows), dtype=np.int64))
+              for rows in _chunks(rng, list(range(60)), 9)]
+    fn = ccpairs.SumPerKeyFn()
+    summed = sequential(fn, counts)
+    assert _as_lists(scrambled(fn, counts, rng)) == _as_lists(summed)
+    assert sorted(summed[1].tolist()) == sorted(keys.count(k) for k in set(keys))
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -55,10 +81,19 @@ def test_a_hot_bucket_keeps_one_survivor(pipeline):
     boiler = " ".join(f"word{i}" for i in range(200))
     pairs = [_pair(i, score=i, passage=f"{boiler} page {i}") for i in range(500)]
     pairs.append(_pair(999, score=0, passage="something else entirely, nothing like the boilerplate at all"))
-    result = pipeline | beam.Create(pairs) | ccpairs.Deduplicate(ccpairs.CorpusSettings())
-    assert_that(result["pairs"] | "Ids" >> beam.Map(lambda p: p["passage_id"]), equal_to(["p499", "p999"]))
+    config = ccpairs.CorpusSettings()
+    tables = [pa.Table.from_pylist(pairs[i:i + 50], schema=PAIR_SCHEMA) for i in range(0, len(pairs), 50)]
+    prepared = pipeline | beam.Create(tables) | beam.ParDo(
+        ccpairs.PreparePairs(config, [], ccpairs.Partitions())).with_outputs(
+        "outcomes", "stubs", "pair_text", "passages", "candidates", main="rows")
+    result = ({tag: prepared[tag] for tag in ("stubs", "pair_text", "passages", "candidates")}
+              | ccpairs.Deduplicate(config, ccpairs.Partitions()))
+    by_id = {p["pair_id"]: p["passage_id"] for p in pairs}
+    kept = result["kept"] | "Ids" >> beam.FlatMap(lambda chunk: [by_id[i.decode()] for i in chunk[0].tolist()])
+    assert_that(kept, equal_to(["p499", "p999"]))
     assert_that(result["outcomes"] | "Sum" >> beam.CombinePerKey(sum),
-                equal_to([(("reddit", "dropped/" + reasons.DROP_NEAR_DUPLICATE), 499)]), label="outcomes")
+                equal_to([(("reddit", "dropped/" + reasons.DROP_NEAR_DUPLICATE), 499), (("reddit", "used"), 2)]),
+                label="outcomes")
     pipeline.run()
 
 
