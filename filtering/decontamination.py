@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import itertools
 import json
 from typing import Dict, Iterator, List, Optional, Sequence, Set
 
@@ -62,9 +63,13 @@ def ngram_hash_array(token_lists: Sequence[List[str]], n: int):
     total = int(lengths.sum())
     if total < n:
         return np.empty(0, np.uint64), np.empty(0, np.int64)
-    get = _word_cache.get
-    flat = np.fromiter((get(w) or _word_hash(w) for tokens in token_lists for w in tokens), dtype=np.uint64,
-                       count=total)
+    tokens = list(itertools.chain.from_iterable(token_lists))
+    hashes = list(map(_word_cache.get, tokens))
+    if None in hashes:
+        for word in {tokens[i] for i, h in enumerate(hashes) if h is None}:
+            _word_hash(word)
+        hashes = list(map(_word_cache.get, tokens))
+    flat = np.array(hashes, dtype=np.uint64)
     windows = total - n + 1
     grams = np.zeros(windows, dtype=np.uint64)
     power = np.uint64(1)
@@ -278,20 +283,24 @@ def load_eval_set(folders: Sequence[str], ngram_words: int = NGRAM_WORDS) -> Eva
     summary = []
     for folder in folders:
         check_beir_folder(folder)
+        texts: List[List[str]] = []
         n_queries = n_passages = 0
         for row in _jsonl(join(folder, "queries.jsonl"), ("text",)):
-            text = row.get("text") or ""
-            if normalized_words(text):
-                queries.add(normalized_words(text))
-                chunks.append(ngram_hashes(text, ngram_words))
+            tokens = words(row.get("text") or "")
+            if tokens:
+                queries.add(" ".join(tokens))
+                texts.append(tokens)
                 n_queries += 1
         qrels = evaluation_qrels(folder)
         judged = judged_ids(qrels)
         for row in _jsonl(join(folder, "corpus.jsonl"), ("title", "text")):
             if judged is None or str(row.get("_id")) in judged:
-                text = f"{row.get('title') or ''} {row.get('text') or ''}".strip()
-                chunks.append(ngram_hashes(text, ngram_words))
+                texts.append(words(f"{row.get('title') or ''} {row.get('text') or ''}".strip()))
                 n_passages += 1
+            if len(texts) >= 10_000:
+                chunks.append(np.unique(ngram_hash_array(texts, ngram_words)[0]))
+                texts = []
+        chunks.append(np.unique(ngram_hash_array(texts, ngram_words)[0]))
         if judged and not n_passages:
             raise EvalDataError(f"--decontaminate {folder}: its qrels name {len(judged)} corpus ids and none is an "
                                 "_id in corpus.jsonl, so no passage would be judged")

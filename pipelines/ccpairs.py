@@ -659,7 +659,7 @@ def shard_stats_and_pool(table: pa.Table, pool_size: int):
     sample = pool.BottomKSample(pool_size)
     for passage, passage_id, source in zip(columns[4], table.column("passage_id").to_pylist(), columns[0]):
         sample.offer(pool.pool_entry(passage, passage_id, source))
-    return counts, sample.entries()
+    return counts, [tuple(entry) for entry in sample.entries()]  # plain tuples: Beam encodes them without pickle
 
 
 class _WriteSourceShard(beam.DoFn):
