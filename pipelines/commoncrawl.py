@@ -9,7 +9,8 @@ records over --max_record_bytes), in batches reshuffled so decoding and extracti
 every worker. The parser (sources.commoncrawl) makes each a Skipped record or a WebPage, then
 ExtractCommonCrawlPairs:
 
-    filter (Skipped: its reason; pages: the rules) -> one capture per normalised URL (the latest)
+    lines a site repeats within a WARC file removed (RemoveSiteBoilerplate; --boilerplate_min_pages)
+    -> filter (Skipped: its reason; pages: the rules) -> one capture per normalised URL (the latest)
     -> one page per exact passage (the shortest URL) -> pairs -> dedup by pair_id
 
 Every WARC record ends as exactly one outcome: used, dropped by reason, or rejected.
@@ -65,8 +66,8 @@ class _Parser:
     def __init__(self, config: commoncrawl.CommonCrawlConfig):
         self._config = config
 
-    def __call__(self, raw: bytes, _path: str):
-        return commoncrawl.parse_record(raw, self._config)
+    def __call__(self, raw: bytes, path: str):
+        return commoncrawl.parse_record(raw, self._config, path)
 
 
 def page_details(item):
@@ -86,6 +87,77 @@ def page_details(item):
         yield ("pages/mojibake_repaired", 1)
     if item.too_deep:
         yield (f"pages/{commoncrawl.PLAIN_TEXT_OVER_MAX_DOM_DEPTH}", 1)
+    for name, n in item.cleaned:
+        yield (f"cleanup/{name}", n)
+
+
+class _RepeatedLinesFn(beam.CombineFn):
+    """sources.commoncrawl.RepeatedLines as a Beam CombineFn."""
+
+    def __init__(self, min_pages: int):
+        self._lines = commoncrawl.RepeatedLines(min_pages)
+
+    def create_accumulator(self):
+        return self._lines.create()
+
+    def add_input(self, accumulator, page):
+        return self._lines.add(accumulator, page)
+
+    def merge_accumulators(self, accumulators):
+        return self._lines.merge(accumulators)
+
+    def extract_output(self, accumulator):
+        return self._lines.extract(accumulator)
+
+
+class _CleanSite:
+    """(group, {"pages": [...], "lines": [boilerplate keys]}) -> each page without those lines; how
+    much text was read and removed -> the "details" output."""
+
+    def __init__(self, config: commoncrawl.CommonCrawlConfig):
+        self._config = config
+
+    def __call__(self, grouped):
+        _, joined = grouped
+        boilerplate = frozenset(next(iter(joined["lines"]), ()))
+        for page in joined["pages"]:
+            yield beam.pvalue.TaggedOutput("details", ("boilerplate/text_chars_read", len(page.text)))
+            if boilerplate:
+                page, lines, chars = commoncrawl.without_boilerplate(page, boilerplate, self._config)
+                if lines:
+                    yield beam.pvalue.TaggedOutput("details", ("boilerplate/chars_removed", chars))
+                    yield beam.pvalue.TaggedOutput("details", ("boilerplate/pages_changed", 1))
+            yield page
+
+
+class RemoveSiteBoilerplate(beam.PTransform):
+    """Records -> {"records": the same records, each page without the lines that at least
+    --boilerplate_min_pages pages of its site within its WARC file hold (CCNet's line dedup, per
+    site), "details": (name, n) of text read and removed}. Line counts go through a combiner (keys
+    of distinct lines, each count capped); the pages of one site in one WARC file meet their
+    site's boilerplate keys in one CoGroupByKey (bounded by the file: ~40k pages at most)."""
+
+    def __init__(self, config: commoncrawl.CommonCrawlConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, records):
+        config = self._config
+        parts = records | "HasText" >> beam.Partition(lambda r, _: 0 if commoncrawl.boilerplate_group(r) else 1, 2)
+        pages, others = parts[0], parts[1]
+        keyed = pages | "KeyBySite" >> beam.Map(lambda p: (commoncrawl.boilerplate_group(p), p))
+        repeated = (
+            pages
+            | "LinesOfPage" >> beam.Map(lambda p: (commoncrawl.boilerplate_group(p), commoncrawl.page_lines(p, config)))
+            | "RepeatedLines" >> beam.CombinePerKey(_RepeatedLinesFn(config.boilerplate_min_pages))
+        )
+        cleaned = (
+            {"pages": keyed, "lines": repeated}
+            | "JoinSite" >> beam.CoGroupByKey()
+            | "CleanPages" >> beam.FlatMap(_CleanSite(config)).with_outputs("details", main="pages")
+        )
+        merged = (cleaned.pages, others) | "AllRecords" >> beam.Flatten()
+        return {"records": merged, "details": cleaned.details}
 
 
 class _Filter:
@@ -154,6 +226,10 @@ class ExtractCommonCrawlPairs(beam.PTransform):
 
     def expand(self, records):
         config = self._config
+        details = []
+        if config.boilerplate_min_pages:
+            site_clean = records | "SiteBoilerplate" >> RemoveSiteBoilerplate(config)
+            records, details = site_clean["records"], [site_clean["details"]]
         filtered = records | "Filter" >> beam.ParDo(
             FilterRecords(_Filter(config), _record_key, slim=_Slim(config))).with_outputs(
             "outcomes", "dropped_keys", main="kept")
@@ -170,8 +246,9 @@ class ExtractCommonCrawlPairs(beam.PTransform):
             | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
         )
         outcomes = (filtered.outcomes, captures.outcomes, passages.outcomes, used) | "Outcomes" >> beam.Flatten()
-        details = records | "PageDetails" >> beam.FlatMap(page_details)
-        return {"pairs": deduped["pairs"], "outcomes": outcomes, "detail_counts": details}
+        details = tuple(details) + (records | "PageDetails" >> beam.FlatMap(page_details),)
+        all_details = details | "AllDetails" >> beam.Flatten()
+        return {"pairs": deduped["pairs"], "outcomes": outcomes, "detail_counts": all_details}
 
 
 def manifest_extra(_inputs, config: commoncrawl.CommonCrawlConfig):

@@ -78,6 +78,7 @@ DROP_NOT_HTML = "not_html"  # Common Crawl: a response that is no HTML page (ima
 DROP_HTTP_STATUS = "http_status"  # Common Crawl: an HTTP status other than 2xx (redirects, 404s)
 DROP_RECORD_TOO_LARGE = "record_too_large"  # Common Crawl: a block (or decoded payload) over --max_record_bytes
 DROP_BINARY_PAYLOAD = "binary_payload"  # Common Crawl: bytes served as text/html that are no text
+DROP_IMAGE_ANSWER = "image_answer"  # Stack Exchange: an answer whose substance was an image (gone from the text): an image and under --min_image_answer_words words
 DROP_GENERIC_TITLE = "generic_title"  # Common Crawl: "Home", "Index of /", "404 Not Found", …
 DROP_TITLE_TOO_SHORT = "title_too_short"  # Common Crawl: a title under --min_title_chars
 DROP_TITLE_TOO_LONG = "title_too_long"  # Common Crawl: a title over --max_title_chars (keyword lists)

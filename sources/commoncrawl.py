@@ -39,14 +39,20 @@ from sources.formats import http_message, warc
 from sources.settings import setting
 from sources.text import web_quality
 from sources.text.rules import English, NotCertainlyForeign, first_drop
-from sources.text.web_text import (HtmlDocument, Site, clean_text, decode_html, is_generic_title, looks_binary,
-                                   passage_of, prose_lines, repaired, sniff_html, split_site_name)
+from sources.text.web_text import (HtmlDocument, Site, clean_text, decode_html, is_generic_title, line_key,
+                                   looks_binary, passage_of, prose_lines, repaired, sniff_html, split_site_name,
+                                   strip_section_label, text_key, without_lines)
 
 SOURCE = "commoncrawl"
 MAX_TEXT_CHARS = web_quality.MAX_CHARS  # of main text kept per page: every rule reads at most this much
 LANGID_CHARS = 1000
 # A page nested deeper than --max_dom_depth: its main text came from plain-text extraction.
 PLAIN_TEXT_OVER_MAX_DOM_DEPTH = "plain_text_over_max_dom_depth"
+# What the text cleanup did to a page, counted (manifest detail_counts "cleanup/<name>"):
+TITLE_SECTION_LABEL_CUT = "title_section_label_cut"  # "Blog - Why we moved" -> "Why we moved"
+REPEATED_SENTENCES_DROPPED = "repeated_sentences_dropped"  # a sentence already in the passage
+COMMAND_LINES_DROPPED = "command_lines_dropped"  # "$ pip install foo." among the prose lines
+BOILERPLATE_LINES_REMOVED = "boilerplate_lines_removed"  # lines on --boilerplate_min_pages pages of the site
 _HOME_PATH = re.compile(r"^/?(?:(?:index|default|home|start)\.[a-z]{2,5})?$", re.I)
 _TYPE_REASONS = {
     "request": reasons.DROP_WARC_REQUEST,
@@ -87,6 +93,18 @@ class CommonCrawlConfig:
                                    flag="keep_bad_words")
     english_only: bool = setting(True, "keep non-English pages (the pair's lang column says which)",
                                  flag="any_language")
+    boilerplate_min_pages: int = setting(3, "a line on at least this many pages of one site within a WARC file "
+                                            "is boilerplate and removed before the passage is cut (CCNet; "
+                                            "0: off)")
+    boilerplate_short_words: int = setting(8, "a line of fewer words is boilerplate already on 2 pages of its site "
+                                              "within a WARC file ('New: Read the Collection Team's Blog!'); "
+                                              "longer lines need --boilerplate_min_pages (0: no such rule)")
+    drop_repeated_sentences: bool = setting(True, "keep a sentence that is already in the passage (default: "
+                                                  "left out, counted)", flag="keep_repeated_sentences")
+    drop_command_lines: bool = setting(True, "keep shell and command lines ('$ pip install x') among the prose "
+                                             "lines (default: left out, counted)", flag="keep_command_lines")
+    strip_title_labels: bool = setting(True, "keep section labels in titles ('Blog - ', ' | News'; default: "
+                                             "cut, counted)", flag="keep_title_labels")
     lm_model: str = setting("", "KenLM model (.arpa or .binary, a local file) for the perplexity rule; "
                                 "without one the rule is off")
     max_perplexity: float = setting(1000.0, "with --lm_model: passages above this perplexity are dropped")
@@ -95,7 +113,8 @@ class CommonCrawlConfig:
         for name in ("max_record_bytes", "max_html_bytes", "max_dom_depth", "max_passage_words", "max_title_chars"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be at least 1, not {getattr(self, name)}")
-        for name in ("min_words", "min_sentences", "min_title_chars"):
+        for name in ("min_words", "min_sentences", "min_title_chars", "boilerplate_min_pages",
+                     "boilerplate_short_words"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name} must be >= 0, not {getattr(self, name)}")
         if self.min_title_chars > self.max_title_chars:
@@ -144,6 +163,9 @@ class WebPage:
     mojibake_repaired: bool = False
     body_cut: bool = False  # the HTML was longer than max_html_bytes
     too_deep: bool = False  # nested deeper than max_dom_depth: plain-text extraction, not main content
+    unit: str = ""  # the WARC file it came from: boilerplate is counted per site within it
+    site_name: str = ""  # og:site_name (or application-name), cleaned: what the title rules compare with
+    cleaned: Tuple[Tuple[str, int], ...] = ()  # (what text cleanup did, how often), see TITLE_SECTION_LABEL_CUT…
 
     @property
     def decoded(self) -> bool:
@@ -151,8 +173,13 @@ class WebPage:
 
     @property
     def cleanup(self) -> Tuple[Tuple[str, int], ...]:
-        """What extraction did differently, as the pipeline counts it for every source (a Beam counter)."""
+        """What extraction did differently, as the pipeline counts it for every source (a Beam counter).
+        The text cleanups (`cleaned`) are counted once the site's boilerplate is gone (page_details)."""
         return ((PLAIN_TEXT_OVER_MAX_DOM_DEPTH, 1),) if self.too_deep else ()
+
+    @property
+    def site(self) -> Site:
+        return Site(self.site_name, _host(self.url))
 
     @property
     def passage_head(self) -> str:
@@ -250,6 +277,13 @@ def language_hint(record: warc.RawRecord) -> str:
     return ""
 
 
+def url_path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
 def is_home_page(url: str) -> bool:
     """A site's front page (/, /index.html, /default.aspx): its title is rightly the site's name."""
     try:
@@ -259,7 +293,7 @@ def is_home_page(url: str) -> bool:
     return _HOME_PATH.match(path) is not None
 
 
-def choose_title(candidates: Iterable[str], site: Site, home: bool = False) -> str:
+def choose_title(candidates: Iterable[str], site: Site, home: bool = False, path: str = "") -> str:
     """The first of the candidates (<title>, og:title, the only <h1>; read lazily) that is not generic
     ("Home") and, except on a front page, says more than the site's name (a blog whose every <title>
     is the author's name has the post's title in its <h1>); site name split off, text cleaned. Else
@@ -268,14 +302,16 @@ def choose_title(candidates: Iterable[str], site: Site, home: bool = False) -> s
     for raw in candidates:
         if raw and raw.strip():
             cleaned = split_site_name(repaired(clean_text(raw))[0].replace("\n", " "), site)
-            if cleaned and not is_generic_title(cleaned) and (home or not site.is_named_by(cleaned)):
+            if cleaned and not is_generic_title(cleaned, site, path) and (home or not site.is_named_by(cleaned)):
                 return cleaned
             seen.append(cleaned)
     return next((c for c in seen if c), "")
 
 
-def parse_record(data: bytes, config: CommonCrawlConfig = CommonCrawlConfig()) -> Union[Skipped, WebPage]:
-    """One raw record (sources.formats.warc's encoding) -> Skipped or WebPage; RejectRecord for a malformed one."""
+def parse_record(data: bytes, config: CommonCrawlConfig = CommonCrawlConfig(),
+                 unit: str = "") -> Union[Skipped, WebPage]:
+    """One raw record (sources.formats.warc's encoding) -> Skipped or WebPage; RejectRecord for a malformed one.
+    `unit`: the WARC file it was read from (boilerplate is counted per site within it)."""
     record = warc.decode(data)
     kind = record.get("warc-type").strip().lower()
     key = record.get("warc-record-id") or f"record:{hashlib.blake2b(data, digest_size=16).hexdigest()}"
@@ -301,7 +337,7 @@ def parse_record(data: bytes, config: CommonCrawlConfig = CommonCrawlConfig()) -
         return Skipped(reasons.DROP_NOT_HTML, key)
     page = WebPage(url=url, url_key=url_key(url), record_id=key, crawl=record.get(warc.CRAWL),
                    fetched=warc_date(record.get("warc-date")), lang_hint=language_hint(record),
-                   body_cut=bool(record.get(warc.BODY_CUT)))
+                   body_cut=bool(record.get(warc.BODY_CUT)), unit=unit)
     if config.english_only and page.lang_hint and page.lang_hint != "en":
         return page  # the crawler says it is not English: no need to read it (CrawlerLanguage drops it)
     try:
@@ -322,17 +358,114 @@ def read_page(page: WebPage, body: bytes, http_charset: Optional[str], config: C
     doc = HtmlDocument(html)
     site = Site(clean_text(doc.site_name), _host(page.url))
     title = choose_title((read() for read in (lambda: doc.title, lambda: doc.og_title, lambda: doc.h1)), site,
-                         is_home_page(page.url))
-    page = dataclasses.replace(page, title=title, charset=charset)
+                         is_home_page(page.url), url_path(page.url))
+    cleaned = ()
+    if config.strip_title_labels:
+        title, cut = strip_section_label(title)
+        cleaned = ((TITLE_SECTION_LABEL_CUT, 1),) if cut else ()
+    page = dataclasses.replace(page, title=title, charset=charset, site_name=site.name, cleaned=cleaned)
     if TitleRules(config.min_title_chars, config.max_title_chars)(page) is not None:
         return page
     too_deep = doc.nests_deeper_than(config.max_dom_depth)  # main-content time grows with elements x depth
     extracted = doc.plain_text() if too_deep else doc.main_text()
     text = clean_text(extracted[:MAX_TEXT_CHARS + 2000])[:MAX_TEXT_CHARS]
-    lines = prose_lines(text)
-    passage, fixed = repaired(passage_of(lines, config.max_passage_words))
-    return dataclasses.replace(page, text=text, prose="\n".join(lines), passage=passage, mojibake_repaired=fixed,
-                               too_deep=too_deep)
+    return with_passage(dataclasses.replace(page, text=text, too_deep=too_deep), config)
+
+
+def with_passage(page: WebPage, config: CommonCrawlConfig, extra: Tuple[Tuple[str, int], ...] = ()) -> WebPage:
+    """The page with its prose and passage cut from its text: command lines and repeated sentences
+    left out when the config says so, each counted in `cleaned` (after the title's, before `extra`)."""
+    commands = [0] if config.drop_command_lines else None
+    repeats = [0] if config.drop_repeated_sentences else None
+    lines = prose_lines(page.text, commands)
+    passage, fixed = repaired(passage_of(lines, config.max_passage_words, repeats))
+    cleaned = tuple(c for c in page.cleaned if c[0] == TITLE_SECTION_LABEL_CUT)
+    cleaned += tuple((name, counter[0]) for name, counter in ((COMMAND_LINES_DROPPED, commands),
+                                                              (REPEATED_SENTENCES_DROPPED, repeats))
+                     if counter and counter[0]) + extra
+    return dataclasses.replace(page, prose="\n".join(lines), passage=passage, mojibake_repaired=fixed,
+                               cleaned=cleaned)
+
+
+# ---- boilerplate: lines a site repeats across its pages within a unit (CCNet) ----
+
+def boilerplate_group(item) -> str:
+    """The group whose pages' lines are counted together: the WARC file and the site (host without
+    "www."); "" for what has no text to clean (skipped records, pages refused before extraction)."""
+    if not isinstance(item, WebPage) or not item.text:
+        return ""
+    host = _host(item.url).rstrip(".")
+    return f"{item.unit}\t{host[4:] if host.startswith('www.') else host}" if host else ""
+
+
+SHORT_LINE_MIN_PAGES = 2
+
+
+def page_lines(page: WebPage, config: CommonCrawlConfig) -> Tuple[str, Tuple[Tuple[str, int], ...]]:
+    """(the page's key, (line key, pages that make it boilerplate) of its distinct lines): a page's
+    share of its site's counts. The page's key is its url_key's: captures of one URL count as one
+    page, whatever their texts. A line of fewer than --boilerplate_short_words words needs
+    SHORT_LINE_MIN_PAGES pages (at most --boilerplate_min_pages), a longer one --boilerplate_min_pages."""
+    short_needed = min(SHORT_LINE_MIN_PAGES, config.boilerplate_min_pages)
+    needed = {}
+    for line in page.text.split("\n"):
+        if line.strip():
+            short = len(line.split()) < config.boilerplate_short_words
+            key = line_key(line)
+            needed[key] = min(needed.get(key, config.boilerplate_min_pages),
+                              short_needed if short else config.boilerplate_min_pages)
+    return text_key(page.url_key), tuple(sorted(needed.items()))
+
+
+class RepeatedLines:
+    """Counts, per line key, the distinct pages (URL keys) of one site that hold it, each count
+    capped at `min_pages` (memory: distinct lines x min_pages); the output is the sorted keys of the
+    lines on at least as many pages as they need (page_lines: `min_pages`, fewer for a short line).
+    Plain methods, wrapped as a Beam CombineFn by the pipeline."""
+
+    def __init__(self, min_pages: int):
+        self.min_pages = min_pages
+
+    def create(self) -> dict:
+        return {}
+
+    def add(self, counts: dict, page: Tuple[str, Tuple[Tuple[str, int], ...]]) -> dict:
+        doc, keys = page
+        for key, needed in keys:
+            entry = counts.get(key)
+            if entry is None:
+                counts[key] = entry = [needed, set()]
+            entry[0] = min(entry[0], needed)
+            if len(entry[1]) < self.min_pages:
+                entry[1].add(doc)
+        return counts
+
+    def merge(self, accumulators) -> dict:
+        out: dict = {}
+        for counts in accumulators:
+            for key, (needed, holders) in counts.items():
+                entry = out.get(key)
+                if entry is None:
+                    out[key] = entry = [needed, set()]
+                entry[0] = min(entry[0], needed)
+                for doc in sorted(holders):
+                    if len(entry[1]) >= self.min_pages:
+                        break
+                    entry[1].add(doc)
+        return out
+
+    def extract(self, counts: dict) -> Tuple[str, ...]:
+        return tuple(sorted(key for key, (needed, holders) in counts.items() if len(holders) >= needed))
+
+
+def without_boilerplate(page: WebPage, boilerplate, config: CommonCrawlConfig) -> Tuple[WebPage, int, int]:
+    """(the page without its site's boilerplate lines, lines removed, characters removed); a page
+    that loses lines gets its prose and passage cut again."""
+    text, lines, chars = without_lines(page.text, boilerplate)
+    if not lines:
+        return page, 0, 0
+    page = dataclasses.replace(page, text=text)
+    return with_passage(page, config, ((BOILERPLATE_LINES_REMOVED, lines),)), lines, chars
 
 
 # ---- rules ----
@@ -353,7 +486,7 @@ class TitleRules:
     def __call__(self, page: WebPage) -> Optional[str]:
         if not page.title:
             return reasons.DROP_NO_TITLE
-        if is_generic_title(page.title):
+        if is_generic_title(page.title, page.site, url_path(page.url)):
             return reasons.DROP_GENERIC_TITLE
         if len(page.title) < self.min_chars:
             return reasons.DROP_TITLE_TOO_SHORT

@@ -18,7 +18,7 @@ from schemas.pairs import make_pair, utc_from_epoch
 from sources import values
 from sources.errors import RejectRecord
 from sources.settings import setting
-from sources.text.markdown import clean_markdown_counted
+from sources.text.markdown import clean_markdown_tally
 from sources.text.ngrams import drop_copied_runs
 from sources.text.normalize import repair_mojibake
 from sources.text.rules import English, LinkOnly, MaxChars, MinChars, MinScore, MinWords, NotEmpty, first_drop
@@ -72,6 +72,9 @@ class RedditConfig:
     drop_quotes: bool = setting(True, "keep >-quoted lines in comments (default: dropped, they are mostly "
                                       "the parent's words)", flag="keep_quotes")
     drop_bots: bool = setting(True, "keep comments by bot accounts", flag="keep_bots")
+    join_hard_wraps: bool = setting(True, "keep line breaks that wrap a paragraph of prose (default: joined with a "
+                                          "space, as Reddit shows them; lists, quotes and code keep theirs)",
+                                    flag="keep_hard_wraps")
     max_line_bytes: int = setting(16 << 20, "a JSON line longer than this (bytes, decompressed) is one "
                                             "record_too_large reject, skipped unread")
     bot_authors: FrozenSet[str] = field(default_factory=lambda: KNOWN_BOTS)
@@ -154,7 +157,7 @@ def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
         taken_down = obj.get("removed_by_category") is not None or selftext_gone
         removed = title.strip() in DELETED_MARKERS or (taken_down and config.drop_removed_submissions)
         body = selftext if (config.include_selftext and not taken_down) else ""
-        cleanup = _Cleanup()
+        cleanup = _Cleanup(config.join_hard_wraps)
         text = cleanup.markdown(title)
         cleaned_body = cleanup.markdown(body) if body else ""
         if cleaned_body:
@@ -172,7 +175,7 @@ def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
             raise RejectRecord(reasons.REJECT_BAD_FIELD_TYPE, f"parent_id {parent!r} has no t1_/t3_ prefix")
     if parent == COMMENT_PREFIX + post_id:
         raise RejectRecord(reasons.REJECT_SELF_REFERENCE, f"comment {post_id!r} names itself as its parent")
-    cleanup = _Cleanup()
+    cleanup = _Cleanup(config.join_hard_wraps)
     text = cleanup.markdown(body, drop_quotes=config.drop_quotes)
     return RedditPost("comment", COMMENT_PREFIX + post_id, parent, subreddit, author, body,
                       text, score, created, bool(obj.get("over_18")),
@@ -182,22 +185,27 @@ def parse_post(obj: Any, config: RedditConfig = RedditConfig()) -> RedditPost:
 QUOTED_LINES_REMOVED = "quoted_lines_removed"
 MOJIBAKE_REPAIRED = "mojibake_repaired"
 COPIED_QUERY_WORDS_CUT = "copied_query_words_cut"  # words of a reply cut as a copy of its query
+HARD_WRAPS_JOINED = "hard_wraps_joined"  # line breaks inside a paragraph of prose, joined with a space
 
 
 class _Cleanup:
-    """Cleans a post's texts and tallies what it changed (quoted lines dropped, mojibake repaired)."""
+    """Cleans a post's texts and tallies what it changed (quoted lines dropped, mojibake repaired,
+    hard wraps joined)."""
 
-    def __init__(self):
+    def __init__(self, join_wraps: bool = False):
         self._tally: dict = {}
+        self._join_wraps = join_wraps
 
     def markdown(self, raw: str, drop_quotes: bool = False) -> str:
         """Mojibake repaired first (filters and language ID must see real letters), then Markdown."""
         raw, repaired = repair_mojibake(raw)
         if repaired:
             self._add(MOJIBAKE_REPAIRED, 1)
-        text, quoted = clean_markdown_counted(raw, drop_quotes)
+        text, quoted, joined = clean_markdown_tally(raw, drop_quotes, self._join_wraps)
         if quoted:
             self._add(QUOTED_LINES_REMOVED, quoted)
+        if joined:
+            self._add(HARD_WRAPS_JOINED, joined)
         return text
 
     def _add(self, name: str, n: int) -> None:

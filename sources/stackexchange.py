@@ -28,7 +28,7 @@ from sources import values
 from sources.errors import RejectRecord
 from sources.formats.stackexchange_xml import parse_row
 from sources.settings import setting
-from sources.text.html_text import html_to_text
+from sources.text.html_text import count_images, html_to_text
 from sources.text.normalize import normalize_whitespace
 from sources.text.rules import English, LinkOnly, MaxChars, MinChars, NotEmpty, first_drop
 
@@ -61,6 +61,11 @@ class StackExchangeConfig:
     english_only: bool = setting(True, "keep non-English text (the pair's lang column says which)",
                                  flag="any_language")
     split_mb: int = setting(64, "cut an extracted Posts.xml into byte ranges of this many MiB (0: never)")
+    drop_footnote_marks: bool = setting(True, "keep footnote marks whose links are gone ('gracefully [1].'; "
+                                              "default: removed, counted)", flag="keep_footnote_marks")
+    min_image_answer_words: int = setting(25, "an answer with an image and fewer words than this is dropped "
+                                              "(image_answer): its substance was the picture, which the text "
+                                              "lacks (0: off)")
 
     def __post_init__(self):
         if self.top_n < 1:
@@ -71,6 +76,8 @@ class StackExchangeConfig:
             raise ValueError("--max_passage_chars and --max_query_chars must be at least 1")
         if self.short_title_words < 0:
             raise ValueError(f"--short_title_words must be >= 0, not {self.short_title_words}")
+        if self.min_image_answer_words < 0:
+            raise ValueError(f"--min_image_answer_words must be >= 0, not {self.min_image_answer_words}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ class StackExchangePost:
     accepted: bool = False  # answers: set by the pipeline once the question's AcceptedAnswerId is joined
     closed: bool = False  # questions: the row has a ClosedDate
     language_sample: str = ""  # questions: title + start of the body, what language ID reads (titles alone are too short)
+    images: int = 0  # <img> elements in the body (answers)
+    cleanup: Tuple[Tuple[str, int], ...] = ()  # (what text cleanup did, how often): counted by the pipeline
 
     @property
     def language_text(self) -> str:
@@ -197,11 +206,15 @@ def is_short_title(title: str, short_title_words: int) -> bool:
     return len(title.split()) < short_title_words
 
 
-def question_texts(title: str, body_html: str, include_body: bool, short_title_words: int = 0) -> Tuple[str, str]:
+FOOTNOTE_MARKS_REMOVED = "footnote_marks_removed"  # [n] marks whose links are gone, see html_text.drop_footnote_marks
+
+
+def question_texts(title: str, body_html: str, include_body: bool, short_title_words: int = 0,
+                   footnotes: Optional[List[int]] = None) -> Tuple[str, str]:
     """(query, language sample): the title, plus the body as plain text when asked for or when
-    the title is short (fewer than `short_title_words` words)."""
+    the title is short (fewer than `short_title_words` words); `footnotes`: see html_to_text."""
     text = normalize_whitespace(title)
-    body = html_to_text(body_html) if body_html else ""
+    body = html_to_text(body_html, footnotes) if body_html else ""
     sample = f"{text}\n\n{body}"[:LANGUAGE_SAMPLE_CHARS] if body else text
     if (include_body or is_short_title(text, short_title_words)) and body and text:
         return f"{text}\n\n{body}", sample
@@ -218,15 +231,21 @@ def post_from_row(row: Mapping[str, str], site: str, config: StackExchangeConfig
         return StackExchangePost(site, post_id, post_type, None, None, 0, None, None, "")
     score = _int(row, "Score", required=True)
     created, last_activity = _epoch(row, "CreationDate"), _epoch(row, "LastActivityDate")
+    footnotes = [0] if config.drop_footnote_marks else None
     if post_type == QUESTION:
         text, sample = question_texts(_need(row, "Title"), row.get("Body", ""), config.include_question_body,
-                                      config.short_title_words)
+                                      config.short_title_words, footnotes)
         return StackExchangePost(site, post_id, QUESTION, None, _int(row, "AcceptedAnswerId", required=False),
                                  score, created, last_activity, text, language_sample=sample,
-                                 closed=bool(row.get("ClosedDate")))
+                                 closed=bool(row.get("ClosedDate")), cleanup=_cleanup(footnotes))
     parent = _int(row, "ParentId", required=True)
+    body = row.get("Body", "")
     return StackExchangePost(site, post_id, ANSWER, parent, None, score, created, last_activity,
-                             html_to_text(row.get("Body", "")))
+                             html_to_text(body, footnotes), images=count_images(body), cleanup=_cleanup(footnotes))
+
+
+def _cleanup(footnotes: Optional[List[int]]) -> Tuple[Tuple[str, int], ...]:
+    return ((FOOTNOTE_MARKS_REMOVED, footnotes[0]),) if footnotes and footnotes[0] else ()
 
 
 def parse_row_line(raw: bytes, site: str, config: StackExchangeConfig = StackExchangeConfig()) -> StackExchangePost:
@@ -243,6 +262,19 @@ class _AnswerScore:
     def __call__(self, post: StackExchangePost) -> Optional[str]:
         needed = self.config.accepted_min_score if post.accepted else self.config.min_score
         return reasons.DROP_LOW_SCORE if post.score < needed else None
+
+
+@dataclass(frozen=True)
+class _ImageAnswer:
+    """An answer that showed an image and says little besides ("Something like this:"): the picture
+    was the answer, and the text has none of it."""
+
+    min_words: int
+
+    def __call__(self, post: StackExchangePost) -> Optional[str]:
+        if post.images and len(post.text.split()) < self.min_words:
+            return reasons.DROP_IMAGE_ANSWER
+        return None
 
 
 @dataclass(frozen=True)
@@ -267,6 +299,8 @@ def rules(config: StackExchangeConfig, is_question: bool, is_english=None) -> Tu
     else:
         text = (_AnswerScore(config), NotEmpty(), LinkOnly(), MaxChars(config.max_passage_chars),
                 MinChars(config.min_answer_chars))
+        if config.min_image_answer_words:
+            text += (_ImageAnswer(config.min_image_answer_words),)
     language = (English("language_text", detector=is_english),) if config.english_only else ()
     return (_SitePolicy(config),) + text + language
 

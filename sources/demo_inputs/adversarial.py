@@ -84,7 +84,7 @@ def cleaners() -> Dict[str, Callable[[str], object]]:
     """Every transform of input text, by the name the benchmark shows: the ones the sources run."""
     from sources import commoncrawl, semanticscholar, wikipedia
     from sources.text import abstract_text, html_text, langid, latex, markdown, ngrams, normalize
-    from sources.text import wikitext
+    from sources.text import web_text, wikitext
 
     config = commoncrawl.CommonCrawlConfig(max_html_bytes=64 << 20)  # the whole shape read, not a capped prefix
 
@@ -116,4 +116,18 @@ def cleaners() -> Dict[str, Callable[[str], object]]:
         "latex.latex_to_text": lambda text: latex.latex_to_text(text)[0],
         "ngrams.drop_copied_runs": lambda text: ngrams.drop_copied_runs(text, text)[0],
         "commoncrawl.read_page": web_page,
+        # issue 24
+        "web_text.strip_section_label": web_text.strip_section_label,
+        "web_text.is_generic_title(site page)": lambda text: web_text.is_generic_title(
+            "about " + text, web_text.Site("a", "a.example"), "/about/"),
+        "web_text.is_command_line": lambda text: [web_text.is_command_line(line) for line in text.split("\n")],
+        "web_text.prose_lines(commands)": lambda text: web_text.prose_lines(text, [0]),
+        "web_text.passage_of(repeats)": lambda text: web_text.passage_of(text.split("\n"), 256, [0]),
+        "web_text.without_lines": lambda text: web_text.without_lines(text, frozenset(web_text.line_keys(text)[:50])),
+        "commoncrawl.page_lines": lambda text: commoncrawl.page_lines(
+            commoncrawl.WebPage("http://a.example/", "a.example/", "", "", 0, "", text=text), config),
+        "markdown.join_hard_wraps": markdown.join_hard_wraps,
+        "clean_markdown_tally(join_wraps)": lambda text: markdown.clean_markdown_tally(text, True, True),
+        "html_text.drop_footnote_marks": html_text.drop_footnote_marks,
+        "html_text.html_to_text(footnotes)": lambda text: html_text.html_to_text(text, [0]),
     }

@@ -161,35 +161,116 @@ def markdown_to_text(text: str) -> str:
     return text
 
 
+# Hard wraps: a paragraph typed with a line break every ~70 characters (mail and 2005-era comments).
+# Markdown renders such a break as a space; kept, it reads as a line of its own. Lists, quotes,
+# headings, tables, indented lines, hard breaks (two spaces or a backslash at the end) and
+# paragraphs that look like code keep their breaks.
+_LIST_ITEM = re.compile(r" {0,3}(?:[-*+\u2022]|\d{1,9}[.)])(?:\s|$)")
+_BLOCK_START = (">", "#", "|", "    ", "\t")
+_CODE_ENDS = (";", "{", "}")
+_TERMINAL = (".", "!", "?", ":")
+_CLOSERS = "\"')]}\u201d\u2019*_"
+MIN_WRAPPED_LINE_CHARS = 25  # a shorter line ended where its writer wanted ("Cheers,", "Ingredients:")
+
+
+def _prose_line(line: str) -> bool:
+    return bool(line.strip()) and not line.startswith(_BLOCK_START) and not line.lstrip().startswith((">", "#", "|")) \
+        and _LIST_ITEM.match(line) is None and not _MD_HRULE.match(line)
+
+
+def _wraps(line: str, following: str) -> bool:
+    """Whether the break between two prose lines is a wrap: the line is long enough to have been
+    cut, ends without a hard break, and either ends mid-sentence or the next line goes on in lowercase."""
+    if line.endswith(("  ", "\\")) or len(line.strip()) < MIN_WRAPPED_LINE_CHARS:
+        return False
+    first = following.lstrip()[:1]
+    return first.islower() or not line.rstrip().rstrip(_CLOSERS).endswith(_TERMINAL)
+
+
+def _wrapped_paragraph(lines: List[str]) -> Tuple[List[str], int]:
+    """(lines with wrapped breaks joined, breaks joined). A paragraph where at least half the breaks
+    (and two or more) are wraps was typed hard-wrapped: every break between prose lines is joined."""
+    if len(lines) < 2 or any(line.rstrip().endswith(_CODE_ENDS) or line.lstrip().startswith(("{", "}"))
+                             for line in lines):
+        return lines, 0
+    prose = [_prose_line(line) for line in lines]
+    breaks = [prose[i] and prose[i + 1] for i in range(len(lines) - 1)]
+    wraps = [breaks[i] and _wraps(lines[i], lines[i + 1]) for i in range(len(lines) - 1)]
+    n_wraps = sum(wraps)
+    if not n_wraps:
+        return lines, 0
+    if n_wraps >= 2 and 2 * n_wraps >= len(breaks):
+        wraps = breaks
+    out, joined = [lines[0]], 0
+    for i, wrap in enumerate(wraps):
+        if wrap:
+            out[-1] = out[-1].rstrip() + " " + lines[i + 1].lstrip()
+            joined += 1
+        else:
+            out.append(lines[i + 1])
+    return out, joined
+
+
+def join_hard_wraps(text: str) -> Tuple[str, int]:
+    """(Markdown prose with the line breaks that wrap a paragraph of prose joined by a space, breaks
+    joined). Paragraphs are cut at blank lines; one pass over the lines (linear)."""
+    if "\n" not in text:
+        return text, 0
+    out: List[str] = []
+    paragraph: List[str] = []
+    total = 0
+    for line in text.split("\n") + [""]:
+        if line.strip():
+            paragraph.append(line)
+            continue
+        if paragraph:
+            joined_lines, joined = _wrapped_paragraph(paragraph)
+            out.extend(joined_lines)
+            total += joined
+            paragraph = []
+        out.append(line)
+    return ("\n".join(out[:-1]), total) if total else (text, 0)
+
+
 def _has_code_block(text: str) -> bool:
     return "```" in text or "~~~" in text or "    " in text or "\t" in text
 
 
-def _clean_prose(text: str, drop_quotes: bool) -> Tuple[str, int]:
-    removed = 0
+def _clean_prose(text: str, drop_quotes: bool, join_wraps: bool = False) -> Tuple[str, int, int]:
+    removed = joined = 0
     if drop_quotes and ">" in text:
         text, removed = drop_quoted_lines(text)
-    return normalize_whitespace(markdown_to_text(text)), removed
+    if join_wraps:
+        text, joined = join_hard_wraps(text)
+    return normalize_whitespace(markdown_to_text(text)), removed, joined
 
 
-def clean_markdown_counted(text: str, drop_quotes: bool = False) -> Tuple[str, int]:
-    """(clean_markdown's text, quoted lines dropped). Entities go first (``&gt;`` is a quote
-    marker); code blocks are kept verbatim, the prose between them becomes plain text."""
+def clean_markdown_tally(text: str, drop_quotes: bool = False, join_wraps: bool = False) -> Tuple[str, int, int]:
+    """(clean_markdown's text, quoted lines dropped, wrapped line breaks joined). Entities go first
+    (``&gt;`` is a quote marker); code blocks are kept verbatim, the prose between them becomes plain
+    text; with `join_wraps`, hard-wrapped paragraphs of prose are joined (join_hard_wraps)."""
     text = unescape_entities(text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not _has_code_block(text):
-        return _clean_prose(text, drop_quotes)
-    pieces, removed = [], 0
+        return _clean_prose(text, drop_quotes, join_wraps)
+    pieces, removed, joined = [], 0, 0
     for is_code, block in markdown_blocks(text):
         if is_code:
             cleaned = normalize_code(block)
         else:
-            cleaned, dropped = _clean_prose(block, drop_quotes)
+            cleaned, dropped, wraps = _clean_prose(block, drop_quotes, join_wraps)
             removed += dropped
+            joined += wraps
         if cleaned.strip():
             pieces.append(cleaned)
-    return "\n\n".join(pieces).strip(), removed
+    return "\n\n".join(pieces).strip(), removed, joined
+
+
+def clean_markdown_counted(text: str, drop_quotes: bool = False) -> Tuple[str, int]:
+    """(clean_markdown's text, quoted lines dropped)."""
+    cleaned, removed, _ = clean_markdown_tally(text, drop_quotes)
+    return cleaned, removed
 
 
 def clean_markdown(text: str, drop_quotes: bool = False) -> str:

@@ -18,6 +18,7 @@ rules: terminal punctuation, at least 3 words, no cookie/terms/JavaScript notice
 
 import codecs
 import functools
+import hashlib
 import html
 import re
 from dataclasses import dataclass
@@ -289,9 +290,105 @@ TITLE_LABELS = frozenset({"details", "re", "fw", "fwd", "view", "viewing", "topi
 _INDEX_OF = re.compile(r"^(?:index of|directory listing for|listing of)\b", re.I)
 
 
-def is_generic_title(title: str) -> bool:
-    """A title that names no page: "Home", "Index of /pub", "404 Not Found", "Untitled Document"."""
-    return _squash(title) in GENERIC_TITLES or _INDEX_OF.match(title) is not None
+# A site's own pages about itself: "About IA", "Donate", "Who We Are", "Contact the team". Their title
+# names the page only with the site's name in it ("About the Internet Archive"): without it, every
+# site's about page has the same query.
+SITE_PAGE_HEADS = ("about", "donate", "donation", "donations", "contact", "support", "who we are", "what we do",
+                   "our mission", "our team", "our story", "our staff", "meet the team", "get involved",
+                   "get in touch", "join us", "give", "make a gift", "ways to give", "how to help")
+# Words that may follow the head without naming anything ("About us", "Donate now", "Contact information").
+SITE_PAGE_FILLERS = frozenset({"us", "me", "our", "the", "this", "site", "page", "now", "today", "here", "info",
+                               "information", "form", "details", "team", "to", "a", "an", "gift", "online",
+                               "and", "history", "staff", "people", "mission", "organization", "organisation",
+                               "website", "company", "with", "hours", "directions", "and"})
+# Path segments of such pages (extension left out): with one in the URL, "About IA" is the site's
+# about page; without, "About a Boy" is a film's page.
+SITE_PAGE_SLUGS = frozenset({"about", "about-us", "aboutus", "about_us", "about-me", "aboutme", "donate",
+                             "donation", "donations", "give", "giving", "support", "support-us", "contact",
+                             "contact-us", "contactus", "contact_us", "who-we-are", "whoweare", "our-team", "team",
+                             "mission", "our-mission", "get-involved", "join", "join-us", "staff"})
+_SITE_PAGE_HEADS = tuple(sorted((tuple(h.split()) for h in SITE_PAGE_HEADS), key=len, reverse=True))
+_TITLE_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
+MAX_SITE_PAGE_REST_WORDS = 3  # "About IA", "About the Project": a longer rest says what the page is about
+
+
+def is_site_page_path(path: str) -> bool:
+    """A URL path with an about, donate or contact segment (/about/, /donate.php, /who-we-are)."""
+    return any(segment.lower().split(".")[0] in SITE_PAGE_SLUGS for segment in path[:300].split("/")[:8])
+
+
+def is_site_page_title(title: str, site: "Site" = None, path: str = "") -> bool:
+    """An about, donate or contact page's title that names nothing else: the head alone or with
+    filler words ("Donate Now", "Who We Are", "Contact Us"), or, on a URL with such a path segment,
+    the head and a few words that do not name the site ("About IA" on archive.org/about/). Kept:
+    the site's name with it ("About the Internet Archive"), a longer rest, and outside such URLs
+    any rest ("Support Vector Machines", "About a Boy"). Reads at most the first 12 words."""
+    words = [w.casefold() for w in _TITLE_WORD.findall(title[:200])][:12]
+    for head in _SITE_PAGE_HEADS:
+        if tuple(words[:len(head)]) == head:
+            rest = [w for w in words[len(head):] if w not in SITE_PAGE_FILLERS]
+            if not rest:
+                return True
+            if len(rest) > MAX_SITE_PAGE_REST_WORDS or len(words) >= 12 or not is_site_page_path(path):
+                return False
+            return not (site is not None and site.is_named_by(" ".join(rest)))
+    return False
+
+
+# A personal or lab site's sections, once the site's name is split off ("research | Kyle Lo"): the
+# title says what kind of page it is, not what it holds.
+SECTION_TITLES = frozenset(_squash(t) for t in (
+    "research", "publications", "selected publications", "papers", "projects", "teaching", "talks", "cv",
+    "resume", "bio", "biography", "members", "students", "people", "team", "lab members"))
+
+
+def is_generic_title(title: str, site: "Site" = None, path: str = "") -> bool:
+    """A title that names no page: "Home", "Index of /pub", "404 Not Found", "Untitled Document",
+    a site section's name alone ("Research", "Publications"), and a site's about, donate or contact
+    page unless the site's name stays with it (is_site_page_title)."""
+    squashed = _squash(title)
+    return (squashed in GENERIC_TITLES or squashed in SECTION_TITLES or _INDEX_OF.match(title) is not None
+            or is_site_page_title(title, site, path))
+
+
+# Section labels sites put before or after the page's own title ("Blog - Why we moved", "Why we
+# moved - News"): cut when another part remains.
+SECTION_LABELS = frozenset(_squash(t) for t in (
+    "blog", "news", "articles", "article", "posts", "post", "stories", "story", "press", "press release",
+    "press releases", "events", "event", "updates", "announcements", "insights", "resources", "category",
+    "categories", "archives", "archive", "tag", "tags", "topic", "topics", "forum", "forums", "thread",
+    "discussion", "podcast", "episodes", "videos", "video", "library", "latest news", "news and events",
+    "news & events", "our blog", "the blog", "blog post", "news release", "newsroom", "magazine"))
+_LABEL_SEPARATOR = _TITLE_SEPARATORS
+
+
+def strip_section_label(title: str) -> Tuple[str, bool]:
+    """(title, cut?): a section label before or after the title's own words ("Blog - Why we moved",
+    "Blog: Why we moved", "Why we moved | News") cut; a title that is only a label stays. The
+    "Label: " prefix is cut once (the rest is not read again for one: linear)."""
+    cut = False
+    prefix, colon, rest = title.partition(": ")
+    if colon and rest.strip() and len(prefix) <= 40 and _squash(prefix) in SECTION_LABELS:
+        title, cut = rest.strip(), True
+    parts = [p.strip() for p in _LABEL_SEPARATOR.split(title.strip()) if p.strip()]
+    if len(parts) < 2:
+        return title, cut
+    if _squash(parts[0]) in SECTION_LABELS:
+        parts, cut = parts[1:], True
+    if len(parts) >= 2 and _squash(parts[-1]) in SECTION_LABELS:
+        parts, cut = parts[:-1], True
+    if not cut:
+        return title, False
+    # the rest keeps its own separators: only the label and the separator next to it go
+    return _rejoin(title, parts), True
+
+
+def _rejoin(title: str, parts: List[str]) -> str:
+    """The stretch of `title` from the first kept part to the last (its own separators kept)."""
+    start = title.find(parts[0])
+    end = title.rfind(parts[-1])
+    return title[start:end + len(parts[-1])].strip() if start != -1 and end != -1 and end >= start else \
+        " - ".join(parts)
 
 
 # ---- prose lines, sentences, passages ----
@@ -322,11 +419,51 @@ ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "
                            "mt", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"})
 
 
-def prose_lines(text: str) -> List[str]:
+# Shell and command lines that pages show as text ("$ pip install foo", "sudo apt-get install -y git",
+# "git clone https://…"): no prose, though some end in a full stop. A line is one when it starts with
+# a prompt ("$ ", "% ", "user@host:~$ ") and a word, or with a command name (after an optional
+# "sudo") and holds a flag, a path, an assignment, a pipe or a known subcommand. Read token by token
+# (linear): no backtracking pattern.
+COMMANDS = frozenset({"python", "python2", "python3", "pip", "pip3", "pipx", "conda", "mamba", "git", "npm", "npx",
+                      "yarn", "pnpm", "apt", "apt-get", "yum", "dnf", "brew", "curl", "wget", "cd", "ls", "mkdir",
+                      "rm", "cp", "mv", "chmod", "chown", "docker", "kubectl", "make", "cmake", "gcc", "g++", "tar",
+                      "ssh", "scp", "rsync", "export", "source", "bash", "sh", "zsh", "node", "ruby", "gem",
+                      "cargo", "rustup", "go", "twine", "poetry", "virtualenv", "ln", "unzip", "gunzip", "java",
+                      "javac", "mvn", "gradle", "systemctl", "service", "jupyter", "pytest", "uv"})
+SUBCOMMANDS = frozenset({"install", "uninstall", "clone", "run", "upgrade", "commit", "push", "pull", "init",
+                         "build", "add", "update", "checkout", "config", "create", "activate", "exec", "start",
+                         "stop", "remove", "fetch", "merge", "rebase", "status", "log", "diff", "compose",
+                         "upload", "setup.py", "manage.py", "-m", "-c"})
+_PROMPT = re.compile(r"(?:[$%>#]|[\w.-]{1,40}@[\w.-]{1,60}:[^\s$#]{0,120}[$#]|[A-Za-z]:\\[^>\s]{0,120}>)\s+\S")
+_COMMAND_SIGNS = ("-", "/", "=", "*", "|", "&&", "~", ">", "<", "$", "\\")
+MAX_COMMAND_TOKENS = 24
+
+
+def is_command_line(line: str) -> bool:
+    """A shell or command line shown as text: "$ ls -la", "pip install --user twine",
+    "sudo apt-get install git", "python3 setup.py sdist bdist_wheel", "C:\\> dir"."""
+    line = line.strip()
+    if _PROMPT.match(line[:200]):
+        return True
+    tokens = line[:400].split(None, MAX_COMMAND_TOKENS + 1)
+    if not tokens or len(tokens) > MAX_COMMAND_TOKENS:
+        return False
+    if tokens[0] == "sudo":
+        tokens = tokens[1:]
+    if len(tokens) < 2 or tokens[0] not in COMMANDS:
+        return False
+    arguments = tokens[1:]
+    return (arguments[0].rstrip(".") in SUBCOMMANDS
+            or any(t.startswith(_COMMAND_SIGNS) or "/" in t or "=" in t or "&&" in t for t in arguments))
+
+
+def prose_lines(text: str, commands: Optional[List[int]] = None) -> List[str]:
     """The lines of a main text that read as prose (C4): ending in terminal punctuation, not in an
     ellipsis, at least 3 words, no cookie/terms/JavaScript notice, no markup shown as text, not a
     menu ("Skin: classic | columns | custom!"), no undecodable byte (U+FFFD), not a line seen before on
-    the page (list numbers aside); list bullets and citation marks ([1], [edit]) removed."""
+    the page (list numbers aside); list bullets and citation marks ([1], [edit]) removed. With
+    `commands` (a list), shell and command lines (is_command_line) are left out too, counted in
+    commands[0]."""
     kept, seen = [], set()
     for line in text.split("\n"):
         line = _BULLET.sub("", line.strip())
@@ -340,6 +477,9 @@ def prose_lines(text: str) -> List[str]:
         if any(phrase in lower for phrase in NOTICE_PHRASES) or ("<" in line or "&" in line) and _MARKUP.search(line):
             continue
         if "\ufffd" in line:  # a byte no charset could decode: the line is damaged
+            continue
+        if commands is not None and is_command_line(line):
+            commands[0] += 1
             continue
         key = _LIST_NUMBER.sub("", lower)
         if key in seen:  # the same item again ("6. Alice's Adventures…", "5. Alice's Adventures…")
@@ -385,13 +525,35 @@ def _word_before(line: str, start: int, end: int) -> str:
     return words[-1].lower()
 
 
-def passage_of(lines: List[str], max_words: int) -> str:
+MIN_REPEATED_SENTENCE_WORDS = 3  # "2." and "Yes." may come twice; a sentence of 3+ words once
+
+
+def sentence_key(sentence: str) -> str:
+    """What makes two sentences the same one: letters and digits, casefolded (spacing, quotes and
+    final marks aside)."""
+    return _squash(sentence)
+
+
+def passage_of(lines: List[str], max_words: int, repeats: Optional[List[int]] = None) -> str:
     """The start of the prose, whole sentences up to max_words words; a first sentence longer than
-    the budget is cut at max_words words."""
+    the budget is cut at max_words words. With `repeats` (a list), a sentence already in the passage
+    is left out and counted in repeats[0] ("At this time, the collection is not open to uploads."
+    twice on one page)."""
     out: List[str] = []
     words = 0
+    seen = set()
     for line in lines:
         kept, line_sentences = [], sentences(line)
+        if repeats is not None:
+            unique = []
+            for sentence in line_sentences:
+                key = sentence_key(sentence) if len(sentence.split()) >= MIN_REPEATED_SENTENCE_WORDS else ""
+                if key and key in seen:
+                    repeats[0] += 1
+                    continue
+                seen.add(key)
+                unique.append(sentence)
+            line_sentences = unique
         for sentence in line_sentences:
             n = len(sentence.split())
             if words + n > max_words:
@@ -405,3 +567,37 @@ def passage_of(lines: List[str], max_words: int) -> str:
                 return " ".join(line_sentences[0].split()[:max_words])
             break
     return "\n".join(out)
+
+
+# ---- lines a site repeats (boilerplate) ----
+
+_DIGITS = re.compile(r"\d")
+
+
+def line_key(line: str) -> str:
+    """The key under which a line is counted across a site's pages (CCNet): casefolded, digits as 0,
+    whitespace collapsed, hashed (blake2b, 8 bytes: the same on every run and worker)."""
+    normal = " ".join(_DIGITS.sub("0", line.casefold()).split())
+    return hashlib.blake2b(normal.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def text_key(text: str) -> str:
+    """A page text's key: captures with the same text count as one page of their site."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def line_keys(text: str) -> List[str]:
+    """The distinct keys of a text's non-empty lines, sorted (what a page adds to its site's counts)."""
+    return sorted({line_key(line) for line in text.split("\n") if line.strip()})
+
+
+def without_lines(text: str, keys) -> Tuple[str, int, int]:
+    """(text without the lines whose key is in `keys`, lines removed, characters removed)."""
+    kept, removed, chars = [], 0, 0
+    for line in text.split("\n"):
+        if line.strip() and line_key(line) in keys:
+            removed += 1
+            chars += len(line)
+        else:
+            kept.append(line)
+    return ("\n".join(kept), removed, chars) if removed else (text, 0, 0)

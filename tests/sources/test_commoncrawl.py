@@ -708,3 +708,113 @@ def test_a_page_nested_deeper_than_max_dom_depth_gets_plain_text_and_is_counted(
     assert parse(response("http://b.example/", bold)).too_deep
     with pytest.raises(ValueError, match="--max_dom_depth must be at least 1"):
         commoncrawl.CommonCrawlConfig(max_dom_depth=0)
+
+
+# ---- issue 24: about/donate/contact titles, section labels, repeated sentences, command lines, boilerplate ----
+
+def test_about_donate_and_contact_pages_are_generic_unless_the_site_name_stays():
+    archive = Site("Internet Archive", "www.archive.org")
+    for title, path in (("Donate", "/donate/"), ("Who We Are", "/about/"), ("About IA", "/about/about.php"),
+                        ("Donate Now", "/"), ("Contact Us", "/contact"), ("About the Project", "/about/")):
+        assert is_generic_title(title, archive, path), title
+    for title, path in (("About the Internet Archive", "/about/"), ("About Internet Archive", "/about/about.php"),
+                        ("About a Boy", "/films/about-a-boy"), ("Support Vector Machines", "/notes/svm"),
+                        ("Contact lenses and dry eyes: what helps", "/contact"),
+                        ("About IA", "/details/ia-report")):
+        assert not is_generic_title(title, archive, path), title
+
+
+def test_a_real_about_page_titled_about_ia_is_dropped_as_generic(shared_data):
+    """archive.org's credits page (a real record) re-served as its about page under "About IA"."""
+    block = real_response(shared_data, IA, "archive.org/about/credits.php")
+    assert b"<title>Internet Archive: Credits</title>" in block
+    about = block.replace(b"<title>Internet Archive: Credits</title>", b"<title>Internet Archive: About IA</title>")
+    item = parse(warc_record("response", "http://www.archive.org/about/about.php", about))
+    assert item.title == "About IA" and not item.text  # refused before extraction
+    assert commoncrawl.drop_reason(item, CONFIG) == schemas.reasons.DROP_GENERIC_TITLE
+    named = parse(warc_record("response", "http://www.archive.org/about/about.php", block.replace(
+        b"<title>Internet Archive: Credits</title>", b"<title>About the Internet Archive</title>")))
+    assert named.title == "About the Internet Archive" and named.text
+
+
+@pytest.mark.parametrize("title, expected, cut", [
+    ("Blog - Moving from Paperpile to Zotero", "Moving from Paperpile to Zotero", True),
+    ("Blog: Moving from Paperpile to Zotero", "Moving from Paperpile to Zotero", True),
+    ("Moving from Paperpile to Zotero | News", "Moving from Paperpile to Zotero", True),
+    ("Blog", "Blog", False),
+    ("Chapter 3 - The Long Walk Home", "Chapter 3 - The Long Walk Home", False),
+    ("News - Spider-Man: Homecoming - Review", "Spider-Man: Homecoming - Review", True),
+])
+def test_section_labels_are_cut_from_titles(title, expected, cut):
+    from sources.text.web_text import strip_section_label
+
+    assert strip_section_label(title) == (expected, cut)
+
+
+def test_a_real_post_titled_blog_dash_loses_the_label_and_it_is_counted(shared_data):
+    block = real_response(shared_data, WGET, "2023/04/11/paperpile-to-zotero")
+    old = b">Moving from Paperpile to Zotero</h1>"  # its <title> is the author's name: the title is its <h1>
+    assert old in block
+    labelled = block.replace(old, b">Blog - Moving from Paperpile to Zotero</h1>")
+    url = "https://maria-antoniak.github.io/2023/04/11/paperpile-to-zotero.html"
+    item = parse(warc_record("response", url, labelled))
+    assert item.title == "Moving from Paperpile to Zotero"
+    assert (commoncrawl.TITLE_SECTION_LABEL_CUT, 1) in item.cleaned
+    kept = parse(warc_record("response", url, labelled), commoncrawl.CommonCrawlConfig(strip_title_labels=False))
+    assert kept.title == "Blog - Moving from Paperpile to Zotero"
+
+
+def test_a_sentence_repeated_on_a_real_page_is_left_out_of_its_passage_once(shared_data):
+    block = real_response(shared_data, IA, "archive.org/details/GratefulDead")
+    sentence = "At this time, the Grateful Dead collection is not open to public uploads."
+    item = parse(warc_record("response", "http://www.archive.org/details/GratefulDead", block))
+    assert item.text.count(sentence) == 2 and item.passage.count(sentence) == 1
+    assert (commoncrawl.REPEATED_SENTENCES_DROPPED, 1) in item.cleaned
+    kept = parse(warc_record("response", "http://www.archive.org/details/GratefulDead", block),
+                 commoncrawl.CommonCrawlConfig(drop_repeated_sentences=False))
+    assert kept.passage.count(sentence) == 2
+    assert passage_of(["Two two. One two three. One two three!", "Two two."], 20, [0]) == "Two two. One two three.\nTwo two."
+
+
+def test_command_lines_on_a_real_page_are_left_out_of_its_prose(shared_data):
+    """The real "Make Your Project Pippable" page, its commands ending in a full stop (as some pages write them)."""
+    block = real_response(shared_data, WGET, "2020/03/25/pip.html")
+    commands = [b"python3 -m pip install --user --upgrade twine", b"python3 setup.py sdist bdist_wheel"]
+    for command in commands:
+        assert command in block
+        block = block.replace(command, command + b".")
+    url = "https://maria-antoniak.github.io/2020/03/25/pip.html"
+    item = parse(warc_record("response", url, block))
+    assert "python3" not in item.prose and (commoncrawl.COMMAND_LINES_DROPPED, 2) in item.cleaned
+    assert "This is a no nonsense guide to making your Python project installable via pip." in item.passage
+    kept = parse(warc_record("response", url, block), commoncrawl.CommonCrawlConfig(drop_command_lines=False))
+    assert "python3 setup.py sdist bdist_wheel." in kept.prose
+
+
+def test_command_lines_and_prose_that_starts_like_one():
+    from sources.text.web_text import is_command_line
+
+    for line in ("$ ls -la", "pip install --user twine.", "sudo apt-get install git.", "git clone https://x.org/r.git",
+                 "user@host:~/src$ make", "cd ~/projects && make.", "npm install.", "C:\\Users\\me> dir"):
+        assert is_command_line(line), line
+    for line in ("Make sure the water is cold.", "cd players and vinyl both came back.", "git is a version control system.",
+                 "Go to the store.", "python is a snake and a language."):
+        assert not is_command_line(line), line
+
+
+def test_site_boilerplate_keys_need_pages_of_one_site_and_short_lines_fewer():
+    config = commoncrawl.CommonCrawlConfig()
+    page = lambda url, text: commoncrawl.WebPage(url, commoncrawl.url_key(url), "", "", 0, "", text=text, unit="u")
+    lines = commoncrawl.RepeatedLines(config.boilerplate_min_pages)
+    long = "A line of real content that the site repeats on two of its pages, word for word."
+    pages = [page("http://s.example/1", f"New: Read the Team's Blog!\n{long}\nOne."),
+             page("http://s.example/2", f"New: Read the Team's Blog!\n{long}\nTwo."),
+             page("https://www.s.example/2#x", "Menu line\nA third capture of page 2."),  # the same page: counts once
+             page("http://s.example/3", "Menu line\nThree.")]
+    counts = lines.create()
+    for p in pages:
+        counts = lines.add(counts, commoncrawl.page_lines(p, config))
+    found = set(lines.extract(lines.merge([counts, lines.create()])))
+    key = commoncrawl.line_key
+    assert found == {key("New: Read the Team's Blog!"), key("Menu line")}
+    assert {commoncrawl.boilerplate_group(p) for p in pages} == {"u\ts.example"}
