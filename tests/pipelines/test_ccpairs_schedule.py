@@ -1,5 +1,6 @@
-"""Scheduled runs on the demo inputs: versions named by date, unchanged sources not re-extracted,
-LATEST moved only after a whole run; and the demo corpus's report rendered by a real browser."""
+"""Scheduled runs of the project's own ccpairs.yaml on generated dumps of all five sources: versions
+named by date, unchanged sources not re-extracted, LATEST moved only after a whole run; and the demo
+corpus's report rendered by a real browser."""
 
 import json
 import os
@@ -14,8 +15,12 @@ import yaml
 
 from pipelines import schedule
 from schemas import versions
-from sources.demo_inputs import reddit, stackexchange
-from tests.pipelines.test_ccpairs import eval_folder
+from sources.demo_inputs import commoncrawl, reddit, semanticscholar, stackexchange, wikipedia
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
+SOURCES = ("reddit", "stackexchange", "wikipedia", "semanticscholar", "commoncrawl")
+DEMO_WRITERS = {"reddit": reddit, "stackexchange": stackexchange, "wikipedia": wikipedia,
+                "semanticscholar": semanticscholar, "commoncrawl": commoncrawl}
 
 
 def run_schedule(spec, date, capsys):
@@ -23,28 +28,46 @@ def run_schedule(spec, date, capsys):
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
+def spec_copy(tmp: pathlib.Path) -> dict:
+    """The repository's ccpairs.yaml, its output and its relative paths moved under tmp: the globs
+    stay as written (tmp/dumps/... holds the generated dumps under their publishers' names), and the
+    evaluation set is the one the spec names, in this repository."""
+    spec = yaml.safe_load((REPOSITORY / "ccpairs.yaml").read_text())
+    spec["output"] = str(tmp / "out")
+    for source in spec["sources"].values():
+        source["input"] = [str(tmp / pattern) for pattern in source["input"]]
+    spec["corpus"]["decontaminate"] = [str(REPOSITORY / folder) for folder in spec["corpus"]["decontaminate"]]
+    return spec
+
+
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("schedule")
-    reddit.write_demo_dumps(str(tmp / "in" / "reddit"))
-    stackexchange.write_demo_dumps(str(tmp / "in" / "stackexchange"))
+    for source in SOURCES[:-1]:
+        DEMO_WRITERS[source].write_demo_dumps(str(tmp / "dumps" / source))
+    commoncrawl.write_demo_crawl(str(tmp / "dumps" / "commoncrawl"))  # the demo's crawl, under its CC paths
     spec = tmp / "ccpairs.yaml"
-    spec.write_text(yaml.safe_dump({
-        "output": str(tmp / "out"),
-        "sources": {"reddit": {"input": [str(tmp / "in" / "reddit" / "R*_demo.zst")]},
-                    "stackexchange": {"input": [str(tmp / "in" / "stackexchange" / "*.7z")],
-                                      "options": {"top_n": 1}}},
-        "corpus": {"decontaminate": [eval_folder(tmp)], "options": {"pool_size": 100}},
-    }))
+    spec.write_text(yaml.safe_dump(spec_copy(tmp), sort_keys=False))
     assert schedule.main([str(spec), "--date", "2026-11-20"]) == 0
     return {"tmp": tmp, "spec": spec, "out": tmp / "out"}
+
+
+def test_the_projects_spec_names_all_five_sources_and_a_shipped_evaluation_set():
+    spec = schedule.load_spec(str(REPOSITORY / "ccpairs.yaml"))
+    assert [source.name for source in spec.sources] == list(SOURCES)
+    assert all(not os.path.isabs(folder) and not folder.startswith("..") for folder in spec.decontaminate)
+    assert all((REPOSITORY / folder / "qrels" / "test.tsv").is_file() for folder in spec.decontaminate)
 
 
 def test_first_run_extracts_every_source_and_points_latest_at_the_dated_version(first_run):
     out = first_run["out"]
     assert (out / "ccpairs" / "LATEST").read_text() == "2026-11-20\n"
     manifest = versions.read_manifest(out / "ccpairs" / "2026-11-20")
-    assert [i["path"] for i in manifest["inputs"]] == [str(out / s / "2026-11-20") for s in ("reddit", "stackexchange")]
+    assert [i["path"] for i in manifest["inputs"]] == [str(out / s / "2026-11-20") for s in SOURCES]
+    assert all(manifest["source_counts"][s]["pairs_kept"] > 0 for s in SOURCES)
+    for source in SOURCES:  # every glob of the spec matched a generated dump named as its publisher names it
+        made = versions.read_manifest(out / source / "2026-11-20")
+        assert made["counts"]["pairs"] > 0 and made["inputs"]
     assert versions.resolve_latest(str(out / "ccpairs" / "LATEST")) == str(out / "ccpairs" / "2026-11-20")
 
 
@@ -65,11 +88,12 @@ def test_demo_report_renders_in_headless_chromium(first_run, tmp_path):
 
 
 def test_changed_source_is_re_extracted_unchanged_one_reused(first_run, capsys):
-    reddit.write_demo_dumps(str(first_run["tmp"] / "in" / "reddit"), n_threads=120, seed=1)
+    reddit.write_demo_dumps(str(first_run["tmp"] / "dumps" / "reddit"), n_threads=120, seed=1)
     summary = run_schedule(first_run["spec"], "2026-11-21", capsys)
     steps = {s["source"]: s for s in summary["sources"]}
     assert steps["reddit"] == dict(steps["reddit"], version="2026-11-21", extract=True)
-    assert steps["stackexchange"] == dict(steps["stackexchange"], version="2026-11-20", extract=False)
+    for source in SOURCES[1:]:
+        assert steps[source] == dict(steps[source], version="2026-11-20", extract=False)
     out = first_run["out"]
     assert not (out / "stackexchange" / "2026-11-21").exists()
     assert (out / "ccpairs" / "LATEST").read_text() == "2026-11-21\n"
@@ -83,7 +107,7 @@ def test_an_unchanged_day_makes_no_version_and_a_failed_run_leaves_latest(first_
     assert summary["version"] == latest.strip() and not any(s["extract"] for s in summary["sources"])
     assert not (out / "ccpairs" / "2026-11-22").exists()
     # reddit changed, but another live run holds reddit's version of the day: its job fails, the run stops
-    reddit.write_demo_dumps(str(first_run["tmp"] / "in" / "reddit"), n_threads=90, seed=2)
+    reddit.write_demo_dumps(str(first_run["tmp"] / "dumps" / "reddit"), n_threads=90, seed=2)
     (out / "reddit" / ".2026-11-23.claim").write_text(json.dumps(
         {"run_id": "other", "pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
     with pytest.raises(SystemExit, match="pipelines.reddit failed"):
