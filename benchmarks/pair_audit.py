@@ -49,6 +49,8 @@ INPUTS = {"reddit": ["reddit/*.zst"], "stackexchange": ["stackexchange/beer.stac
           "wikipedia": ["wikipedia/*.bz2"], "semanticscholar": ["semanticscholar/*/*.jsonl*"],
           "commoncrawl": ["commoncrawl/*.warc.gz"]}
 JUDGMENT_NAMES = ("relevant", "weak", "not")
+# Issue 24: 30 pairs per source before and after (Common Crawl: every pair), all five sources.
+ROUND3 = [f"r3_{when}_{source}" for source in INPUTS for when in ("before", "after")]
 ABBREVIATE = 90
 
 
@@ -172,11 +174,14 @@ def report(labels: list[str], notes: pathlib.Path | None) -> None:
     """Summary table + per-label judgment tables; `notes` (Markdown) is put between them."""
     judged = load_judgments()
     by_label = {label: judged_rows(label, judged) for label in labels}
-    lines = ["# Pair audit: Reddit and Stack Exchange, judged by hand", "",
-             f"`python benchmarks/pair_audit.py` — {SAMPLE_SIZE} pairs per source (census labels: every "
-             f"pair), the smallest blake2b(`{SEED}`:passage_id), from the default pipeline outputs on `../shared/data` "
+    lines = ["# Pair audit: all five sources, judged by hand", "",
+             f"`python benchmarks/pair_audit.py report --notes benchmarks/data/pair_audit_notes.md` — {SAMPLE_SIZE} "
+             "pairs per source (census labels and Common Crawl's round 3: every pair), the smallest "
+             f"blake2b(`{SEED}`:passage_id), from the default pipeline outputs on `../shared/data` "
              "(Reddit: RC_2005-12, RC_2019-08.first1007, RS_2019-10.AskWomen; Stack Exchange: "
-             "beer.stackexchange.com.7z). Judgments: `benchmarks/data/pair_audit_judgments.tsv`.", "",
+             "beer.stackexchange.com.7z; Wikipedia: both enwiki samples; Semantic Scholar: the S2AG 2023 and "
+             "S2ORC 2020 samples; Common Crawl: the three WARC samples). Judgments: "
+             "`benchmarks/data/pair_audit_judgments*.tsv`.", "",
              "| sample | source | relevant | weak | not relevant | relevant share | relevant + weak |",
              "|---|---|---|---|---|---|---|"]
     for label, rows in by_label.items():
@@ -204,7 +209,7 @@ def main(argv=None) -> None:
     s.add_argument("extra", nargs="*", help="pipeline flags after --, e.g. -- --parent_min_score=0")
     r = sub.add_parser("report")
     r.add_argument("--labels", nargs="+", default=["before", "round1", "after", "census", "census_after", "parent_any",
-                                                   "accepted_unvoted", "closed"])
+                                                   "accepted_unvoted", "closed"] + ROUND3)
     r.add_argument("--notes", type=pathlib.Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "sample":
