@@ -150,7 +150,7 @@ def build_pool(out_dir: pathlib.Path, shards: Sequence[Shard], size: int, embedd
     last, pool.json."""
     started = time.perf_counter()
     pool = corpus_pool(shards, size) or sample_pool([str(s.path) for s in shards], size)
-    vectors = embedder.embed(pool.texts, kind="passage", batch_size=batch_size)
+    vectors = embedder.embed(pool.texts, kind="passage", batch_size=batch_size, progress=True)
     write_output(out_dir / "pool.parquet", pool.to_table())
     atomic.write_with(out_dir / "pool-embeddings.npy", lambda handle: np.save(handle, vectors))
     meta = {"options_digest": options_digest(options), "rows": len(pool), "dim": int(vectors.shape[1])}
@@ -234,7 +234,8 @@ def embed_once(embedder: Embedder, texts: Sequence[str], kind: str, batch_size: 
     found = [j for j, row in enumerate(known_rows) if row is not None]
     vectors = np.empty((len(distinct), embedder.dim), np.float32)
     if missing:
-        vectors[missing] = embedder.embed([distinct[j] for j in missing], kind=kind, batch_size=batch_size)
+        vectors[missing] = embedder.embed([distinct[j] for j in missing], kind=kind, batch_size=batch_size,
+                                          progress=True)
     if found:
         vectors[found] = known.vectors[[known_rows[j] for j in found]]
     return vectors[where], EmbedCounts(len(missing), len(found), len(texts) - len(distinct))
