@@ -12,9 +12,9 @@ passages of the DBPedia-entity subset are planted (a generated BEIR set without 
 The job runs as `python -m pipelines.ccpairs ... --direct_running_mode=multi_processing
 --direct_num_workers=W`: Beam's FnApiRunner with W SDK worker processes. Memory is the peak RSS of
 each process, polled every 0.1 s: "largest worker" is the biggest SDK worker. Two series:
-- W = the scale (1, 4, and 8 at 16x: with 16 SDK workers FnApiRunner stalls here): every worker
-  gets about the same amount of work (twice as much at 16x), as on Dataflow, where bundles have a
-  bounded size and workers are added with the data. Flat worker memory here means no stage
+- W = the scale (1, 4; 8 at 16x): every worker gets about the same amount of work, as on Dataflow, where
+  bundles have a bounded size and workers are added with the data. (Before issue 25 the 16x run
+  with 16 SDK workers stalled and 8 ran instead; see the results file.) Flat worker memory here means no stage
   gathers a growing share of the corpus (a hot bucket, a group of copies) in one place: the
   boilerplate cluster grows 16x with the corpus.
 - W = 2 fixed: each worker's bundles grow with the corpus; FnApiRunner's local data plane then
@@ -23,7 +23,10 @@ each process, polled every 0.1 s: "largest worker" is the biggest SDK worker. Tw
   beside it and grows alike.
 The runner process holds every PCollection between stages (this runner's shuffle, the part
 Dataflow runs as a service); its memory grows with the corpus and is reported separately.
-CPU is user + system seconds of the job and its workers; records/s per core = input pairs / CPU s.
+CPU is user + system seconds of the job and its workers; records/s per core = input pairs / CPU s,
+which includes each process's start (imports, the evaluation set, Beam's bundle set-up: several
+CPU seconds per SDK worker). The marginal rate, (pairs at the largest scale - pairs at the smallest) /
+(CPU there - CPU here) with the same W, leaves those fixed costs out.
 """
 
 import argparse
@@ -45,7 +48,7 @@ from sources.demo_inputs.beir import write_demo_beir  # noqa: E402
 from sources.demo_inputs.corpus import planted_corpus  # noqa: E402
 
 SHARED_EVAL = ROOT.parent / "shared" / "data" / "eval" / "beir-dbpedia-entity-subset"
-MAX_WORKERS = 8  # FnApiRunner (multi_processing) stalled with 16 SDK workers on this machine
+MAX_WORKERS = 8  # with 16 SDK workers FnApiRunner hangs in its shutdown (close_all), after the job is done: see results
 NEAR_RATES = (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10)
 JACCARD_BINS = ((0.85, 1.01, ">= 0.85"), (0.8, 0.85, "0.80-0.85"), (0.7, 0.8, "0.70-0.80"),
                 (0.5, 0.7, "0.50-0.70"), (0.0, 0.5, "< 0.50"))
@@ -75,6 +78,7 @@ def make_inputs(root: pathlib.Path, n_pairs: int, eval_folder: pathlib.Path):
 def plain_copy(dirs, out: str, num_shards: int, workers: int) -> None:
     """The baseline: read every pair shard and write the pairs as shards again, nothing else."""
     import apache_beam as beam
+    import numpy as np
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
@@ -82,10 +86,20 @@ def plain_copy(dirs, out: str, num_shards: int, workers: int) -> None:
 
     _, units = ccpairs.lineage_of(dirs)
     options = PipelineOptions(["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"])
+
+    def every_pair(table):  # the verdict's output when nothing is dropped
+        ids = np.array([p.encode() for p in table.column("pair_id").to_pylist()])
+        sources = table.column("source").to_pylist()
+        yield ids, np.array([s.encode() for s in sources])
+        for source in set(sources):
+            yield beam.pvalue.TaggedOutput("counts", (source, sources.count(source)))
+
     with beam.Pipeline(runner=FnApiRunner(), options=options) as pipeline:
-        pairs = (pipeline | beam.Create(units) | beam.Reshuffle()
-                 | beam.ParDo(ccpairs.ReadPairShards()).with_outputs("read", main="pairs"))["pairs"]
-        pairs | ccpairs.WriteSourceShards(out, num_shards)
+        tables = (pipeline | beam.Create(units) | beam.Reshuffle()
+                  | beam.ParDo(ccpairs.ReadPairShards()).with_outputs("read", main="tables"))["tables"]
+        kept = tables | "Kept" >> beam.FlatMap(every_pair).with_outputs("counts", main="kept")
+        {"rows": tables, "kept": kept["kept"], "kept_counts": kept["counts"]} | ccpairs.WriteSourceShards(
+            out, num_shards, 0)
 
 
 def run_job(dirs, out: pathlib.Path, eval_folder: pathlib.Path, num_shards: int, workers: int, plain: bool = False):
@@ -218,15 +232,19 @@ def write_markdown(path, base, scales, results, plain, quality):
               "", "Reading the figures: word edits hit 5-gram shingles five times over, so 1% of words replaced gives "
               "Jaccard ~0.9 and 10% gives ~0.4; the LSH curve (P = 0.96 at 0.85, 0.5% at 0.5) removes the first and "
               "keeps the second, as stated in the README.", "",
-              "Memory: with the work per worker fixed (W = scale, 1x and 4x) the largest worker keeps its size while "
-              "the corpus and its boilerplate bucket grow 4x. At 16x FnApiRunner stalled with 16 workers, so 8 ran, "
-              "each with twice the work of the 1x worker. With W fixed at 2 every worker's bundles grow with the "
-              "corpus and so does its memory, for the job as for the plain copy that only reads and writes: "
-              "FnApiRunner hands each worker a whole stage's share as one bundle and buffers it through its local "
-              "data plane, which Dataflow's bounded bundles do not. The job's own state per worker is bounded by "
-              "design: duplicate stages and LSH buckets go through CombineFns whose pre-combining cache holds at "
-              "most 100k keys, the pool at most 2 x pool_size entries, and no stage groups copies or bucket members. "
-              "The runner's memory is this runner's in-process shuffle."]
+              "Memory: with the work per worker fixed (W = scale) the largest worker's peak RSS is listed per "
+              "scale; with W fixed at 2 every worker's bundles grow with the corpus and so does its memory, for "
+              "the job as for the plain copy that only reads and writes: FnApiRunner hands each worker a whole "
+              "stage's share as one bundle and buffers it through its local data plane, which Dataflow's bounded "
+              "bundles do not. The job's own state per worker is bounded by design: keyed stages are numpy chunks "
+              "per key partition (about 100k pairs or 1M bucket entries each, from the input's row count), "
+              "combined by array CombineFns that keep one row per key, the pool at most 2 x pool_size entries, and "
+              "no stage groups copies or bucket members. The runner's memory is this runner's in-process shuffle."]
+    fixed_runs = sorted((r[0], r[2], r[5]) for r in results if r[1] != min(r[0], MAX_WORKERS))
+    if len(fixed_runs) >= 2:
+        (s0, n0, c0), (s1, n1, c1) = fixed_runs[0], fixed_runs[-1]
+        lines += ["", f"Marginal rate with W fixed: ({n1:,} - {n0:,}) pairs / ({c1:.0f} - {c0:.0f}) CPU s = "
+                      f"{(n1 - n0) / max(1e-9, c1 - c0):,.0f} pairs/s per core ({s0}x to {s1}x)."]
     pathlib.Path(path).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

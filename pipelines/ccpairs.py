@@ -15,10 +15,10 @@ input pairs and records_read == used + dropped holds, per source too. In order:
   RepeatedPassage  repeated_passage: same normalised passage (on unless --keep_repeated_passages)
   NearDuplicates   near_duplicate: MinHash LSH over word 5-gram shingles (filtering/minhash.py)
 Each duplicate stage only finds its winners, from slim (key, rank) records combined to the smallest
-rank per key (sources/corpus_keys.pair_rank: best score, then pair_id), never shuffling or holding a
-group of pairs; then one join by pair_id keeps a pair that won every stage and drops it with the
-reason of the first stage it lost. Stages may run side by side on all pairs: a pair that loses an
-earlier stage has a better-ranked twin with the same passage, so it never changes a later winner.
+rank per key (filtering/corpus_keys: pair_rank as rank_bytes: best score, then pair_id), never shuffling
+or holding a group of pairs; then one join by pair_id keeps a pair that won every stage and drops it
+with the reason of the first stage it lost. Stages may run side by side on all pairs: a pair that loses
+an earlier stage has a better-ranked twin with the same passage, so it never changes a later winner.
 
 Near duplicates without connected components or bucket groups: a passage is dropped when any
 of its LSH buckets holds a better-ranked passage. Per bucket a combiner keeps only the best
@@ -26,6 +26,23 @@ of its LSH buckets holds a better-ranked passage. Per bucket a combiner keeps on
 pre-combined on every worker before the shuffle. Each bucket's winner gets one point; a passage
 survives iff it won all `bands` of its buckets (a second combiner sums the points). Every dropped
 passage thus has a better candidate, and the best of every candidate group survives.
+
+How records travel (issue 25): Beam's cost is per element, so no stage sends one element per pair.
+  Read + Prepare   one read batch (<= 10,000 rows of a row group) is one Arrow table; one fused step
+                   decontaminates it and computes every pair's keys, rank and LSH band keys with numpy
+                   over the batch (MinHasher.band_blobs, EvalSet.reasons).
+  keyed stages     numpy chunks (keys, ranks, payload) keyed by a partition of the key space
+                   (Partitions: ~100k pairs or 1M bucket entries per partition, from the input's row
+                   count); array CombineFns (BestPerKeyFn, SumPerKeyFn) keep the best rank / the sum
+                   per key, so a hot key is one row of a chunk; pre-combined per batch and per worker.
+  verdict          one CoGroupByKey by pair_id partition of stubs (pair_id, source) and each stage's
+                   winner ids (JoinMarks): kept ids and outcome counts, never full pairs.
+  writer           the full records (tables from Prepare, decontaminated rows already out) shuffle once,
+                   to their shard (its source's layout from the kept counts, a side input), where the
+                   shard's kept ids filter them; the writer also counts the stats and draws the shard's
+                   pool sample, combined into pool.parquet (BottomK).
+A shard writer holds its shard's input rows, dropped ones included: at most MAX_ROWS_PER_SHARD kept rows
+plus the duplicates of them.
 """
 
 import dataclasses
