@@ -3,12 +3,21 @@
 Why these pieces:
 - Shingles are word 5-grams of the passage's words (sources/text/ngrams.py): edits of a few words
   change few shingles, while two unrelated texts share almost none.
-- The MinHash signature comes from datasketch (its permutations, seeded, and its 32-bit affine
-  scheme): a maintained implementation whose collision probability per row is the Jaccard
-  similarity, so we do not hand-roll the hashing.
+- A shingle's hash is computed with numpy for a whole batch of passages, as decontamination hashes
+  its n-grams: each distinct word is hashed once per process (blake2b, 64 bits), the 5 word hashes
+  of a shingle are combined as a polynomial mod 2^64 and mixed (fmix64); its low 32 bits are the
+  MinHash input. (Until issue 25 round 2 this was datasketch's SHA-1 of each shingle's bytes, in
+  Python: the largest cost of the corpus job.) Any well-mixed hash keeps MinHash's property, that
+  the probability of equal values per permutation is the Jaccard similarity; a test checks the
+  estimate against the exact Jaccard.
+- The permutations are datasketch's (seeded, its 32-bit affine scheme: fmix32, then a * h + b mod
+  2^32 with a odd), drawn as datasketch draws them without importing it on a worker; a test checks
+  the batched signatures equal datasketch's own MinHash fed the same shingle hashes, computed one
+  shingle at a time in plain Python.
 - LSH: the signature is cut into `bands` bands of `rows` values; two passages are candidates
   when one whole band is equal, with probability P(s) = 1 - (1 - s**rows)**bands at Jaccard s.
-  Each band becomes one bucket key, which is all the Beam job needs (pipelines/ccpairs.py).
+  Each band becomes one bucket key (its index and a 64-bit digest of its rows, with numpy), which
+  is all the Beam job needs (pipelines/ccpairs.py).
 - Bands and rows are chosen for a stated threshold t (default 0.8) by minimising the weighted
   area of wrong decisions, as datasketch's MinHashLSH does: false positives below t weigh 0.2,
   false negatives above t weigh 0.8. Recall is weighted up because no pair is verified after
@@ -21,13 +30,11 @@ Why these pieces:
 import dataclasses
 import functools
 import hashlib
-import itertools
-import struct
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
-from datasketch import MinHash
 
+from filtering.decontamination import _fmix64, ngram_hash_array
 from sources.text.ngrams import word_ngrams, words
 
 SHINGLE_WORDS = 5
@@ -121,27 +128,59 @@ class LshParams:
 
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 _CHUNK_SHINGLES = 2048  # shingles per (permutations x shingles) block: 2 MiB of uint32, stays in cache
+_MASK64 = (1 << 64) - 1
 
 
-def shingle_bytes(text: str, tokens: Optional[List[str]] = None, n: int = SHINGLE_WORDS) -> List[bytes]:
-    """The UTF-8 bytes of every word n-gram, in text order, repeats included (a min does not care);
-    what `shingles` returns as a set, without building n strings per shingle: the words are joined
-    once and each shingle is a slice of that."""
-    tokens = words(text) if tokens is None else tokens
-    if len(tokens) < n:
-        return [s.encode("utf-8") for s in shingles(text, n)]
-    joined = " ".join(tokens)
-    data = joined.encode("utf-8")
-    lengths = list(map(len, tokens)) if len(data) == len(joined) else [len(t.encode("utf-8")) for t in tokens]
-    starts = list(itertools.accumulate([0] + [length + 1 for length in lengths[:-1]]))
-    ends = [start + length for start, length in zip(starts, lengths)]
-    return [data[a:b] for a, b in zip(starts, ends[n - 1:])]
+def permutations(num_perm: int, seed: int = SEED) -> Tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutations (a odd, b any 32-bit value), drawn as datasketch 2.0 draws
+    them (a test checks they are the same), without importing datasketch (and scipy) on a worker."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
-def sha1_hash32(items: Sequence[bytes]) -> np.ndarray:
-    """datasketch's sha1_hash32 (the first 4 bytes of SHA-1, little-endian) of each item, as uint32."""
-    sha1 = hashlib.sha1
-    return np.frombuffer(b"".join([sha1(item).digest() for item in items]), dtype="<u4")[::5].astype(np.uint32)
+def _short_shingle(text: str, tokens: List[str]) -> str:
+    """The one shingle of a text under n words (`shingles`): its words, or its normalised text."""
+    return " ".join(tokens) or " ".join(text.casefold().split())
+
+
+def _short_hash64(shingle: str) -> int:
+    return int.from_bytes(hashlib.blake2b(shingle.encode("utf-8"), digest_size=8, person=b"short").digest(), "little")
+
+
+def shingle_hashes(texts: Sequence[str], tokens: Sequence[List[str]], n: int = SHINGLE_WORDS):
+    """(hashes, counts): the 64-bit hash of every word n-gram of every text in text order (repeats
+    kept, a min does not care), and how many each text has (at least 1).
+
+    A shingle's hash is the evaluation n-gram hash (filtering.decontamination.ngram_hash_array):
+    each distinct word hashed once per process (blake2b), the n word hashes combined with numpy as a
+    polynomial mod 2^64 and mixed (MurmurHash3's fmix64). A text under n words has one shingle, its
+    words joined (`shingles`), hashed whole with blake2b."""
+    grams, owners = ngram_hash_array(tokens, n)
+    counts = np.bincount(owners, minlength=len(texts)).astype(np.int64)
+    short = np.flatnonzero(counts == 0)
+    if len(short):
+        extra = np.array([_short_hash64(_short_shingle(texts[i], tokens[i])) for i in short], dtype=np.uint64)
+        grams = np.insert(grams, np.cumsum(counts)[short], extra)  # after the texts before each short one
+        counts[short] = 1
+    return grams, counts
+
+
+def reference_shingle_hash(shingle: str, n: int = SHINGLE_WORDS) -> int:
+    """`shingle_hashes` of one shingle (a string of `shingles`), one word at a time in plain Python
+    integers: the independent reference the tests hold the numpy version to."""
+    tokens = shingle.split(" ")
+    if len(tokens) != n or any(words(t) != [t] for t in tokens):  # the one shingle of a short text
+        return _short_hash64(shingle)
+    h = 0
+    for token in tokens:  # sum of word[i] * K**(n-1-i) mod 2**64, by Horner's rule
+        h = (h * 0x9E3779B97F4A7C15 + int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(),
+                                                      "little")) & _MASK64
+    for shift, multiplier in ((33, 0xFF51AFD7ED558CCD), (33, 0xC4CEB9FE1A85EC53)):  # fmix64
+        h ^= h >> shift
+        h = (h * multiplier) & _MASK64
+    return h ^ (h >> 33)
 
 
 def _fmix32(hv: np.ndarray) -> np.ndarray:
@@ -153,37 +192,41 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
     return hv ^ (hv >> s3)
 
 
+def band_digests(values: np.ndarray) -> np.ndarray:
+    """(..., rows) uint32 -> (...) uint64: a 64-bit digest of each band's row values, in order
+    (a running fmix64 over the rows); two different bands collide with probability ~2**-64."""
+    h = np.full(values.shape[:-1], np.uint64(0x9E3779B97F4A7C15))
+    for r in range(values.shape[-1]):
+        h = _fmix64(h ^ values[..., r].astype(np.uint64))
+    return h
+
+
 class MinHasher:
     """Signatures and band keys for one LshParams; build once per worker (permutations are drawn here).
 
-    `signatures` computes datasketch's affine32 MinHash for a whole batch of passages with numpy
-    (one (permutations x shingles) block per ~2,000 shingles, a min per passage with reduceat);
-    a test checks it equals datasketch's MinHash.update_batch value for value."""
+    `signatures` computes the affine32 MinHash (datasketch's permutations and scheme: fmix32 of a
+    32-bit input hash, then h -> a * h + b mod 2**32 per permutation) of a whole batch of passages
+    with numpy: the input hash is the low 32 bits of `shingle_hashes`, one (permutations x shingles)
+    block per ~2,000 shingles, a min per passage with reduceat. A test checks it equals datasketch's
+    MinHash.update_batch fed the same shingle hashes by an independent pure-Python hash, value for
+    value, and that the share of equal values estimates the exact Jaccard similarity."""
 
     def __init__(self, params: LshParams):
         self.params = params
-        self._permutations = MinHash(num_perm=params.num_perm, seed=SEED, scheme=SCHEME).permutations
+        self._permutations = permutations(params.num_perm)
         used = params.bands * params.rows  # permutations past the last band never reach a key
-        self._a = self._permutations[0][:used].astype(np.uint32)[:, None]  # (permutations, 1)
-        self._b = self._permutations[1][:used].astype(np.uint32)[:, None]
-        self._band_prefix = [struct.pack(">H", band) for band in range(params.bands)]
-
-    def signature(self, text: str) -> np.ndarray:
-        """datasketch's own MinHash of one text (every permutation): the reference `signatures` must equal."""
-        sketch = MinHash(num_perm=self.params.num_perm, seed=SEED, permutations=self._permutations, scheme=SCHEME)
-        sketch.update_batch([s.encode("utf-8") for s in sorted(shingles(text, self.params.shingle_words))])
-        return sketch.hashvalues
+        self._a = self._permutations[0][:used][:, None]  # (permutations, 1)
+        self._b = self._permutations[1][:used][:, None]
+        self._band_prefix = np.array([[band >> 8, band & 0xFF] for band in range(params.bands)], dtype=np.uint8)
 
     def signatures(self, texts: Sequence[str], tokens: Optional[Sequence[List[str]]] = None) -> np.ndarray:
         """(len(texts), bands * rows) uint32: the first bands * rows values of each text's signature."""
-        n = self.params.shingle_words
         tokens = [words(t) for t in texts] if tokens is None else tokens
-        per_text = [shingle_bytes(text, toks, n) for text, toks in zip(texts, tokens)]
-        counts = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
         out = np.empty((len(texts), self._a.shape[0]), dtype=np.uint32)
         if not len(texts):
             return out
-        hv = _fmix32(sha1_hash32([item for items in per_text for item in items]))[None, :]
+        grams, counts = shingle_hashes(texts, tokens, self.params.shingle_words)
+        hv = _fmix32(grams.astype(np.uint32))[None, :]  # the low 32 bits
         ends = np.cumsum(counts)
         first = 0
         while first < len(texts):  # a block of whole texts, about _CHUNK_SHINGLES shingles
@@ -197,21 +240,31 @@ class MinHasher:
 
     def band_blobs(self, texts: Sequence[str], tokens: Optional[Sequence[List[str]]] = None) -> np.ndarray:
         """(len(texts), bands * BAND_KEY_BYTES) uint8: each text's band keys (`band_keys`) end to end."""
+        return self.blobs_of(self.signatures(texts, tokens))
+
+    def blobs_of(self, signatures: np.ndarray) -> np.ndarray:
         rows, bands = self.params.rows, self.params.bands
-        signatures = np.ascontiguousarray(self.signatures(texts, tokens))
-        width = rows * 4
-        blake2b, prefixes = hashlib.blake2b, self._band_prefix
-        data = memoryview(signatures.tobytes())
-        stride = signatures.shape[1] * 4
-        keys = b"".join([prefix + blake2b(data[row + i * width:row + (i + 1) * width], digest_size=8).digest()
-                         for row in range(0, len(texts) * stride, stride) for i, prefix in enumerate(prefixes)])
-        return np.frombuffer(keys, dtype=np.uint8).reshape(len(texts), bands * BAND_KEY_BYTES)
+        digests = band_digests(signatures.reshape(len(signatures), bands, rows))  # (texts, bands)
+        out = np.empty((len(signatures), bands, BAND_KEY_BYTES), dtype=np.uint8)
+        out[:, :, :2] = self._band_prefix
+        out[:, :, 2:] = digests.astype(">u8").view(np.uint8).reshape(len(signatures), bands, 8)
+        return out.reshape(len(signatures), bands * BAND_KEY_BYTES)
 
     def band_keys(self, signature: np.ndarray) -> List[bytes]:
-        """One bucket key per band: the band's index and a 64-bit digest of its rows' values."""
-        rows = self.params.rows
-        return [prefix + hashlib.blake2b(signature[i * rows:(i + 1) * rows].tobytes(), digest_size=8).digest()
-                for i, prefix in enumerate(self._band_prefix)]
+        """One bucket key per band: the band's index (2 bytes, big-endian) and a 64-bit digest of its rows' values."""
+        used = self.params.bands * self.params.rows
+        blob = self.blobs_of(np.asarray(signature, dtype=np.uint32)[None, :used])[0].tobytes()
+        return [blob[i:i + BAND_KEY_BYTES] for i in range(0, len(blob), BAND_KEY_BYTES)]
+
+    def signature(self, text: str) -> np.ndarray:
+        """The signature of one text (every permutation) by datasketch's own MinHash, fed the shingle
+        set's hashes computed one by one in Python (`reference_shingle_hash`): what `signatures` must equal."""
+        from datasketch import MinHash  # the reference only: workers do not import datasketch (nor scipy)
+
+        sketch = MinHash(num_perm=self.params.num_perm, seed=SEED, permutations=self._permutations, scheme=SCHEME,
+                         hashfunc=lambda shingle: reference_shingle_hash(shingle, self.params.shingle_words) & 0xFFFFFFFF)
+        sketch.update_batch(sorted(shingles(text, self.params.shingle_words)))
+        return sketch.hashvalues
 
     def passage_band_keys(self, text: str) -> List[bytes]:
         return self.band_keys(self.signature(text))

@@ -5,7 +5,8 @@ import random
 import pytest
 from datasketch.lsh import _optimal_param
 
-from filtering.minhash import LshParams, MinHasher, candidate_probability, choose_bands_rows, jaccard, shingles
+from filtering.minhash import (LshParams, MinHasher, candidate_probability, choose_bands_rows, jaccard, permutations,
+                               shingles)
 from sources.demo_inputs.corpus import edit_words, vocabulary
 
 
@@ -64,10 +65,38 @@ def test_bad_parameters_are_refused(kwargs):
         LshParams(**kwargs)
 
 
+def test_permutations_are_datasketchs():
+    from datasketch import MinHash
+
+    expected = MinHash(num_perm=256, seed=1, scheme="affine32").permutations
+    assert all((ours == theirs).all() for ours, theirs in zip(permutations(256), expected))
+
+
+def test_signatures_estimate_the_exact_jaccard_similarity():
+    """The share of equal signature values is an unbiased estimate of the shingle sets' Jaccard
+    similarity (standard error sqrt(s(1-s)/k) with k values): the vectorised shingle hash keeps it."""
+    rng, vocab = random.Random(11), vocabulary()
+    hasher = MinHasher(LshParams())
+    originals, copies = [], []
+    for rate in (0.01, 0.02, 0.04, 0.06, 0.1, 0.2) * 20:
+        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(60, 200)))
+        originals.append(text)
+        copies.append(edit_words(rng, text, rate, vocab))
+    a, b = hasher.signatures(originals), hasher.signatures(copies)
+    k = a.shape[1]
+    exact = [jaccard(x, y) for x, y in zip(originals, copies)]
+    estimated = (a == b).mean(axis=1)
+    errors = [(e - s) / max(1e-3, (s * (1 - s) / k) ** 0.5) for e, s in zip(estimated, exact)]
+    assert max(abs(z) for z in errors) < 4.5  # no estimate far outside its standard error
+    assert abs(sum(errors) / len(errors)) < 0.35  # and no bias: the mean z of 120 pairs is ~N(0, 1/120)
+    assert abs(sum(x - y for x, y in zip(estimated, exact)) / len(exact)) < 0.01
+
+
 def test_batched_signatures_and_band_keys_equal_datasketchs_one_text_at_a_time():
     rng, vocab = random.Random(5), vocabulary()
     texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 400))) for _ in range(120)]
-    texts += ["Too short!", "?!", "", "a b c d e", "Ünïcode wörds, ÉCRITS en majuscules et ß straße à la fin"]
+    texts += ["Too short!", "?!", "", "a b c d e", "Ünïcode wörds, ÉCRITS en majuscules et ß straße à la fin",
+              "! ! ! ! !", "one"]
     hasher = MinHasher(LshParams())
     used = hasher.params.bands * hasher.params.rows
     signatures, blobs = hasher.signatures(texts), hasher.band_blobs(texts)
