@@ -48,7 +48,7 @@ SMALL_BERT = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, i
                   max_position_embeddings=512)
 # Per start: optimizer steps, batch and peak learning rate of each of the two training stages.
 STARTS = {
-    "all-MiniLM-L6-v2": dict(train_steps=60, batch_size=64, lr=2e-5),
+    "all-MiniLM-L6-v2": dict(train_steps=30, batch_size=32, lr=2e-5),
     "small random BERT": dict(train_steps=150, batch_size=64, lr=5e-4),
 }
 RESULTS = ROOT / "benchmarks" / "results" / "whole_system.md"
@@ -158,6 +158,8 @@ def main(argv=None) -> None:
     parser.add_argument("--starts", nargs="+", default=list(STARTS), choices=list(STARTS))
     parser.add_argument("--out", default=str(ROOT / "out" / "whole_system"))
     parser.add_argument("--report", action="store_true", help="only re-render the results from <out>/runs.jsonl")
+    parser.add_argument("--append", action="store_true",
+                        help="reuse <out>'s corpus and keep its runs, adding these starts and seeds")
     args = parser.parse_args(argv)
     if not EVAL.is_dir():
         raise SystemExit(f"{SHARED} is absent: this benchmark runs the real samples")
@@ -169,13 +171,17 @@ def main(argv=None) -> None:
         logs = out / "logs"
         logs.mkdir(exist_ok=True)
         table = main_job.StageTable()
-        versions, corpus, stages = shared_corpus(out, logs, table)
-        manifest = read_manifest(corpus)
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=ROOT).stdout.strip()
-        shared_file.write_text(json.dumps({"stages": stages, "corpus": corpus, "command": command, "commit": commit,
-                                           "counts": {s: c["pairs_kept"] for s, c in manifest["source_counts"].items()}}))
-        runs_file.write_text("")
+        if args.append:
+            corpus = json.loads(shared_file.read_text())["corpus"]
+        else:
+            versions, corpus, stages = shared_corpus(out, logs, table)
+            manifest = read_manifest(corpus)
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                    cwd=ROOT).stdout.strip()
+            shared_file.write_text(json.dumps({"stages": stages, "corpus": corpus, "command": command,
+                                               "commit": commit, "counts": {s: c["pairs_kept"] for s, c in
+                                                                            manifest["source_counts"].items()}}))
+            runs_file.write_text("")
         for start in args.starts:
             for seed in args.seeds:
                 result = one_run(start, seed, corpus, out, table)
