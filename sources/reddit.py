@@ -311,6 +311,53 @@ def reply_passage(parent: RedditPost, reply: RedditPost, config: RedditConfig) -
     return passage, cut
 
 
+def copy_rank_key(post) -> Tuple[int, str, int]:
+    """Same fullname twice (overlapping dumps): the best-scored copy wins, then text, then time.
+    (`raw_text` None: a slim copy whose raw text is its cleaned text.)"""
+    raw = post.raw_text if post.raw_text is not None else post.text
+    return (post.score if post.score is not None else -(2**62), raw, post.created_utc or 0)
+
+
+# Replies offered per parent beyond --top_n: a top reply that is only a copy of its query gives
+# way to the next one (the copy is seen only once the parent's text is joined).
+SPARE_REPLIES = 2
+
+
+def pairs_in_memory(posts, config: RedditConfig = RedditConfig(), detect=None) -> list:
+    """The whole rule set on an in-memory list of typed posts: filters, one copy per fullname, the
+    top replies per parent, pairs, pair dedup. A reference for tests and benchmarks (the Beam
+    pipeline does the same with bounded memory per parent); results must agree."""
+    best = {}
+    for post in posts:
+        if drop_reason(post, config) is None:
+            kept = best.get(post.fullname)
+            if kept is None or copy_rank_key(post) > copy_rank_key(kept):
+                best[post.fullname] = post
+    replies = {}
+    for post in best.values():
+        if may_be_reply(post, config):
+            replies.setdefault(post.parent, []).append(post)
+    pairs = {}
+    for parent_id, children in replies.items():
+        parent = best.get(parent_id)
+        if parent is None:
+            continue
+        made = 0
+        for reply in sorted(children, key=reply_rank_key, reverse=True)[:config.top_n + SPARE_REPLIES]:
+            if made == config.top_n:
+                break
+            passage, _ = reply_passage(parent, reply, config)
+            if passage is None:
+                continue
+            made += 1
+            lang = "en" if config.english_only else detect(passage)
+            pair = make_reddit_pair(parent, reply, lang, passage)
+            kept = pairs.get(pair["pair_id"])
+            if kept is None or (pair["query_id"], pair["passage_id"]) < (kept["query_id"], kept["passage_id"]):
+                pairs[pair["pair_id"]] = pair
+    return list(pairs.values())
+
+
 def reply_rank_key(post: RedditPost) -> Tuple[int, int, str]:
     """Order of replies under one parent: higher score, then earlier, then id (deterministic)."""
     return (post.score if post.score is not None else 0, -(post.created_utc or 0), post.fullname)

@@ -34,7 +34,7 @@ CASES = {
     "commoncrawl": (commoncrawl, commoncrawl.CommonCrawlOptions, commoncrawl_demo.write_demo_dumps,
                     ["OneCapturePerUrl", "OnePagePerPassage", "DedupPairs", "WriteManifest"]),
     "reddit": (reddit, reddit.RedditOptions, lambda d: reddit_demo.write_demo_dumps(d, n_threads=5),
-               ["TopReplies/TopN", "JoinParents", "WriteManifest"]),
+               ["OneCopyPerId", "Threads", "DedupPairs", "WriteManifest"]),
     "stackexchange": (stackexchange, stackexchange.StackExchangeOptions,
                       lambda d: se_demo.write_demo_dumps(d, n_questions=5),
                       ["BestAnswers/TopN", "JoinAcceptedClaims", "WriteManifest"]),
