@@ -5,12 +5,14 @@ Outcome strings are what the manifest counts; the same names are Beam counters i
 and a parent at once), so fates are resolved per record key by a priority order.
 """
 
-from typing import Iterable, Sequence, Tuple
+import datetime as _dt
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas import reasons
+from schemas.pairs import PAIR_COLUMNS
 
 NAMESPACE = "ccpairs"
 
@@ -76,13 +78,39 @@ class ResolveFates(beam.PTransform):
         return events | "BestFate" >> beam.CombinePerKey(self._best) | "ToOutcome" >> beam.Map(to_outcome)
 
 
-def _pair_rank(pair):
+_CREATED_AT = PAIR_COLUMNS.index("created_at")
+_QUERY_ID, _PASSAGE_ID = PAIR_COLUMNS.index("query_id"), PAIR_COLUMNS.index("passage_id")
+_UTC = _dt.timezone.utc
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
+
+
+def pair_row(pair: Mapping[str, Any]) -> Tuple:
+    """A pair dict as a plain tuple in PAIR_COLUMNS order, created_at as (epoch seconds, microseconds): what
+    pairs are shuffled as (Beam writes tuples of str/int natively; a datetime would be pickled)."""
+    created = pair["created_at"]
+    row = [pair[c] for c in PAIR_COLUMNS]
+    if created is not None:
+        delta = created - _EPOCH
+        row[_CREATED_AT] = (delta.days * 86400 + delta.seconds, delta.microseconds)
+    return tuple(row)
+
+
+def pair_of_row(row: Tuple) -> Dict[str, Any]:
+    pair = dict(zip(PAIR_COLUMNS, row))
+    created: Optional[Tuple[int, int]] = row[_CREATED_AT]
+    if created is not None:
+        pair["created_at"] = _EPOCH + _dt.timedelta(seconds=created[0], microseconds=created[1])
+    return pair
+
+
+def _pair_rank(row):
     """Of pairs with one pair_id, the one with the smallest (query_id, passage_id) is kept."""
-    return (pair["query_id"], pair["passage_id"])
+    return (row[_QUERY_ID], row[_PASSAGE_ID])
 
 
 class _SmallestPair(beam.CombineFn):
-    """One pair per pair_id in O(1) memory whatever the number of copies (a combiner, not a GroupByKey)."""
+    """One pair per pair_id in O(1) memory whatever the number of copies (a combiner, not a GroupByKey);
+    pairs as pair_row tuples."""
 
     def create_accumulator(self):
         return None
@@ -120,9 +148,9 @@ class DedupPairs(beam.PTransform):
 
         kept = (
             pairs
-            | "KeyByPairId" >> beam.Map(lambda p: (p["pair_id"], p))
+            | "KeyByPairId" >> beam.Map(lambda p: (p["pair_id"], pair_row(p)))
             | "OnePerPairId" >> beam.CombinePerKey(_SmallestPair())
-            | "DropKey" >> beam.Values()
+            | "DropKey" >> beam.Map(lambda kv: pair_of_row(kv[1]))
         )
         fates = (
             (pairs | "CandidateFates" >> beam.FlatMap(candidate_fates),
@@ -132,12 +160,18 @@ class DedupPairs(beam.PTransform):
         return {"pairs": kept, "fates": fates}
 
 
+def _as_count(outcome) -> Tuple[str, int]:
+    return (outcome, 1) if isinstance(outcome, str) else outcome
+
+
 class CountOutcomes(beam.PTransform):
-    """Outcome strings -> a single {outcome: n} dict (empty dict when there are none)."""
+    """Outcome strings, or (outcome, n) counts a stage summed itself (per read batch), -> a single
+    {outcome: n} dict (empty dict when there are none)."""
 
     def expand(self, outcomes):
         return (
             outcomes
-            | "CountEach" >> beam.combiners.Count.PerElement()
+            | "AsCounts" >> beam.Map(_as_count)
+            | "CountEach" >> beam.CombinePerKey(sum)
             | "ToDict" >> beam.combiners.ToDict()
         )

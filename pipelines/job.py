@@ -54,6 +54,12 @@ class SourceJob:
     # default: a unit per file, byte ranges for `splittable` files larger than `split_bytes`
     plan_units: Optional[Callable[[List[Dict], Any], List[ReadUnit]]] = None
     manifest_extra: Callable[[List[Dict], Any], Dict[str, Any]] = _no_extra
+    # config -> record -> outputs, run inside the read batch (pipelines.read.ParseBatch): a source's
+    # first rules, so that a record they drop is a count, never an element. With it, `extract` gets the
+    # read's dict ({"records", "outcomes", each of decide_tags}) instead of the records alone, and
+    # must pass "outcomes" on.
+    decide: Optional[Callable[[Any], Callable[[Any], Any]]] = None
+    decide_tags: tuple = ()
 
 
 def write_source_version(read: Mapping[str, Any], extracted: Mapping[str, Any], *, claim: Claim, dataset: str,
@@ -94,8 +100,14 @@ def build_pipeline(job: SourceJob, pipeline: beam.Pipeline, options) -> Claim:
     else:
         units = plan_read_units(inputs, job.split_bytes(config), job.splittable)
     claim = claim_version(version_path(own.output, job.name, own.dataset_version), own.overwrite)
-    read = pipeline | "Read" >> ReadSource(job.name, units, job.reader(config), job.parse(config))
-    extracted = read["records"] | "Extract" >> job.extract(config)
+    decide = job.decide(config) if job.decide is not None else None
+    read = pipeline | "Read" >> ReadSource(job.name, units, job.reader(config), job.parse(config), decide,
+                                           job.decide_tags)
+    if decide is None:
+        extracted = read["records"] | "Extract" >> job.extract(config)
+    else:
+        extracted = {k: v for k, v in read.items() if k not in ("rejects", "records_read")} | "Extract" >> job.extract(
+            config)
     write_source_version(read, extracted, claim=claim, dataset=job.name, version=own.dataset_version,
                          inputs=inputs, num_shards=own.num_shards, options=as_dict(config),
                          extra=job.manifest_extra(inputs, config))

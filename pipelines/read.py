@@ -8,6 +8,10 @@ batches are reshuffled, so parsing, cleanup and language ID spread over every wo
 shuffle carries one element per batch instead of one per line (Beam's per-element cost dominated
 this job when raw lines were shuffled one by one).
 
+A batch is (path, [(position, where, data), ...]) of plain tuples and bytes, which Beam's
+FastPrimitivesCoder writes natively: a NamedTuple or dataclass in a shuffled element is pickled
+with its class, 15-40x the cost (benchmarks/beam_overhead.md).
+
 A source subclasses UnitReader (how its units become raw records) and gives ParseBatch a parse
 function (raw bytes, path) -> typed record, raising sources.errors.RejectRecord for bad input.
 Every raw record is counted in records_read exactly once; a unit that cannot be opened, or is
@@ -114,8 +118,8 @@ class UnitReader(beam.DoFn):
             if isinstance(item, TruncatedTail):  # a cut stream's tail, or a record over the reader's cap
                 yield reject_output(self._source, path, item.position, item.reason, item.data, item.detail)
                 continue
-            batch.append(item)
-            held += len(item.data)
+            batch.append(tuple(item))  # a plain tuple: Beam's coder writes it natively (a NamedTuple is pickled)
+            held += len(item[2])
             if len(batch) >= self._batch_size or held >= BATCH_BYTES:
                 yield (path, batch)
                 batch, held = [], 0
@@ -147,14 +151,48 @@ class UnitReader(beam.DoFn):
         return f"{what}: read {consumed} of {planned} planned bytes (the file shrank since planning?)"
 
 
+OUTCOMES = "outcomes"
+
+
+class Counted(NamedTuple):
+    """What a `decide` function yields for a record that ends here: its outcome, summed per batch."""
+
+    outcome: str
+    n: int = 1
+
+
 class ParseBatch(beam.DoFn):
     """(path, [Raw]) -> typed records, or rejects with the parser's reason (one odd record never kills the job).
-    A record's `cleanup` ((what its text cleanup changed, how often), ...) is counted here for every source."""
+    A record's `cleanup` ((what its text cleanup changed, how often), ...) is counted here for every source.
 
-    def __init__(self, source: str, parse: Callable[[bytes, str], object]):
-        self._source, self._parse = source, parse
+    `decide(record)`, when given, runs on each parsed record inside the batch (a source's first rules,
+    its split by record kind): it yields what goes on (elements, TaggedOutputs) and Counted outcomes
+    for records that end there, which leave as one (outcome, n) per batch on OUTCOMES, so a dropped
+    record never becomes an element."""
+
+    def __init__(self, source: str, parse: Callable[[bytes, str], object],
+                 decide: Optional[Callable[[object], Iterator]] = None):
+        self._source, self._parse, self._decide = source, parse, decide
 
     def process(self, batch):
+        if self._decide is None:
+            yield from self._parsed(batch)
+            return
+        decide, counts = self._decide, {}
+        for record in self._parsed(batch):
+            if isinstance(record, beam.pvalue.TaggedOutput):
+                yield record
+                continue
+            for out in decide(record):
+                if type(out) is Counted:
+                    counts[out.outcome] = counts.get(out.outcome, 0) + out.n
+                else:
+                    yield out
+        for outcome, n in sorted(counts.items()):
+            count(outcome, n)
+            yield beam.pvalue.TaggedOutput(OUTCOMES, (outcome, n))
+
+    def _parsed(self, batch):
         path, raws = batch
         parse, source = self._parse, self._source
         for position, where, data in raws:
@@ -174,12 +212,15 @@ class ParseBatch(beam.DoFn):
 
 
 class ReadSource(beam.PTransform):
-    """[ReadUnit] -> {"records", "rejects", "records_read"} through a source's UnitReader and parse function."""
+    """[ReadUnit] -> {"records", "rejects", "records_read"} through a source's UnitReader and parse function;
+    with `decide`, also "outcomes" ((outcome, n) per batch) and each of `tags` (decide's tagged outputs)."""
 
     def __init__(self, source: str, units: Sequence[ReadUnit], reader: UnitReader,
-                 parse: Callable[[bytes, str], object]):
+                 parse: Callable[[bytes, str], object], decide: Optional[Callable[[object], Iterator]] = None,
+                 tags: Sequence[str] = ()):
         super().__init__()
         self._source, self._units, self._reader, self._parse = source, list(units), reader, parse
+        self._decide, self._tags = decide, tuple(tags)
 
     def expand(self, pbegin):
         read = (
@@ -191,10 +232,14 @@ class ReadSource(beam.PTransform):
         parsed = (
             read.batches
             | "SpreadBatches" >> beam.Reshuffle()
-            | "Parse" >> beam.ParDo(ParseBatch(self._source, self._parse)).with_outputs(REJECTS, main="records")
+            | "Parse" >> beam.ParDo(ParseBatch(self._source, self._parse, self._decide)).with_outputs(
+                REJECTS, *((OUTCOMES,) + self._tags if self._decide else ()), main="records")
         )
         rejects = (read[REJECTS], parsed[REJECTS]) | "AllRejects" >> beam.Flatten()
-        return {"records": parsed.records, "rejects": rejects, "records_read": read[RECORDS_READ]}
+        out = {"records": parsed.records, "rejects": rejects, "records_read": read[RECORDS_READ]}
+        if self._decide:  # the outcomes decided in the batch, and the decide function's own outputs
+            out.update({tag: parsed[tag] for tag in (OUTCOMES,) + self._tags})
+        return out
 
 
 def lines_of(items: Iterator) -> Iterator:

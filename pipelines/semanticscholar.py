@@ -4,7 +4,9 @@
         [--citation_pairs title-title] [--max_citations_per_paper 50]
 
 On the shared job (pipelines.job): JSON lines (any of the five record kinds, told apart by their
-fields) -> ExtractSemanticScholarPairs:
+fields), split by kind inside the read batch (split_record: unresolved and self-citations are counts
+per batch) -> ExtractSemanticScholarPairs, papers shuffled packed (a plain tuple of fields,
+pipelines.transforms.pack):
 
     parts ---merge per paper id (a combiner)---> papers --rules--> (title, abstract) pairs
     citation rows + legacy outbound citations -> one copy per edge -> per cited paper the
@@ -24,8 +26,8 @@ import apache_beam as beam
 
 from pipelines import accounting, job
 from pipelines.options import source_options
-from pipelines.read import LineFileReader
-from pipelines.transforms import OneCopyPerKey, dropped_outcome
+from pipelines.read import OUTCOMES, Counted, LineFileReader
+from pipelines.transforms import OneCopyPerKey, dropped_outcome, pack, unpack
 from schemas import reasons
 from sources import semanticscholar
 from sources.text.abstract_text import not_an_abstract
@@ -54,11 +56,14 @@ def paper_key(paper_id: str) -> str:
 
 
 class _MergePapers(beam.CombineFn):
+    """Papers (packed, pipelines.transforms.pack) merged per paper id; the accumulator is packed too,
+    since it is what crosses the shuffle."""
+
     def create_accumulator(self):
         return None
 
-    def add_input(self, acc, paper):
-        return paper if acc is None else semanticscholar.merge_parts(acc, paper)
+    def add_input(self, acc, packed):
+        return packed if acc is None else pack(semanticscholar.merge_parts(unpack(acc), unpack(packed)))
 
     def merge_accumulators(self, accs):
         merged = None
@@ -71,23 +76,37 @@ class _MergePapers(beam.CombineFn):
         return acc
 
 
+ROWS, EDGES = "rows", "edges"
+
+
+def split_record(record):
+    """Inside the read batch: paper parts go on as (paper id, packed paper); citation rows as rows
+    (unresolved and self-citations end here, counted per batch); a legacy record's outbound citations
+    become edges of no row of their own."""
+    if isinstance(record, semanticscholar.Citation):
+        if record.cited is None:
+            yield Counted(accounting.dropped(reasons.DROP_CITED_MISSING))
+        elif record.cited == record.citing:
+            yield Counted(accounting.dropped(reasons.DROP_SELF_CITATION))
+        else:
+            yield beam.pvalue.TaggedOutput(ROWS, record)
+        return
+    yield (record.paper_id, pack(semanticscholar.paper_of(record)))
+    for cited in record.cites:
+        if cited != record.paper_id:
+            yield beam.pvalue.TaggedOutput(EDGES, (record.paper_id, cited, ""))
+
+
+def _decide(_config):
+    return split_record
+
+
 class _Split(beam.DoFn):
-    """Paper parts go on as papers; citation rows as edges (unresolved and self-citations end here);
-    a legacy record's outbound citations become edges of no row of their own."""
+    """split_record as a DoFn, for typed records given to ExtractSemanticScholarPairs directly (tests)."""
 
     def process(self, record):
-        if isinstance(record, semanticscholar.Citation):
-            if record.cited is None:
-                yield dropped_outcome(reasons.DROP_CITED_MISSING)
-            elif record.cited == record.citing:
-                yield dropped_outcome(reasons.DROP_SELF_CITATION)
-            else:
-                yield beam.pvalue.TaggedOutput("rows", record)
-            return
-        yield (record.paper_id, semanticscholar.paper_of(record))
-        for cited in record.cites:
-            if cited != record.paper_id:
-                yield beam.pvalue.TaggedOutput("edges", (record.paper_id, cited, ""))
+        for out in split_record(record):
+            yield dropped_outcome(out.outcome.split("/", 1)[1]) if type(out) is Counted else out
 
 
 def _lang(text: str, config: semanticscholar.SemanticScholarConfig) -> str:
@@ -105,7 +124,7 @@ class _TitleAbstract(beam.DoFn):
         self._config = config
 
     def process(self, kv):
-        paper_id, paper = kv
+        paper_id, paper = kv[0], unpack(kv[1])
         yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("records", paper.records)))
         if not self._config.title_abstract_pairs:
             yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reasons.DROP_NO_PAIR)))
@@ -137,12 +156,12 @@ def _with_cited(kv, field: str, config):
     or refused is the row's fate."""
     _, groups = kv
     papers = list(groups["paper"])
-    paper = papers[0] if papers else None
+    paper = unpack(papers[0]) if papers else None
     reason = semanticscholar.endpoint_drop(paper, field, config)
     for capped in groups["edges"]:
         for edge in capped:
             if reason is None:
-                yield (edge[0], (edge, paper))
+                yield (edge[0], (edge, papers[0]))
             elif edge[2]:
                 yield beam.pvalue.TaggedOutput(
                     "events", (edge[2], ("fate", _endpoint_fate(reason, reasons.DROP_CITED_MISSING))))
@@ -152,9 +171,10 @@ def _citation_pairs(kv, field: str, config):
     """(citing id, {paper, edges}) -> citation pairs; a citing paper that is missing or refused is the row's fate."""
     _, groups = kv
     papers = list(groups["paper"])
-    paper = papers[0] if papers else None
+    paper = unpack(papers[0]) if papers else None
     reason = semanticscholar.endpoint_drop(paper, field, config)
     for edge, cited in groups["edges"]:
+        cited = unpack(cited)
         if reason is not None:
             if edge[2]:
                 yield beam.pvalue.TaggedOutput(
@@ -218,18 +238,22 @@ class ExtractSemanticScholarPairs(beam.PTransform):
 
     def expand(self, records):
         config = self._config
-        split = records | "Split" >> beam.ParDo(_Split()).with_output_types(Any).with_outputs(
-            "rows", "edges", "outcomes", main="parts")
-        papers = split.parts | "MergePerPaper" >> beam.CombinePerKey(_MergePapers())
+        if isinstance(records, dict):  # the job: split_record ran inside the read batch
+            parts, rows_in, legacy_edges, early = records["records"], records[ROWS], records[EDGES], records[OUTCOMES]
+        else:  # typed records (tests)
+            split = records | "Split" >> beam.ParDo(_Split()).with_output_types(Any).with_outputs(
+                ROWS, EDGES, "outcomes", main="parts")
+            parts, rows_in, legacy_edges, early = split.parts, split[ROWS], split[EDGES], split.outcomes
+        papers = parts | "MergePerPaper" >> beam.CombinePerKey(_MergePapers())
         title_abstract = papers | "TitleAbstract" >> beam.ParDo(_TitleAbstract(config)).with_outputs(
             "events", main="pairs")
-        rows = split.rows | "OneCopyPerRow" >> OneCopyPerKey(lambda row: row.key, lambda row: row.key)
+        rows = rows_in | "OneCopyPerRow" >> OneCopyPerKey(lambda row: row.key, lambda row: row.key)
         candidates: List = [title_abstract.pairs]
         events: List = [title_abstract.events, rows.records | "RowEvents" >> beam.FlatMap(_row_events)]
         if config.citation_pairs != "none":
             citing_field, cited_field = semanticscholar.citation_fields(config)
             edges = (
-                (rows.records | "RowEdges" >> beam.Map(lambda row: (row.citing, row.cited, row.key)), split.edges)
+                (rows.records | "RowEdges" >> beam.Map(lambda row: (row.citing, row.cited, row.key)), legacy_edges)
                 | "AllEdges" >> beam.Flatten()
                 | "ByCited" >> beam.Map(lambda edge: (edge[1], edge))
                 | "CapPerCited"
@@ -259,7 +283,7 @@ class ExtractSemanticScholarPairs(beam.PTransform):
             | "ToOutcomes" >> beam.FlatMap(_to_outcomes)
         )
         return {"pairs": deduped["pairs"],
-                "outcomes": (split.outcomes, rows.outcomes, outcomes) | "Outcomes" >> beam.Flatten()}
+                "outcomes": (early, rows.outcomes, outcomes) | "Outcomes" >> beam.Flatten()}
 
 
 class _Parser:
@@ -276,6 +300,8 @@ JOB = job.SourceJob(
     reader=lambda config: LineFileReader(semanticscholar.SOURCE, config.max_line_bytes),
     parse=_Parser,
     extract=ExtractSemanticScholarPairs,
+    decide=_decide,
+    decide_tags=(ROWS, EDGES),
 )
 
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import schemas.manifest
-from pipelines.accounting import CountOutcomes
+from pipelines.accounting import CountOutcomes, pair_of_row, pair_row
 from schemas import versions
 from schemas.pairs import PAIR_SCHEMA
 from schemas.rejects import REJECT_SCHEMA
@@ -74,12 +74,16 @@ def _nulls_first(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 class _WriteShard(beam.DoFn):
-    def __init__(self, directory: str, prefix: str, schema: pa.Schema, sort: List[Tuple[str, str]]):
+    def __init__(self, directory: str, prefix: str, schema: pa.Schema, sort: List[Tuple[str, str]],
+                 unpack: Optional[Callable[[Any], Mapping]] = None):
         self._directory, self._prefix, self._schema, self._sort = directory, prefix, schema, sort
+        self._unpack = unpack
 
     def process(self, element, num_shards):
         index, rows = element
         name = versions.shard_name(self._prefix, index, num_shards)
+        if self._unpack is not None:
+            rows = (None if row is None else self._unpack(row) for row in rows)
         table = sorted_table(rows, self._schema, self._sort)
         yield {"path": name, "rows": versions.write_table(versions.join(self._directory, name), table)}
 
@@ -93,17 +97,20 @@ class WriteShards(beam.PTransform):
     """
 
     def __init__(self, directory: str, prefix: str, schema: pa.Schema, sort_key: Callable[[Mapping], str],
-                 sort: List[Tuple[str, str]], num_shards: int = 0, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD):
+                 sort: List[Tuple[str, str]], num_shards: int = 0, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD,
+                 pack: Optional[Callable[[Mapping], Any]] = None, unpack: Optional[Callable[[Any], Mapping]] = None):
         super().__init__()
         self._directory, self._prefix, self._schema, self._sort = directory, prefix, schema, sort
         self._sort_key, self._num_shards, self._rows_per_shard = sort_key, num_shards, rows_per_shard
+        self._pack, self._unpack = pack, unpack  # what a row is shuffled as (a plain tuple), and back
 
     def expand(self, rows):
-        fixed, per_shard, sort_key = self._num_shards, self._rows_per_shard, self._sort_key
+        fixed, per_shard, sort_key, pack = self._num_shards, self._rows_per_shard, self._sort_key, self._pack
         total = rows | "CountRows" >> beam.combiners.Count.Globally()
         num_shards = total | "NumShards" >> beam.Map(shard_count, fixed, per_shard)
         keyed = rows | "AssignShard" >> beam.Map(
-            lambda row, n: (shard_of(sort_key(row), n), row), n=beam.pvalue.AsSingleton(num_shards))
+            lambda row, n: (shard_of(sort_key(row), n), pack(row) if pack else row),
+            n=beam.pvalue.AsSingleton(num_shards))
         # Every shard index gets an (empty) entry, so empty shards are written too.
         empties = num_shards | "AllShardIndexes" >> beam.FlatMap(lambda n: [(i, None) for i in range(n)])
         grouped = (
@@ -112,7 +119,7 @@ class WriteShards(beam.PTransform):
             | "GroupByShard" >> beam.GroupByKey()
         )
         return grouped | "Write" >> beam.ParDo(
-            _WriteShard(self._directory, self._prefix, self._schema, self._sort),
+            _WriteShard(self._directory, self._prefix, self._schema, self._sort, self._unpack),
             num_shards=beam.pvalue.AsSingleton(num_shards))
 
 
@@ -166,7 +173,8 @@ class WriteVersion(beam.PTransform):
 
     def expand(self, pcolls):
         pair_shards = pcolls["pairs"] | "WritePairs" >> WriteShards(
-            self._directory, "pairs", PAIR_SCHEMA, pair_sort_key, PAIR_SORT, self._num_shards)
+            self._directory, "pairs", PAIR_SCHEMA, pair_sort_key, PAIR_SORT, self._num_shards,
+            pack=pair_row, unpack=pair_of_row)
         reject_shards = pcolls["rejects"] | "WriteRejects" >> WriteShards(
             self._directory, "rejects", REJECT_SCHEMA, reject_sort_key, REJECT_SORT, 0, REJECT_ROWS_PER_SHARD)
         outcomes = pcolls["outcomes"] | "CountOutcomes" >> CountOutcomes()

@@ -9,14 +9,89 @@
 
 Outcomes are the strings the manifest counts (pipelines.accounting); fates are (record key, reason)
 events resolved per record by accounting.ResolveFates.
+
+Records cross every shuffle here packed (`pack`/`unpack`): a dataclass as its class name and a
+plain tuple of its fields, which Beam's FastPrimitivesCoder writes natively; a dataclass left to
+Beam is pickled with its class per element, 15x the cost (benchmarks/results/beam_overhead.md).
 """
 
-from typing import Any, Callable, Optional
+import dataclasses
+import importlib
+import operator
+import typing
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import apache_beam as beam
 
 from pipelines import accounting
 from schemas import reasons
+
+
+class _Codec:
+    """A dataclass <-> (its name, its init fields as a plain tuple); fields declared Tuple[SomeDataclass, ...]
+    are packed one level down (a Wikipedia page's sections)."""
+
+    def __init__(self, cls):
+        self.cls, self.name = cls, f"{cls.__module__}:{cls.__qualname__}"
+        self.names = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+        getter = operator.attrgetter(*self.names)
+        self.get = getter if len(self.names) > 1 else (lambda record: (getter(record),))
+        hints = typing.get_type_hints(cls)
+        self.nested = []
+        for i, name in enumerate(self.names):
+            args = typing.get_args(hints.get(name))
+            if typing.get_origin(hints.get(name)) is tuple and args and dataclasses.is_dataclass(args[0]):
+                self.nested.append(i)
+
+    def pack(self, record) -> Tuple:
+        values = self.get(record)
+        if self.nested:
+            values = list(values)
+            for i in self.nested:
+                values[i] = tuple(pack(item) for item in values[i])
+            values = tuple(values)
+        return (self.name, values)
+
+    def unpack(self, values):
+        if self.nested:
+            values = list(values)
+            for i in self.nested:
+                values[i] = tuple(unpack(item) for item in values[i])
+        record = object.__new__(self.cls)  # as pickle rebuilds it: no __init__, no __post_init__
+        for name, value in zip(self.names, values):
+            object.__setattr__(record, name, value)
+        return record
+
+
+_BY_CLASS: Dict[type, _Codec] = {}
+_BY_NAME: Dict[str, _Codec] = {}
+
+
+def _codec_of_class(cls) -> Optional[_Codec]:
+    codec = _BY_CLASS.get(cls)
+    if codec is None and dataclasses.is_dataclass(cls):
+        codec = _BY_CLASS[cls] = _BY_NAME[f"{cls.__module__}:{cls.__qualname__}"] = _Codec(cls)
+    return codec
+
+
+def pack(record) -> Tuple:
+    """A record as Beam encodes it cheaply: (class name, field tuple) for a dataclass, ("", record) otherwise."""
+    codec = _BY_CLASS.get(type(record)) or _codec_of_class(type(record))
+    return codec.pack(record) if codec is not None else ("", record)
+
+
+def unpack(packed: Tuple):
+    name, values = packed
+    if not name:
+        return values
+    codec = _BY_NAME.get(name)
+    if codec is None:
+        module, qualname = name.split(":")
+        cls = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        codec = _codec_of_class(cls)
+    return codec.unpack(values)
 
 
 def dropped_outcome(reason: str) -> beam.pvalue.TaggedOutput:
@@ -71,8 +146,31 @@ class KeepBest(beam.CombineFn):
         return acc
 
 
+class _KeepBestPacked(beam.CombineFn):
+    """KeepBest over (rank, packed record): the rank is computed once per record, before the shuffle."""
+
+    def create_accumulator(self):
+        return (None, None, 0)
+
+    def add_input(self, acc, ranked):
+        return self.merge_accumulators([acc, (ranked[0], ranked[1], 1)])
+
+    def merge_accumulators(self, accs):
+        best_rank, best, n = None, None, 0
+        for rank, packed, k in accs:
+            n += k
+            if packed is not None and (best is None or rank > best_rank):
+                best_rank, best = rank, packed
+        return (best_rank, best, n)
+
+    def extract_output(self, acc):
+        return acc
+
+
 class OneCopyPerKey(beam.PTransform):
-    """Records -> {"records": one copy per key (the best by `rank`), "outcomes": duplicate_record per extra copy}."""
+    """Records -> {"records": one copy per key (the best by `rank`), "outcomes": duplicate_record per extra copy}.
+
+    What is shuffled is (key, (rank, packed record)); a key met once costs one element."""
 
     def __init__(self, key: Callable[[Any], str], rank: Callable[[Any], Any]):
         super().__init__()
@@ -80,15 +178,17 @@ class OneCopyPerKey(beam.PTransform):
 
     def expand(self, records):
         def emit(kv):
-            _, (record, copies) = kv
-            for _ in range(copies - 1):
-                yield dropped_outcome(reasons.DROP_DUPLICATE_RECORD)
-            yield record
+            _, (_, packed, copies) = kv
+            if copies > 1:
+                outcome = accounting.dropped(reasons.DROP_DUPLICATE_RECORD)
+                accounting.count(outcome, copies - 1)
+                yield beam.pvalue.TaggedOutput("outcomes", (outcome, copies - 1))
+            yield unpack(packed)
 
         return (
             records
-            | "KeyById" >> beam.Map(lambda r, key=self._key: (key(r), r))
-            | "BestCopy" >> beam.CombinePerKey(KeepBest(self._rank))
+            | "KeyById" >> beam.Map(lambda r, key=self._key, rank=self._rank: (key(r), (rank(r), pack(r))))
+            | "BestCopy" >> beam.CombinePerKey(_KeepBestPacked())
             | "CountCopies" >> beam.FlatMap(emit).with_outputs("outcomes", main="records")
         )
 
@@ -117,19 +217,20 @@ class TopRepliesPerParent(beam.PTransform):
         parent_key, reply_key, parent_of = self._parent_key, self._reply_key, self._parent_of
         replies = pcolls["replies"]
         pipeline = replies.pipeline
+        rank = self._rank
         top = (
             replies
             | "Eligible" >> beam.Filter(self._eligible)
-            | "ByParent" >> beam.Map(lambda r: (parent_of(r), r))
-            | "TopN" >> beam.combiners.Top.PerKey(self._top_n, key=self._rank)
+            | "ByParent" >> beam.Map(lambda r: (parent_of(r), (rank(r), pack(r))))
+            | "TopN" >> beam.combiners.Top.PerKey(self._top_n, key=operator.itemgetter(0))
         )
         pinned = pcolls.get("pinned")
         if pinned is None:
             pinned = pipeline | "NoPinned" >> beam.Create([])
         joined = {
-            "parent": pcolls["parents"] | "KeyParents" >> beam.Map(lambda p: (parent_key(p), p)),
+            "parent": pcolls["parents"] | "KeyParents" >> beam.Map(lambda p: (parent_key(p), pack(p))),
             "top": top,
-            "pinned": pinned | "KeyPinned" >> beam.Map(lambda r: (parent_of(r), r)),
+            "pinned": pinned | "KeyPinned" >> beam.Map(lambda r: (parent_of(r), pack(r))),
             "dropped": pcolls["dropped_keys"] | "KeyDropped" >> beam.Map(lambda k: (k, True)),
             "children": replies | "ChildIds" >> beam.Map(lambda r: (parent_of(r), reply_key(r))),
         } | "JoinParents" >> beam.CoGroupByKey()
@@ -145,7 +246,8 @@ class _Thread(beam.DoFn):
         parents = list(groups["parent"])
         if parents:
             tops = list(groups["top"])
-            yield (parents[0], list(groups["pinned"]), tops[0] if tops else [])
+            yield (unpack(parents[0]), [unpack(p) for p in groups["pinned"]],
+                   [unpack(packed) for _, packed in tops[0]] if tops else [])
             return
         fate = reasons.DROP_PARENT_DROPPED if any(True for _ in groups["dropped"]) else self._missing_fate
         for child in groups["children"]:

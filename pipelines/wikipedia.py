@@ -18,7 +18,9 @@ stream is one truncated_input reject at its byte offset, the other streams go on
 --max_page_bytes is one record_too_large reject, never held whole; an index offset where no stream
 starts is skipped, counted in the Beam counter ccpairs.index/wikipedia/offset_not_a_stream) -> batches ->
 ParseBatch: page XML -> typed page with its sections cleaned (sources.wikipedia; bad XML or
-wikitext is that page's reject) -> ExtractWikipediaPairs: page rules -> one copy per page id ->
+wikitext is that page's reject), the page rules in the same batch (a dropped page is a count per
+batch, never an element) -> ExtractWikipediaPairs: one copy per page id (pages shuffled as plain
+tuples, pipelines.transforms.pack) ->
 a pair per section -> dedup by pair_id -> per-page fate (used, duplicate_pair).
 
 Counting: records are pages; every page ends as used, dropped (not_article, redirect,
@@ -39,7 +41,7 @@ from apache_beam.metrics import Metrics
 
 from pipelines import accounting, job
 from pipelines.options import UsageError, source_options
-from pipelines.read import Raw, UnitReader, open_unit
+from pipelines.read import OUTCOMES, Counted, Raw, UnitReader, open_unit
 from pipelines.splits import ReadUnit
 from pipelines.transforms import FilterRecords, OneCopyPerKey
 from schemas import reasons
@@ -308,10 +310,14 @@ class ExtractWikipediaPairs(beam.PTransform):
         self._config = config
 
     def expand(self, pages):
-        filtered = pages | "PageRules" >> beam.ParDo(
-            FilterRecords(wikipedia.drop_reason, lambda p: p.key)
-        ).with_outputs("outcomes", "dropped_keys", main="kept")
-        unique = filtered.kept | "OneCopyPerPage" >> OneCopyPerKey(lambda p: p.key, wikipedia.copy_rank_key)
+        if isinstance(pages, dict):  # the job: the page rules ran inside the read batch (page_rules)
+            kept, early = pages["records"], pages[OUTCOMES]
+        else:  # typed pages (tests)
+            filtered = pages | "PageRules" >> beam.ParDo(
+                FilterRecords(wikipedia.drop_reason, lambda p: p.key)
+            ).with_outputs("outcomes", "dropped_keys", main="kept")
+            kept, early = filtered.kept, filtered.outcomes
+        unique = kept | "OneCopyPerPage" >> OneCopyPerKey(lambda p: p.key, wikipedia.copy_rank_key)
         made = unique.records | "MakePairs" >> beam.ParDo(_PagePairs(self._config)).with_outputs("counts", main="pairs")
         deduped = made.pairs | "DedupPairs" >> accounting.DedupPairs()
         resolved = (
@@ -319,8 +325,21 @@ class ExtractWikipediaPairs(beam.PTransform):
             | "FateByPage" >> beam.Map(lambda kv: (wikipedia.page_key_of(kv[0]), kv[1]))
             | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
         )
-        outcomes = (filtered.outcomes, unique.outcomes, resolved) | "Outcomes" >> beam.Flatten()
+        outcomes = (early, unique.outcomes, resolved) | "Outcomes" >> beam.Flatten()
         return {"pairs": deduped["pairs"], "outcomes": outcomes, "detail_counts": made.counts}
+
+
+def page_rules(_config: wikipedia.WikipediaConfig):
+    """The page rules, run inside the read batch: a redirect or a talk page is a count, not an element."""
+    return _page_rules
+
+
+def _page_rules(page: wikipedia.WikiPage):
+    reason = wikipedia.drop_reason(page)
+    if reason is None:
+        yield page
+    else:
+        yield Counted(accounting.dropped(reason))
 
 
 JOB = job.SourceJob(
@@ -330,6 +349,7 @@ JOB = job.SourceJob(
     parse=_Parser,
     extract=ExtractWikipediaPairs,
     plan_units=plan_units,
+    decide=page_rules,
 )
 
 

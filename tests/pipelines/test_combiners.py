@@ -15,7 +15,8 @@ from apache_beam.transforms.core import CallableWrapperCombineFn
 
 from pipelines import accounting
 from pipelines import reddit as PR
-from pipelines.transforms import KeepBest
+from pipelines.transforms import KeepBest, _KeepBestPacked, pack
+from schemas.pairs import PAIR_COLUMNS
 from sources import reddit as SR
 from sources import stackexchange as SS
 
@@ -77,7 +78,10 @@ COMBINERS = {
     "one copy per question (OneCopyPerKey)": (KeepBest(SS.copy_rank_key), ANSWERS + ANSWERS[:30]),
     "best fate (ResolveFates)": (CallableWrapperCombineFn(accounting.BestFate(PR.FATE_PRIORITY)), FATES),
     "outcome counts (CountOutcomes)": (beam.combiners.CountCombineFn(), FATES),
-    "one pair per pair_id (DedupPairs)": (accounting._SmallestPair(), PAIRS),
+    "one copy per record, packed (OneCopyPerKey)": (
+        _KeepBestPacked(), [(PR.copy_rank(p), pack(p), ) for p in COPIES]),
+    "one pair per pair_id (DedupPairs)": (accounting._SmallestPair(),
+                                          [tuple(p.get(c) for c in PAIR_COLUMNS) for p in PAIRS]),
 }
 
 

@@ -128,4 +128,4 @@ def test_batches_are_cut_by_bytes_as_well_as_by_count(tmp_path):
     batches = [item for item in reader.process(ReadUnit(str(path), size=path.stat().st_size))
                if isinstance(item, tuple)]
     assert sum(len(raws) for _, raws in batches) == 20 and len(batches) > 1
-    assert all(sum(len(raw.data) for raw in raws) <= BATCH_BYTES + len(line) for _, raws in batches)
+    assert all(sum(len(raw[2]) for raw in raws) <= BATCH_BYTES + len(line) for _, raws in batches)
