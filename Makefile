@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/fuzz.py
 	$(PY) benchmarks/corpus_job.py
 	$(PY) benchmarks/commoncrawl_pipeline.py
+	$(PY) benchmarks/beam_overhead.py --label "make bench"  # last: one table across all sources and the corpus job
 
 clean:
 	rm -rf out build *.egg-info
