@@ -179,10 +179,8 @@ class OneCopyPerKey(beam.PTransform):
     def expand(self, records):
         def emit(kv):
             _, (_, packed, copies) = kv
-            if copies > 1:
-                outcome = accounting.dropped(reasons.DROP_DUPLICATE_RECORD)
-                accounting.count(outcome, copies - 1)
-                yield beam.pvalue.TaggedOutput("outcomes", (outcome, copies - 1))
+            for _ in range(copies - 1):  # outcome strings, as every source's outcomes are
+                yield dropped_outcome(reasons.DROP_DUPLICATE_RECORD)
             yield unpack(packed)
 
         return (
