@@ -83,7 +83,11 @@ def random_start(folder: pathlib.Path, seed: int) -> str:
     return str(folder)
 
 
-def one_run(start: str, seed: int, corpus: str, out: pathlib.Path, table) -> dict:
+def one_run(start: str, seed: int, corpus: str, out: pathlib.Path, table, control: dict = None) -> dict:
+    """One start and seed through noisy model, filter, final model and evaluation. `control`: the
+    step-0 control's scores of an earlier seed, reused where the start does not depend on the seed
+    (MiniLM's weights and the trained models' settings are the same for every seed, so its control
+    embeds to the same vectors: one evaluation of 5,000 documents saved per seed)."""
     run_out = out / "runs" / f"{start.split()[0].lower()}-seed{seed}"
     logs = run_out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -99,7 +103,11 @@ def one_run(start: str, seed: int, corpus: str, out: pathlib.Path, table) -> dic
     final = timed(stages, "train final", lambda: main_job.train(
         table, "final", [filtered["version_dir"]], run_out, manifest["counts"]["pairs"], args, logs))
     plan = main_job.evaluation_plan(base, noisy, final)
-    scores = timed(stages, "evaluate 3 models", lambda: main_job.evaluate_all(plan, str(EVAL), logs))
+    if control is not None:
+        plan = [run for run in plan if run.name != main_job.CONTROL]
+    scores = timed(stages, f"evaluate {len(plan)} models", lambda: main_job.evaluate_all(plan, str(EVAL), logs))
+    if control is not None:
+        scores = {main_job.CONTROL: dict(control, reused=True), **scores}
     return {"start": start, "seed": seed, **STARTS[start], "stages": stages,
             "kept": manifest["keep_rate"], "pairs_in": manifest["pairs_in"], "pairs_kept": manifest["pairs_kept"],
             "scores": {name: {"ndcg@10": m["ndcg@10"], "recall@100": m["recall@100"],
@@ -145,9 +153,9 @@ def render(runs: list, shared_stages: dict, corpus_counts: dict, command: str) -
     lines += ["", f"Corpus: {corpus_counts}", "", "Time per stage (seconds): shared stages once, then per run:", "",
               "| stage | seconds |", "|---|---|"]
     lines += [f"| {name} | {seconds} |" for name, seconds in shared_stages.items()]
-    stage_names = list(runs[0]["stages"]) if runs else []
+    stage_names = list(dict.fromkeys(name for r in runs for name in r["stages"]))
     lines += ["", "| start | seed | " + " | ".join(stage_names) + " |", "|---|---|" + "---|" * len(stage_names)]
-    lines += [f"| {r['start']} | {r['seed']} | " + " | ".join(str(r['stages'][n]) for n in stage_names) + " |"
+    lines += [f"| {r['start']} | {r['seed']} | " + " | ".join(str(r['stages'].get(n, "")) for n in stage_names) + " |"
               for r in runs]
     return "\n".join(lines) + "\n"
 
@@ -184,7 +192,12 @@ def main(argv=None) -> None:
             runs_file.write_text("")
         for start in args.starts:
             for seed in args.seeds:
-                result = one_run(start, seed, corpus, out, table)
+                earlier = [json.loads(line) for line in runs_file.read_text().splitlines() if line.strip()]
+                control = next((r["scores"][main_job.CONTROL] for r in earlier if r["start"] == start), None)
+                result = one_run(start, seed, corpus, out, table,
+                                 control={"ndcg@10": control["ndcg@10"], "recall@100": control["recall@100"],
+                                          "ndcg@10_per_query": control["per_query"]}
+                                 if control is not None and start == "all-MiniLM-L6-v2" else None)
                 with open(runs_file, "a") as handle:
                     handle.write(json.dumps(result) + "\n")
                 print(json.dumps({k: v for k, v in result.items() if k != "scores"}), flush=True)
