@@ -150,8 +150,10 @@ def _store(done: tuple, out: np.ndarray, bar) -> None:
 
 
 def embed_with_replicas(replicas: Sequence[_Replica], texts: Sequence[str], kind: str, batch_size: int,
-                        tokenizer_threads: int = DEFAULT_TOKENIZER_THREADS, progress: bool = False) -> np.ndarray:
-    """(len(texts), dim) float32 in input order; batches tokenized ahead, spread over the replicas."""
+                        tokenizer_threads: int = DEFAULT_TOKENIZER_THREADS,
+                        progress: Union[bool, str] = False) -> np.ndarray:
+    """(len(texts), dim) float32 in input order; batches tokenized ahead, spread over the replicas.
+    progress: a tqdm bar; a string names what is embedded in the bar (e.g. which model)."""
     check_kind(kind)
     tokenizer = replicas[0].encoder
     out = np.empty((len(texts), tokenizer.dim), dtype=np.float32)
@@ -170,7 +172,8 @@ def embed_with_replicas(replicas: Sequence[_Replica], texts: Sequence[str], kind
         with lock:
             return next(stream, None)
 
-    with tqdm(total=len(texts), disable=not progress, desc=f"embed {kind}", unit="text") as bar:
+    desc = f"{progress}: embed {kind}" if isinstance(progress, str) else f"embed {kind}"
+    with tqdm(total=len(texts), disable=not progress, desc=desc, unit="text") as bar:
         try:
             if len(replicas) == 1:
                 replicas[0].embed_batches(take, out, bar)
@@ -190,7 +193,7 @@ def embed_texts(
     batch_size: int = 128,
     device: Union[str, torch.device, None] = None,
     bf16: bool = True,
-    progress: bool = False,
+    progress: Union[bool, str] = False,
     tokenizer_threads: int = DEFAULT_TOKENIZER_THREADS,
 ) -> np.ndarray:
     """(len(texts), dim) float32, L2-normalised, rows in the order of `texts`.

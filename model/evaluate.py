@@ -28,7 +28,7 @@ import os
 import pathlib
 import sys
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from model.beir import BeirData, load_beir
 from model.embed import device_flag, embed_texts, load_encoder
@@ -39,7 +39,7 @@ from schemas.cli import CommandParser, folder_holding, model_folder, positive_in
 
 
 def retrieve(encoder: TextEncoder, data: BeirData, top_k: int = 100, batch_size: int = 128,
-             progress: bool = False) -> Dict[str, Dict[str, float]]:
+             progress: Union[bool, str] = False) -> Dict[str, Dict[str, float]]:
     """Top-k documents per judged query (only judged queries are scored, as BEIR averages over them)."""
     doc_ids = list(data.corpus)
     query_ids = [q for q in data.queries if data.qrels.get(q)]
@@ -49,7 +49,8 @@ def retrieve(encoder: TextEncoder, data: BeirData, top_k: int = 100, batch_size:
     return {q: {doc_ids[j]: float(s) for j, s in zip(idx[i], scores[i])} for i, q in enumerate(query_ids)}
 
 
-def evaluate(encoder: TextEncoder, data: BeirData, batch_size: int = 128, progress: bool = False) -> Dict[str, Any]:
+def evaluate(encoder: TextEncoder, data: BeirData, batch_size: int = 128,
+             progress: Union[bool, str] = False) -> Dict[str, Any]:
     """The mean metrics, and each judged query's nDCG@10 under "ndcg@10_per_query"."""
     run = retrieve(encoder, data, top_k=100, batch_size=batch_size, progress=progress)
     metrics: Dict[str, Any] = evaluate_run(run, data.qrels, ndcg_k=10, recall_k=100, mrr_k=10)
@@ -114,14 +115,15 @@ def plan_file(text: str) -> List[Dict[str, Optional[str]]]:
     return runs
 
 
-def evaluate_one(model: Optional[str], settings_from: Optional[str], data: BeirData, args) -> Dict[str, Any]:
+def evaluate_one(model: Optional[str], settings_from: Optional[str], data: BeirData, args,
+                 name: Optional[str] = None) -> Dict[str, Any]:
     """One model at its own (or settings_from's) settings, each setting flag given replacing its field."""
     encoder = load_encoder(model, args.device)
     stored = read_settings(settings_from) if settings_from else encoder.settings
     encoder.settings = resolve_settings(stored, vars(args))
     print(f"{model or 'all-MiniLM-L6-v2 (bundled)'}: settings {encoder.settings}", file=sys.stderr)
     started = time.perf_counter()
-    metrics = evaluate(encoder, data, args.batch_size, progress=True)
+    metrics = evaluate(encoder, data, args.batch_size, progress=name or True)
     metrics.update({"model": str(model or "all-MiniLM-L6-v2 (bundled)"), "data": str(args.data),
                     "settings": encoder.settings.to_dict(),
                     "settings_from": str(settings_from or model or "all-MiniLM-L6-v2 (bundled)"),
@@ -144,7 +146,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
           f"{sum(1 for q in data.qrels.values() if q)} judged", file=sys.stderr)
     if args.plan:
         result: Dict[str, Any] = {"runs": {run["name"]: evaluate_one(run.get("model"), run.get("settings_from"),
-                                                                     data, args) for run in args.plan}}
+                                                                     data, args, run["name"]) for run in args.plan}}
     else:
         result = evaluate_one(args.model, args.settings_from, data, args)
     print(json.dumps(result))
