@@ -52,6 +52,7 @@ STARTS = {
     "small random BERT": dict(train_steps=150, batch_size=64, lr=5e-4),
 }
 RESULTS = ROOT / "benchmarks" / "results" / "whole_system.md"
+NOTES = ROOT / "benchmarks" / "data" / "whole_system_notes.md"  # the hand-written reading of the last results
 
 
 def timed(stages: dict, name: str, work):
@@ -176,6 +177,8 @@ def render(runs: list, shared_stages: dict, corpus_counts: dict, command: str) -
             lines.append(f"- {start}: " + "; ".join(verdict(mine, before, after) for before, after in
                                                    (("step0_control", "noisy"), ("noisy", "final"))) + ".")
     lines += ["", WHAT_IT_WOULD_TAKE]
+    if NOTES.is_file():
+        lines += ["", NOTES.read_text(encoding="utf-8").rstrip()]
     sources = sorted({s for r in runs for s in r["pairs_in"]})
     lines += ["", "The consistency filter's kept share per source (pairs kept / pairs in, per seed):", "",
               "| start | seed | " + " | ".join(sources) + " |", "|---|---|" + "---|" * len(sources)]
