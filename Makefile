@@ -19,8 +19,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m pipelines.main --demo --output $(DEMO_OUT)
 
+# Two pytest workers (pytest-xdist), a file's tests on one worker: most tests use one core, so on
+# 2 cores the suite takes about 8 minutes instead of 12.
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -c constraints-cpu.txt -e '.[bench]'  # the baselines some benchmarks measure against

@@ -46,7 +46,8 @@ setup(
             "tqdm",
         ],
         "gcp": ["apache-beam[gcp]>=2.60,<3"],
-        "test": ["pytest>=7", "sentence-transformers>=3", "pytrec-eval-terrier>=0.5",  # trec_eval reference
+        "test": ["pytest>=7", "pytest-xdist>=3",  # make test runs two workers
+                 "sentence-transformers>=3", "pytrec-eval-terrier>=0.5",  # trec_eval reference
                  "hypothesis>=6",  # property-based fuzzing of parsers and cleaners
                  "duckdb>=0.9",  # a corpus version opens in duckdb as it is
                  "datasets>=3,<6"],  # ... and in Hugging Face datasets by its card (no torch; brings pandas)

@@ -166,8 +166,9 @@ def test_a_corrupt_byte_inside_a_record_ends_the_file_with_a_truncated_tail(shar
     assert 20 < len(items) < 48
 
 
-@pytest.mark.parametrize("data", [b"", gzip.compress(b""), b"hello, this is not a WARC\n" * 40,
-                                  gzip.compress(b"<html>not a warc</html>" * 40), os.urandom(2000)])
+@pytest.mark.parametrize("data", [b"", gzip.compress(b"", mtime=0), b"hello, this is not a WARC\n" * 40,
+                                  gzip.compress(b"<html>not a warc</html>" * 40, mtime=0), os.urandom(2000)],
+                         ids=["empty", "empty-gzip", "text", "gzip-html", "random"])
 def test_a_file_that_is_not_a_warc_is_refused_before_any_record(data):
     with pytest.raises(RejectRecord) as exc:
         warc.WarcFileReader(io.BytesIO(data), "x.warc.gz", 1 << 20, 1 << 19)
