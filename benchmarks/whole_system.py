@@ -64,11 +64,11 @@ def timed(stages: dict, name: str, work):
 
 def shared_corpus(out: pathlib.Path, logs: pathlib.Path, table) -> tuple:
     """The five sources' versions and the corpus made from them, once for every run."""
-    stages, versions = {}, []
-    for source, patterns in INPUTS.items():
-        inputs = [str(SHARED / p) for p in patterns]
-        versions.append(timed(stages, f"extract {source}", lambda: main_job.extract(
-            table, source, inputs, out, "v1", logs, [])))
+    stages = {}
+    inputs = {source: [str(SHARED / p) for p in patterns] for source, patterns in INPUTS.items()}
+    versions = timed(stages, "extract (sources side by side)", lambda: main_job.extract_all(
+        table, inputs, {}, out, "v1", logs))
+    stages.update({stage: round(seconds, 1) for stage, _, _, seconds, _ in table.rows})
     corpus = timed(stages, "corpus job", lambda: main_job.build_corpus(
         table, versions, out, "v1", str(EVAL), 1_000_000, logs))
     return versions, corpus, stages
