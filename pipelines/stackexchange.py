@@ -8,24 +8,27 @@ than --split_mb, so one huge file is read by many workers). The site comes from 
 (sources.stackexchange.site_from_path).
 
 On the shared job (pipelines.job): safe row lines (a file with a DTD is refused whole) -> typed
-posts -> ExtractStackExchangePairs: by post type -> answers joined by answer id to the
-AcceptedAnswerId claims of questions (at most a copy or two and a claim per key, never hot) ->
-filters -> per question its top-N upvoted answers (Top.PerKey) and its accepted answer, joined
-with the question -> pairs -> dedup by pair_id. Records in no pair get their reason
-(question_missing, parent_dropped, not_selected_answer, no_answer) through per-record fates.
+posts -> inside the read batch (`decide`): the post-type split and the question and answer rules,
+so a dropped post is an (outcome, n) count, never an element -> ExtractStackExchangePairs: every
+kept question and answer, as a slim Post row (RowCoder), keyed by its question in ONE shuffle
+into one combiner per question (ThreadFn: the best question copy, the accepted answer - known
+from the question's own AcceptedAnswerId -, the top-N answers, counts for the rest) -> pairs ->
+dedup by pair_id (a combiner). A thread's fates leave as (outcome, n) counts (no_answer,
+not_selected_answer, question_missing, parent_dropped, duplicate_record, used, duplicate_pair);
+only a question with several pairs (--top_n > 1) is resolved per key (used if one of its pairs
+was kept, else duplicate_pair).
 """
 
-import dataclasses
 import itertools
-from typing import Iterator
+from typing import Iterator, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
 
 from pipelines import accounting, job
 from pipelines.options import source_options
-from pipelines.read import Raw, UnitReader, lines_of, open_unit
+from pipelines.read import OUTCOMES, Counted, Raw, UnitReader, lines_of, open_unit
 from pipelines.splits import ReadUnit, is_uncompressed
-from pipelines.transforms import FilterRecords, OneCopyPerKey, TopRepliesPerParent, dropped_outcome
 from schemas import reasons
 from sources import stackexchange
 from sources.errors import RejectRecord
@@ -36,8 +39,8 @@ from sources.formats.stackexchange_xml import (PROLOG_MAX_BYTES, PROLOG_MAX_LINE
                                                is_structure_line, prolog_of, strip_line)
 
 POSTS_MEMBER = "Posts.xml"
-FATE_PRIORITY = [reasons.USED, reasons.DROP_DUPLICATE_PAIR, reasons.DROP_PARENT_DROPPED, reasons.DROP_QUESTION_MISSING,
-                 reasons.DROP_NOT_SELECTED_ANSWER, reasons.DROP_NO_ANSWER]
+# The only fates resolved per key: a question with several pairs (--top_n > 1) is used if one was kept.
+FATE_PRIORITY = [reasons.USED, reasons.DROP_DUPLICATE_PAIR]
 
 StackExchangeOptions = source_options(stackexchange.SOURCE, stackexchange.StackExchangeConfig)
 
@@ -99,118 +102,371 @@ class _Parser:
         return stackexchange.parse_row_line(raw, stackexchange.site_from_path(path), self._config)
 
 
-class _Filter:
+# What a Post row stands for: a question copy a rule dropped (its answers learn it), a kept
+# question, an answer (kept, or whose fate waits for its question's AcceptedAnswerId).
+DROPPED, QUESTION, ANSWER = 0, stackexchange.QUESTION, stackexchange.ANSWER
+
+
+class Post(NamedTuple):
+    """A kept question or answer as it travels to its thread: only what the pair and the ranking need,
+    encoded by Beam's RowCoder (a schema'd row, not a pickled dataclass). The thread's key (the
+    question's site/q/id) gives the site. `if_accepted`/`if_not_accepted`: an answer's drop reason
+    ("" if kept) when its question accepted it or not; they differ only when --accepted_min_score
+    and --min_score do and the score lies between them."""
+
+    role: int
+    post_id: int
+    accepted_id: Optional[int]  # questions: AcceptedAnswerId
+    score: int
+    created_utc: Optional[int]
+    last_activity_utc: Optional[int]
+    text: str
+    if_accepted: str
+    if_not_accepted: str
+
+
+beam.coders.registry.register_coder(Post, beam.coders.RowCoder)
+POST_CODER = beam.coders.registry.get_coder(Post)
+
+
+def copy_rank(post: Post) -> Tuple:
+    """stackexchange.copy_rank_key on a row: of two copies (overlapping dumps), the most recently active."""
+    return (post.last_activity_utc or 0, post.created_utc or 0, post.score, post.text, post.accepted_id or 0)
+
+
+def answer_rank(post: Post) -> Tuple[int, int, int]:
+    """stackexchange.answer_rank_key on a row: higher score, then earlier, then lower id."""
+    return (post.score, -(post.created_utc or 0), -post.post_id)
+
+
+class _Decide:
+    """Inside the read batch (pipelines.read.ParseBatch): a typed post -> (question key, Post) when it
+    goes on, or Counted(outcome) when it ends here (other post types, a question or answer a rule
+    drops whatever its question says). A dropped question leaves a DROPPED marker, so its answers
+    get parent_dropped, except on a meta site, whose answers the same rule drops."""
+
     def __init__(self, config: stackexchange.StackExchangeConfig):
         self._config = config
 
     def __call__(self, post: stackexchange.StackExchangePost):
-        return stackexchange.drop_reason(post, self._config)
-
-
-class SplitByPostType(beam.DoFn):
-    """Questions and answers go on; every other post type is dropped here (tag wikis, ...)."""
-
-    def process(self, post: stackexchange.StackExchangePost):
         if post.is_question:
-            yield beam.pvalue.TaggedOutput("questions", post)
+            reason = stackexchange.drop_reason(post, self._config)
+            if reason is None:
+                yield (post.key, Post(QUESTION, post.post_id, post.accepted_answer_id, post.score, post.created_utc,
+                                      post.last_activity_utc, post.text, "", ""))
+                return
+            yield Counted(accounting.dropped(reason))
+            if reason != reasons.DROP_META_SITE:
+                yield (post.key, Post(DROPPED, post.post_id, post.accepted_answer_id, 0, None, None, "", "", ""))
         elif post.is_answer:
-            yield beam.pvalue.TaggedOutput("answers", post)
+            if_accepted, if_not_accepted = stackexchange.answer_drop_reasons(post, self._config)
+            if if_accepted is not None and if_accepted == if_not_accepted:
+                yield Counted(accounting.dropped(if_accepted))
+                return
+            yield (post.question_key, Post(ANSWER, post.post_id, None, post.score, post.created_utc,
+                                           post.last_activity_utc, post.text, if_accepted or "", if_not_accepted or ""))
         else:
-            yield dropped_outcome(reasons.DROP_OTHER_POST_TYPE)
+            yield Counted(accounting.dropped(reasons.DROP_OTHER_POST_TYPE))
 
 
-class ResolveAnswer(beam.DoFn):
-    """(answer key, {copies, claims}) -> one answer flagged accepted or not; extra copies as outcomes.
+class _DecideEach(beam.DoFn):
+    """_Decide as a DoFn, for typed posts given to ExtractStackExchangePairs directly (tests)."""
 
-    `claims` are the keys of questions whose AcceptedAnswerId names this answer; it counts as
-    accepted when its own question is among them.
+    def __init__(self, config: stackexchange.StackExchangeConfig):
+        self._decide = _Decide(config)
+
+    def process(self, post):
+        for out in self._decide(post):
+            if type(out) is Counted:
+                accounting.count(out.outcome, out.n)
+                yield beam.pvalue.TaggedOutput(OUTCOMES, (out.outcome, out.n))
+            else:
+                yield out
+
+
+# ThreadFn's accumulator, a list: [best question copy or None, question copies, a dropped copy seen,
+# AcceptedAnswerIds of every copy, answers in hand, ids of kept answers folded into counts,
+# extra answer copies, (drop reason, n) of answers whose reason waited for the question].
+_Q, _COPIES, _DROPPED, _CLAIMS, _HAND, _FOLDED, _DUPS, _DROPS = range(8)
+
+
+class ThreadFn(beam.CombineFn):
+    """Per question key: its best question copy and the answers a pair may take, in bounded memory.
+
+    Once a copy of the question (kept or dropped) is merged in, the thread holds its top `cap`
+    answers by rank (score >= --min_score) and the answers a copy names accepted; every other kept
+    answer is folded into its id (a later copy of it is a duplicate_record). Before that any answer
+    may be the accepted one, so they are held: in dump order a question precedes its answers, so
+    that is the few answers cut off by a read batch boundary (all of them only for a question not in
+    the input). A second copy of an answer (overlapping dumps) keeps the most recently active copy
+    among those in hand; one already folded counts as the duplicate.
     """
 
-    def process(self, kv):
-        _, groups = kv
-        copies = list(groups["copies"])
-        if not copies:  # a claim for an answer not in the input
+    def __init__(self, cap: int, min_score: int):
+        self._cap, self._min_score = cap, min_score
+
+    def create_accumulator(self):
+        return [None, 0, False, [], [], [], 0, []]
+
+    def add_input(self, acc, post):
+        if not isinstance(acc, list):
+            acc = list(acc)
+        role = post.role
+        if role == ANSWER:
+            acc[_HAND].append(post)
+            settled = acc[_Q] is not None or acc[_DROPPED]
+            if settled and len(acc[_HAND]) > self._cap + len(acc[_CLAIMS]) + 1:
+                self._settle(acc)
+            return acc
+        if post.accepted_id is not None and post.accepted_id not in acc[_CLAIMS]:
+            acc[_CLAIMS] = acc[_CLAIMS] + [post.accepted_id]
+        if role == QUESTION:
+            acc[_COPIES] += 1
+            if acc[_Q] is None or copy_rank(post) > copy_rank(acc[_Q]):
+                acc[_Q] = post
+        else:
+            acc[_DROPPED] = True
+        self._settle(acc)
+        return acc
+
+    def merge_accumulators(self, accs):
+        merged = self.create_accumulator()
+        for acc in accs:
+            if acc[_Q] is not None and (merged[_Q] is None or copy_rank(acc[_Q]) > copy_rank(merged[_Q])):
+                merged[_Q] = acc[_Q]
+            merged[_COPIES] += acc[_COPIES]
+            merged[_DROPPED] = merged[_DROPPED] or acc[_DROPPED]
+            merged[_CLAIMS] = merged[_CLAIMS] + [c for c in acc[_CLAIMS] if c not in merged[_CLAIMS]]
+            merged[_HAND] += acc[_HAND]
+            merged[_FOLDED] += acc[_FOLDED]
+            merged[_DUPS] += acc[_DUPS]
+            merged[_DROPS] = _add_counts(merged[_DROPS], acc[_DROPS])
+        self._settle(merged)
+        return merged
+
+    def _settle(self, acc, final=False):
+        """Once a question copy is known (or at the end): resolve the answers whose reason waited for it,
+        keep one copy per answer id, and fold every answer but the top `cap` and the accepted ones."""
+        if not final and acc[_Q] is None and not acc[_DROPPED]:
             return
-        best = max(copies, key=stackexchange.copy_rank_key)
-        for _ in copies[1:]:
-            yield dropped_outcome(reasons.DROP_DUPLICATE_RECORD)
-        yield dataclasses.replace(best, accepted=best.question_key in set(groups["claims"]))
+        claims = acc[_CLAIMS]
+        drops, best = {}, {}
+        for post in acc[_HAND]:
+            if post.if_accepted or post.if_not_accepted:
+                reason = post.if_accepted if post.post_id in claims else post.if_not_accepted
+                if reason:
+                    drops[reason] = drops.get(reason, 0) + 1
+                    continue
+                post = post._replace(if_accepted="", if_not_accepted="")
+            other = best.get(post.post_id)
+            if other is None:
+                best[post.post_id] = post
+                continue
+            acc[_DUPS] += 1
+            if copy_rank(post) > copy_rank(other):
+                best[post.post_id] = post
+        if drops:
+            acc[_DROPS] = _add_counts(acc[_DROPS], list(drops.items()))
+        folded = acc[_FOLDED]
+        if folded:
+            seen = set(folded)
+            dups = [i for i in best if i in seen]
+            for i in dups:  # already folded: this copy is the extra one
+                del best[i]
+            acc[_DUPS] += len(dups) + len(folded) - len(seen)
+            if len(seen) < len(folded):
+                folded = sorted(seen)
+        top = sorted((p for p in best.values() if p.post_id not in claims and p.score >= self._min_score),
+                     key=answer_rank, reverse=True)
+        for post in top[self._cap:]:
+            folded.append(post.post_id)
+            del best[post.post_id]
+        acc[_HAND], acc[_FOLDED] = list(best.values()), folded
+
+    def compact(self, acc):
+        return acc
+
+    def extract_output(self, acc):
+        acc = list(acc)
+        self._settle(acc, final=True)
+        return acc
+
+    def get_accumulator_coder(self):
+        return _AccumulatorCoder()
 
 
-def _without_language_sample(question: stackexchange.StackExchangePost) -> stackexchange.StackExchangePost:
-    return dataclasses.replace(question, language_sample="")
+def _add_counts(a, b):
+    counts = dict(a)
+    for reason, n in b:
+        counts[reason] = counts.get(reason, 0) + n
+    return sorted(counts.items())
 
 
-def _pairs_of(thread, config: stackexchange.StackExchangeConfig):
-    question, accepted, best = thread
-    for answer in stackexchange.select_answers(question, {a.post_id: a for a in accepted}, best, config):
-        yield stackexchange.make_stackexchange_pair(question, answer, stackexchange.pair_language(answer.text, config))
+class _AccumulatorCoder(beam.coders.Coder):
+    """ThreadFn's list accumulator through a TupleCoder of Post rows (RowCoder), ints and strings."""
+
+    def __init__(self):
+        self._tuple = beam.coders.TupleCoder([
+            beam.coders.NullableCoder(POST_CODER), beam.coders.VarIntCoder(), beam.coders.BooleanCoder(),
+            beam.coders.ListCoder(beam.coders.VarIntCoder()), beam.coders.ListCoder(POST_CODER),
+            beam.coders.ListCoder(beam.coders.VarIntCoder()), beam.coders.VarIntCoder(),
+            beam.coders.ListCoder(beam.coders.TupleCoder([beam.coders.StrUtf8Coder(), beam.coders.VarIntCoder()]))])
+
+    def encode(self, value):
+        return self._tuple.encode(tuple(value))
+
+    def decode(self, encoded):
+        return list(self._tuple.decode(encoded))
+
+    def is_deterministic(self):
+        return True
+
+
+class _CountsPerBundle(beam.DoFn):
+    """Outcomes summed over a bundle, sent once as (outcome, n) on "outcomes" when it ends."""
+
+    def start_bundle(self):
+        self._counts = {}
+
+    def add(self, outcome: str, n: int = 1):
+        if n:
+            self._counts[outcome] = self._counts.get(outcome, 0) + n
+
+    def finish_bundle(self):
+        for outcome, n in sorted(self._counts.items()):
+            accounting.count(outcome, n)
+            yield beam.pvalue.TaggedOutput(OUTCOMES, GlobalWindows.windowed_value((outcome, n)))
+        self._counts = {}
+
+
+def _site_of(question_key: str) -> str:
+    return question_key[: question_key.rindex("/q/")]
+
+
+def _as_post(site: str, row: Post, post_type: int, parent_id: Optional[int] = None) -> stackexchange.StackExchangePost:
+    return stackexchange.StackExchangePost(site, row.post_id, post_type, parent_id, row.accepted_id, row.score,
+                                           row.created_utc, row.last_activity_utc, row.text)
+
+
+class MakePairs(_CountsPerBundle):
+    """A thread -> its pairs as (pair_id, (pair row, pairs of its question)), and the fates of its
+    records as counts: extra copies duplicate_record, the question no_answer when it has no pair,
+    answers not chosen not_selected_answer, answers of an absent question question_missing or
+    parent_dropped. A question with several pairs also gets a duplicate_pair event ("fates"),
+    which a kept pair of it outranks."""
+
+    def __init__(self, config: stackexchange.StackExchangeConfig):
+        self._config = config
+
+    def process(self, thread):
+        key, (question, copies, dropped, _claims, hand, folded, dups, drops) = thread
+        add = self.add
+        add(accounting.dropped(reasons.DROP_DUPLICATE_RECORD), dups + max(copies - 1, 0))
+        for reason, n in drops:
+            add(accounting.dropped(reason), n)
+        answers = len(hand) + len(folded)
+        if question is None:
+            add(accounting.dropped(reasons.DROP_PARENT_DROPPED if dropped else reasons.DROP_QUESTION_MISSING), answers)
+            return
+        config, site = self._config, _site_of(key)
+        accepted = {p.post_id: p for p in hand if p.post_id == question.accepted_id}
+        ranked = sorted(hand, key=answer_rank, reverse=True)
+        chosen = stackexchange.select_answers(_as_post(site, question, QUESTION), accepted, ranked, config)
+        add(accounting.dropped(reasons.DROP_NOT_SELECTED_ANSWER), answers - len(chosen))
+        if not chosen:
+            add(accounting.dropped(reasons.DROP_NO_ANSWER))
+            return
+        query = _as_post(site, question, QUESTION)
+        for answer in chosen:
+            passage = _as_post(site, answer, ANSWER, question.post_id)
+            pair = stackexchange.make_stackexchange_pair(query, passage,
+                                                         stackexchange.pair_language(passage.text, config))
+            yield (pair["pair_id"], (accounting.pair_row(pair), len(chosen)))
+        if len(chosen) > 1:
+            yield beam.pvalue.TaggedOutput("fates", (key, reasons.DROP_DUPLICATE_PAIR))
+
+
+_QUERY_ID, _PASSAGE_ID = accounting.PAIR_COLUMNS.index("query_id"), accounting.PAIR_COLUMNS.index("passage_id")
+
+
+class SmallestPair(beam.CombineFn):
+    """Per pair_id: (the candidate with the smallest (query_id, passage_id), pairs its question made,
+    candidates whose question made only this one, candidates) in O(1) memory."""
+
+    def create_accumulator(self):
+        return (None, 0, 0, 0)
+
+    def add_input(self, acc, candidate):
+        row, pairs = candidate
+        return self.merge_accumulators([acc, (row, pairs, int(pairs == 1), 1)])
+
+    def merge_accumulators(self, accs):
+        best, best_pairs, single, n = None, 0, 0, 0
+        for row, pairs, k_single, k in accs:
+            single, n = single + k_single, n + k
+            if row is not None and (best is None or (row[_QUERY_ID], row[_PASSAGE_ID]) <
+                                    (best[_QUERY_ID], best[_PASSAGE_ID])):
+                best, best_pairs = row, pairs
+        return (best, best_pairs, single, n)
+
+    def extract_output(self, acc):
+        return acc
+
+
+class KeptPairs(_CountsPerBundle):
+    """(pair_id, the SmallestPair result) -> the kept pair; its answer used and every other candidate's
+    answer duplicate_pair (an answer is in one pair at most); so for a question with this one pair;
+    a question with several gets a used event ("fates") for ResolveFates."""
+
+    def process(self, kv):
+        row, pairs, single, n = kv[1]
+        used, duplicate = reasons.USED, accounting.dropped(reasons.DROP_DUPLICATE_PAIR)
+        self.add(used)
+        self.add(duplicate, n - 1)
+        if pairs == 1:
+            self.add(used)
+            self.add(duplicate, single - 1)
+        else:
+            self.add(duplicate, single)
+            yield beam.pvalue.TaggedOutput("fates", (row[_QUERY_ID], reasons.USED))
+        yield accounting.pair_of_row(row)
 
 
 class ExtractStackExchangePairs(beam.PTransform):
-    """Typed posts -> {"pairs", "outcomes"}: every post gets exactly one outcome."""
+    """The read's {"records": (question key, Post), "outcomes"} (or typed posts, tests) ->
+    {"pairs", "outcomes"}: every post gets exactly one outcome.
+
+    Two keyed stages: the thread per question key (ThreadFn, a combiner: Post rows, a thread's
+    accumulator crosses the shuffle, never its posts one by one) and the pair dedup per pair_id
+    (SmallestPair, a combiner). Outcomes leave as (outcome, n) counts per bundle.
+    """
 
     def __init__(self, config: stackexchange.StackExchangeConfig):
         super().__init__()
         self._config = config
 
-    def expand(self, posts):
+    def expand(self, read):
         config = self._config
-        by_type = posts | "ByPostType" >> beam.ParDo(SplitByPostType()).with_outputs(
-            "questions", "answers", "outcomes")
-        questions = by_type.questions | "FilterQuestions" >> beam.ParDo(
-            FilterRecords(_Filter(config), lambda q: q.key, _without_language_sample)).with_outputs(
-            "outcomes", "dropped_keys", main="kept")
-        unique = questions.kept | "OneCopyPerQuestion" >> OneCopyPerKey(lambda q: q.key, stackexchange.copy_rank_key)
-
-        # Which answer is accepted is known from the question row: join by answer id first.
-        claims = (
-            by_type.questions
-            | "WithAcceptedAnswer" >> beam.Filter(lambda q: q.accepted_answer_id is not None)
-            | "ClaimByAnswerKey" >> beam.Map(lambda q: (q.accepted_key, q.key))
-        )
-        answers = (
-            {"copies": by_type.answers | "KeyByAnswer" >> beam.Map(lambda a: (a.key, a)), "claims": claims}
-            | "JoinAcceptedClaims" >> beam.CoGroupByKey()
-            | "ResolveAnswers" >> beam.ParDo(ResolveAnswer()).with_outputs("outcomes", main="answers")
-        )
-        kept_answers = answers.answers | "FilterAnswers" >> beam.ParDo(
-            FilterRecords(_Filter(config), lambda a: a.key)).with_outputs("outcomes", "dropped_keys", main="kept")
-
-        threads = {
-            "parents": unique.records,
-            "replies": kept_answers.kept,
-            "pinned": kept_answers.kept | "Accepted" >> beam.Filter(lambda a: a.accepted),
-            "dropped_keys": questions.dropped_keys,
-        } | "BestAnswers" >> TopRepliesPerParent(
-            top_n=config.top_n,
-            rank=stackexchange.answer_rank_key,
-            parent_key=lambda q: q.key,
-            reply_key=lambda a: a.key,
-            parent_of=lambda a: a.question_key,
-            eligible=lambda a, m=config.min_score: a.score >= m,
-            missing_fate=reasons.DROP_QUESTION_MISSING,
-        )
-        deduped = (
-            threads.threads | "MakePairs" >> beam.FlatMap(_pairs_of, config) | "DedupPairs" >> accounting.DedupPairs()
-        )
-
-        default_fates = (
-            (unique.records | "QuestionDefault" >> beam.Map(lambda q: (q.key, reasons.DROP_NO_ANSWER)),
-             kept_answers.kept | "AnswerDefault" >> beam.Map(lambda a: (a.key, reasons.DROP_NOT_SELECTED_ANSWER)))
-            | "Defaults" >> beam.Flatten()
+        if isinstance(read, dict):  # the job: _Decide ran inside the read batch
+            rows, early = read["records"], read[OUTCOMES]
+        else:
+            decided = read | "Decide" >> beam.ParDo(_DecideEach(config)).with_output_types(
+                Tuple[str, Post]).with_outputs(OUTCOMES, main="rows")
+            rows, early = decided.rows, decided[OUTCOMES]
+        threads = rows | "Threads" >> beam.CombinePerKey(ThreadFn(config.top_n, config.min_score))
+        made = threads | "MakePairs" >> beam.ParDo(MakePairs(config)).with_outputs(OUTCOMES, "fates", main="pairs")
+        kept = (
+            made.pairs
+            | "OnePerPairId" >> beam.CombinePerKey(SmallestPair())
+            | "KeptPairs" >> beam.ParDo(KeptPairs()).with_outputs(OUTCOMES, "fates", main="pairs")
         )
         resolved = (
-            (default_fates, threads.fates, deduped["fates"])
-            | "AllFates" >> beam.Flatten()
+            (made.fates, kept.fates)
+            | "ContestedFates" >> beam.Flatten()
             | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
         )
-        outcomes = (
-            (by_type.outcomes, questions.outcomes, unique.outcomes, answers.outcomes, kept_answers.outcomes,
-             resolved)
-            | "Outcomes" >> beam.Flatten()
-        )
-        return {"pairs": deduped["pairs"], "outcomes": outcomes}
+        outcomes = (early, made[OUTCOMES], kept[OUTCOMES], resolved) | "Outcomes" >> beam.Flatten()
+        return {"pairs": kept.pairs, "outcomes": outcomes}
 
 
 def _sites(inputs, _config) -> dict:
@@ -223,6 +479,7 @@ JOB = job.SourceJob(
     reader=lambda config: ReadPostsXml(),
     parse=_Parser,
     extract=ExtractStackExchangePairs,
+    decide=_Decide,
     splittable=is_uncompressed,
     split_bytes=lambda config: config.split_mb << 20,
     manifest_extra=_sites,

@@ -293,7 +293,8 @@ class _SitePolicy:
 
 @functools.lru_cache(maxsize=64)
 def rules(config: StackExchangeConfig, is_question: bool, is_english=None) -> Tuple:
-    """The rule list of a question or an answer, cheapest first (language ID last)."""
+    """The rule list of a question or an answer, cheapest first (language ID last); an answer's starts
+    with the site policy and the score (answer_drop_reasons relies on it)."""
     if is_question:
         text = (NotEmpty(), MaxChars(config.max_query_chars), MinChars(config.min_question_chars))
     else:
@@ -316,6 +317,23 @@ def drop_reason(post: StackExchangePost, config: StackExchangeConfig, is_english
     if not (post.is_question or post.is_answer):
         return reasons.DROP_OTHER_POST_TYPE
     return first_drop(post, rules(config, post.is_question, is_english))
+
+
+def answer_drop_reasons(post: StackExchangePost, config: StackExchangeConfig,
+                        is_english=None) -> Tuple[Optional[str], Optional[str]]:
+    """An answer's drop reason (if its question accepted it, if not), before the question is joined.
+
+    The score it needs depends on that (``accepted_min_score`` or ``min_score``); every other rule
+    does not, so each is evaluated once, and the later rules (language ID last) only when a score
+    passes. Equals ``drop_reason`` of the answer flagged accepted, resp. not.
+    """
+    site_rule, _score_rule, *later = rules(config, False, is_english)
+    reason = site_rule(post)
+    if reason is not None:
+        return reason, reason
+    passes_accepted, passes = post.score >= config.accepted_min_score, post.score >= config.min_score
+    rest = first_drop(post, later) if passes_accepted or passes else None
+    return (rest if passes_accepted else reasons.DROP_LOW_SCORE), (rest if passes else reasons.DROP_LOW_SCORE)
 
 
 def answer_rank_key(post: StackExchangePost) -> Tuple[int, int, int]:

@@ -37,7 +37,7 @@ CASES = {
                ["OneCopyPerId", "Threads", "DedupPairs", "WriteManifest"]),
     "stackexchange": (stackexchange, stackexchange.StackExchangeOptions,
                       lambda d: se_demo.write_demo_dumps(d, n_questions=5),
-                      ["BestAnswers/TopN", "JoinAcceptedClaims", "WriteManifest"]),
+                      ["Threads", "OnePerPairId", "WriteManifest"]),
     "semanticscholar": (semanticscholar, semanticscholar.SemanticScholarOptions, _s2_inputs,
                         ["MergePerPaper", "CapPerCited", "JoinCited", "JoinCiting", "WriteManifest"]),
     "wikipedia": (wikipedia, wikipedia.WikipediaOptions, wikipedia_demo.write_demo_dumps,

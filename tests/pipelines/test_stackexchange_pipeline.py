@@ -41,7 +41,12 @@ def ids(pair):
 
 
 def counted(outcomes):
-    return outcomes | "Count" >> beam.combiners.Count.PerElement()
+    """Outcome strings and (outcome, n) counts -> (outcome, total)."""
+    return outcomes | "AsCounts" >> beam.Map(_as_count) | "Sum" >> beam.CombinePerKey(sum)
+
+
+def _as_count(outcome):
+    return (outcome, 1) if isinstance(outcome, str) else (outcome[0], outcome[1])
 
 
 def test_join_picks_accepted_or_best_upvoted_and_accounts_for_every_post(pipeline):
