@@ -12,11 +12,10 @@ passages of the DBPedia-entity subset are planted (a generated BEIR set without 
 The job runs as `python -m pipelines.ccpairs ... --direct_running_mode=multi_processing
 --direct_num_workers=W`: Beam's FnApiRunner with W SDK worker processes. Memory is the peak RSS of
 each process, polled every 0.1 s: "largest worker" is the biggest SDK worker. Two series:
-- W = the scale up to --max_workers (default 8, so 8 at 16x): every worker gets about the same amount of
-  work, as on Dataflow, where bundles have a bounded size and workers are added with the data. With
-  16 SDK workers FnApiRunner can hang in its own shutdown after the job is done (see the results
-  file): `--max_workers 16` stops such a run SHUTDOWN_GRACE_S after its manifest.json (the version
-  is complete) and counts CPU as last polled per process. Flat worker memory here means no stage
+- W = the scale up to --max_workers (default 16): every worker gets about the same amount of
+  work, as on Dataflow, where bundles have a bounded size and workers are added with the data.
+  (Earlier rounds saw FnApiRunner "hang in its shutdown" with 16 SDK workers: it was this script
+  reading the job's stderr pipe only after the job exited; see run_polled.) Flat worker memory here means no stage
   gathers a growing share of the corpus (a hot bucket, a group of copies) in one place: the
   boilerplate cluster grows 16x with the corpus.
 - W = 2 fixed: each worker's bundles grow with the corpus; FnApiRunner's local data plane then
@@ -50,8 +49,7 @@ from sources.demo_inputs.beir import write_demo_beir  # noqa: E402
 from sources.demo_inputs.corpus import planted_corpus  # noqa: E402
 
 SHARED_EVAL = ROOT.parent / "shared" / "data" / "eval" / "beir-dbpedia-entity-subset"
-MAX_WORKERS = 8  # W = the scale up to this (--max_workers); 16 SDK workers can hang FnApiRunner's shutdown
-SHUTDOWN_GRACE_S = 20  # after manifest.json: FnApiRunner with 16 SDK workers can hang in close_all (see results)
+MAX_WORKERS = 16  # W = the scale up to this (--max_workers)
 NEAR_RATES = (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10)
 JACCARD_BINS = ((0.85, 1.01, ">= 0.85"), (0.8, 0.85, "0.80-0.85"), (0.7, 0.8, "0.70-0.80"),
                 (0.5, 0.7, "0.50-0.70"), (0.0, 0.5, "< 0.50"))
@@ -115,48 +113,43 @@ def run_job(dirs, out: pathlib.Path, eval_folder: pathlib.Path, num_shards: int,
             "--output", str(out), "--version", "bench", "--overwrite", "--decontaminate", str(eval_folder),
             "--pool_size", "10000", "--num_shards", str(num_shards), "--no_report",
             "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+    wall, cpu, peaks, pid = run_polled(argv, out.parent / f"{out.name}.log")
+    runner = peaks.pop(pid, 0)
+    return wall, cpu, runner, max(peaks.values(), default=0), len(peaks)
+
+
+def run_polled(argv, log_path: pathlib.Path):
+    """Run argv to its end, polling the peak RSS of it and its children every 0.1 s; returns (wall s,
+    CPU s of it and its reaped children, {pid: peak RSS}, its pid).
+
+    Its stdout and stderr go to a file, never to a pipe read only at the end: with 16 SDK workers
+    the runner forwards about 100 KB of worker log lines to its stderr, more than a pipe holds
+    (64 KiB), so its logging thread blocked on the write while holding the logging lock, every other
+    logging thread (worker log streams) waited on that lock, the workers could not finish their
+    log streams and FnApiRunner's shutdown waited on them: the "16x stall" of earlier rounds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
-    proc = psutil.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peaks, cpu_seen, done_at, stopped = {}, {}, None, False
-    manifest = out / "ccpairs" / "bench" / "manifest.json"
-    while proc.poll() is None:
-        try:
-            family = [proc] + proc.children(recursive=True)
-        except psutil.NoSuchProcess:
-            break
-        for p in family:
+    peaks = {}
+    with open(log_path, "w") as log:
+        proc = psutil.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
             try:
-                with p.oneshot():
-                    peaks[p.pid] = max(peaks.get(p.pid, 0), p.memory_info().rss)
-                    times = p.cpu_times()
-                    cpu_seen[p.pid] = times.user + times.system
+                family = [proc] + proc.children(recursive=True)
             except psutil.NoSuchProcess:
-                pass
-        if done_at is None and not plain and manifest.exists():
-            done_at = time.time()
-        if done_at is not None and time.time() - done_at > SHUTDOWN_GRACE_S:
-            # The version is complete (manifest.json is written last) but FnApiRunner has not exited: its
-            # shutdown hang with many SDK workers (see the results). Stop it, workers first.
-            for p in reversed(family):
+                break
+            for p in family:
                 try:
-                    p.kill()
+                    peaks[p.pid] = max(peaks.get(p.pid, 0), p.memory_info().rss)
                 except psutil.NoSuchProcess:
                     pass
-            stopped = True
-            break
-        time.sleep(0.1)
-    _, stderr = proc.communicate()
+            time.sleep(0.1)
+        proc.wait()
     wall = time.time() - start
-    if proc.returncode != 0 and not stopped:
-        raise SystemExit(f"job failed:\n{stderr[-3000:]}")
+    if proc.returncode != 0:
+        raise SystemExit(f"job failed ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if stopped:  # killed workers are not reaped by us: their CPU as last polled (up to 0.1 s late each)
-        cpu = sum(cpu_seen.values())
-        wall = done_at - start
-    runner = peaks.pop(proc.pid, 0)
-    return wall, cpu, runner, max(peaks.values(), default=0), len(peaks), stopped
+    return wall, cpu, peaks, proc.pid
 
 
 def near_quality(truth, kept, manifest):
@@ -183,8 +176,7 @@ def main(argv=None) -> int:
     parser.add_argument("--base_pairs", type=int, default=10_000)
     parser.add_argument("--scales", default="1,4,16")
     parser.add_argument("--max_workers", type=int, default=MAX_WORKERS,
-                        help="the first series' W is min(scale, this); with 16, a run whose version is complete is "
-                             "stopped when FnApiRunner does not exit (its shutdown hang), CPU as last polled")
+                        help="the first series' W is min(scale, this)")
     parser.add_argument("--fixed_workers", type=int, default=2, help="the second series' workers (0: skip it)")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "corpus_job.md"))
     parser.add_argument("--plain_copy", nargs="+", help=argparse.SUPPRESS)  # the baseline, run as a subprocess
@@ -206,10 +198,10 @@ def main(argv=None) -> int:
             dirs, truth, n_in = make_inputs(tmp / f"in{scale}", n, eval_folder)
             for workers in [min(scale, MAX_WORKERS)] + ([args.fixed_workers] if args.fixed_workers else []):
                 out = tmp / f"out{scale}-{workers}"
-                wall, cpu, runner, worker, n_procs, stopped = run_job(dirs, out, eval_folder, 2 * scale, workers)
+                wall, cpu, runner, worker, n_procs = run_job(dirs, out, eval_folder, 2 * scale, workers)
                 manifest = versions.read_manifest(out / "ccpairs" / "bench")
                 results.append((scale, workers, n_in, manifest["counts"]["pairs"], wall, cpu, runner, worker,
-                                manifest["counts"]["records_dropped"], stopped))
+                                manifest["counts"]["records_dropped"]))
                 print(results[-1], flush=True)
             if args.fixed_workers:
                 plain[scale] = run_job(dirs, tmp / f"plain{scale}", eval_folder, 2 * scale, args.fixed_workers,
@@ -238,11 +230,10 @@ def write_markdown(path, base, scales, results, plain, quality):
         "| runner MiB | plain copy: largest worker MiB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for scale, workers, n_in, kept, wall, cpu, runner, worker, _, stopped in sorted(
+    for scale, workers, n_in, kept, wall, cpu, runner, worker, _ in sorted(
             results, key=lambda r: (r[1] != min(r[0], MAX_WORKERS), r[0])):
         baseline = f"{plain[scale] / mib:.0f}" if workers != min(scale, MAX_WORKERS) and scale in plain else ""
-        wall_s = f"{wall:.0f}" + (" (stopped in shutdown)" if stopped else "")
-        lines.append(f"| {scale}x | {workers} | {n_in:,} | {kept:,} | {wall_s} | {cpu:.0f} | {n_in / cpu:,.0f} | "
+        lines.append(f"| {scale}x | {workers} | {n_in:,} | {kept:,} | {wall:.0f} | {cpu:.0f} | {n_in / cpu:,.0f} | "
                      f"{worker / mib:.0f} | {runner / mib:.0f} | {baseline} |")
     rows, by_rate, near_dropped, true_drops, originals_lost = quality
     lines += ["", f"Drops at {results[-1][0]}x (the same in both series): "
