@@ -155,10 +155,13 @@ OUTCOMES = "outcomes"
 
 
 class Counted(NamedTuple):
-    """What a `decide` function yields for a record that ends here: its outcome, summed per batch."""
+    """What a `decide` function yields for a record that ends here: its outcome, summed per batch.
+    With another `tag` (one of the source's decide_tags), a count of something else ((name, n) of a
+    source's details), summed per batch too and left on that output without a Beam counter."""
 
     outcome: str
     n: int = 1
+    tag: str = OUTCOMES
 
 
 class ParseBatch(beam.DoFn):
@@ -185,12 +188,14 @@ class ParseBatch(beam.DoFn):
                 continue
             for out in decide(record):
                 if type(out) is Counted:
-                    counts[out.outcome] = counts.get(out.outcome, 0) + out.n
+                    key = (out.tag, out.outcome)
+                    counts[key] = counts.get(key, 0) + out.n
                 else:
                     yield out
-        for outcome, n in sorted(counts.items()):
-            count(outcome, n)
-            yield beam.pvalue.TaggedOutput(OUTCOMES, (outcome, n))
+        for (tag, outcome), n in sorted(counts.items()):
+            if tag == OUTCOMES:
+                count(outcome, n)
+            yield beam.pvalue.TaggedOutput(tag, (outcome, n))
 
     def _parsed(self, batch):
         path, raws = batch
