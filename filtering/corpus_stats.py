@@ -8,7 +8,8 @@ by streaming any version's shards. Lengths are whitespace words, binned twice: b
 up to 32, then 16 bins per doubling, so a median or p95 read from them is within 1/16 of the truth).
 """
 
-from typing import Any, Dict, Iterable, List, Mapping, Tuple
+import collections
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 STATS_NAME = "stats.json"
 KINDS = ("pairs", "subsource", "lang", "query_words", "passage_words", "query_len", "passage_len")
@@ -60,15 +61,34 @@ def quantile(histogram: Mapping[str, int], q: float) -> float:
 
 def pair_stat_keys(source: str, subsource: str, lang: str, query: str, passage: str) -> List[Tuple[str, str, str]]:
     """(kind, source, value) keys one pair counts towards."""
+    return stat_keys(source, subsource, lang, len(query.split()), len(passage.split()))
+
+
+def stat_keys(source: str, subsource: str, lang: str, query_words: int, passage_words: int) -> List[Tuple[str, str, str]]:
+    """pair_stat_keys from the query's and the passage's word counts."""
     return [
         ("pairs", source, ""),
         ("subsource", source, subsource or "(none)"),
         ("lang", source, lang or "(unknown)"),
-        ("query_words", source, length_bin(len(query.split()))),
-        ("passage_words", source, length_bin(len(passage.split()))),
-        ("query_len", source, str(fine_bin(len(query.split())))),
-        ("passage_len", source, str(fine_bin(len(passage.split())))),
+        ("query_words", source, length_bin(query_words)),
+        ("passage_words", source, length_bin(passage_words)),
+        ("query_len", source, str(fine_bin(query_words))),
+        ("passage_len", source, str(fine_bin(passage_words))),
     ]
+
+
+def count_stats(sources: Sequence[str], subsources: Sequence[str], langs: Sequence[str], queries: Sequence[str],
+                passages: Sequence[str]) -> Dict[Tuple[str, str, str], int]:
+    """The stats counts of a batch of pairs (columns): the pairs are first counted per distinct
+    (source, subsource, lang, query words, passage words), so the keys are built once per
+    combination, not once per pair."""
+    combos = collections.Counter(zip(sources, subsources, langs, [len(q.split()) for q in queries],
+                                     [len(p.split()) for p in passages]))
+    counts: Dict[Tuple[str, str, str], int] = {}
+    for combo, n in combos.items():
+        for key in stat_keys(*combo):
+            counts[key] = counts.get(key, 0) + n
+    return counts
 
 
 def nest(counts: Iterable[Tuple[Tuple[str, str, str], int]]) -> Dict[str, Dict[str, Any]]:

@@ -20,22 +20,25 @@ go through the same function, so only a 64-bit collision could make a difference
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import itertools
 import json
-from typing import Dict, Iterator, List, Optional, Sequence, Set
+from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Set
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 from schemas import reasons
 from schemas.versions import join, resolve
-from sources.text.ngrams import normalized_words, words
+from sources.text.ngrams import words
 
 NGRAM_WORDS = 13
 BEIR_FILES = ("queries.jsonl", "corpus.jsonl")
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: the n-gram hash is a polynomial in it
+BITMAP_BITS = 25  # the evaluation n-grams' membership bitmap: 2**25 bits (4 MiB)
 _WORD_CACHE_MAX = 1 << 20  # word hashes kept per process before the cache starts again
 _word_cache: Dict[str, int] = {}
 
@@ -56,20 +59,52 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
-def ngram_hash_array(token_lists: Sequence[List[str]], n: int):
+class WordHashes(NamedTuple):
+    """The 64-bit hash of every word of a batch of token lists, end to end, and each list's length:
+    what every n-gram hash of the batch is computed from, so a batch's words are hashed once for
+    decontamination and MinHash alike."""
+
+    flat: np.ndarray  # uint64, one per word
+    lengths: np.ndarray  # int64, words per list
+
+    @classmethod
+    def of(cls, token_lists: Sequence[List[str]]) -> "WordHashes":
+        """Each distinct word of the batch looked up once (pyarrow's dictionary encoding in C, then the
+        per-process cache of blake2b word hashes): one dict lookup per distinct word, not per word."""
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        if not lengths.any():
+            return cls(np.empty(0, np.uint64), lengths)
+        total = int(lengths.sum())
+        encoded = pa.array(itertools.chain.from_iterable(token_lists), type=pa.string(), size=total).dictionary_encode()
+        distinct = encoded.dictionary.to_pylist()
+        cached = list(map(_word_cache.get, distinct))
+        if None in cached:
+            cached = [_word_hash(w) if h is None else h for w, h in zip(distinct, cached)]
+        flat = np.array(cached, dtype=np.uint64)[encoded.indices.to_numpy(zero_copy_only=False)]
+        return cls(flat, lengths)
+
+    def __add__(self, other: "WordHashes") -> "WordHashes":  # the lists of self, then those of other
+        return WordHashes(np.concatenate([self.flat, other.flat]), np.concatenate([self.lengths, other.lengths]))
+
+    def take(self, rows: np.ndarray) -> "WordHashes":
+        """The lists at `rows`, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        lengths = self.lengths[rows]
+        starts = (np.cumsum(self.lengths) - self.lengths)[rows]
+        into = np.cumsum(lengths) - lengths  # where each taken list starts in the result
+        positions = np.arange(int(lengths.sum())) + np.repeat(starts - into, lengths)
+        return WordHashes(self.flat[positions], lengths)
+
+
+def ngram_hash_array(token_lists, n: int):
     """(hashes, owners): the 64-bit hash of every word n-gram of every token list (repeats kept) and
-    the index of the list it came from; lists under n words have none."""
-    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    the index of the list it came from; lists under n words have none. token_lists: lists of words,
+    or their WordHashes."""
+    hashed = token_lists if isinstance(token_lists, WordHashes) else WordHashes.of(token_lists)
+    flat, lengths = hashed
     total = int(lengths.sum())
     if total < n:
         return np.empty(0, np.uint64), np.empty(0, np.int64)
-    tokens = list(itertools.chain.from_iterable(token_lists))
-    hashes = list(map(_word_cache.get, tokens))
-    if None in hashes:
-        for word in {tokens[i] for i, h in enumerate(hashes) if h is None}:
-            _word_hash(word)
-        hashes = list(map(_word_cache.get, tokens))
-    flat = np.array(hashes, dtype=np.uint64)
     windows = total - n + 1
     grams = np.zeros(windows, dtype=np.uint64)
     power = np.uint64(1)
@@ -79,7 +114,7 @@ def ngram_hash_array(token_lists: Sequence[List[str]], n: int):
             power = power * _MULTIPLIER
     starts = np.cumsum(lengths) - lengths
     valid = np.maximum(lengths - n + 1, 0)
-    owners = np.repeat(np.arange(len(token_lists)), valid)
+    owners = np.repeat(np.arange(len(lengths)), valid)
     positions = np.arange(int(valid.sum())) - np.repeat(np.cumsum(valid) - valid, valid) + np.repeat(starts, valid)
     return _fmix64(grams[positions]), owners
 
@@ -237,21 +272,45 @@ class EvalSet:
         """eval_query, eval_ngram or None for one pair."""
         return self.reasons([words(query)], [words(passage)])[0]
 
-    def reasons(self, query_words: Sequence[List[str]], passage_words: Sequence[List[str]]) -> List[Optional[str]]:
-        """eval_query, eval_ngram or None per pair, from its query's and passage's words (a batch at once)."""
+    def reasons(self, query_words: Sequence[List[str]], passage_words: Sequence[List[str]],
+                passage_hashes: Optional[WordHashes] = None) -> List[Optional[str]]:
+        """eval_query, eval_ngram or None per pair, from its query's and passage's words (a batch at once);
+        passage_hashes: WordHashes.of(passage_words) when the caller has it already."""
         out: List[Optional[str]] = [None] * len(query_words)
         if self.ngrams.size:
-            grams, owners = ngram_hash_array(list(query_words) + list(passage_words), self.ngram_words)
+            hashed = WordHashes.of(query_words) + (passage_hashes or WordHashes.of(passage_words))
+            grams, owners = ngram_hash_array(hashed, self.ngram_words)
+            maybe = np.flatnonzero(self._may_hold(grams))  # a bitmap first: most n-grams are no evaluation n-gram
+            grams, owners = grams[maybe], owners[maybe]
             at = np.searchsorted(self.ngrams, grams)
             at[at == self.ngrams.size] = 0
             for i in np.unique(owners[self.ngrams[at] == grams] % max(1, len(query_words))).tolist():
                 out[i] = reasons.DROP_EVAL_NGRAM
         queries = self.queries
         if queries:
+            lengths = self._query_lengths  # a text can only equal a query with as many words
             for i, (q, p) in enumerate(zip(query_words, passage_words)):
-                if " ".join(q) in queries or " ".join(p) in queries:
+                if ((len(q) in lengths and " ".join(q) in queries)
+                        or (len(p) in lengths and " ".join(p) in queries)):
                     out[i] = reasons.DROP_EVAL_QUERY
         return out
+
+    @functools.cached_property
+    def _query_lengths(self) -> FrozenSet[int]:
+        return frozenset(len(q.split(" ")) if q else 0 for q in self.queries)
+
+    @functools.cached_property
+    def _bitmap(self) -> np.ndarray:
+        """One bit per value of an n-gram hash's top BITMAP_BITS bits, set for every evaluation n-gram
+        (4 MiB): a pair n-gram whose bit is clear is no evaluation n-gram, without a binary search."""
+        bits = np.zeros(1 << (BITMAP_BITS - 3), dtype=np.uint8)
+        top = self.ngrams >> np.uint64(64 - BITMAP_BITS)
+        np.bitwise_or.at(bits, (top >> np.uint64(3)).astype(np.intp), np.left_shift(1, top & np.uint64(7)).astype(np.uint8))
+        return bits
+
+    def _may_hold(self, grams: np.ndarray) -> np.ndarray:
+        top = grams >> np.uint64(64 - BITMAP_BITS)
+        return (self._bitmap[(top >> np.uint64(3)).astype(np.intp)] >> (top & np.uint64(7)).astype(np.uint8)) & 1 > 0
 
     def describe(self) -> List[Dict[str, object]]:
         return [{"path": path, "queries": q, "judged_passages": p, "sha256": sha}

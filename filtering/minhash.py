@@ -34,7 +34,7 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from filtering.decontamination import _fmix64, ngram_hash_array
+from filtering.decontamination import WordHashes, _fmix64, ngram_hash_array
 from sources.text.ngrams import word_ngrams, words
 
 SHINGLE_WORDS = 5
@@ -149,15 +149,16 @@ def _short_hash64(shingle: str) -> int:
     return int.from_bytes(hashlib.blake2b(shingle.encode("utf-8"), digest_size=8, person=b"short").digest(), "little")
 
 
-def shingle_hashes(texts: Sequence[str], tokens: Sequence[List[str]], n: int = SHINGLE_WORDS):
+def shingle_hashes(texts: Sequence[str], tokens: Sequence[List[str]], n: int = SHINGLE_WORDS,
+                   word_hashes: Optional[WordHashes] = None):
     """(hashes, counts): the 64-bit hash of every word n-gram of every text in text order (repeats
     kept, a min does not care), and how many each text has (at least 1).
 
     A shingle's hash is the evaluation n-gram hash (filtering.decontamination.ngram_hash_array):
     each distinct word hashed once per process (blake2b), the n word hashes combined with numpy as a
     polynomial mod 2^64 and mixed (MurmurHash3's fmix64). A text under n words has one shingle, its
-    words joined (`shingles`), hashed whole with blake2b."""
-    grams, owners = ngram_hash_array(tokens, n)
+    words joined (`shingles`), hashed whole with blake2b. word_hashes: WordHashes.of(tokens), when known."""
+    grams, owners = ngram_hash_array(tokens if word_hashes is None else word_hashes, n)
     counts = np.bincount(owners, minlength=len(texts)).astype(np.int64)
     short = np.flatnonzero(counts == 0)
     if len(short):
@@ -219,13 +220,14 @@ class MinHasher:
         self._b = self._permutations[1][:used][:, None]
         self._band_prefix = np.array([[band >> 8, band & 0xFF] for band in range(params.bands)], dtype=np.uint8)
 
-    def signatures(self, texts: Sequence[str], tokens: Optional[Sequence[List[str]]] = None) -> np.ndarray:
+    def signatures(self, texts: Sequence[str], tokens: Optional[Sequence[List[str]]] = None,
+                   word_hashes: Optional[WordHashes] = None) -> np.ndarray:
         """(len(texts), bands * rows) uint32: the first bands * rows values of each text's signature."""
         tokens = [words(t) for t in texts] if tokens is None else tokens
         out = np.empty((len(texts), self._a.shape[0]), dtype=np.uint32)
         if not len(texts):
             return out
-        grams, counts = shingle_hashes(texts, tokens, self.params.shingle_words)
+        grams, counts = shingle_hashes(texts, tokens, self.params.shingle_words, word_hashes)
         hv = _fmix32(grams.astype(np.uint32))[None, :]  # the low 32 bits
         ends = np.cumsum(counts)
         first = 0
@@ -238,9 +240,10 @@ class MinHasher:
             first = last
         return out
 
-    def band_blobs(self, texts: Sequence[str], tokens: Optional[Sequence[List[str]]] = None) -> np.ndarray:
+    def band_blobs(self, texts: Sequence[str], tokens: Optional[Sequence[List[str]]] = None,
+                   word_hashes: Optional[WordHashes] = None) -> np.ndarray:
         """(len(texts), bands * BAND_KEY_BYTES) uint8: each text's band keys (`band_keys`) end to end."""
-        return self.blobs_of(self.signatures(texts, tokens))
+        return self.blobs_of(self.signatures(texts, tokens, word_hashes))
 
     def blobs_of(self, signatures: np.ndarray) -> np.ndarray:
         rows, bands = self.params.rows, self.params.bands

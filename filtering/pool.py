@@ -89,6 +89,22 @@ class BottomKSample:
         return sorted(self._best.values())
 
 
+def bottom_k_rows(hashes: np.ndarray, sources: Sequence[str], passage_ids: Sequence[str], passages: Sequence[str],
+                  size: int) -> List[tuple]:
+    """The entries a BottomKSample(size) keeps when offered every row (as plain tuples, smallest hash
+    first), from the rows' text hashes (uint64) with numpy: one sort, and Python only for the kept
+    rows (and for the rows that share a hash, where the smallest entry represents it)."""
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.empty(0, np.int64)
+    ends = np.r_[starts[1:], len(ordered)]
+    values, rows, out = ordered.tolist(), order.tolist(), []
+    for a, b in zip(starts[:size].tolist(), ends[:size].tolist()):
+        entries = ((values[a], sources[i], passage_ids[i], passages[i]) for i in rows[a:b])
+        out.append(next(entries) if b - a == 1 else min(entries))
+    return out
+
+
 @dataclass(frozen=True)
 class Pool:
     """A drawn pool, smallest hash first: the passages to embed and the hashes the filter needs."""

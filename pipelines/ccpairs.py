@@ -32,7 +32,7 @@ How records travel (issue 25): Beam's cost is per element, so no stage sends one
                    decontaminates it and computes every pair's keys, rank and LSH band keys with numpy
                    over the batch (MinHasher.band_blobs, EvalSet.reasons).
   keyed stages     numpy chunks (keys, ranks, payload) keyed by a partition of the key space
-                   (Partitions: ~100k pairs or 1M bucket entries per partition, from the input's row
+                   (Partitions: ~10k pairs or 100k bucket entries per partition, from the input's row
                    count); array CombineFns (BestPerKeyFn, SumPerKeyFn) keep the best rank / the sum
                    per key, so a hot key is one row of a chunk; pre-combined per batch and per worker.
   verdict          one CoGroupByKey by pair_id partition of stubs (pair_id, source) and each stage's
@@ -63,14 +63,15 @@ import schemas.manifest
 import schemas.reasons
 from filtering import corpus_stats, pool
 from filtering.corpus_keys import RANK_PREFIX, best_per_key, both_keys, rank_bytes, sum_per_key
-from filtering.decontamination import NGRAM_WORDS, EvalDataError, check_beir_folder, load_eval_set
+from filtering.decontamination import NGRAM_WORDS, EvalDataError, WordHashes, check_beir_folder, load_eval_set
 from filtering.minhash import BAND_KEY_BYTES, NUM_PERM, SHINGLE_WORDS, THRESHOLD, LshParams, MinHasher
+from filtering.text_hash import text_hash
 from pipelines import accounting
 from pipelines.job import check_output
 from pipelines.options import (UsageError, config_from_options, exit_with_usage_error, make_runner, parse_options,
                                source_options)
 from pipelines.progress import ProgressLog
-from pipelines.sink import DEFAULT_ROWS_PER_SHARD, PAIR_SORT, shard_count, shard_of, sorted_table
+from pipelines.sink import DEFAULT_ROWS_PER_SHARD, PAIR_SORT, shard_count, shard_of
 from schemas import versions
 from schemas.pairs import PAIR_SCHEMA
 from sources.settings import as_dict, setting
@@ -177,8 +178,11 @@ def check_eval_folders(folders: List[str], ngram_words: int) -> List[Dict[str, A
 
 # ---- how the keyed stages are split: partitions of key space, each a bounded numpy chunk ----
 
-ROWS_PER_PARTITION = 100_000  # pairs (or distinct passages) per key partition of the exact stages and the verdict
-BUCKETS_PER_PARTITION = 1_000_000  # LSH bucket entries per bucket partition
+# A keyed stage's chunk per partition is what one worker merges at once after the shuffle: with 1M bucket
+# entries per partition, it grew 16x from 10k to 163k pairs (430k entries at 163k pairs, the largest worker
+# +19% at 16x with 16 SDK workers); bounded at 100k entries it stays near its size at every scale.
+ROWS_PER_PARTITION = 10_000  # pairs (or distinct passages) per key partition of the exact stages and the verdict
+BUCKETS_PER_PARTITION = 100_000  # LSH bucket entries per bucket partition
 MIN_PARTITIONS = 8  # so that small corpora still spread over workers
 
 
@@ -377,9 +381,10 @@ def prepare_table(table: pa.Table, config: "CorpusSettings", partitions: Partiti
     passages = table.column("passage").to_pylist()
     scores = table.column("score").to_pylist()
     passage_words = [words(p) for p in passages] if eval_set is not None or hasher is not None else None
+    passage_hashes = WordHashes.of(passage_words) if passage_words is not None else None  # once for both uses
     keep = range(len(ids))
     if eval_set is not None:
-        verdicts = eval_set.reasons([words(q) for q in queries], passage_words)
+        verdicts = eval_set.reasons([words(q) for q in queries], passage_words, passage_hashes)
         drops: Dict[Tuple[str, str], int] = {}
         for source, reason in zip(sources, verdicts):
             if reason is not None:
@@ -412,7 +417,8 @@ def prepare_table(table: pa.Table, config: "CorpusSettings", partitions: Partiti
     columns = (best_keys, best_ranks)
     if hasher is not None:
         rows = at.tolist()
-        columns += (hasher.band_blobs([passages[i] for i in rows], [passage_words[i] for i in rows]),)
+        columns += (hasher.band_blobs([passages[i] for i in rows], [passage_words[i] for i in rows],
+                                      passage_hashes.take(at)),)
     for part, chunk in split_by_partition(digest_partition(best_keys, n_keys), *columns):
         yield beam.pvalue.TaggedOutput("passages", (part, chunk))
     if config.near_dedup and not config.dedup_passages:
@@ -675,16 +681,13 @@ def assign_kept_shards(chunk, layout):
 
 
 def shard_stats_and_pool(table: pa.Table, pool_size: int):
-    """The stats counts and the pool sample of one written shard's pairs."""
-    counts: Dict[Tuple[str, str, str], int] = {}
-    columns = [table.column(c).to_pylist() for c in ("source", "subsource", "lang", "query", "passage")]
-    for row in zip(*columns):
-        for key in corpus_stats.pair_stat_keys(*row):
-            counts[key] = counts.get(key, 0) + 1
-    sample = pool.BottomKSample(pool_size)
-    for passage, passage_id, source in zip(columns[4], table.column("passage_id").to_pylist(), columns[0]):
-        sample.offer(pool.pool_entry(passage, passage_id, source))
-    return counts, [tuple(entry) for entry in sample.entries()]  # plain tuples: Beam encodes them without pickle
+    """The stats counts and the pool sample of one written shard's pairs (plain tuples: Beam encodes
+    them without pickle)."""
+    sources, subsources, langs, queries, passages, passage_ids = (
+        table.column(c).to_pylist() for c in ("source", "subsource", "lang", "query", "passage", "passage_id"))
+    counts = corpus_stats.count_stats(sources, subsources, langs, queries, passages)
+    hashes = np.fromiter(map(text_hash, passages), dtype=np.uint64, count=len(passages))
+    return counts, pool.bottom_k_rows(hashes, sources, passage_ids, passages, pool_size)
 
 
 class _WriteSourceShard(beam.DoFn):

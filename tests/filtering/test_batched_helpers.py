@@ -1,0 +1,95 @@
+"""The corpus job's batched helpers give what their one-record-at-a-time definitions give (issue 25 round 3):
+word hashes computed once per batch, the evaluation n-gram bitmap, the pool's bottom-k from a sort,
+the stats counted per distinct combination."""
+
+import hashlib
+import random
+
+import numpy as np
+
+from filtering import corpus_stats
+from filtering.decontamination import WordHashes, _word_cache, load_eval_set, ngram_hash_array
+from filtering.pool import BottomKSample, PoolEntry, bottom_k_rows
+from schemas import reasons
+from sources.text.ngrams import words
+from tests.filtering.test_decontamination import _beir
+
+VOCABULARY = [f"w{i}" for i in range(60)] + ["Straße", "ÉCOLE", "naïve", "日本語"]
+
+
+def _texts(rng, n, longest=40):
+    return [" ".join(rng.choice(VOCABULARY) for _ in range(rng.randrange(0, longest))) for _ in range(n)]
+
+
+def _word_hash(word):
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def test_word_hashes_are_each_words_blake2b_and_take_and_add_keep_lists_whole():
+    rng = random.Random(1)
+    token_lists = [words(t) for t in _texts(rng, 50)]
+    _word_cache.clear()  # the cold path (every word new) and the warm one give the same
+    cold = WordHashes.of(token_lists)
+    warm = WordHashes.of(token_lists)
+    expected = [_word_hash(w) for tokens in token_lists for w in tokens]
+    assert cold.flat.tolist() == expected and warm.flat.tolist() == expected
+    assert cold.lengths.tolist() == [len(t) for t in token_lists]
+    rows = [7, 0, 3, 3, 49]
+    assert WordHashes.of([token_lists[i] for i in rows]).flat.tolist() == cold.take(rows).flat.tolist()
+    both = WordHashes.of(token_lists[:10]) + WordHashes.of(token_lists[10:])
+    assert both.flat.tolist() == cold.flat.tolist() and both.lengths.tolist() == cold.lengths.tolist()
+    assert WordHashes.of([[], []]).flat.size == 0
+    for n in (1, 5, 13):
+        grams, owners = ngram_hash_array(token_lists, n)
+        again, again_owners = ngram_hash_array(cold, n)
+        assert grams.tolist() == again.tolist() and owners.tolist() == again_owners.tolist()
+
+
+def test_the_bitmap_never_hides_an_evaluation_ngram(tmp_path):
+    rng = random.Random(2)
+    docs = _texts(rng, 30, longest=60)
+    eval_set = load_eval_set([_beir(tmp_path / "b", ["Find W1 now", "straße ÉCOLE"], docs)])
+    grams = eval_set.ngrams
+    assert eval_set._may_hold(grams).all()  # every evaluation n-gram passes the bitmap
+    others = np.random.default_rng(3).integers(0, 2 ** 63, 100_000, dtype=np.uint64)
+    assert eval_set._may_hold(others).mean() < 0.01  # almost nothing else does
+    queries, passages = _texts(rng, 200, 20), _texts(rng, 199, 60) + [docs[0][:]]
+    query_words, passage_words = [words(q) for q in queries], [words(p) for p in passages]
+    query_words[5], passage_words[9] = words("find w1 now"), words("Straße école")
+    got = eval_set.reasons(query_words, passage_words, WordHashes.of(passage_words))
+    for i, (q, p) in enumerate(zip(query_words, passage_words)):  # one pair at a time, by the definition
+        own = set(ngram_hash_array([q, p], 13)[0].tolist())
+        expected = None
+        if own & set(grams.tolist()):
+            expected = reasons.DROP_EVAL_NGRAM
+        if " ".join(q) in eval_set.queries or " ".join(p) in eval_set.queries:
+            expected = reasons.DROP_EVAL_QUERY
+        assert got[i] == expected, i
+    assert got[5] == got[9] == reasons.DROP_EVAL_QUERY and got[-1] == reasons.DROP_EVAL_NGRAM
+
+
+def test_bottom_k_rows_is_the_bottom_k_sample_of_every_row():
+    rng = random.Random(4)
+    for size in (0, 1, 5, 40, 1000):
+        n = rng.randrange(0, 200)
+        hashes = [rng.randrange(0, 60) for _ in range(n)]  # many shared hashes: ties broken by the entry
+        sources = [rng.choice("ab") for _ in range(n)]
+        ids = [f"p{rng.randrange(0, 9)}" for _ in range(n)]
+        passages = [f"text {rng.randrange(0, 3)}" for _ in range(n)]
+        sample = BottomKSample(size)
+        for row in zip(hashes, sources, ids, passages):
+            sample.offer(PoolEntry(*row))
+        got = bottom_k_rows(np.array(hashes, dtype=np.uint64), sources, ids, passages, size)
+        assert got == [tuple(e) for e in sample.entries()]
+
+
+def test_stats_counted_per_combination_equal_the_per_pair_counts():
+    rng = random.Random(5)
+    n = 300
+    columns = ([rng.choice(["reddit", "se"]) for _ in range(n)], [rng.choice(["", "x", "y"]) for _ in range(n)],
+               [rng.choice(["", "en", "de"]) for _ in range(n)], _texts(rng, n, 50), _texts(rng, n, 3000))
+    expected = {}
+    for row in zip(*columns):
+        for key in corpus_stats.pair_stat_keys(*row):
+            expected[key] = expected.get(key, 0) + 1
+    assert corpus_stats.count_stats(*columns) == expected
