@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
 from schemas import reasons
 from schemas.pairs import PAIR_COLUMNS
@@ -78,6 +79,108 @@ class ResolveFates(beam.PTransform):
         return events | "BestFate" >> beam.CombinePerKey(self._best) | "ToOutcome" >> beam.Map(to_outcome)
 
 
+class CountsPerBundle(beam.DoFn):
+    """A DoFn whose outcomes are summed over its bundle and leave once per outcome as (outcome, n) on
+    the "outcomes" output when the bundle ends: a certain outcome is a count, never an element.
+    `counters=False` leaves the Beam counters to a later NetOutcomes (for corrections, n < 0)."""
+
+    OUTCOMES = "outcomes"
+
+    def __init__(self, counters: bool = True):
+        self._counters = counters
+
+    def start_bundle(self):
+        self._counts = {}
+
+    def add(self, outcome: str, n: int = 1) -> None:
+        self._counts[outcome] = self._counts.get(outcome, 0) + n
+
+    def finish_bundle(self):
+        for outcome, n in sorted(self._counts.items()):
+            if n:
+                if self._counters:
+                    count(outcome, n)
+                yield beam.pvalue.TaggedOutput(self.OUTCOMES, GlobalWindows.windowed_value((outcome, n)))
+        self._counts = {}
+
+
+class _BestAndDefault(beam.CombineFn):
+    """A record's events (fate, or (fate, default fate)) -> (rank of its best fate, rank of its default
+    fate or len(priority) when no event named one)."""
+
+    def __init__(self, priority: Sequence[str]):
+        BestFate(priority)  # checks the names
+        self._rank = {fate: i for i, fate in enumerate(priority)}
+        self._none = len(priority)
+
+    def create_accumulator(self):
+        return (self._none, self._none)
+
+    def add_input(self, acc, event):
+        rank = self._rank
+        if type(event) is str:
+            best = rank[event]
+            return (best, acc[1]) if best < acc[0] else acc
+        best, default = rank[event[0]], rank[event[1]]
+        return (min(best, acc[0]), min(default, acc[1]))
+
+    def merge_accumulators(self, accs):
+        best = default = self._none
+        for a_best, a_default in accs:
+            best, default = min(best, a_best), min(default, a_default)
+        return (best, default)
+
+    def extract_output(self, acc):
+        return acc
+
+
+class _Corrections(CountsPerBundle):
+    def __init__(self, priority: Sequence[str]):
+        super().__init__(counters=False)
+        self._outcomes = [reasons.USED if f == reasons.USED else dropped(f) for f in priority]
+
+    def process(self, kv):
+        best, default = kv[1]
+        if best != default:
+            self.add(self._outcomes[best])
+            if default < len(self._outcomes):
+                self.add(self._outcomes[default], -1)
+        return ()
+
+
+class ResolveAgainstDefaults(beam.PTransform):
+    """(record_key, fate | (fate, default)) events -> (outcome, n) counts per bundle, for a source that
+    counted every record's default fate already (as a count, when the record was first seen) and
+    sends events only for records that may end better: a record whose best event beats its default
+    moves, as (best, +1) and (default, -1); one whose events name no default is (best, +1). The
+    counts are corrections (n may be negative): sum them with the defaults through NetOutcomes."""
+
+    def __init__(self, priority: Sequence[str]):
+        super().__init__()
+        self._priority = list(priority)
+
+    def expand(self, events):
+        return (
+            events
+            | "BestAndDefault" >> beam.CombinePerKey(_BestAndDefault(self._priority))
+            | "Corrections" >> beam.ParDo(_Corrections(self._priority)).with_outputs(CountsPerBundle.OUTCOMES,
+                                                                                       main="none")
+        )[CountsPerBundle.OUTCOMES]
+
+
+class NetOutcomes(beam.PTransform):
+    """(outcome, n) counts, corrections included -> one (outcome, total) per outcome whose total is not
+    zero, counted in the Beam counters here (once, net)."""
+
+    def expand(self, counts):
+        def counted(kv):
+            if kv[1]:
+                count(*kv)
+                yield kv
+
+        return counts | "SumEach" >> beam.CombinePerKey(sum) | "Counted" >> beam.FlatMap(counted)
+
+
 _CREATED_AT = PAIR_COLUMNS.index("created_at")
 _QUERY_ID, _PASSAGE_ID = PAIR_COLUMNS.index("query_id"), PAIR_COLUMNS.index("passage_id")
 _UTC = _dt.timezone.utc
@@ -134,8 +237,14 @@ class DedupPairs(beam.PTransform):
 
     Returns {"pairs": kept pairs, "fates": (record_key, fate) events}: every candidate pair marks
     both its records duplicate_pair, the kept one marks them used, and ResolveFates ranks used first,
-    so no group of copies is ever held in memory.
+    so no group of copies is ever held in memory. `candidate_fates=False`: only the kept pairs' used
+    events, for a source whose pair maker already sent each candidate's records a duplicate_pair
+    event of its own (one event per record and role instead of two more per pair).
     """
+
+    def __init__(self, candidate_fates: bool = True):
+        super().__init__()
+        self._candidate_fates = candidate_fates
 
     def expand(self, pairs):
         def candidate_fates(pair):
@@ -152,6 +261,8 @@ class DedupPairs(beam.PTransform):
             | "OnePerPairId" >> beam.CombinePerKey(_SmallestPair())
             | "DropKey" >> beam.Map(lambda kv: pair_of_row(kv[1]))
         )
+        if not self._candidate_fates:
+            return {"pairs": kept, "fates": kept | "UsedFates" >> beam.FlatMap(used_fates)}
         fates = (
             (pairs | "CandidateFates" >> beam.FlatMap(candidate_fates),
              kept | "UsedFates" >> beam.FlatMap(used_fates))
