@@ -88,6 +88,15 @@ class BottomKSample:
         """The sample, smallest hash first."""
         return sorted(self._best.values())
 
+    def __getstate__(self):
+        """Plain tuples: Beam pickles a combiner's sample between workers, and a NamedTuple pickles per entry
+        through its class (__getnewargs__)."""
+        return self.size, self._heap, [tuple(entry) for entry in self._best.values()]
+
+    def __setstate__(self, state):
+        self.size, self._heap, entries = state
+        self._best = {entry[0]: PoolEntry(*entry) for entry in entries}
+
 
 def bottom_k_rows(hashes: np.ndarray, sources: Sequence[str], passage_ids: Sequence[str], passages: Sequence[str],
                   size: int) -> List[tuple]:

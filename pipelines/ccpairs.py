@@ -608,7 +608,7 @@ class BottomKCombineFn(beam.CombineFn):
         return merged
 
     def extract_output(self, acc):
-        return acc.entries()
+        return [tuple(entry) for entry in acc.entries()]  # plain tuples: Beam encodes them without pickle
 
 
 def pool_fanout(expected_shards: int) -> int:
@@ -624,7 +624,8 @@ class _WritePool(beam.DoFn):
         self._directory = directory
 
     def process(self, entries):
-        rows = versions.write_table(versions.join(self._directory, pool.POOL_NAME), pool.Pool(tuple(entries)).to_table())
+        drawn = pool.Pool(tuple(pool.PoolEntry(*entry) for entry in entries))
+        rows = versions.write_table(versions.join(self._directory, pool.POOL_NAME), drawn.to_table())
         yield {"path": pool.POOL_NAME, "rows": rows}
 
 
@@ -864,7 +865,7 @@ def build_corpus(
     expected_shards = num_shards or math.ceil(total_rows / DEFAULT_ROWS_PER_SHARD)
     pool_file = (written["pool"]
                  | "BottomK" >> beam.CombineGlobally(BottomKCombineFn(config.pool_size)).with_fanout(
-                     pool_fanout(expected_shards))
+                     pool_fanout(expected_shards)).without_defaults()  # every shard (even empty) gives a sample
                  | "WritePool" >> beam.ParDo(_WritePool(staging)))
     shards = written["shards"]
 

@@ -3,11 +3,13 @@ word hashes computed once per batch, the evaluation n-gram bitmap, the pool's bo
 the stats counted per distinct combination."""
 
 import hashlib
+import pickle
 import random
 
 import numpy as np
 
 from filtering import corpus_stats
+from filtering.corpus_keys import best_per_key, key_order, sum_per_key
 from filtering.decontamination import WordHashes, _word_cache, load_eval_set, ngram_hash_array
 from filtering.pool import BottomKSample, PoolEntry, bottom_k_rows
 from schemas import reasons
@@ -93,3 +95,38 @@ def test_stats_counted_per_combination_equal_the_per_pair_counts():
         for key in corpus_stats.pair_stat_keys(*row):
             expected[key] = expected.get(key, 0) + 1
     assert corpus_stats.count_stats(*columns) == expected
+
+
+def _best_per_key_by_string_sort(keys, ranks, *payloads):  # the definition: a rank sort, then a key sort
+    order = np.argsort(ranks, kind="stable")
+    order = order[np.argsort(keys[order], kind="stable")]
+    keys = keys[order]
+    first = np.r_[True, keys[1:] != keys[:-1]]
+    return (keys[first], ranks[order[first]]) + tuple(p[order[first]] for p in payloads)
+
+
+def test_best_and_sum_per_key_sort_keys_as_integers_and_agree_with_a_string_sort():
+    gen = np.random.default_rng(6)
+    for width in (3, 8, 10, 16, 20):
+        n = 3000
+        alphabet = np.array([0, 1, 7, 255], dtype=np.uint8)  # zero bytes, also trailing ones, and many repeats
+        keys = gen.choice(alphabet, size=(n, width)).view(f"S{width}").ravel()
+        ranks = np.array([b"%c%08d" % (gen.integers(0, 3), gen.integers(0, 50)) for _ in range(n)])
+        payload = np.arange(n)
+        got, expected = best_per_key(keys, ranks, payload), _best_per_key_by_string_sort(keys, ranks, payload)
+        assert all((a == b).all() for a, b in zip(got, expected)), width
+        assert (key_order(keys) == np.argsort(keys, kind="stable")).all()
+        summed = sum_per_key(keys, np.ones(n, dtype=np.int64), payload)
+        distinct, counts = np.unique(keys, return_counts=True)
+        assert (summed[0] == distinct).all() and (summed[1] == counts).all()
+
+
+def test_a_bottom_k_sample_pickles_as_plain_tuples_and_comes_back_whole():
+    sample = BottomKSample(3)
+    for i in range(6):
+        sample.offer(PoolEntry(i * 7 % 5, "s", f"p{i}", f"text {i}"))
+    again = pickle.loads(pickle.dumps(sample))
+    assert again.entries() == sample.entries() and all(type(e) is PoolEntry for e in again.entries())
+    assert b"PoolEntry" not in pickle.dumps(sample)
+    again.offer(PoolEntry(0, "a", "p0", "text 0"))
+    assert again.entries()[0] == PoolEntry(0, "a", "p0", "text 0")
