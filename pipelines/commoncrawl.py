@@ -6,12 +6,19 @@ On the shared job (pipelines.job): a WARC file is a unit (a Common Crawl file is
 parallelism comes from the number of files); ReadWarcFiles turns each WARC record into one raw
 record (sources.formats.warc: HTTP head plus at most --max_html_bytes of an HTML body; nothing of
 records over --max_record_bytes), in batches reshuffled so decoding and extraction spread over
-every worker. The parser (sources.commoncrawl) makes each a Skipped record or a WebPage, then
-ExtractCommonCrawlPairs:
+every worker. In the batch, the parser (sources.commoncrawl) makes each a Skipped record or a
+WebPage and _Decide ends what needs no site: skipped records (requests, metadata, non-HTML,
+non-2xx: most of a crawl) and pages refused before extraction become (outcome, n) counts, never
+elements; their details too. Only pages with main text travel on, packed as plain tuples:
 
-    lines a site repeats within a WARC file removed (RemoveSiteBoilerplate; --boilerplate_min_pages)
-    -> filter (Skipped: its reason; pages: the rules) -> one capture per normalised URL (the latest)
-    -> one page per exact passage (the shortest URL) -> pairs -> dedup by pair_id
+    (site group, page) -> RemoveBoilerplateAndFilter: one GroupByKey per site within a WARC file;
+        lines on --boilerplate_min_pages of its pages removed (CCNet), then the rules, cheapest
+        first (language ID last) -> kept pages (KeptPage, slim), (outcome, n) and details per group
+    -> one capture per normalised URL (the latest) -> one page per exact passage (the shortest URL)
+    -> pairs -> dedup by pair_id
+
+A page with no site to clean (no host) is judged in the batch too, and so is every page with
+--boilerplate_min_pages 0: kept ones go straight to the captures.
 
 Every WARC record ends as exactly one outcome: used, dropped by reason, or rejected.
 """
@@ -20,14 +27,15 @@ import apache_beam as beam
 
 from pipelines import accounting, job
 from pipelines.options import source_options
-from pipelines.read import Raw, UnitReader
+from pipelines.read import OUTCOMES, Counted, Raw, UnitReader
 from pipelines.splits import ReadUnit
-from pipelines.transforms import FilterRecords, KeepBest, OneCopyPerKey, dropped_outcome
+from pipelines.transforms import KeepBest, OneCopyPerKey, dropped_outcome, pack, unpack
 from schemas import reasons
 from schemas.pairs import normalize_for_dedup
 from sources import commoncrawl
 from sources.formats.readers import TruncatedTail
 from sources.formats.warc import WarcFileReader, guarded
+from sources.text.web_text import line_key
 
 CommonCrawlOptions = source_options(commoncrawl.SOURCE, commoncrawl.CommonCrawlConfig)
 FATE_PRIORITY = [reasons.USED, reasons.DROP_DUPLICATE_PAIR]
@@ -74,7 +82,8 @@ def page_details(item):
     """What is not a record but worth a number in the manifest: where each page's charset came from
     (utf-8, http, meta, detected, bom, guess), pages whose HTML was cut at --max_html_bytes, pages
     whose text was mojibake and was repaired, pages nested deeper than --max_dom_depth (plain-text
-    extraction), pages not read because the crawler called them foreign."""
+    extraction), pages not read because the crawler called them foreign. What text cleanup did
+    (cleanup_details) is counted once the site's boilerplate is gone."""
     if not isinstance(item, commoncrawl.WebPage):
         return
     if not item.decoded:
@@ -87,99 +96,116 @@ def page_details(item):
         yield ("pages/mojibake_repaired", 1)
     if item.too_deep:
         yield (f"pages/{commoncrawl.PLAIN_TEXT_OVER_MAX_DOM_DEPTH}", 1)
-    for name, n in item.cleaned:
+
+
+DETAILS, KEPT = "details", "kept"
+
+
+def cleanup_details(page: commoncrawl.WebPage):
+    """(cleanup/<name>, n) of what text cleanup did to a page, as it ships (after its site's boilerplate)."""
+    for name, n in page.cleaned:
         yield (f"cleanup/{name}", n)
 
 
-class _RepeatedLinesFn(beam.CombineFn):
-    """sources.commoncrawl.RepeatedLines as a Beam CombineFn."""
-
-    def __init__(self, min_pages: int):
-        self._lines = commoncrawl.RepeatedLines(min_pages)
-
-    def create_accumulator(self):
-        return self._lines.create()
-
-    def add_input(self, accumulator, page):
-        return self._lines.add(accumulator, page)
-
-    def merge_accumulators(self, accumulators):
-        return self._lines.merge(accumulators)
-
-    def extract_output(self, accumulator):
-        return self._lines.extract(accumulator)
-
-
-class _CleanSite:
-    """(group, {"pages": [...], "lines": [boilerplate keys]}) -> each page without those lines; how
-    much text was read and removed -> the "details" output."""
+class _Decide:
+    """Inside the read batch (pipelines.read.ParseBatch): a skipped record, and a page the rules can
+    judge without its site (no main text: refused for its title or its crawler's language; a URL
+    without a host; or every page when --boilerplate_min_pages is 0), end here as counts; so do their
+    details. What goes on: a page with text as (its site group, the page packed) on the main output,
+    for RemoveBoilerplateAndFilter; a page kept here (KeptPage) on KEPT."""
 
     def __init__(self, config: commoncrawl.CommonCrawlConfig):
         self._config = config
 
-    def __call__(self, grouped):
-        _, joined = grouped
-        boilerplate = frozenset(next(iter(joined["lines"]), ()))
-        for page in joined["pages"]:
-            yield beam.pvalue.TaggedOutput("details", ("boilerplate/text_chars_read", len(page.text)))
+    def __call__(self, item):
+        if isinstance(item, commoncrawl.Skipped):
+            yield Counted(accounting.dropped(item.reason))
+            return
+        for name, n in page_details(item):
+            yield Counted(name, n, DETAILS)
+        group = commoncrawl.boilerplate_group(item) if self._config.boilerplate_min_pages else ""
+        if group:
+            yield (group, pack(item))
+            return
+        for name, n in cleanup_details(item):
+            yield Counted(name, n, DETAILS)
+        reason = commoncrawl.drop_reason(item, self._config)
+        if reason is not None:
+            yield Counted(accounting.dropped(reason))
+        else:
+            yield beam.pvalue.TaggedOutput(KEPT, commoncrawl.kept_page(item, self._config))
+
+
+class _SiteBoilerplateAndRules(beam.DoFn):
+    """(site group, [packed pages]) -> kept pages (KeptPage); dropped pages and the group's details as
+    (name, n) counts, once per group. Two passes over the group: the lines on enough of its pages
+    (sources.commoncrawl.RepeatedLines: a dict of distinct lines, each count capped), then each page
+    without them, its passage cut again, through the rules."""
+
+    def __init__(self, config: commoncrawl.CommonCrawlConfig):
+        self._config = config
+
+    def process(self, grouped):
+        config = self._config
+        _, pages = grouped
+        lines = commoncrawl.RepeatedLines(config.boilerplate_min_pages)
+        counts, page_keys = lines.create(), []
+        for packed in pages:
+            page = unpack(packed)
+            keys = commoncrawl.page_line_keys(page)
+            counts = lines.add(counts, commoncrawl.page_lines(page, config, keys))
+            page_keys.append("".join(keys))  # ~1 KB a page: each line hashed once, not again to remove it
+        boilerplate = frozenset(lines.extract(counts))
+        del counts
+        outcomes, details = {}, {}
+        for packed, joined in zip(pages, page_keys):
+            page = unpack(packed)
+            _add(details, "boilerplate/text_chars_read", len(page.text))
             if boilerplate:
-                page, lines, chars = commoncrawl.without_boilerplate(page, boilerplate, self._config)
-                if lines:
-                    yield beam.pvalue.TaggedOutput("details", ("boilerplate/chars_removed", chars))
-                    yield beam.pvalue.TaggedOutput("details", ("boilerplate/pages_changed", 1))
-            yield page
+                keys = [joined[i:i + _KEY_CHARS] for i in range(0, len(joined), _KEY_CHARS)]
+                page, removed, chars = commoncrawl.without_boilerplate(page, boilerplate, config, keys)
+                if removed:
+                    _add(details, "boilerplate/chars_removed", chars)
+                    _add(details, "boilerplate/pages_changed", 1)
+            for name, n in cleanup_details(page):
+                _add(details, name, n)
+            reason = commoncrawl.drop_reason(page, config)
+            if reason is None:
+                yield commoncrawl.kept_page(page, config)
+            else:
+                _add(outcomes, accounting.dropped(reason), 1)
+        for outcome, n in sorted(outcomes.items()):
+            accounting.count(outcome, n)
+            yield beam.pvalue.TaggedOutput(OUTCOMES, (outcome, n))
+        for name, n in sorted(details.items()):
+            yield beam.pvalue.TaggedOutput(DETAILS, (name, n))
 
 
-class RemoveSiteBoilerplate(beam.PTransform):
-    """Records -> {"records": the same records, each page without the lines that at least
-    --boilerplate_min_pages pages of its site within its WARC file hold (CCNet's line dedup, per
-    site), "details": (name, n) of text read and removed}. Line counts go through a combiner (keys
-    of distinct lines, each count capped); the pages of one site in one WARC file meet their
-    site's boilerplate keys in one CoGroupByKey (bounded by the file: ~40k pages at most)."""
+_KEY_CHARS = len(line_key(""))
+
+
+def _add(counts: dict, name: str, n: int) -> None:
+    counts[name] = counts.get(name, 0) + n
+
+
+class RemoveBoilerplateAndFilter(beam.PTransform):
+    """(site group, packed page) -> {"pages": kept pages, "outcomes": (dropped/<reason>, n), "details":
+    (name, n)}: each page without the lines that at least --boilerplate_min_pages pages of its site
+    within its WARC file hold (CCNet's line dedup, per site; a short line needs fewer), then the rules.
+    One GroupByKey by site within a WARC file (bounded by the file: ~40k pages at most), whose pages
+    are read twice (counting, cleaning): no CoGroupByKey, no page crosses a second shuffle."""
 
     def __init__(self, config: commoncrawl.CommonCrawlConfig):
         super().__init__()
         self._config = config
 
-    def expand(self, records):
-        config = self._config
-        parts = records | "HasText" >> beam.Partition(lambda r, _: 0 if commoncrawl.boilerplate_group(r) else 1, 2)
-        pages, others = parts[0], parts[1]
-        keyed = pages | "KeyBySite" >> beam.Map(lambda p: (commoncrawl.boilerplate_group(p), p))
-        repeated = (
-            pages
-            | "LinesOfPage" >> beam.Map(lambda p: (commoncrawl.boilerplate_group(p), commoncrawl.page_lines(p, config)))
-            | "RepeatedLines" >> beam.CombinePerKey(_RepeatedLinesFn(config.boilerplate_min_pages))
+    def expand(self, site_pages):
+        return (
+            site_pages
+            | "PagesBySite" >> beam.GroupByKey()
+            | "CleanAndFilter" >> beam.ParDo(_SiteBoilerplateAndRules(self._config)).with_outputs(
+                OUTCOMES, DETAILS, main="pages")
         )
-        cleaned = (
-            {"pages": keyed, "lines": repeated}
-            | "JoinSite" >> beam.CoGroupByKey()
-            | "CleanPages" >> beam.FlatMap(_CleanSite(config)).with_outputs("details", main="pages")
-        )
-        merged = (cleaned.pages, others) | "AllRecords" >> beam.Flatten()
-        return {"records": merged, "details": cleaned.details}
-
-
-class _Filter:
-    def __init__(self, config: commoncrawl.CommonCrawlConfig):
-        self._config = config
-
-    def __call__(self, item):
-        return commoncrawl.drop_reason(item, self._config)
-
-
-class _Slim:
-    """A kept page without the texts only the rules read (less to shuffle)."""
-
-    def __init__(self, config: commoncrawl.CommonCrawlConfig):
-        self._config = config
-
-    def __call__(self, page: commoncrawl.WebPage) -> commoncrawl.KeptPage:
-        return commoncrawl.kept_page(page, self._config)
-
-
-def _record_key(item) -> str:
-    return item.key if isinstance(item, commoncrawl.Skipped) else item.record_id
 
 
 def passage_rank(page: commoncrawl.KeptPage):
@@ -217,23 +243,22 @@ def _page_fate(kv):
 
 
 class ExtractCommonCrawlPairs(beam.PTransform):
-    """Skipped records and pages -> {"pairs", "outcomes", "detail_counts"}: every WARC record gets exactly
-    one outcome; how pages were decoded is counted as details (manifest "detail_counts")."""
+    """The read's {"records", "outcomes", "details", "kept"} (see _Decide) -> {"pairs", "outcomes",
+    "detail_counts"}: every WARC record gets exactly one outcome; how pages were decoded and cleaned
+    is counted as details (manifest "detail_counts")."""
 
     def __init__(self, config: commoncrawl.CommonCrawlConfig):
         super().__init__()
         self._config = config
 
-    def expand(self, records):
-        config = self._config
-        details = []
-        if config.boilerplate_min_pages:
-            site_clean = records | "SiteBoilerplate" >> RemoveSiteBoilerplate(config)
-            records, details = site_clean["records"], [site_clean["details"]]
-        filtered = records | "Filter" >> beam.ParDo(
-            FilterRecords(_Filter(config), _record_key, slim=_Slim(config))).with_outputs(
-            "outcomes", "dropped_keys", main="kept")
-        captures = filtered.kept | "OneCapturePerUrl" >> OneCopyPerKey(lambda p: p.url_key, commoncrawl.capture_rank)
+    def expand(self, read):
+        outcomes, details, kept = [read[OUTCOMES]], [read[DETAILS]], read[KEPT]
+        if self._config.boilerplate_min_pages:
+            sites = read["records"] | "SiteBoilerplate" >> RemoveBoilerplateAndFilter(self._config)
+            kept = (kept, sites["pages"]) | "KeptPages" >> beam.Flatten()
+            outcomes.append(sites[OUTCOMES])
+            details.append(sites[DETAILS])
+        captures = kept | "OneCapturePerUrl" >> OneCopyPerKey(lambda p: p.url_key, commoncrawl.capture_rank)
         passages = captures.records | "OnePagePerPassage" >> OnePagePerPassage()
         deduped = (
             passages.pages
@@ -245,10 +270,9 @@ class ExtractCommonCrawlPairs(beam.PTransform):
             | "FatePerPage" >> beam.Map(_page_fate)
             | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
         )
-        outcomes = (filtered.outcomes, captures.outcomes, passages.outcomes, used) | "Outcomes" >> beam.Flatten()
-        details = tuple(details) + (records | "PageDetails" >> beam.FlatMap(page_details),)
-        all_details = details | "AllDetails" >> beam.Flatten()
-        return {"pairs": deduped["pairs"], "outcomes": outcomes, "detail_counts": all_details}
+        outcomes += [captures.outcomes, passages.outcomes, used]
+        return {"pairs": deduped["pairs"], "outcomes": tuple(outcomes) | "Outcomes" >> beam.Flatten(),
+                "detail_counts": tuple(details) | "AllDetails" >> beam.Flatten()}
 
 
 def manifest_extra(_inputs, config: commoncrawl.CommonCrawlConfig):
@@ -267,6 +291,8 @@ JOB = job.SourceJob(
     parse=_Parser,
     extract=ExtractCommonCrawlPairs,
     manifest_extra=manifest_extra,
+    decide=_Decide,
+    decide_tags=(DETAILS, KEPT),
 )
 
 

@@ -29,7 +29,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterable, Optional, Tuple, Union
+from typing import Iterable, List, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from schemas import reasons
@@ -401,20 +401,28 @@ def boilerplate_group(item) -> str:
 SHORT_LINE_MIN_PAGES = 2
 
 
-def page_lines(page: WebPage, config: CommonCrawlConfig) -> Tuple[str, Tuple[Tuple[str, int], ...]]:
+def page_lines(page: WebPage, config: CommonCrawlConfig,
+               keys: Optional[List[str]] = None) -> Tuple[str, Tuple[Tuple[str, int], ...]]:
     """(the page's key, (line key, pages that make it boilerplate) of its distinct lines): a page's
     share of its site's counts. The page's key is its url_key's: captures of one URL count as one
     page, whatever their texts. A line of fewer than --boilerplate_short_words words needs
-    SHORT_LINE_MIN_PAGES pages (at most --boilerplate_min_pages), a longer one --boilerplate_min_pages."""
+    SHORT_LINE_MIN_PAGES pages (at most --boilerplate_min_pages), a longer one --boilerplate_min_pages.
+    `keys`: the page's line_keys, when the caller has them already."""
     short_needed = min(SHORT_LINE_MIN_PAGES, config.boilerplate_min_pages)
+    keys = page_line_keys(page) if keys is None else keys
     needed = {}
-    for line in page.text.split("\n"):
-        if line.strip():
-            short = len(line.split()) < config.boilerplate_short_words
-            key = line_key(line)
-            needed[key] = min(needed.get(key, config.boilerplate_min_pages),
-                              short_needed if short else config.boilerplate_min_pages)
+    lines = (line for line in page.text.split("\n") if line.strip())
+    for line, key in zip(lines, keys):
+        short = len(line.split()) < config.boilerplate_short_words
+        needed[key] = min(needed.get(key, config.boilerplate_min_pages),
+                          short_needed if short else config.boilerplate_min_pages)
     return text_key(page.url_key), tuple(sorted(needed.items()))
+
+
+def page_line_keys(page: WebPage) -> List[str]:
+    """line_key of each non-empty line of the page's text, in order: computed once, read by
+    page_lines (counting) and without_boilerplate (removing)."""
+    return [line_key(line) for line in page.text.split("\n") if line.strip()]
 
 
 class RepeatedLines:
@@ -458,10 +466,11 @@ class RepeatedLines:
         return tuple(sorted(key for key, (needed, holders) in counts.items() if len(holders) >= needed))
 
 
-def without_boilerplate(page: WebPage, boilerplate, config: CommonCrawlConfig) -> Tuple[WebPage, int, int]:
+def without_boilerplate(page: WebPage, boilerplate, config: CommonCrawlConfig,
+                        keys: Optional[List[str]] = None) -> Tuple[WebPage, int, int]:
     """(the page without its site's boilerplate lines, lines removed, characters removed); a page
-    that loses lines gets its prose and passage cut again."""
-    text, lines, chars = without_lines(page.text, boilerplate)
+    that loses lines gets its prose and passage cut again. `keys`: page_line_keys(page), if known."""
+    text, lines, chars = without_lines(page.text, boilerplate, keys)
     if not lines:
         return page, 0, 0
     page = dataclasses.replace(page, text=text)

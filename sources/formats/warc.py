@@ -122,6 +122,18 @@ def body_wanted(block_head: bytes) -> bool:
     return 200 <= head.status < 300 and (is_html_type(head.media_type) or not head.media_type)
 
 
+def _cld2_line(block: bytes) -> Optional["re.Match"]:
+    """_CLD2_LINE.search(block), tried only where the field's name occurs: a Heritrix metadata block
+    is ~10 KB of outlinks, which the multi-line pattern read position by position."""
+    start = block.find(b"languages-cld2:")
+    while start >= 0:
+        match = _CLD2_LINE.match(block, start)  # its ^ still needs a line start there
+        if match:
+            return match
+        start = block.find(b"languages-cld2:", start + 1)
+    return None
+
+
 def _fields(block: bytes) -> Dict[str, str]:
     """`name: value` lines of a warcinfo or metadata block (application/warc-fields)."""
     out = {}
@@ -159,12 +171,24 @@ class RawRecord:
         return self.fields.get(name, default)
 
 
+_BYTES_SPACE = " \t\n\r\x0b\x0c"  # what bytes.strip() strips (str.strip() strips more: \x1c-\x1f, \x85)
+
+
 def decode(data: bytes) -> RawRecord:
     end = data.find(b"\r\n\r\n")
     if end < 0:
         raise RejectRecord(reasons.REJECT_PARSE_ERROR, "raw record without the blank line after its headers")
-    lines = data[:end].split(b"\r\n")
-    fields: Dict[str, str] = {}
+    head = data[:end]
+    if head.isascii():  # the usual header block: decoded once, read as text (the same fields as below)
+        text_lines = head.decode("ascii").split("\r\n")
+        fields: Dict[str, str] = {}
+        for line in text_lines[1:]:
+            name, colon, value = line.partition(":")
+            if colon:
+                fields.setdefault(name.strip(_BYTES_SPACE).lower(), value.strip(_BYTES_SPACE))
+        return RawRecord(text_lines[0].strip(), fields, data[end + 4:])
+    lines = head.split(b"\r\n")
+    fields = {}
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
         if colon:
@@ -239,7 +263,7 @@ class WarcFileReader:
             warcinfo = _fields(block.read(min(record.content_length, METADATA_MAX_BYTES)))
             self._crawl = added[CRAWL] = crawl_of(self._path, warcinfo)
         elif kind == WarcRecordType.metadata:
-            match = _CLD2_LINE.search(block.read(min(record.content_length, METADATA_MAX_BYTES)))
+            match = _cld2_line(block.read(min(record.content_length, METADATA_MAX_BYTES)))
             if match:
                 cld2 = (headers.get("WARC-Concurrent-To") or "", match.group(1).decode("utf-8", "replace"))
         elif kind == WarcRecordType.response:

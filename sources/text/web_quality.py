@@ -111,11 +111,16 @@ class CurlyBrace:
 
 def bad_word_in(text: str, words: frozenset, longest: int) -> Optional[str]:
     """The first word or phrase (up to `longest` words) of `words` in the text, matched on whole
-    lowercased tokens ("class" does not match "ass"); None when there is none."""
+    lowercased tokens ("class" does not match "ass"); None when there is none. One pass over the
+    tokens with a set lookup each: phrases are built only from a token that starts one of the list's
+    phrases ("ball" of "ball gag"), which few tokens do."""
     tokens = _WORD.findall(text[:MAX_CHARS].lower())
+    starts = _phrase_starts(words)
     for i, token in enumerate(tokens):
         if token in words:
             return token
+        if token not in starts:
+            continue
         for n in range(2, longest + 1):
             if i + n > len(tokens):
                 break
@@ -123,6 +128,17 @@ def bad_word_in(text: str, words: frozenset, longest: int) -> Optional[str]:
             if phrase in words:
                 return phrase
     return None
+
+
+_STARTS: dict = {}
+
+
+def _phrase_starts(words: frozenset) -> frozenset:
+    """The first tokens of the list's phrases of 2+ words (each phrase's words as _WORD reads them)."""
+    starts = _STARTS.get(id(words))
+    if starts is None or starts[0] is not words:
+        starts = _STARTS[id(words)] = (words, frozenset(p.split(" ")[0] for p in words if " " in p))
+    return starts[1]
 
 
 @dataclass(frozen=True)
