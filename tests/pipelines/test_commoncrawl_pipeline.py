@@ -217,3 +217,36 @@ def test_bad_settings_are_one_line(flag, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         pipelines.commoncrawl.main(["--input", __file__, "--output", str(tmp_path), flag])
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_with_boilerplate_off_every_page_is_judged_in_the_read_batch_and_counted_as_one_by_one(tmp_path, shared_data):
+    """Issue 25: with --boilerplate_min_pages 0 the rules run inside the read batch (their drops leave as
+    (outcome, n) per batch, kept pages go straight to the captures); each outcome's count is what
+    parse_record and drop_reason give record by record."""
+    from collections import Counter
+
+    from sources.formats import warc
+    from sources.formats.readers import TruncatedTail
+
+    config = sources.commoncrawl.CommonCrawlConfig(boilerplate_min_pages=0)
+    expected, kept = Counter(), 0
+    for path in sorted(glob.glob(str(shared_data / SAMPLES))):
+        with open(path, "rb") as handle:
+            for raw in warc.WarcFileReader(warc.guarded(handle), path, config.max_record_bytes,
+                                           config.max_html_bytes):
+                assert not isinstance(raw, TruncatedTail)
+                reason = sources.commoncrawl.drop_reason(sources.commoncrawl.parse_record(raw.data, config, path),
+                                                         config)
+                if reason is None:
+                    kept += 1
+                else:
+                    expected[reason] += 1
+    _, rows, _, manifest = run(tmp_path, str(shared_data / SAMPLES), "off", "--boilerplate_min_pages", "0")
+    counts = manifest["counts"]
+    dropped = dict(counts["records_dropped"])
+    duplicates = sum(dropped.pop(reason, 0) for reason in ("duplicate_record", "duplicate_passage",
+                                                            "duplicate_pair"))
+    assert dropped == dict(expected) and counts["records_used"] + duplicates == kept
+    assert counts["records_used"] == len(rows) >= 25
+    assert not any(name.startswith("boilerplate/") for name in manifest["detail_counts"])
+    assert manifest["detail_counts"]["pages/not_read_crawler_language"] == 15
