@@ -2,22 +2,25 @@
 
     python -m pipelines.reddit --input 'RC_*.zst' --input 'RS_*.zst' --output out/ [--top_n 1]
 
-On the shared job (pipelines.job): files of NDJSON lines -> typed posts -> ExtractRedditPairs:
-filter (Reddit's rules, fused with the parse: a dropped post leaves only its outcome and a key
-marker) -> one copy per fullname -> per parent key one combiner holding the parent and its top-N
-replies -> pairs -> dedup by pair_id. Between stages a post is a slim Node row (RowCoder), not a
-pickled dataclass. Records in no pair get their reason (parent_missing, parent_dropped,
-not_top_reply, no_reply) through per-record fate resolution.
+On the shared job (pipelines.job): files of NDJSON lines -> typed posts, and inside the read batch
+Reddit's rules (Decide: a dropped post is an (outcome, n) count plus a key marker, a kept one a slim
+node) -> ExtractRedditPairs: one copy per fullname -> per parent key one combiner holding the parent
+and its top-N replies -> pairs -> dedup by pair_id. Between stages a post is a plain tuple of Node's
+fields (FastPrimitivesCoder), not a pickled dataclass.
+
+Outcomes: every kept post's default fate (no_reply, its refusal, not_top_reply) is counted where its
+copy is chosen; only a post that may end better sends a small fate event, one per role at most (its
+own thread made a pair; its parent's thread paired it, found it repeating its query, or has no
+parent), plus the dedup's used events, and ResolveAgainstDefaults moves it from default to best.
 """
 
-from typing import NamedTuple, Optional, Tuple
+from typing import Any, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 
 from pipelines import accounting, job
 from pipelines.options import source_options
-from pipelines.read import LineFileReader
-from pipelines.transforms import dropped_outcome
+from pipelines.read import Counted, LineFileReader
 from schemas import reasons
 from sources import reddit
 
@@ -47,10 +50,13 @@ PARENT, REPLY, DROPPED = 0, 1, 2
 
 
 class Node(NamedTuple):
-    """A kept post as it travels between the keyed stages: only what the joins and the pair need,
-    encoded by Beam's RowCoder (a schema'd row, not a pickled dataclass). `raw_text` is the raw
-    text where it differs from `text` (the copy rank reads it; None once a copy is chosen or when
-    equal); `refusal` why it may not be a passage ("" if it may; submissions "submission")."""
+    """A kept post as it travels between the keyed stages: only what the joins and the pair need.
+    On the wire it is a plain tuple of these fields (str, int, None), which Beam's FastPrimitivesCoder
+    writes in C: a NamedTuple would be pickled, and a RowCoder encodes each str field through a
+    Python call (3.2 against 1.1 us per node, measured); the stages read it as a Node where they rank
+    or pair it (`as_node`). `raw_text` is the raw text where it differs from `text` (the copy rank
+    reads it; None once a copy is chosen or when equal); `refusal` why it may not be a passage (""
+    if it may; submissions "submission")."""
 
     role: int
     fullname: str
@@ -63,30 +69,34 @@ class Node(NamedTuple):
     refusal: str
 
 
-beam.coders.registry.register_coder(Node, beam.coders.RowCoder)
-NODE_CODER = beam.coders.registry.get_coder(Node)
 SUBMISSION = "submission"
+ROLE, FULLNAME, PARENT_ID, REFUSAL = 0, 1, 2, 8  # Node fields read from the plain tuple
+as_node = Node._make
 
 
-def _node(post: reddit.RedditPost, config: reddit.RedditConfig) -> Node:
+def _node(post: reddit.RedditPost, config: reddit.RedditConfig) -> tuple:
     refusal = (reddit.reply_refusal(post, config) or "") if post.is_comment else SUBMISSION
-    return Node(PARENT, post.fullname, post.parent or "", post.subreddit,
-                None if post.raw_text == post.text else post.raw_text, post.text, post.score, post.created_utc,
-                refusal)
+    return (PARENT, post.fullname, post.parent or "", post.subreddit,
+            None if post.raw_text == post.text else post.raw_text, post.text, post.score, post.created_utc, refusal)
 
 
-def _dropped_marker(fullname: str) -> Node:
-    return Node(DROPPED, fullname, "", "", None, "", None, None, "")
+def _dropped_marker(fullname: str) -> tuple:
+    return (DROPPED, fullname, "", "", None, "", None, None, "")
 
 
-class FilterPosts(beam.DoFn):
-    """Typed posts (fused with the read's parse) -> (fullname, Node) of kept posts and (fullname,
-    dropped marker) of dropped ones, one keyed stream; a drop's outcome on "outcomes"."""
+def _reply_rank(node: tuple):
+    return reddit.reply_rank_key(as_node(node))
+
+
+class Decide:
+    """Reddit's rules inside the read batch (pipelines.read.ParseBatch): a typed post -> (fullname,
+    Node) when kept; a dropped post -> its outcome as a count and (fullname, dropped marker), so that
+    its replies learn that their parent was dropped."""
 
     def __init__(self, config: reddit.RedditConfig):
         self._config = config
 
-    def process(self, post: reddit.RedditPost):
+    def __call__(self, post: reddit.RedditPost):
         config = self._config
         reason = reddit.drop_reason(post, config)
         if reason is None:
@@ -94,92 +104,129 @@ class FilterPosts(beam.DoFn):
             return
         if reason == reasons.DROP_BOT_AUTHOR:
             accounting.count_cleanup(reddit.bot_rule(post.author, config))
-        yield dropped_outcome(reason)
+        yield Counted(accounting.dropped(reason))
         yield (post.fullname, _dropped_marker(post.fullname))
 
 
-class OneCopy(beam.DoFn):
+class _DecideEach(accounting.CountsPerBundle):
+    """Decide as a DoFn over typed posts (the graph without the shared read, e.g. in tests)."""
+
+    def __init__(self, config: reddit.RedditConfig):
+        super().__init__()
+        self._decide = Decide(config)
+
+    def process(self, post):
+        for out in self._decide(post):
+            if type(out) is Counted:
+                self.add(out.outcome, out.n)
+            else:
+                yield out
+
+
+def default_fate(node: tuple) -> str:
+    """A kept post's fate unless a pair or a thread says better: a submission no_reply, a comment
+    that may not be a passage its refusal, any other comment not_top_reply."""
+    refusal = node[REFUSAL]
+    if refusal == SUBMISSION:
+        return reasons.DROP_NO_REPLY
+    return refusal or reasons.DROP_NOT_TOP_REPLY
+
+
+class OneCopy(accounting.CountsPerBundle):
     """(fullname, [Node]) -> the best copy as a parent (keyed by itself) and, for a comment that may
     be a passage, as a reply (keyed by its parent); a fullname that was only dropped -> its marker,
-    so its replies learn it; the post's default fate ("fates"); duplicate_record per other copy."""
+    so its replies learn it. Counted here ("outcomes", per bundle): the post's default fate and
+    duplicate_record per other copy; only a better fate travels later, as a fate event."""
+
+    def __init__(self):
+        super().__init__(counters=False)
+        self._duplicate = accounting.dropped(reasons.DROP_DUPLICATE_RECORD)
+        self._defaults = {}
 
     def process(self, kv):
         key, nodes = kv
-        kept = [n for n in nodes if n.role != DROPPED]
+        kept = [n for n in nodes if n[ROLE] != DROPPED]
         if not kept:
             yield (key, _dropped_marker(key))
             return
-        best = max(kept, key=copy_rank) if len(kept) > 1 else kept[0]
-        for _ in range(len(kept) - 1):
-            yield dropped_outcome(reasons.DROP_DUPLICATE_RECORD)
-        best = Node(PARENT, best.fullname, best.parent, best.subreddit, None, best.text, best.score,
-                    best.created_utc, best.refusal)
+        if len(kept) > 1:
+            best = max(kept, key=lambda n: copy_rank(as_node(n)))
+            self.add(self._duplicate, len(kept) - 1)
+        else:
+            best = kept[0]
+        fate = default_fate(best)
+        outcome = self._defaults.get(fate)
+        if outcome is None:
+            outcome = self._defaults[fate] = accounting.dropped(fate)
+        self.add(outcome)
+        best = (PARENT,) + best[1:4] + (None,) + best[5:]  # the copy is chosen: its raw text is no longer needed
         yield (key, best)
-        if best.refusal == SUBMISSION:
-            yield beam.pvalue.TaggedOutput("fates", (key, reasons.DROP_NO_REPLY))
-            return
-        yield beam.pvalue.TaggedOutput("fates", (key, best.refusal or reasons.DROP_NOT_TOP_REPLY))
-        if not best.refusal:
-            yield (best.parent, Node(REPLY, *best[1:]))
+        if not best[REFUSAL]:
+            yield (best[PARENT_ID], (REPLY,) + best[1:])
 
 
 class ThreadFn(beam.CombineFn):
-    """Per parent key: (parent Node or None, dropped, its best `cap` replies best first, the other
+    """Per parent key: (parent node or None, dropped, its best `cap` replies best first, the other
     replies' fullnames while no parent is seen). A combiner, so a thread of 100k comments never
     sits in one list once its parent is known; the fullnames are kept only for a parent that is
-    absent (each such reply gets parent_missing or parent_dropped)."""
+    absent (each such reply gets parent_missing or parent_dropped). Replies are ranked and cut
+    when the list holds twice the cap (not at every reply), when merged, compacted and extracted.
+    Nodes are plain tuples (Node's fields): the accumulator is written by FastPrimitivesCoder."""
 
     def __init__(self, cap: int):
         self._cap = cap
+        self._slack = 2 * cap + 8
 
     def create_accumulator(self):
         return (None, False, [], [])
 
     def _capped(self, node, top, others):
-        top.sort(key=reddit.reply_rank_key, reverse=True)
+        top.sort(key=_reply_rank, reverse=True)
         if len(top) > self._cap:
             if node is None:
-                others = others + [r.fullname for r in top[self._cap:]]
+                others = others + [r[FULLNAME] for r in top[self._cap:]]
             del top[self._cap:]
         return top, ([] if node is not None else others)
 
     def add_input(self, acc, entry):
         node, dropped, top, others = acc
-        if entry.role == REPLY:
-            top, others = self._capped(node, top + [entry], others)
-        elif entry.role == PARENT:
-            node, others = entry, []
-        else:
-            dropped = True
-        return (node, dropped, top, others)
+        role = entry[ROLE]
+        if role == REPLY:
+            top.append(entry)
+            if len(top) > self._slack:
+                top, others = self._capped(node, top, others)
+            return (node, dropped, top, others)
+        if role == PARENT:
+            return (entry, dropped, top, [])
+        return (node, True, top, others)
 
     def merge_accumulators(self, accs):
         node, dropped, top, others = None, False, [], []
         for a_node, a_dropped, a_top, a_others in accs:
             node = node if a_node is None else a_node
             dropped = dropped or a_dropped
-            top = top + list(a_top)
-            others = others + list(a_others)
+            top.extend(a_top)
+            others.extend(a_others)
         top, others = self._capped(node, top, others)
         return (node, dropped, top, others)
 
     def compact(self, acc):
-        return acc
+        node, dropped, top, others = acc
+        top, others = self._capped(node, list(top), others)
+        return (node, dropped, top, others)
 
     def extract_output(self, acc):
-        return acc
-
-    def get_accumulator_coder(self):
-        return beam.coders.TupleCoder([
-            beam.coders.NullableCoder(NODE_CODER), beam.coders.BooleanCoder(),
-            beam.coders.ListCoder(NODE_CODER), beam.coders.ListCoder(beam.coders.StrUtf8Coder())])
+        node, dropped, top, others = self.compact(acc)
+        return (node, dropped, top, sorted(others))  # the same output whatever the runner's merge order
 
 
 class MakePairs(beam.DoFn):
     """A thread (parent, its top_n + SPARE_REPLIES best replies) -> pairs of its top_n best usable
-    replies; a reply left too short once cut of what it copies from its query -> a repeats_query
-    fate (tagged "fates"); the replies of an absent parent -> parent_missing or parent_dropped.
-    Spares not needed keep their default fate (not_top_reply)."""
+    replies, and ("fates") an event (fullname, (fate, default fate)) for each record that may end
+    better than the default counted for it: both records of a pair made (duplicate_pair, which the
+    dedup's used outranks; the parent once), a reply left too short once cut of what it copies from
+    its query (repeats_query), the replies of an absent parent (parent_missing or parent_dropped).
+    Spares not needed keep their default (not_top_reply): no event."""
 
     def __init__(self, config: reddit.RedditConfig):
         self._config = config
@@ -187,25 +234,35 @@ class MakePairs(beam.DoFn):
     def process(self, thread):
         _, (parent, dropped, replies, others) = thread
         if parent is None:
-            fate = reasons.DROP_PARENT_DROPPED if dropped else reasons.DROP_PARENT_MISSING
+            replies = [as_node(r) for r in replies]
+            fate = (reasons.DROP_PARENT_DROPPED if dropped else reasons.DROP_PARENT_MISSING, NOT_TOP)
             for reply in replies:
                 yield beam.pvalue.TaggedOutput("fates", (reply.fullname, fate))
             for fullname in others:
                 yield beam.pvalue.TaggedOutput("fates", (fullname, fate))
             return
-        made = 0
-        for reply in replies:
+        parent, made = as_node(parent), 0
+        for reply in map(as_node, replies):
             if made == self._config.top_n:
-                return
+                break
             passage, cut = reddit.reply_passage(parent, reply, self._config)
             if cut:
                 accounting.count_cleanup(reddit.COPIED_QUERY_WORDS_CUT, cut)
             if passage is None:
-                yield beam.pvalue.TaggedOutput("fates", (reply.fullname, reasons.DROP_REPEATS_QUERY))
+                yield beam.pvalue.TaggedOutput("fates", (reply.fullname, REPEATS))
                 continue
             lang = "en" if self._config.english_only else _detect(passage)
             made += 1
+            yield beam.pvalue.TaggedOutput("fates", (reply.fullname, PAIR_CANDIDATE))
             yield reddit.make_reddit_pair(parent, reply, lang, passage)
+        if made:
+            yield beam.pvalue.TaggedOutput("fates", (parent.fullname, (reasons.DROP_DUPLICATE_PAIR,
+                                                                       default_fate(parent))))
+
+
+NOT_TOP = reasons.DROP_NOT_TOP_REPLY  # the default fate of every comment that may be a passage
+PAIR_CANDIDATE = (reasons.DROP_DUPLICATE_PAIR, NOT_TOP)
+REPEATS = (reasons.DROP_REPEATS_QUERY, NOT_TOP)
 
 
 def _detect(text: str) -> str:
@@ -215,37 +272,48 @@ def _detect(text: str) -> str:
 
 
 class ExtractRedditPairs(beam.PTransform):
-    """Typed posts -> {"pairs", "outcomes"}: every post gets exactly one outcome.
+    """The read's {"records": (fullname, Node) of kept posts and dropped markers (Decide, in the read
+    batch), "outcomes": (outcome, n)} -> {"pairs", "outcomes"}: every post gets exactly one outcome.
 
-    Three keyed stages, each carrying a slim Node (RowCoder): one copy per fullname (GroupByKey:
-    a fullname has a copy or two, never hot), the thread per parent key (a combiner: the parent
-    and its top_n + SPARE_REPLIES replies), then the pair dedup and the fate resolution (small
-    (id, fate) tuples)."""
+    Two keyed stages carry a slim node (a plain tuple): one copy per fullname (GroupByKey: a fullname
+    has a copy or two, never hot), then the thread per parent key (a combiner: the parent and its
+    top_n + SPARE_REPLIES replies); then the pair dedup. Outcomes: each kept post's default fate is
+    a count (OneCopy); a post that may end better (in a pair, repeating its query, under an absent
+    parent) sends one small event per role, and ResolveAgainstDefaults moves it from its default
+    to its best fate."""
 
     def __init__(self, config: reddit.RedditConfig):
         super().__init__()
         self._config = config
 
-    def expand(self, posts):
+    def expand(self, read):
         config = self._config
-        keyed = Tuple[str, Node]  # the main outputs' type: Beam encodes them with the Node RowCoder
-        filtered = posts | "Filter" >> beam.ParDo(FilterPosts(config)).with_output_types(keyed).with_outputs(
-            "outcomes", main="keyed")
+        keyed = Tuple[Any, Any]  # (fullname, node tuple): FastPrimitivesCoder on both sides, in C
+        if isinstance(read, dict):  # the job: Decide ran inside the read batch
+            records, early = read["records"], read["outcomes"]
+        else:  # typed posts (tests)
+            decided = read | "Decide" >> beam.ParDo(_DecideEach(config)).with_output_types(keyed).with_outputs(
+                "outcomes", main="records")
+            records, early = decided.records, decided.outcomes
         unique = (
-            filtered.keyed
+            records
             | "OneCopyPerId" >> beam.GroupByKey()
-            | "BestCopy" >> beam.ParDo(OneCopy()).with_output_types(keyed).with_outputs(
-                "outcomes", "fates", main="keyed")
+            | "BestCopy" >> beam.ParDo(OneCopy()).with_output_types(keyed).with_outputs("outcomes", main="keyed")
         )
         threads = unique.keyed | "Threads" >> beam.CombinePerKey(ThreadFn(config.top_n + SPARE_REPLIES))
         made = threads | "MakePairs" >> beam.ParDo(MakePairs(config)).with_outputs("fates", main="pairs")
-        deduped = made.pairs | "DedupPairs" >> accounting.DedupPairs()
-        resolved = (
-            (unique.fates, made.fates, deduped["fates"])
+        deduped = made.pairs | "DedupPairs" >> accounting.DedupPairs(candidate_fates=False)
+        corrections = (
+            (made.fates, deduped["fates"])
             | "AllFates" >> beam.Flatten()
-            | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
+            | "Resolve" >> accounting.ResolveAgainstDefaults(FATE_PRIORITY)
         )
-        outcomes = (filtered.outcomes, unique.outcomes, resolved) | "Outcomes" >> beam.Flatten()
+        counted = (
+            (unique.outcomes, corrections)
+            | "KeptOutcomes" >> beam.Flatten()
+            | "Net" >> accounting.NetOutcomes()
+        )
+        outcomes = (early, counted) | "Outcomes" >> beam.Flatten()
         return {"pairs": deduped["pairs"], "outcomes": outcomes}
 
 
@@ -265,6 +333,7 @@ JOB = job.SourceJob(
     reader=lambda config: LineFileReader(reddit.SOURCE, config.max_line_bytes),
     parse=_Parser,
     extract=ExtractRedditPairs,
+    decide=Decide,
 )
 
 

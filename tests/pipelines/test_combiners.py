@@ -69,6 +69,11 @@ ANSWERS = [answer(i, RNG.randint(-1, 4), RNG.randint(0, 3)) for i in range(1, 12
 FATES = [RNG.choice(PR.FATE_PRIORITY) for _ in range(120)]
 PAIRS = [{"query_id": f"q{RNG.randint(0, 5)}", "passage_id": f"p{i}"} for i in range(120)]  # (ids) are unique per pair
 COPIES = [post(i % 9, RNG.randint(0, 3), RNG.randint(0, 2)) for i in range(120)]
+THREAD_REPLIES = [(PR.REPLY, f"t1_{i}", "t3_s", "sub", None, f"text {i}", RNG.randint(-2, 6), RNG.randint(0, 3), "")
+                  for i in range(120)]
+THREAD_PARENT = (PR.PARENT, "t3_s", "", "sub", None, "title", 3, 0, PR.SUBMISSION)
+DROPPED_MARKER = (PR.DROPPED, "t3_s", "", "", None, "", None, None, "")
+FATE_EVENTS = [RNG.choice([fate, (fate, RNG.choice(PR.FATE_PRIORITY[2:]))]) for fate in FATES]
 
 
 COMBINERS = {
@@ -80,6 +85,9 @@ COMBINERS = {
     "outcome counts (CountOutcomes)": (beam.combiners.CountCombineFn(), FATES),
     "one copy per record, packed (OneCopyPerKey)": (
         _KeepBestPacked(), [(PR.copy_rank(p), pack(p), ) for p in COPIES]),
+    "thread of a parent (Reddit ThreadFn)": (PR.ThreadFn(3), THREAD_REPLIES + [THREAD_PARENT]),
+    "thread of an absent parent (Reddit ThreadFn)": (PR.ThreadFn(3), THREAD_REPLIES + [DROPPED_MARKER]),
+    "best fate and default (ResolveAgainstDefaults)": (accounting._BestAndDefault(PR.FATE_PRIORITY), FATE_EVENTS),
     "one pair per pair_id (DedupPairs)": (accounting._SmallestPair(),
                                           [tuple(p.get(c) for c in PAIR_COLUMNS) for p in PAIRS]),
 }

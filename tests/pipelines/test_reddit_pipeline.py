@@ -45,7 +45,9 @@ def ids(pair):
 
 
 def counted(outcomes):
-    return outcomes | "Count" >> beam.combiners.Count.PerElement()
+    """Outcome strings or (outcome, n) counts -> (outcome, total) for each outcome with records."""
+    return (outcomes | "AsCounts" >> beam.Map(lambda o: (o, 1) if isinstance(o, str) else o)
+            | "Sum" >> beam.CombinePerKey(sum) | "NotZero" >> beam.Filter(lambda kv: kv[1] != 0))
 
 
 def test_joins_post_comment_and_comment_reply(pipeline):
@@ -103,6 +105,20 @@ def test_hot_thread_of_50k_comments_goes_through_the_combiner(pipeline):
         out = posts | reddit.ExtractRedditPairs(config)
         assert_that(out["pairs"] | beam.Map(lambda x: x["score"]), equal_to([50_000, 49_999, 49_998]), label="top")
         assert_that(counted(out["outcomes"]), equal_to([("used", 4), ("dropped/not_top_reply", 49_997)]), label="n")
+
+
+def test_replies_of_an_absent_parent_each_get_one_outcome_and_a_parent_role_still_wins(pipeline):
+    """5,000 replies to a parent not in the input: parent_missing each (one event per role), except
+    the one that is itself the query of a pair (used); refused ones keep their refusal."""
+    records = [com(f"m{i}", "t1_gone", score=5 if i % 10 else 0) for i in range(5_000)]
+    records += [com("child", "t1_m1")]
+    config = RedditConfig(english_only=False)
+    with pipeline as p:
+        posts = p | beam.Create([parse_post(r, config) for r in records], reshuffle=False)
+        out = posts | reddit.ExtractRedditPairs(config)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t1_m1", "t1_child")]), label="pairs")
+        assert_that(counted(out["outcomes"]), equal_to([
+            ("used", 2), ("dropped/parent_missing", 4_499), ("dropped/low_score", 500)]), label="n")
 
 
 def test_a_parent_below_min_score_may_be_a_query_when_asked(pipeline):
