@@ -30,7 +30,8 @@ passage thus has a better candidate, and the best of every candidate group survi
 How records travel (issue 25): Beam's cost is per element, so no stage sends one element per pair.
   Read + Prepare   one read batch (<= 10,000 rows of a row group) is one Arrow table; one fused step
                    decontaminates it and computes every pair's keys, rank and LSH band keys with numpy
-                   over the batch (MinHasher.band_blobs, EvalSet.reasons).
+                   over the batch (MinHasher.band_blobs, EvalSet.reasons; the passages' words are hashed
+                   once for both, WordHashes).
   keyed stages     numpy chunks (keys, ranks, payload) keyed by a partition of the key space
                    (Partitions: ~10k pairs or 100k bucket entries per partition, from the input's row
                    count); array CombineFns (BestPerKeyFn, SumPerKeyFn) keep the best rank / the sum
@@ -39,8 +40,9 @@ How records travel (issue 25): Beam's cost is per element, so no stage sends one
                    winner ids (JoinMarks): kept ids and outcome counts, never full pairs.
   writer           the full records (tables from Prepare, decontaminated rows already out) shuffle once,
                    to their shard (its source's layout from the kept counts, a side input), where the
-                   shard's kept ids filter them; the writer also counts the stats and draws the shard's
-                   pool sample, combined into pool.parquet (BottomK).
+                   shard's kept ids filter them; the writer also counts the stats (per distinct source,
+                   subsource, lang and lengths) and draws the shard's pool sample (one sort of its text
+                   hashes), combined into pool.parquet (BottomK, plain tuples, no default side input).
 A shard writer holds its shard's input rows, dropped ones included: at most MAX_ROWS_PER_SHARD kept rows
 plus the duplicates of them.
 """
