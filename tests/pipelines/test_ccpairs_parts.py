@@ -117,3 +117,21 @@ def test_dataflow_job_graph_builds(tmp_path):
         assert any(expected in s for s in steps), expected
     versions.release(claim)
     assert not (tmp_path / "out" / "ccpairs" / "df").exists()
+
+
+def test_a_small_evaluation_set_is_read_once_at_launch_and_shipped(tmp_path, monkeypatch):
+    from tests.filtering.test_decontamination import _beir
+
+    folder = _beir(tmp_path / "b", ["find w1"], [" ".join(f"w{i}" for i in range(40))], qrels=["d0"])
+    summary, shipped = ccpairs.read_eval_folders([folder], 13)
+    assert summary[0]["queries"] == 1 and shipped is not None and shipped.ngrams.size == 28
+    fn = ccpairs.PreparePairs(ccpairs.CorpusSettings(), [folder], ccpairs.Partitions(), shipped)
+    fn.setup()
+    assert fn._eval is shipped  # not read again
+    monkeypatch.setattr(ccpairs, "SHIPPED_EVAL_NGRAMS", 10)  # a large set: each worker reads the folders
+    summary_again, none = ccpairs.read_eval_folders([folder], 13)
+    assert none is None and summary_again == summary
+    fn = ccpairs.PreparePairs(ccpairs.CorpusSettings(), [folder], ccpairs.Partitions(), none)
+    fn.setup()
+    assert (fn._eval.ngrams == shipped.ngrams).all()
+    assert ccpairs.read_eval_folders([], 13) == ([], None)
