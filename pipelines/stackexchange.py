@@ -10,13 +10,13 @@ than --split_mb, so one huge file is read by many workers). The site comes from 
 On the shared job (pipelines.job): safe row lines (a file with a DTD is refused whole) -> typed
 posts -> inside the read batch (`decide`): the post-type split and the question and answer rules,
 so a dropped post is an (outcome, n) count, never an element -> ExtractStackExchangePairs: every
-kept question and answer, as a slim Post row (RowCoder), keyed by its question in ONE shuffle
-into one combiner per question (ThreadFn: the best question copy, the accepted answer - known
-from the question's own AcceptedAnswerId -, the top-N answers, counts for the rest) -> pairs ->
-dedup by pair_id (a combiner). A thread's fates leave as (outcome, n) counts (no_answer,
-not_selected_answer, question_missing, parent_dropped, duplicate_record, used, duplicate_pair);
-only a question with several pairs (--top_n > 1) is resolved per key (used if one of its pairs
-was kept, else duplicate_pair).
+kept question and answer, as a slim Post row (RowCoder), keyed by its question's block (site,
+question id // THREAD_BLOCK) in ONE shuffle into one combiner per block (ThreadsFn: per question
+its best copy, the accepted answer - known from the question's own AcceptedAnswerId -, the top-N
+answers, counts for the rest) -> pairs -> dedup by pair_id (a combiner). The fates leave as
+(outcome, n) counts (no_answer, not_selected_answer, question_missing, parent_dropped,
+duplicate_record, used, duplicate_pair); only a question with several pairs (--top_n > 1) is
+resolved per key (used if one of its pairs was kept, else duplicate_pair).
 """
 
 import itertools
@@ -105,16 +105,22 @@ class _Parser:
 # What a Post row stands for: a question copy a rule dropped (its answers learn it), a kept
 # question, an answer (kept, or whose fate waits for its question's AcceptedAnswerId).
 DROPPED, QUESTION, ANSWER = 0, stackexchange.QUESTION, stackexchange.ANSWER
+# Threads travel in blocks: the key is the site and question id // THREAD_BLOCK, so one shuffled
+# element carries the threads of up to THREAD_BLOCK consecutive ids (Beam's cost per element, paid
+# per thread, was most of the keyed stage's), while the memory of a block stays bounded: each of
+# its threads is (see ThreadsFn).
+THREAD_BLOCK = 1024
 
 
 class Post(NamedTuple):
     """A kept question or answer as it travels to its thread: only what the pair and the ranking need,
-    encoded by Beam's RowCoder (a schema'd row, not a pickled dataclass). The thread's key (the
-    question's site/q/id) gives the site. `if_accepted`/`if_not_accepted`: an answer's drop reason
-    ("" if kept) when its question accepted it or not; they differ only when --accepted_min_score
-    and --min_score do and the score lies between them."""
+    encoded by Beam's RowCoder (a schema'd row, not a pickled dataclass). `question_id`: the thread
+    (a question's own id, an answer's ParentId); the key gives the site. `if_accepted` and
+    `if_not_accepted`: an answer's drop reason ("" if kept) when its question accepted it or not;
+    they differ only when --accepted_min_score and --min_score do and the score lies between them."""
 
     role: int
+    question_id: int
     post_id: int
     accepted_id: Optional[int]  # questions: AcceptedAnswerId
     score: int
@@ -129,6 +135,14 @@ beam.coders.registry.register_coder(Post, beam.coders.RowCoder)
 POST_CODER = beam.coders.registry.get_coder(Post)
 
 
+def block_key(site: str, question_id: int) -> str:
+    return f"{site}#{question_id // THREAD_BLOCK}"
+
+
+def _site_of(key: str) -> str:
+    return key[: key.rindex("#")]
+
+
 def copy_rank(post: Post) -> Tuple:
     """stackexchange.copy_rank_key on a row: of two copies (overlapping dumps), the most recently active."""
     return (post.last_activity_utc or 0, post.created_utc or 0, post.score, post.text, post.accepted_id or 0)
@@ -140,7 +154,7 @@ def answer_rank(post: Post) -> Tuple[int, int, int]:
 
 
 class _Decide:
-    """Inside the read batch (pipelines.read.ParseBatch): a typed post -> (question key, Post) when it
+    """Inside the read batch (pipelines.read.ParseBatch): a typed post -> (block key, Post) when it
     goes on, or Counted(outcome) when it ends here (other post types, a question or answer a rule
     drops whatever its question says). A dropped question leaves a DROPPED marker, so its answers
     get parent_dropped, except on a meta site, whose answers the same rule drops."""
@@ -151,20 +165,23 @@ class _Decide:
     def __call__(self, post: stackexchange.StackExchangePost):
         if post.is_question:
             reason = stackexchange.drop_reason(post, self._config)
+            key = block_key(post.site, post.post_id)
             if reason is None:
-                yield (post.key, Post(QUESTION, post.post_id, post.accepted_answer_id, post.score, post.created_utc,
-                                      post.last_activity_utc, post.text, "", ""))
+                yield (key, Post(QUESTION, post.post_id, post.post_id, post.accepted_answer_id, post.score,
+                                 post.created_utc, post.last_activity_utc, post.text, "", ""))
                 return
             yield Counted(accounting.dropped(reason))
             if reason != reasons.DROP_META_SITE:
-                yield (post.key, Post(DROPPED, post.post_id, post.accepted_answer_id, 0, None, None, "", "", ""))
+                yield (key, Post(DROPPED, post.post_id, post.post_id, post.accepted_answer_id, 0, None, None, "", "",
+                                 ""))
         elif post.is_answer:
             if_accepted, if_not_accepted = stackexchange.answer_drop_reasons(post, self._config)
             if if_accepted is not None and if_accepted == if_not_accepted:
                 yield Counted(accounting.dropped(if_accepted))
                 return
-            yield (post.question_key, Post(ANSWER, post.post_id, None, post.score, post.created_utc,
-                                           post.last_activity_utc, post.text, if_accepted or "", if_not_accepted or ""))
+            yield (block_key(post.site, post.parent_id),
+                   Post(ANSWER, post.parent_id, post.post_id, None, post.score, post.created_utc,
+                        post.last_activity_utc, post.text, if_accepted or "", if_not_accepted or ""))
         else:
             yield Counted(accounting.dropped(reasons.DROP_OTHER_POST_TYPE))
 
@@ -184,74 +201,68 @@ class _DecideEach(beam.DoFn):
                 yield out
 
 
-# ThreadFn's accumulator, a list: [best question copy or None, question copies, a dropped copy seen,
-# AcceptedAnswerIds of every copy, answers in hand, ids of kept answers folded into counts,
-# extra answer copies, (drop reason, n) of answers whose reason waited for the question].
+# A thread, a list: [best question copy or None, question copies, a dropped copy seen, AcceptedAnswerIds
+# of every copy, answers in hand, ids of kept answers folded into counts, extra answer copies,
+# (drop reason, n) of answers whose reason waited for the question].
 _Q, _COPIES, _DROPPED, _CLAIMS, _HAND, _FOLDED, _DUPS, _DROPS = range(8)
 
 
-class ThreadFn(beam.CombineFn):
-    """Per question key: its best question copy and the answers a pair may take, in bounded memory.
+def _new_thread() -> list:
+    return [None, 0, False, [], [], [], 0, []]
 
-    Once a copy of the question (kept or dropped) is merged in, the thread holds its top `cap`
-    answers by rank (score >= --min_score) and the answers a copy names accepted; every other kept
-    answer is folded into its id (a later copy of it is a duplicate_record). Before that any answer
-    may be the accepted one, so they are held: in dump order a question precedes its answers, so
-    that is the few answers cut off by a read batch boundary (all of them only for a question not in
-    the input). A second copy of an answer (overlapping dumps) keeps the most recently active copy
-    among those in hand; one already folded counts as the duplicate.
+
+class Threads:
+    """The threads' rules, for ThreadsFn: a thread's best question copy and the answers a pair may
+    take, in bounded memory.
+
+    Once a copy of the question (kept or dropped) is in, a thread holds its top `cap` answers by
+    rank (score >= --min_score) and the answers a copy names accepted; every other kept answer is
+    folded into its id (a later copy of it is a duplicate_record). Before that any answer may be the
+    accepted one, so they are held: in dump order a question precedes its answers, so that is the
+    few answers cut off by a read batch boundary (all of them only for a question not in the
+    input). A second copy of an answer (overlapping dumps) keeps the most recently active copy among
+    those in hand; one already folded counts as the duplicate.
     """
 
     def __init__(self, cap: int, min_score: int):
         self._cap, self._min_score = cap, min_score
 
-    def create_accumulator(self):
-        return [None, 0, False, [], [], [], 0, []]
-
-    def add_input(self, acc, post):
-        if not isinstance(acc, list):
-            acc = list(acc)
-        role = post.role
-        if role == ANSWER:
-            acc[_HAND].append(post)
-            settled = acc[_Q] is not None or acc[_DROPPED]
-            if settled and len(acc[_HAND]) > self._cap + len(acc[_CLAIMS]) + 1:
-                self._settle(acc)
-            return acc
-        if post.accepted_id is not None and post.accepted_id not in acc[_CLAIMS]:
-            acc[_CLAIMS] = acc[_CLAIMS] + [post.accepted_id]
-        if role == QUESTION:
-            acc[_COPIES] += 1
-            if acc[_Q] is None or copy_rank(post) > copy_rank(acc[_Q]):
-                acc[_Q] = post
+    def add(self, thread: list, post: Post) -> None:
+        if post.role == ANSWER:
+            thread[_HAND].append(post)
+            if len(thread[_HAND]) > 2 * self._cap + len(thread[_CLAIMS]) + 4:
+                self.settle(thread)
+            return
+        if post.accepted_id is not None and post.accepted_id not in thread[_CLAIMS]:
+            thread[_CLAIMS] = thread[_CLAIMS] + [post.accepted_id]
+        if post.role == QUESTION:
+            thread[_COPIES] += 1
+            if thread[_Q] is None or copy_rank(post) > copy_rank(thread[_Q]):
+                thread[_Q] = post
         else:
-            acc[_DROPPED] = True
-        self._settle(acc)
-        return acc
+            thread[_DROPPED] = True
 
-    def merge_accumulators(self, accs):
-        merged = self.create_accumulator()
-        for acc in accs:
-            if acc[_Q] is not None and (merged[_Q] is None or copy_rank(acc[_Q]) > copy_rank(merged[_Q])):
-                merged[_Q] = acc[_Q]
-            merged[_COPIES] += acc[_COPIES]
-            merged[_DROPPED] = merged[_DROPPED] or acc[_DROPPED]
-            merged[_CLAIMS] = merged[_CLAIMS] + [c for c in acc[_CLAIMS] if c not in merged[_CLAIMS]]
-            merged[_HAND] += acc[_HAND]
-            merged[_FOLDED] += acc[_FOLDED]
-            merged[_DUPS] += acc[_DUPS]
-            merged[_DROPS] = _add_counts(merged[_DROPS], acc[_DROPS])
-        self._settle(merged)
-        return merged
+    def merge(self, into: list, other: list) -> None:
+        if other[_Q] is not None and (into[_Q] is None or copy_rank(other[_Q]) > copy_rank(into[_Q])):
+            into[_Q] = other[_Q]
+        into[_COPIES] += other[_COPIES]
+        into[_DROPPED] = into[_DROPPED] or other[_DROPPED]
+        into[_CLAIMS] = into[_CLAIMS] + [c for c in other[_CLAIMS] if c not in into[_CLAIMS]]
+        into[_HAND] = list(into[_HAND]) + list(other[_HAND])
+        into[_FOLDED] = list(into[_FOLDED]) + list(other[_FOLDED])
+        into[_DUPS] += other[_DUPS]
+        into[_DROPS] = _add_counts(into[_DROPS], other[_DROPS])
+        if len(into[_HAND]) > 2 * self._cap + len(into[_CLAIMS]) + 4:
+            self.settle(into)
 
-    def _settle(self, acc, final=False):
+    def settle(self, thread: list, final: bool = False) -> None:
         """Once a question copy is known (or at the end): resolve the answers whose reason waited for it,
         keep one copy per answer id, and fold every answer but the top `cap` and the accepted ones."""
-        if not final and acc[_Q] is None and not acc[_DROPPED]:
+        if not final and thread[_Q] is None and not thread[_DROPPED]:
             return
-        claims = acc[_CLAIMS]
+        claims = thread[_CLAIMS]
         drops, best = {}, {}
-        for post in acc[_HAND]:
+        for post in thread[_HAND]:
             if post.if_accepted or post.if_not_accepted:
                 reason = post.if_accepted if post.post_id in claims else post.if_not_accepted
                 if reason:
@@ -262,18 +273,18 @@ class ThreadFn(beam.CombineFn):
             if other is None:
                 best[post.post_id] = post
                 continue
-            acc[_DUPS] += 1
+            thread[_DUPS] += 1
             if copy_rank(post) > copy_rank(other):
                 best[post.post_id] = post
         if drops:
-            acc[_DROPS] = _add_counts(acc[_DROPS], list(drops.items()))
-        folded = acc[_FOLDED]
+            thread[_DROPS] = _add_counts(thread[_DROPS], list(drops.items()))
+        folded = list(thread[_FOLDED])
         if folded:
             seen = set(folded)
             dups = [i for i in best if i in seen]
             for i in dups:  # already folded: this copy is the extra one
                 del best[i]
-            acc[_DUPS] += len(dups) + len(folded) - len(seen)
+            thread[_DUPS] += len(dups) + len(folded) - len(seen)
             if len(seen) < len(folded):
                 folded = sorted(seen)
         top = sorted((p for p in best.values() if p.post_id not in claims and p.score >= self._min_score),
@@ -281,18 +292,48 @@ class ThreadFn(beam.CombineFn):
         for post in top[self._cap:]:
             folded.append(post.post_id)
             del best[post.post_id]
-        acc[_HAND], acc[_FOLDED] = list(best.values()), folded
+        thread[_HAND], thread[_FOLDED] = list(best.values()), folded
 
-    def compact(self, acc):
-        return acc
 
-    def extract_output(self, acc):
-        acc = list(acc)
-        self._settle(acc, final=True)
-        return acc
+class ThreadsFn(beam.CombineFn):
+    """Per block key: {question id: thread} of the block's threads (see Threads), each in bounded
+    memory, so a block is bounded too (at most THREAD_BLOCK threads)."""
+
+    def __init__(self, cap: int, min_score: int):
+        self._threads = Threads(cap, min_score)
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, block, post):
+        thread = block.get(post.question_id)
+        if thread is None:
+            thread = block[post.question_id] = _new_thread()
+        self._threads.add(thread, post)
+        return block
+
+    def merge_accumulators(self, blocks):
+        blocks = iter(blocks)
+        merged = next(blocks)
+        for block in blocks:
+            for question_id, thread in block.items():
+                mine = merged.get(question_id)
+                if mine is None:
+                    merged[question_id] = thread
+                else:
+                    self._threads.merge(mine, thread)
+        return merged
+
+    def compact(self, block):
+        return block
+
+    def extract_output(self, block):
+        for thread in block.values():
+            self._threads.settle(thread, final=True)
+        return block
 
     def get_accumulator_coder(self):
-        return _AccumulatorCoder()
+        return _BlockCoder()
 
 
 def _add_counts(a, b):
@@ -302,21 +343,23 @@ def _add_counts(a, b):
     return sorted(counts.items())
 
 
-class _AccumulatorCoder(beam.coders.Coder):
-    """ThreadFn's list accumulator through a TupleCoder of Post rows (RowCoder), ints and strings."""
+class _BlockCoder(beam.coders.Coder):
+    """ThreadsFn's {question id: thread} as a list of (id, thread) through Beam's own coders: Post rows
+    by RowCoder, the rest ints, booleans and strings."""
 
     def __init__(self):
-        self._tuple = beam.coders.TupleCoder([
+        thread = beam.coders.TupleCoder([
             beam.coders.NullableCoder(POST_CODER), beam.coders.VarIntCoder(), beam.coders.BooleanCoder(),
             beam.coders.ListCoder(beam.coders.VarIntCoder()), beam.coders.ListCoder(POST_CODER),
             beam.coders.ListCoder(beam.coders.VarIntCoder()), beam.coders.VarIntCoder(),
             beam.coders.ListCoder(beam.coders.TupleCoder([beam.coders.StrUtf8Coder(), beam.coders.VarIntCoder()]))])
+        self._list = beam.coders.ListCoder(beam.coders.TupleCoder([beam.coders.VarIntCoder(), thread]))
 
-    def encode(self, value):
-        return self._tuple.encode(tuple(value))
+    def encode(self, block):
+        return self._list.encode([(question_id, tuple(thread)) for question_id, thread in sorted(block.items())])
 
     def decode(self, encoded):
-        return list(self._tuple.decode(encoded))
+        return {question_id: list(thread) for question_id, thread in self._list.decode(encoded)}
 
     def is_deterministic(self):
         return True
@@ -339,27 +382,30 @@ class _CountsPerBundle(beam.DoFn):
         self._counts = {}
 
 
-def _site_of(question_key: str) -> str:
-    return question_key[: question_key.rindex("/q/")]
-
-
-def _as_post(site: str, row: Post, post_type: int, parent_id: Optional[int] = None) -> stackexchange.StackExchangePost:
-    return stackexchange.StackExchangePost(site, row.post_id, post_type, parent_id, row.accepted_id, row.score,
+def _as_post(site: str, row: Post) -> stackexchange.StackExchangePost:
+    parent = row.question_id if row.role == ANSWER else None
+    return stackexchange.StackExchangePost(site, row.post_id, row.role, parent, row.accepted_id, row.score,
                                            row.created_utc, row.last_activity_utc, row.text)
 
 
 class MakePairs(_CountsPerBundle):
-    """A thread -> its pairs as (pair_id, (pair row, pairs of its question)), and the fates of its
-    records as counts: extra copies duplicate_record, the question no_answer when it has no pair,
-    answers not chosen not_selected_answer, answers of an absent question question_missing or
-    parent_dropped. A question with several pairs also gets a duplicate_pair event ("fates"),
-    which a kept pair of it outranks."""
+    """A block of threads -> their pairs as (pair_id, (pair row, pairs of its question)), and the fates
+    of their records as counts: extra copies duplicate_record, a question no_answer when it has no
+    pair, answers not chosen not_selected_answer, answers of an absent question question_missing or
+    parent_dropped. A question with several pairs also gets a duplicate_pair event ("fates"), which
+    a kept pair of it outranks."""
 
     def __init__(self, config: stackexchange.StackExchangeConfig):
         self._config = config
 
-    def process(self, thread):
-        key, (question, copies, dropped, _claims, hand, folded, dups, drops) = thread
+    def process(self, block):
+        key, threads = block
+        site = _site_of(key)
+        for question_id in sorted(threads):
+            yield from self._thread(site, threads[question_id])
+
+    def _thread(self, site: str, thread: list):
+        question, copies, dropped, _claims, hand, folded, dups, drops = thread
         add = self.add
         add(accounting.dropped(reasons.DROP_DUPLICATE_RECORD), dups + max(copies - 1, 0))
         for reason, n in drops:
@@ -368,22 +414,22 @@ class MakePairs(_CountsPerBundle):
         if question is None:
             add(accounting.dropped(reasons.DROP_PARENT_DROPPED if dropped else reasons.DROP_QUESTION_MISSING), answers)
             return
-        config, site = self._config, _site_of(key)
+        config = self._config
+        query = _as_post(site, question)
         accepted = {p.post_id: p for p in hand if p.post_id == question.accepted_id}
         ranked = sorted(hand, key=answer_rank, reverse=True)
-        chosen = stackexchange.select_answers(_as_post(site, question, QUESTION), accepted, ranked, config)
+        chosen = stackexchange.select_answers(query, accepted, ranked, config)
         add(accounting.dropped(reasons.DROP_NOT_SELECTED_ANSWER), answers - len(chosen))
         if not chosen:
             add(accounting.dropped(reasons.DROP_NO_ANSWER))
             return
-        query = _as_post(site, question, QUESTION)
         for answer in chosen:
-            passage = _as_post(site, answer, ANSWER, question.post_id)
+            passage = _as_post(site, answer)
             pair = stackexchange.make_stackexchange_pair(query, passage,
                                                          stackexchange.pair_language(passage.text, config))
             yield (pair["pair_id"], (accounting.pair_row(pair), len(chosen)))
         if len(chosen) > 1:
-            yield beam.pvalue.TaggedOutput("fates", (key, reasons.DROP_DUPLICATE_PAIR))
+            yield beam.pvalue.TaggedOutput("fates", (query.key, reasons.DROP_DUPLICATE_PAIR))
 
 
 _QUERY_ID, _PASSAGE_ID = accounting.PAIR_COLUMNS.index("query_id"), accounting.PAIR_COLUMNS.index("passage_id")
@@ -433,12 +479,12 @@ class KeptPairs(_CountsPerBundle):
 
 
 class ExtractStackExchangePairs(beam.PTransform):
-    """The read's {"records": (question key, Post), "outcomes"} (or typed posts, tests) ->
+    """The read's {"records": (block key, Post), "outcomes"} (or typed posts, tests) ->
     {"pairs", "outcomes"}: every post gets exactly one outcome.
 
-    Two keyed stages: the thread per question key (ThreadFn, a combiner: Post rows, a thread's
+    Two keyed stages, both combiners: the threads per block of question ids (ThreadsFn: a block's
     accumulator crosses the shuffle, never its posts one by one) and the pair dedup per pair_id
-    (SmallestPair, a combiner). Outcomes leave as (outcome, n) counts per bundle.
+    (SmallestPair). Outcomes leave as (outcome, n) counts per bundle.
     """
 
     def __init__(self, config: stackexchange.StackExchangeConfig):
@@ -453,7 +499,7 @@ class ExtractStackExchangePairs(beam.PTransform):
             decided = read | "Decide" >> beam.ParDo(_DecideEach(config)).with_output_types(
                 Tuple[str, Post]).with_outputs(OUTCOMES, main="rows")
             rows, early = decided.rows, decided[OUTCOMES]
-        threads = rows | "Threads" >> beam.CombinePerKey(ThreadFn(config.top_n, config.min_score))
+        threads = rows | "Threads" >> beam.CombinePerKey(ThreadsFn(config.top_n, config.min_score))
         made = threads | "MakePairs" >> beam.ParDo(MakePairs(config)).with_outputs(OUTCOMES, "fates", main="pairs")
         kept = (
             made.pairs
