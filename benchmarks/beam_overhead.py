@@ -209,31 +209,24 @@ def plain_semanticscholar(paths, out):
                 have = papers.get(record.paper_id)
                 papers[record.paper_id] = paper if have is None else s2.merge_parts(have, paper)
                 legacy += [(record.paper_id, c) for c in record.cites if c != record.paper_id]
+    # every rule once per paper and text, where its parts have merged, as the job does
+    verdicts = {paper_id: s2.paper_verdicts(paper, config) for paper_id, paper in papers.items()}
     pairs = []
-    for paper in papers.values():
-        if s2.title_abstract_drop(paper, config) is None:
-            pairs.append(s2.make_title_abstract_pair(paper, "en" if config.english_only else _lang(paper.abstract)))
+    for paper_id, paper in papers.items():
+        if verdicts[paper_id].title_abstract is None:
+            pairs.append(s2.make_title_abstract_pair(paper, verdicts[paper_id].title_abstract_lang))
     by_cited = {}
     for citing, cited in sorted(rows) + legacy:
         by_cited.setdefault(cited, []).append(citing)
-    citing_field, cited_field = s2.citation_fields(config)
-    refused = {}  # (paper id, field) -> its endpoint_drop, decided once per paper as the job does
-
-    def usable(paper_id, field):
-        if (paper_id, field) not in refused:
-            refused[paper_id, field] = s2.endpoint_drop(papers.get(paper_id), field, config)
-        return refused[paper_id, field] is None
-
     for cited_id, citing_ids in by_cited.items():
         cited = papers.get(cited_id)
-        if not usable(cited_id, cited_field):
+        if cited is None or verdicts[cited_id].cited is not None:
             continue
         for citing_id in sorted(set(citing_ids), key=lambda c: s2.cap_rank(c, cited_id))[
                 :config.max_citations_per_paper]:
             citing = papers.get(citing_id)
-            if usable(citing_id, citing_field):
-                pairs.append(s2.make_citation_pair(citing, cited, config, "en" if config.english_only
-                                                   else _lang(cited.abstract or cited.title)))
+            if citing is not None and verdicts[citing_id].citing is None:
+                pairs.append(s2.make_citation_pair(citing, cited, config, verdicts[cited_id].cited_lang))
     return _write_pairs(_dedup(pairs), out)
 
 

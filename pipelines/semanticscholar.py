@@ -5,29 +5,41 @@
 
 On the shared job (pipelines.job): JSON lines (any of the five record kinds, told apart by their
 fields), split by kind inside the read batch (split_record: unresolved and self-citations are counts
-per batch) -> ExtractSemanticScholarPairs, papers shuffled packed (a plain tuple of fields,
-pipelines.transforms.pack):
+per batch) -> ExtractSemanticScholarPairs. Every element between stages is a plain tuple of str/int
+(Beam's FastPrimitivesCoder writes it natively; nothing is pickled), keyed by a paper id or pair_id:
 
-    parts ---merge per paper id (a combiner)---> papers --rules--> (title, abstract) pairs
-    citation rows + legacy outbound citations -> one copy per edge -> per cited paper the
-        --max_citations_per_paper edges with the smallest hash (Top.PerKey, a combiner)
-        -> join the cited paper (by cited id) -> join the citing paper (by citing id) -> citation pairs
-    all pairs -> dedup by pair_id
+    parts --merge per paper id (a combiner)--> JudgePapers: every rule once per paper
+        -> its (title, abstract) pair; what a citation needs of it as the citing end (query text,
+           year) and as the cited end (passage text, score, lang), or why it cannot be one
+    references (citation rows, a legacy record's outbound citations) + citing ends
+        --group per citing id--> one copy per row; each edge carries its citing end
+    edges + cited ends --per cited id, the --max_citations_per_paper edges with the smallest hash
+        and the cited end (a combiner)--> citation pairs, or the row's reason
+    all pairs --one per pair_id (a combiner: the smallest (query_id, passage_id))--> the pairs
 
-No worker holds a paper's whole citing list: the cap is a combiner, and each join sees at most the
-cap's edges per cited paper and a paper's own references per citing paper. Accounting: every
-record of a paper (papers, abstracts, s2orc, legacy) ends as the paper does (used, or why not;
-a second record of the same kind is duplicate_record); every citation row as used or why not.
+No worker holds a paper's whole citing list: the cap is a combiner, and the citing group holds a
+paper's own references. Only the texts a pair needs travel with an edge; a paper's whole record
+never joins.
+
+Accounting: every record of a paper (papers, abstracts, s2orc, legacy) ends as the paper does (used,
+or why not; a second record of the same kind is duplicate_record); every citation row as used or
+why not. Outcomes that are certain where they are decided leave as (outcome, n) counts per bundle:
+a row's copies, over_cap, a missing or refused end, whether its pair was kept (the pair_id combiner
+counts the rows behind its candidates), a paper that can be in no pair. Only a paper that may be
+in a pair waits for its fate, in one combiner per paper id: its records and base fate, and "used"
+or "duplicate_pair" from the pairs it is in (sent once per paper and bundle).
 """
 
-from typing import Any, List, Tuple
+from typing import Any
 
 import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
 
 from pipelines import accounting, job
+from pipelines.accounting import pair_of_row, pair_row
 from pipelines.options import source_options
 from pipelines.read import OUTCOMES, Counted, LineFileReader
-from pipelines.transforms import OneCopyPerKey, dropped_outcome, pack, unpack
+from pipelines.transforms import dropped_outcome
 from schemas import reasons
 from sources import semanticscholar
 from sources.text.abstract_text import not_an_abstract
@@ -48,53 +60,30 @@ FATE_PRIORITY = [
     reasons.DROP_ABSTRACT_IS_TITLE,
     reasons.DROP_NO_PAIR,
 ]
-Edge = Tuple[str, str, str]  # (citing id, cited id, citation-row key; "" for a legacy record's own list)
-
-
-def paper_key(paper_id: str) -> str:
-    return f"paper:{paper_id}"
-
-
-class _MergePapers(beam.CombineFn):
-    """Papers (packed, pipelines.transforms.pack) merged per paper id; the accumulator is packed too,
-    since it is what crosses the shuffle."""
-
-    def create_accumulator(self):
-        return None
-
-    def add_input(self, acc, packed):
-        return packed if acc is None else pack(semanticscholar.merge_parts(unpack(acc), unpack(packed)))
-
-    def merge_accumulators(self, accs):
-        merged = None
-        for acc in accs:
-            if acc is not None:
-                merged = self.add_input(merged, acc)
-        return merged
-
-    def extract_output(self, acc):
-        return acc
-
-
-ROWS, EDGES = "rows", "edges"
+RANK = {fate: i for i, fate in enumerate(FATE_PRIORITY)}
+USED_RANK, DUPLICATE_RANK = RANK[reasons.USED], RANK[reasons.DROP_DUPLICATE_PAIR]
+FATES = "fates"
+ROW, LEGACY = 0, 1  # an edge's order after its rank: a row before a legacy record's copy of the same edge
+NOTIFIED_PER_BUNDLE = 100_000  # (paper id, fate) notices remembered per bundle, so each is sent once
+RANK_OFFSET = 1 << 63  # cap ranks minus this fit a signed 64-bit int, which Beam writes as a varint (not pickled)
 
 
 def split_record(record):
-    """Inside the read batch: paper parts go on as (paper id, packed paper); citation rows as rows
-    (unresolved and self-citations end here, counted per batch); a legacy record's outbound citations
-    become edges of no row of their own."""
+    """Inside the read batch, everything keyed by the paper it belongs to: a part as (paper id,
+    fields); a citation row or a legacy record's outbound citation as (citing id, (cited id, 1 for a
+    row)). Unresolved and self-citations end here, counted per batch."""
     if isinstance(record, semanticscholar.Citation):
         if record.cited is None:
             yield Counted(accounting.dropped(reasons.DROP_CITED_MISSING))
         elif record.cited == record.citing:
             yield Counted(accounting.dropped(reasons.DROP_SELF_CITATION))
         else:
-            yield beam.pvalue.TaggedOutput(ROWS, record)
+            yield (record.citing, (record.cited, 1))
         return
-    yield (record.paper_id, pack(semanticscholar.paper_of(record)))
+    yield (record.paper_id, semanticscholar.part_fields(record))
     for cited in record.cites:
         if cited != record.paper_id:
-            yield beam.pvalue.TaggedOutput(EDGES, (record.paper_id, cited, ""))
+            yield (record.paper_id, (cited, 0))
 
 
 def _decide(_config):
@@ -109,124 +98,304 @@ class _Split(beam.DoFn):
             yield dropped_outcome(out.outcome.split("/", 1)[1]) if type(out) is Counted else out
 
 
-def _lang(text: str, config: semanticscholar.SemanticScholarConfig) -> str:
-    if config.english_only:
-        return "en"
-    from sources.text.langid import detect_language
-
-    return detect_language(text)[0]
-
-
-class _TitleAbstract(beam.DoFn):
-    """Paper -> its (title, abstract) pair, or the reason it has none (as the paper's fate)."""
-
-    def __init__(self, config: semanticscholar.SemanticScholarConfig):
-        self._config = config
-
-    def process(self, kv):
-        paper_id, paper = kv[0], unpack(kv[1])
-        yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("records", paper.records)))
-        if not self._config.title_abstract_pairs:
-            yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reasons.DROP_NO_PAIR)))
-            return
-        reason = semanticscholar.title_abstract_drop(paper, self._config)
-        if reason is not None:
-            if reason == reasons.DROP_NOT_AN_ABSTRACT:
-                accounting.count_cleanup(f"abstract_refused_{not_an_abstract(paper.abstract)}")
-            yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reason)))
-            return
-        yield beam.pvalue.TaggedOutput("events", (paper_key(paper_id), ("fate", reasons.DROP_NO_PAIR)))
-        yield semanticscholar.make_title_abstract_pair(paper, _lang(paper.abstract, self._config))
-
-
-def _row_events(row: semanticscholar.Citation):
-    """A citation row that reaches the cap: over_cap unless a pair makes better use of it."""
-    yield (row.key, ("records", (("citations", 1),)))
-    yield (row.key, ("fate", reasons.DROP_OVER_CAP))
-
-
-def _endpoint_fate(reason: str, missing: str) -> str:
-    """A row's fate when one end cannot be used: `missing` when that paper (or the field) is absent,
-    else why the field was refused (non_english, not_an_abstract)."""
-    return missing if reason in semanticscholar.MISSING_ENDPOINT else reason
-
-
-def _with_cited(kv, field: str, config):
-    """(cited id, {paper, edges}) -> (citing id, (edge, cited paper)); a cited paper that is missing
-    or refused is the row's fate."""
-    _, groups = kv
-    papers = list(groups["paper"])
-    paper = unpack(papers[0]) if papers else None
-    reason = semanticscholar.endpoint_drop(paper, field, config)
-    for capped in groups["edges"]:
-        for edge in capped:
-            if reason is None:
-                yield (edge[0], (edge, papers[0]))
-            elif edge[2]:
-                yield beam.pvalue.TaggedOutput(
-                    "events", (edge[2], ("fate", _endpoint_fate(reason, reasons.DROP_CITED_MISSING))))
-
-
-def _citation_pairs(kv, field: str, config):
-    """(citing id, {paper, edges}) -> citation pairs; a citing paper that is missing or refused is the row's fate."""
-    _, groups = kv
-    papers = list(groups["paper"])
-    paper = unpack(papers[0]) if papers else None
-    reason = semanticscholar.endpoint_drop(paper, field, config)
-    for edge, cited in groups["edges"]:
-        cited = unpack(cited)
-        if reason is not None:
-            if edge[2]:
-                yield beam.pvalue.TaggedOutput(
-                    "events", (edge[2], ("fate", _endpoint_fate(reason, reasons.DROP_CITING_MISSING))))
-            continue
-        yield semanticscholar.make_citation_pair(paper, cited, config, _lang(cited.abstract or cited.title, config))
-
-
-def _pair_events(pair, fate: str):
-    """The records behind a pair: its papers, and for a citation the row (when it came from one)."""
-    query_paper, passage_paper = pair["query_id"].split("/")[0], pair["passage_id"].split("/")[0]
-    yield (paper_key(query_paper), ("fate", fate))
-    if passage_paper != query_paper:
-        yield (paper_key(passage_paper), ("fate", fate))
-    if pair["subsource"] == semanticscholar.CITATION:
-        yield (f"citation:{query_paper}>{passage_paper}", ("fate", fate))
-
-
-class _Outcomes(beam.CombineFn):
-    """Per record key: the best fate, and the records it stands for ((kind, count) pairs). A key
-    seen without records (a legacy record's citation) stands for none."""
-
-    def __init__(self, priority):
-        self._rank = {fate: i for i, fate in enumerate(priority)}
+class _PaperAndReferences(beam.CombineFn):
+    """Per paper id: [its parts merged (sources.semanticscholar.merge_fields, commutative) or None,
+    its references [(cited id, 1 for a row), ...]]. A paper's own reference list is what it holds,
+    as a join per citing paper would."""
 
     def create_accumulator(self):
-        return (None, ())
+        return [None, []]
 
-    def add_input(self, acc, event):
-        return self.merge_accumulators([acc, (event[1], ()) if event[0] == "fate" else (None, event[1])])
+    def add_input(self, acc, value):
+        if len(value) == 2:  # a reference
+            acc[1].append(value)
+        else:
+            acc[0] = value if acc[0] is None else semanticscholar.merge_fields(acc[0], value)
+        return acc
 
     def merge_accumulators(self, accs):
-        fate, records = None, ()
-        for f, r in accs:
-            if f is not None and (fate is None or self._rank[f] < self._rank[fate]):
-                fate = f
-            records = records or r
-        return (fate, records)
+        merged = [None, []]
+        for fields, refs in accs:
+            if fields is not None:
+                merged[0] = fields if merged[0] is None else semanticscholar.merge_fields(merged[0], fields)
+            merged[1].extend(refs)
+        return merged
 
     def extract_output(self, acc):
         return acc
 
 
-def _to_outcomes(kv):
-    _, (fate, records) = kv
+class _CountsAndNotices(beam.DoFn):
+    """A DoFn whose certain outcomes are summed over its bundle and leave once as (outcome, n) on
+    "outcomes", and whose fate notices to papers ((paper id, (fate rank, ()))) go once per paper,
+    fate and bundle (a paper in 50 pairs is told once that it is used)."""
+
+    def start_bundle(self):
+        self._counts, self._noticed = {}, set()
+
+    def add(self, outcome: str, n: int = 1):
+        if n:
+            self._counts[outcome] = self._counts.get(outcome, 0) + n
+
+    def notice(self, paper_id: str, rank: int):
+        if (paper_id, rank) not in self._noticed:
+            if len(self._noticed) >= NOTIFIED_PER_BUNDLE:
+                self._noticed.clear()
+            self._noticed.add((paper_id, rank))
+            yield beam.pvalue.TaggedOutput(FATES, (paper_id, (rank, ())))
+
+    def finish_bundle(self):
+        for outcome, n in sorted(self._counts.items()):
+            accounting.count(outcome, n)
+            yield beam.pvalue.TaggedOutput(OUTCOMES, GlobalWindows.windowed_value((outcome, n)))
+        self._counts, self._noticed = {}, set()
+
+
+def _record_outcomes(fate: str, records, add):
+    """A paper's records as outcomes: one per kind gets the paper's fate, the others of that kind are
+    duplicate_record."""
+    outcome = reasons.USED if fate == reasons.USED else accounting.dropped(fate)
     for _, count in records:
-        outcome = reasons.USED if fate == reasons.USED else accounting.dropped(fate)
-        accounting.count(outcome)
-        yield outcome
-        for _ in range(count - 1):
-            accounting.count(accounting.dropped(reasons.DROP_DUPLICATE_RECORD))
-            yield accounting.dropped(reasons.DROP_DUPLICATE_RECORD)
+        add(outcome)
+        add(accounting.dropped(reasons.DROP_DUPLICATE_RECORD), count - 1)
+
+
+def _candidate(pair: dict, rows: int):
+    """A pair on its way to the pair_id combiner: (pair_id, (pair as a tuple, citation rows behind it))."""
+    return (pair["pair_id"], (pair_row(pair), rows))
+
+
+class _JudgePaper(_CountsAndNotices):
+    """(paper id, [merged fields or None, references]) -> everything keyed by a cited id, for the cap:
+
+      (paper id, (None, its cited end, its (title, abstract) pair, its records and base fate))
+          the cited end: the texts a citation pair takes from it as the cited paper, or why it
+          cannot be one (a paper with no title, or no abstract where one is needed, is None: as
+          good as missing); the pair as a tuple or None; records and base fate only while a pair
+          may still use it (else its outcome is counted here)
+      (cited id, (rank, paper id, ROW or LEGACY, its citing end)) per reference
+          the citing end: (query text, year, whether it has a pair of its own), or why not
+
+    A row seen twice is one edge and a duplicate_record; a legacy record's outbound citations are
+    edges of no row (two records of a paper give two, as they always have)."""
+
+    def __init__(self, config: semanticscholar.SemanticScholarConfig):
+        self._config = config
+        self._citations = config.citation_pairs != "none"
+        self._fields = semanticscholar.citation_fields(config) if self._citations else ("", "")
+
+    def process(self, kv):
+        paper_id, (fields, refs) = kv
+        citing_end = reasons.DROP_CITING_MISSING
+        if fields is not None:
+            citing_end = yield from self._judge(paper_id, semanticscholar.Paper(paper_id, *fields))
+        rows, legacy = set(), []
+        for cited, is_row in refs:
+            if not is_row:
+                legacy.append(cited)
+            elif cited in rows:
+                self.add(accounting.dropped(reasons.DROP_DUPLICATE_RECORD))
+            else:
+                rows.add(cited)
+        if not self._citations:  # no pairs from citations: a row is over_cap (the cap is 0 there)
+            self.add(accounting.dropped(reasons.DROP_OVER_CAP), len(rows))
+            return
+        rank = semanticscholar.cap_rank
+        for cited in rows:
+            yield (cited, (rank(paper_id, cited) - RANK_OFFSET, paper_id, ROW, citing_end))
+        for cited in legacy:
+            yield (cited, (rank(paper_id, cited) - RANK_OFFSET, paper_id, LEGACY, citing_end))
+
+    def _judge(self, paper_id, paper):
+        """Yields the paper's own value; returns its citing end."""
+        verdicts = semanticscholar.paper_verdicts(paper, self._config)
+        made = verdicts.title_abstract is None
+        pair = None
+        if made:
+            pair = pair_row(semanticscholar.make_title_abstract_pair(paper, verdicts.title_abstract_lang))
+        elif verdicts.title_abstract == reasons.DROP_NOT_AN_ABSTRACT:
+            accounting.count_cleanup(f"abstract_refused_{not_an_abstract(paper.abstract)}")
+        citing_end = cited_end = None
+        if self._citations:
+            citing_field, cited_field = self._fields
+            citing_end = (getattr(paper, citing_field), paper.year, made) if verdicts.citing is None else (
+                _end_refusal(verdicts.citing, reasons.DROP_CITING_MISSING))
+            cited_end = (getattr(paper, cited_field), paper.citation_count, verdicts.cited_lang, made) \
+                if verdicts.cited is None else _end_refusal(verdicts.cited, None)
+        base = None
+        if made or (self._citations and (verdicts.citing is None or verdicts.cited is None)):
+            base = (RANK[reasons.DROP_DUPLICATE_PAIR if made else verdicts.title_abstract], paper.records)
+        else:
+            _record_outcomes(verdicts.title_abstract, paper.records, self.add)
+        if pair is not None or base is not None or cited_end is not None:
+            yield (paper_id, (None, cited_end, pair, base))
+        return citing_end
+
+
+def _end_refusal(reason: str, missing):
+    """Why a paper cannot be an end: `missing` when it has no title (or no abstract where one is
+    needed), as if it were absent; else the reason (non_english, not_an_abstract)."""
+    return missing if reason in semanticscholar.MISSING_ENDPOINT else reason
+
+
+def _edge_order(edge):
+    return edge[:3]
+
+
+class _CitedAndEdges(beam.CombineFn):
+    """Per cited id: [its own value (None, cited end, pair, base) or None, the `cap` edges with the
+    smallest (rank, citing id, ROW before LEGACY), rows seen]. At most 2 x cap edges are held,
+    whatever the number of citations."""
+
+    def __init__(self, cap: int):
+        self._cap = cap
+
+    def create_accumulator(self):
+        return [None, [], 0]
+
+    def _prune(self, edges):
+        edges.sort(key=_edge_order)
+        del edges[self._cap:]
+
+    def add_input(self, acc, value):
+        if value[0] is None:
+            acc[0] = value
+            return acc
+        acc[1].append(value)
+        acc[2] += value[2] == ROW
+        if len(acc[1]) >= 2 * self._cap:
+            self._prune(acc[1])
+        return acc
+
+    def merge_accumulators(self, accs):
+        merged = [None, [], 0]
+        for own, edges, rows in accs:
+            if own is not None:
+                merged[0] = own
+            merged[1].extend(edges)
+            merged[2] += rows
+            if len(merged[1]) >= 2 * self._cap:
+                self._prune(merged[1])
+        return merged
+
+    def extract_output(self, acc):
+        self._prune(acc[1])
+        return acc
+
+
+class _Pairs(_CountsAndNotices):
+    """(paper id, [its own value, capped edges citing it, rows seen]) -> its (title, abstract) pair and
+    its citation pairs as candidates; a row outside the cap is over_cap, one to a missing or refused
+    end gets that end's reason (the cited end's first). Its records and fate go on ("fates"), a citing
+    paper that has no pair of its own is told duplicate_pair (used comes from the winners)."""
+
+    def __init__(self, config: semanticscholar.SemanticScholarConfig):
+        self._config = config
+
+    def process(self, kv):
+        cited, (own, edges, rows_seen) = kv
+        _, end, pair, base = own if own is not None else (None, None, None, None)
+        if pair is not None:
+            yield (pair[0], (pair, 0))
+        rows_in = sum(1 for e in edges if e[2] == ROW)
+        self.add(accounting.dropped(reasons.DROP_OVER_CAP), rows_seen - rows_in)
+        paired = False
+        if type(end) is not tuple:  # missing (None) or refused
+            self.add(accounting.dropped(reasons.DROP_CITED_MISSING if end is None else end), rows_in)
+        else:
+            passage, score, lang, cited_made = end
+            config = self._config
+            for _, citing, order, citing_end in edges:
+                if type(citing_end) is not tuple:
+                    if order == ROW:
+                        self.add(accounting.dropped(citing_end))
+                    continue
+                query, year, citing_made = citing_end
+                yield _candidate(semanticscholar.citation_pair(citing, query, year, cited, passage, score, config,
+                                                               lang), 1 if order == ROW else 0)
+                paired = True
+                if not citing_made:
+                    yield from self.notice(citing, DUPLICATE_RANK)
+        if base is not None:
+            yield beam.pvalue.TaggedOutput(FATES, (cited, (min(base[0], DUPLICATE_RANK) if paired else base[0],
+                                                           base[1])))
+
+
+_QUERY_ID, _PASSAGE_ID = 5, 6  # in pipelines.accounting.pair_row's order (schemas.pairs.PAIR_COLUMNS)
+
+
+class _OnePairPerId(beam.CombineFn):
+    """Per pair_id: (the pair with the smallest (query_id, passage_id), whether a citation row stands
+    behind it (candidates equal to it are the same edge twice: a row and a legacy record), the rows
+    behind all candidates). O(1) memory whatever the number of copies."""
+
+    def create_accumulator(self):
+        return (None, 0, 0)
+
+    def add_input(self, acc, candidate):
+        return self._merge(acc, (candidate[0], candidate[1], candidate[1]))
+
+    def _merge(self, a, b):
+        if a[0] is None:
+            return b
+        if b[0] is None:
+            return a
+        rank_a, rank_b = (a[0][_QUERY_ID], a[0][_PASSAGE_ID]), (b[0][_QUERY_ID], b[0][_PASSAGE_ID])
+        if rank_a == rank_b:
+            return (a[0], a[1] | b[1], a[2] + b[2])
+        best = a if rank_a < rank_b else b
+        return (best[0], best[1], a[2] + b[2])
+
+    def merge_accumulators(self, accs):
+        merged = (None, 0, 0)
+        for acc in accs:
+            merged = self._merge(merged, acc)
+        return merged
+
+    def extract_output(self, acc):
+        return acc
+
+
+class _Winners(_CountsAndNotices):
+    """(pair_id, (kept pair, a row behind it, rows behind all)) -> the pair; its rows' outcomes
+    (used for the kept one, duplicate_pair for the others); "used" to the papers it joins."""
+
+    def process(self, kv):
+        _, (row, kept_row, rows) = kv
+        self.add(reasons.USED, kept_row)
+        self.add(accounting.dropped(reasons.DROP_DUPLICATE_PAIR), rows - kept_row)
+        query_paper, passage_paper = row[_QUERY_ID].split("/")[0], row[_PASSAGE_ID].split("/")[0]
+        yield from self.notice(query_paper, USED_RANK)
+        if passage_paper != query_paper:
+            yield from self.notice(passage_paper, USED_RANK)
+        yield pair_of_row(row)
+
+
+class _BestFate(beam.CombineFn):
+    """Per paper id: (the best fate rank told, its records ((kind, count), ...); () from a notice)."""
+
+    def create_accumulator(self):
+        return (len(FATE_PRIORITY), ())
+
+    def add_input(self, acc, fate):
+        return (min(acc[0], fate[0]), acc[1] or fate[1])
+
+    def merge_accumulators(self, accs):
+        rank, records = len(FATE_PRIORITY), ()
+        for r, recs in accs:
+            rank, records = min(rank, r), records or recs
+        return (rank, records)
+
+    def extract_output(self, acc):
+        return acc
+
+
+class _PaperOutcomes(_CountsAndNotices):
+    def process(self, kv):
+        rank, records = kv[1]
+        if records:
+            _record_outcomes(FATE_PRIORITY[rank], records, self.add)
+        return ()
 
 
 class ExtractSemanticScholarPairs(beam.PTransform):
@@ -239,51 +408,34 @@ class ExtractSemanticScholarPairs(beam.PTransform):
     def expand(self, records):
         config = self._config
         if isinstance(records, dict):  # the job: split_record ran inside the read batch
-            parts, rows_in, legacy_edges, early = records["records"], records[ROWS], records[EDGES], records[OUTCOMES]
+            keyed, early = records["records"], records[OUTCOMES]
         else:  # typed records (tests)
             split = records | "Split" >> beam.ParDo(_Split()).with_output_types(Any).with_outputs(
-                ROWS, EDGES, "outcomes", main="parts")
-            parts, rows_in, legacy_edges, early = split.parts, split[ROWS], split[EDGES], split.outcomes
-        papers = parts | "MergePerPaper" >> beam.CombinePerKey(_MergePapers())
-        title_abstract = papers | "TitleAbstract" >> beam.ParDo(_TitleAbstract(config)).with_outputs(
-            "events", main="pairs")
-        rows = rows_in | "OneCopyPerRow" >> OneCopyPerKey(lambda row: row.key, lambda row: row.key)
-        candidates: List = [title_abstract.pairs]
-        events: List = [title_abstract.events, rows.records | "RowEvents" >> beam.FlatMap(_row_events)]
-        if config.citation_pairs != "none":
-            citing_field, cited_field = semanticscholar.citation_fields(config)
-            edges = (
-                (rows.records | "RowEdges" >> beam.Map(lambda row: (row.citing, row.cited, row.key)), legacy_edges)
-                | "AllEdges" >> beam.Flatten()
-                | "ByCited" >> beam.Map(lambda edge: (edge[1], edge))
-                | "CapPerCited"
-                >> beam.combiners.Top.PerKey(
-                    config.max_citations_per_paper, key=lambda edge: -semanticscholar.cap_rank(edge[0], edge[1])
-                )
-            )
-            cited = (
-                {"paper": papers, "edges": edges} | "JoinCited" >> beam.CoGroupByKey()
-                | "WithCited" >> beam.FlatMap(_with_cited, cited_field, config).with_outputs("events", main="edges")
-            )
-            citations = (
-                {"paper": papers, "edges": cited.edges} | "JoinCiting" >> beam.CoGroupByKey()
-                | "CitationPairs" >> beam.FlatMap(_citation_pairs, citing_field, config).with_outputs(
-                    "events", main="pairs")
-            )
-            candidates.append(citations.pairs)
-            events += [cited.events, citations.events]
-        all_pairs = tuple(candidates) | "AllPairs" >> beam.Flatten()
-        deduped = all_pairs | "DedupPairs" >> accounting.DedupPairs()
-        events += [all_pairs | "CandidateEvents" >> beam.FlatMap(_pair_events, reasons.DROP_DUPLICATE_PAIR),
-                   deduped["pairs"] | "UsedEvents" >> beam.FlatMap(_pair_events, reasons.USED)]
-        outcomes = (
-            tuple(events)
-            | "AllEvents" >> beam.Flatten()
-            | "BestFate" >> beam.CombinePerKey(_Outcomes(FATE_PRIORITY))
-            | "ToOutcomes" >> beam.FlatMap(_to_outcomes)
+                OUTCOMES, main="keyed")
+            keyed, early = split.keyed, split[OUTCOMES]
+        judged = (
+            keyed
+            | "PerPaper" >> beam.CombinePerKey(_PaperAndReferences())
+            | "JudgePapers" >> beam.ParDo(_JudgePaper(config)).with_outputs(OUTCOMES, main="per_cited")
         )
-        return {"pairs": deduped["pairs"],
-                "outcomes": (early, rows.outcomes, outcomes) | "Outcomes" >> beam.Flatten()}
+        candidates = (
+            judged.per_cited
+            | "PerCited" >> beam.CombinePerKey(_CitedAndEdges(config.max_citations_per_paper))
+            | "Pairs" >> beam.ParDo(_Pairs(config)).with_outputs(FATES, OUTCOMES, main="candidates")
+        )
+        winners = (
+            candidates.candidates
+            | "OnePairPerId" >> beam.CombinePerKey(_OnePairPerId())
+            | "Winners" >> beam.ParDo(_Winners()).with_outputs(FATES, OUTCOMES, main="pairs")
+        )
+        papers = (
+            (candidates[FATES], winners[FATES])
+            | "AllFates" >> beam.Flatten()
+            | "BestFatePerPaper" >> beam.CombinePerKey(_BestFate())
+            | "PaperOutcomes" >> beam.ParDo(_PaperOutcomes()).with_outputs(OUTCOMES)
+        )
+        outcomes = (early, judged[OUTCOMES], candidates[OUTCOMES], winners[OUTCOMES], papers[OUTCOMES])
+        return {"pairs": winners.pairs, "outcomes": outcomes | "Outcomes" >> beam.Flatten()}
 
 
 class _Parser:
@@ -301,7 +453,6 @@ JOB = job.SourceJob(
     parse=_Parser,
     extract=ExtractSemanticScholarPairs,
     decide=_decide,
-    decide_tags=(ROWS, EDGES),
 )
 
 

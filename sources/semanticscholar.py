@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Mapping, NamedTuple, Optional, Tuple
 
 from schemas import reasons
 from schemas.pairs import make_pair
@@ -119,23 +119,37 @@ def _better(a: str, b: str) -> str:
     return a if (len(a), b) >= (len(b), a) else b  # longer wins; equal length: the smaller text, any order
 
 
-def merge_parts(a: Paper, b: Paper) -> Paper:
+# A paper's fields as the job merges them, a plain tuple (what Beam encodes natively):
+# (title, abstract, year, citation_count, records)
+PaperFields = Tuple[str, str, Optional[int], Optional[int], Tuple[Tuple[str, int], ...]]
+
+
+def merge_fields(a: PaperFields, b: PaperFields) -> PaperFields:
     """Commutative and associative: parts may merge in any order on any worker."""
-    counts = dict(a.records)
-    for kind, n in b.records:
+    counts = dict(a[4])
+    for kind, n in b[4]:
         counts[kind] = counts.get(kind, 0) + n
-    return Paper(
-        paper_id=a.paper_id or b.paper_id,
-        title=_better(a.title, b.title),
-        abstract=_better(a.abstract, b.abstract),
-        year=min((y for y in (a.year, b.year) if y is not None), default=None),
-        citation_count=max((c for c in (a.citation_count, b.citation_count) if c is not None), default=None),
-        records=tuple(sorted(counts.items())),
-    )
+    return (_better(a[0], b[0]), _better(a[1], b[1]),
+            min((y for y in (a[2], b[2]) if y is not None), default=None),
+            max((c for c in (a[3], b[3]) if c is not None), default=None),
+            tuple(sorted(counts.items())))
+
+
+def fields_of(paper: Paper) -> PaperFields:
+    return (paper.title, paper.abstract, paper.year, paper.citation_count, paper.records)
+
+
+def part_fields(part: PaperPart) -> PaperFields:
+    return (part.title, part.abstract, part.year, part.citation_count, ((part.kind, 1),))
+
+
+def merge_parts(a: Paper, b: Paper) -> Paper:
+    """merge_fields on two Papers."""
+    return Paper(a.paper_id or b.paper_id, *merge_fields(fields_of(a), fields_of(b)))
 
 
 def paper_of(part: PaperPart) -> Paper:
-    return Paper(part.paper_id, part.title, part.abstract, part.year, part.citation_count, ((part.kind, 1),))
+    return Paper(part.paper_id, *part_fields(part))
 
 
 # ---- parsing ----
@@ -398,21 +412,81 @@ def title_abstract_drop(paper: Paper, config: SemanticScholarConfig, is_english=
     return first_drop(paper, title_abstract_rules(config, is_english))
 
 
-def endpoint_drop(paper: Optional[Paper], field: str, config: SemanticScholarConfig,
-                  is_english=None) -> Optional[str]:
-    """Why a paper cannot be one end of a citation pair in the form that needs its `field`: it is
-    missing (no_title, no_abstract), the field is not English by the title-abstract pairs' own rules
-    (script, then language ID as for that field), or its abstract is no abstract."""
-    if paper is None or not paper.title:
-        return reasons.DROP_NO_TITLE
-    if field == "abstract" and not paper.abstract:
-        return reasons.DROP_NO_ABSTRACT
+@functools.lru_cache(maxsize=32)
+def endpoint_rules(field: str, config: SemanticScholarConfig, is_english=None) -> Tuple:
     rules: Tuple = (_LatinOrGreekScript(field),) if config.english_only else ()
     if field == "abstract" and config.abstract_check:
         rules += (_IsAbstract(),)
     if config.english_only:
         rules += (language_id_rule(field, is_english),)
-    return first_drop(paper, rules)
+    return rules
+
+
+def endpoint_drop(paper: Optional[Paper], field: str, config: SemanticScholarConfig,
+                  is_english=None, seen: Optional[dict] = None) -> Optional[str]:
+    """Why a paper cannot be one end of a citation pair in the form that needs its `field`: it is
+    missing (no_title, no_abstract), the field is not English by the title-abstract pairs' own rules
+    (script, then language ID as for that field), or its abstract is no abstract. `seen`: as in
+    first_drop_once."""
+    if paper is None or not paper.title:
+        return reasons.DROP_NO_TITLE
+    if field == "abstract" and not paper.abstract:
+        return reasons.DROP_NO_ABSTRACT
+    rules = endpoint_rules(field, config, is_english)
+    return first_drop(paper, rules) if seen is None else first_drop_once(paper, rules, seen)
+
+
+def first_drop_once(paper: Paper, rules: Tuple, seen: dict) -> Optional[str]:
+    """first_drop, taking a rule's verdict from `seen` (rule -> reason) when another rule list already
+    asked it of this paper: its title's language ID serves its own pair and both ends of a citation."""
+    for rule in rules:
+        reason = seen[rule] if rule in seen else seen.setdefault(rule, rule(paper))
+        if reason is not None:
+            return reason
+    return None
+
+
+class Verdicts(NamedTuple):
+    """What one paper can be: its (title, abstract) pair's drop reason (None: the pair is made;
+    no_pair when --no_title_abstract), why it cannot be the citing or the cited end of a citation
+    pair (None: it can; None too with --citation_pairs none), and the language of its pairs."""
+
+    title_abstract: Optional[str]
+    citing: Optional[str]
+    cited: Optional[str]
+    title_abstract_lang: str
+    cited_lang: str
+
+
+def paper_verdicts(paper: Paper, config: SemanticScholarConfig) -> Verdicts:
+    """Every rule once per paper and text (language ID is the costly one): the job decides all three
+    where the paper's parts have merged, and the plain loop of the benchmark does the same work."""
+    seen: dict = {}
+    if config.title_abstract_pairs:
+        title_abstract = first_drop_once(paper, title_abstract_rules(config), seen)
+    else:
+        title_abstract = reasons.DROP_NO_PAIR
+    citing = cited = None
+    if config.citation_pairs != "none":
+        citing_field, cited_field = citation_fields(config)
+        citing = endpoint_drop(paper, citing_field, config, seen=seen)
+        cited = citing if cited_field == citing_field else endpoint_drop(paper, cited_field, config, seen=seen)
+    ta_lang = cited_lang = "en"
+    if not config.english_only:
+        from sources.text.langid import detect_language
+
+        languages: dict = {}
+
+        def lang(text: str) -> str:
+            if text not in languages:
+                languages[text] = detect_language(text)[0]
+            return languages[text]
+
+        if title_abstract is None:
+            ta_lang = lang(paper.abstract)
+        if config.citation_pairs != "none" and cited is None:
+            cited_lang = lang(paper.abstract or paper.title)
+    return Verdicts(title_abstract, citing, cited, ta_lang, cited_lang)
 
 
 MISSING_ENDPOINT = frozenset({reasons.DROP_NO_TITLE, reasons.DROP_NO_ABSTRACT})
@@ -442,10 +516,18 @@ def make_title_abstract_pair(paper: Paper, lang: str = "en") -> dict:
 
 def make_citation_pair(citing: Paper, cited: Paper, config: SemanticScholarConfig, lang: str = "en") -> dict:
     query_field, passage_field = citation_fields(config)
-    return make_pair(source=SOURCE, subsource=CITATION, query=getattr(citing, query_field),
-                     passage=getattr(cited, passage_field), query_id=f"{citing.paper_id}/{query_field}",
-                     passage_id=f"{cited.paper_id}/{passage_field}", lang=lang, score=cited.citation_count,
-                     created_at=_created(citing))
+    return citation_pair(citing.paper_id, getattr(citing, query_field), citing.year, cited.paper_id,
+                         getattr(cited, passage_field), cited.citation_count, config, lang)
+
+
+def citation_pair(citing_id: str, query: str, citing_year: Optional[int], cited_id: str, passage: str,
+                  cited_citation_count: Optional[int], config: SemanticScholarConfig, lang: str = "en") -> dict:
+    """make_citation_pair from the fields it reads (what the job's citation join carries)."""
+    query_field, passage_field = citation_fields(config)
+    created = _dt.datetime(citing_year, 1, 1, tzinfo=_dt.timezone.utc) if citing_year else None
+    return make_pair(source=SOURCE, subsource=CITATION, query=query, passage=passage,
+                     query_id=f"{citing_id}/{query_field}", passage_id=f"{cited_id}/{passage_field}", lang=lang,
+                     score=cited_citation_count, created_at=created)
 
 
 def with_records(paper: Paper, **counts: int) -> Paper:

@@ -39,7 +39,7 @@ CASES = {
                       lambda d: se_demo.write_demo_dumps(d, n_questions=5),
                       ["Threads", "OnePerPairId", "WriteManifest"]),
     "semanticscholar": (semanticscholar, semanticscholar.SemanticScholarOptions, _s2_inputs,
-                        ["MergePerPaper", "CapPerCited", "JoinCited", "JoinCiting", "WriteManifest"]),
+                        ["PerPaper", "JudgePapers", "PerCited", "OnePairPerId", "BestFatePerPaper", "WriteManifest"]),
     "wikipedia": (wikipedia, wikipedia.WikipediaOptions, wikipedia_demo.write_demo_dumps,
                   ["OneCopyPerPage", "DedupPairs", "WriteManifest"]),
 }
