@@ -203,3 +203,67 @@ def test_meta_sites_and_closed_questions_are_counted_with_their_own_reasons(pipe
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 2), ("dropped/meta_site", 2), ("dropped/closed_question", 1), ("dropped/parent_dropped", 1)]),
             label="outcomes")
+
+
+def test_duplicate_pairs_leave_one_and_a_question_with_another_kept_pair_is_used(pipeline):
+    """Questions 2 and 10 share a title and answer text X: one (title, X) pair is kept, the smallest
+    (query_id, passage_id), q/10's; question 2 still has its pair with Y, so it is used."""
+    config = sources.stackexchange.StackExchangeConfig(english_only=False, top_n=2)
+    title = "Why do some brewers add hops twice during the boil?"
+    same = "<p>Early hops give bitterness and late hops give aroma, so brewers add them twice.</p>"
+    posts = [q(2, title=title), answer_row(21, 2, 5, same), answer_row(22, 2, 3, BODY.format(22)),
+             q(10, title=title), answer_row(101, 10, 4, same),
+             q(30, title=title), answer_row(301, 30, 4, same)]  # q/30's only pair is a duplicate
+    with pipeline as p:
+        out = p | beam.Create(posts) | pipelines.stackexchange.ExtractStackExchangePairs(config)
+        assert_that(out["pairs"] | beam.Map(ids), equal_to([("10", "101"), ("2", "22")]), label="pairs")
+        assert_that(counted(out["outcomes"]), equal_to([("used", 4), ("dropped/duplicate_pair", 3)]),
+                    label="outcomes")
+
+
+def answer_row(post_id, parent, score, body):
+    row = {"Id": str(post_id), "PostTypeId": "2", "ParentId": str(parent), "Score": str(score), "Body": body,
+           "CreationDate": f"2020-01-02T00:00:{post_id % 60:02d}.000"}
+    return sources.stackexchange.post_from_row(row, SITE, CONFIG)
+
+
+def _thread_rows(posts):
+    """(block key, Post) rows as the read batch makes them."""
+    decide = pipelines.stackexchange._Decide(sources.stackexchange.StackExchangeConfig(english_only=False, top_n=2))
+    return [out for post in posts for out in decide(post) if isinstance(out, tuple) and not hasattr(out, "outcome")]
+
+
+def _combine(fn, chunks, order):
+    accumulators = []
+    for chunk in chunks:
+        acc = fn.create_accumulator()
+        for _, row in chunk:
+            acc = fn.add_input(acc, row)
+        accumulators.append(fn.compact(acc))
+    return fn.extract_output(fn.merge_accumulators([accumulators[i] for i in order]))
+
+
+def test_threads_combiner_holds_top_n_plus_accepted_whatever_the_order_and_the_split():
+    """A hot question (400 answers + the accepted one, with a second copy of an answer), its rows cut
+    into bundles in any order: the same thread, and once the question is in, a bounded hand."""
+    import random
+
+    fn = pipelines.stackexchange.ThreadsFn(cap=2, min_score=1)
+    rows = _thread_rows([q(1, accepted=5000)] + [a(1000 + i, 1, i) for i in range(1, 401)] + [a(5000, 1, 1)]
+                        + [a(1200, 1, 200)])
+    expected = None
+    for seed in range(6):
+        shuffled = list(rows)
+        random.Random(seed).shuffle(shuffled)
+        chunks = [shuffled[i::3] for i in range(3)]
+        block = _combine(fn, chunks, random.Random(seed).sample(range(3), 3))
+        thread = block[1]
+        question, copies, dropped, claims, hand, folded, dups, drops = thread
+        assert (question.post_id, copies, dropped, claims, dups, drops) == (1, 1, False, [5000], 1, [])
+        assert sorted(p.post_id for p in hand) == [1399, 1400, 5000] and len(folded) == 398
+        expected = expected or sorted(hand)
+        assert sorted(hand) == expected
+    ordered = fn.create_accumulator()
+    for _, row in rows:  # the question first, as in a dump: the hand never grows past 2 * top_n + claims + 4
+        ordered = fn.add_input(ordered, row)
+        assert len(ordered[1][4]) <= 2 * 2 + 1 + 4

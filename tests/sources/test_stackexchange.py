@@ -189,6 +189,23 @@ def test_each_drop_reason():
     assert reason(question(), english=False) == reasons.DROP_NON_ENGLISH
 
 
+def test_answer_drop_reasons_are_drop_reason_with_and_without_acceptance():
+    """The pipeline judges an answer before its question is joined: both outcomes, each as drop_reason gives it."""
+    long_body = "&lt;p&gt;" + "Hops add aroma. " * 300 + "&lt;/p&gt;"
+    configs = [CONFIG, stackexchange.StackExchangeConfig(accepted_min_score=0),
+               stackexchange.StackExchangeConfig(accepted_min_score=3, min_score=1),
+               stackexchange.StackExchangeConfig(accepted_min_score=-5, min_score=2)]
+    answers = [answer(score=s, **body) for s in (-6, -1, 0, 1, 2, 3, 9)
+               for body in ({}, {"Body": "Thanks!"}, {"Body": long_body})]
+    answers.append(dataclasses.replace(answer(), site="beer.meta.stackexchange.com"))
+    for config in configs:
+        for english in (True, False):
+            for post in answers:
+                both = stackexchange.answer_drop_reasons(post, config, is_english=lambda text: english)
+                assert both == (reason(dataclasses.replace(post, accepted=True), config, english),
+                                reason(dataclasses.replace(post, accepted=False), config, english))
+
+
 def test_closed_questions_are_kept_unless_asked_and_meta_sites_dropped_unless_asked():
     closed = question(ClosedDate="2015-02-01T10:00:00.000")
     assert closed.closed and reason(closed) is None
