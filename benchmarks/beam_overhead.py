@@ -288,12 +288,15 @@ def floor_commoncrawl(paths):
 
 
 def plain_commoncrawl(paths, out):
-    """Read, parse every record, the rules, the latest capture per URL, pairs, dedup (no site boilerplate step)."""
+    """The job's work in one loop: read, parse every record, the site boilerplate of each site within
+    its WARC file (sources.commoncrawl.RepeatedLines), the rules, the latest capture per URL, one
+    page per passage, pairs, pair dedup."""
+    from schemas.pairs import normalize_for_dedup
     from sources import commoncrawl
     from sources.formats import warc
     from sources.formats.readers import TruncatedTail
 
-    config, best = commoncrawl.CommonCrawlConfig(), {}
+    config, kept, sites = commoncrawl.CommonCrawlConfig(), [], {}
     for path in paths:
         with open(path, "rb") as handle:
             for raw in warc.WarcFileReader(warc.guarded(handle), path, config.max_record_bytes, config.max_html_bytes):
@@ -303,13 +306,37 @@ def plain_commoncrawl(paths, out):
                     item = commoncrawl.parse_record(raw.data, config, path)
                 except Exception:  # noqa: BLE001 - a reject
                     continue
-                if not isinstance(item, commoncrawl.WebPage) or commoncrawl.drop_reason(item, config) is not None:
+                if not isinstance(item, commoncrawl.WebPage):
                     continue
-                page = commoncrawl.kept_page(item, config)
-                key = item.url_key
-                if key not in best or commoncrawl.capture_rank(page) > commoncrawl.capture_rank(best[key]):
-                    best[key] = page
-    return _write_pairs(_dedup([commoncrawl.make_web_pair(p) for p in best.values()]), out)
+                group = commoncrawl.boilerplate_group(item)
+                if group:
+                    sites.setdefault(group, []).append(item)
+                elif commoncrawl.drop_reason(item, config) is None:
+                    kept.append(commoncrawl.kept_page(item, config))
+    lines = commoncrawl.RepeatedLines(config.boilerplate_min_pages)
+    for pages in sites.values():
+        counts, page_keys = lines.create(), []
+        for page in pages:
+            page_keys.append(commoncrawl.page_line_keys(page))
+            counts = lines.add(counts, commoncrawl.page_lines(page, config, page_keys[-1]))
+        boilerplate = frozenset(lines.extract(counts))
+        for page, keys in zip(pages, page_keys):
+            if boilerplate:
+                page = commoncrawl.without_boilerplate(page, boilerplate, config, keys)[0]
+            if commoncrawl.drop_reason(page, config) is None:
+                kept.append(commoncrawl.kept_page(page, config))
+    captures = {}
+    for page in kept:
+        best = captures.get(page.url_key)
+        if best is None or commoncrawl.capture_rank(page) > commoncrawl.capture_rank(best):
+            captures[page.url_key] = page
+    passages = {}
+    for page in captures.values():
+        key = normalize_for_dedup(page.passage)
+        best = passages.get(key)
+        if best is None or (-len(page.url), page.url) > (-len(best.url), best.url):
+            passages[key] = page
+    return _write_pairs(_dedup([commoncrawl.make_web_pair(p) for p in passages.values()]), out)
 
 
 def beam_job(source, paths, out, extra):
