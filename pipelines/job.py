@@ -65,11 +65,13 @@ class SourceJob:
 def write_source_version(read: Mapping[str, Any], extracted: Mapping[str, Any], *, claim: Claim, dataset: str,
                          version: str, inputs: List[Dict], num_shards: int, options: Mapping[str, Any],
                          extra: Optional[Mapping[str, Any]] = None):
-    """read: {"records", rejects, records_read}; extracted: {"pairs", "outcomes"[, "detail_counts"]} -> a complete version."""
+    """read: {"records", rejects, records_read}; extracted: {"pairs" (or "pair_rows": pairs as
+    accounting.pair_row tuples), "outcomes"[, "detail_counts"]} -> a complete version."""
     reject_outcomes = read[REJECTS] | "RejectOutcomes" >> beam.Map(lambda r: accounting.rejected(r["reason"]))
     outcomes = (extracted["outcomes"], reject_outcomes) | "AllOutcomes" >> beam.Flatten()
+    pairs = "pair_rows" if "pair_rows" in extracted else "pairs"
     pcolls = {
-        "pairs": extracted["pairs"],
+        pairs: extracted[pairs],
         "rejects": read[REJECTS],
         "outcomes": outcomes,
         "records_read": read[RECORDS_READ],

@@ -37,6 +37,11 @@ def pair_sort_key(pair: Mapping[str, Any]) -> str:
     return pair["pair_id"]
 
 
+def pair_row_sort_key(row: Tuple) -> str:
+    """pair_sort_key of a pair as pipelines.accounting.pair_row writes it (pair_id is its first column)."""
+    return row[0]
+
+
 def reject_sort_key(reject: Mapping[str, Any]) -> str:
     position = reject["position"]
     return f"{reject['input_file']}\x1f{position if position is not None else -1:015d}\x1f{reject['snippet']}"
@@ -156,7 +161,9 @@ class WriteVersion(beam.PTransform):
     publishes the folder as the version (schemas.versions.publish), so nothing under the
     version's name changes until the whole run has succeeded.
 
-    Input: a dict of PCollections {"pairs", "rejects", "outcomes", "records_read"[, "detail_counts"]};
+    Input: a dict of PCollections {"pairs" or "pair_rows", "rejects", "outcomes", "records_read"[, "detail_counts"]};
+    "pair_rows" are the pairs as pipelines.accounting.pair_row tuples (nothing of them is pickled, where a
+    pair dict's created_at datetime is, each time the pairs cross a stage);
     records_read holds one integer per input file (lines seen), counted independently of the
     outcomes so the manifest invariant is a real check; detail_counts, (name, n) of things that are
     not records (a page's sections), are summed into the manifest's "detail_counts". Output: the
@@ -172,14 +179,21 @@ class WriteVersion(beam.PTransform):
                             inputs=inputs, options=dict(options or {}), extra=dict(extra or {}))
 
     def expand(self, pcolls):
-        pair_shards = pcolls["pairs"] | "WritePairs" >> WriteShards(
-            self._directory, "pairs", PAIR_SCHEMA, pair_sort_key, PAIR_SORT, self._num_shards,
-            pack=pair_row, unpack=pair_of_row)
+        if "pair_rows" in pcolls:
+            pairs = pcolls["pair_rows"]
+            pair_shards = pairs | "WritePairs" >> WriteShards(
+                self._directory, "pairs", PAIR_SCHEMA, pair_row_sort_key, PAIR_SORT, self._num_shards,
+                unpack=pair_of_row)
+        else:
+            pairs = pcolls["pairs"]
+            pair_shards = pairs | "WritePairs" >> WriteShards(
+                self._directory, "pairs", PAIR_SCHEMA, pair_sort_key, PAIR_SORT, self._num_shards,
+                pack=pair_row, unpack=pair_of_row)
         reject_shards = pcolls["rejects"] | "WriteRejects" >> WriteShards(
             self._directory, "rejects", REJECT_SCHEMA, reject_sort_key, REJECT_SORT, 0, REJECT_ROWS_PER_SHARD)
         outcomes = pcolls["outcomes"] | "CountOutcomes" >> CountOutcomes()
         records_read = pcolls["records_read"] | "SumRead" >> beam.CombineGlobally(sum)
-        begin = pcolls["pairs"].pipeline | "ManifestTrigger" >> beam.Create([None])
+        begin = pairs.pipeline | "ManifestTrigger" >> beam.Create([None])
         details = pcolls.get("detail_counts")
         if details is None:
             details = begin | "NoDetails" >> beam.FlatMap(lambda _: [])
