@@ -171,7 +171,9 @@ class ParseBatch(beam.DoFn):
     `decide(record)`, when given, runs on each parsed record inside the batch (a source's first rules,
     its split by record kind): it yields what goes on (elements, TaggedOutputs) and Counted outcomes
     for records that end there, which leave as one (outcome, n) per batch on OUTCOMES, so a dropped
-    record never becomes an element."""
+    record never becomes an element. A decide object with a `batch_done()` method may hold what it
+    kept and yield it there, after the batch's last record (Stack Exchange: one element per block of
+    threads in the batch, not one per post)."""
 
     def __init__(self, source: str, parse: Callable[[bytes, str], object],
                  decide: Optional[Callable[[object], Iterator]] = None):
@@ -187,6 +189,14 @@ class ParseBatch(beam.DoFn):
                 yield record
                 continue
             for out in decide(record):
+                if type(out) is Counted:
+                    key = (out.tag, out.outcome)
+                    counts[key] = counts.get(key, 0) + out.n
+                else:
+                    yield out
+        batch_done = getattr(decide, "batch_done", None)  # a decide() that groups a batch's records yields them here
+        if batch_done is not None:
+            for out in batch_done():
                 if type(out) is Counted:
                     key = (out.tag, out.outcome)
                     counts[key] = counts.get(key, 0) + out.n
