@@ -9,11 +9,12 @@ than --split_mb, so one huge file is read by many workers). The site comes from 
 
 On the shared job (pipelines.job): safe row lines (a file with a DTD is refused whole) -> typed
 posts -> inside the read batch (`decide`): the post-type split and the question and answer rules,
-so a dropped post is an (outcome, n) count, never an element -> ExtractStackExchangePairs: every
-kept question and answer, as a slim Post row (RowCoder), keyed by its question's block (site,
-question id // THREAD_BLOCK) in ONE shuffle into one combiner per block (ThreadsFn: per question
-its best copy, the accepted answer - known from the question's own AcceptedAnswerId -, the top-N
-answers, counts for the rest) -> pairs -> dedup by pair_id (a combiner). The fates leave as
+so a dropped post is an (outcome, n) count, never an element; the kept questions and answers, slim
+Post rows (RowCoder), grouped into their threads, one element per block of question ids (site,
+question id // THREAD_BLOCK) in the batch -> ExtractStackExchangePairs: ONE shuffle by block into
+one combiner per block (ThreadsFn: per question its best copy, the accepted answer - known from
+the question's own AcceptedAnswerId -, the top-N answers, counts for the rest) -> pairs -> dedup
+by pair_id (a combiner). The fates leave as
 (outcome, n) counts (no_answer, not_selected_answer, question_missing, parent_dropped,
 duplicate_record, used, duplicate_pair); only a question with several pairs (--top_n > 1) is
 resolved per key (used if one of its pairs was kept, else duplicate_pair).
@@ -23,7 +24,6 @@ import itertools
 from typing import Iterator, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
 
 from pipelines import accounting, job
 from pipelines.options import source_options
@@ -186,6 +186,34 @@ class _Decide:
             yield Counted(accounting.dropped(reasons.DROP_OTHER_POST_TYPE))
 
 
+class _DecideInBatch(_Decide):
+    """_Decide in the read batch, with the batch's kept rows grouped into their threads (Threads.add,
+    bounded as in the combiner): they leave after its last record (batch_done) as one (block key,
+    {question id: thread}) per block, not one element per post."""
+
+    def __init__(self, config: stackexchange.StackExchangeConfig):
+        super().__init__(config)
+        self._threads, self._blocks = Threads(config.top_n, config.min_score), {}
+
+    def __call__(self, post: stackexchange.StackExchangePost):
+        for out in super().__call__(post):
+            if type(out) is Counted:
+                yield out
+                continue
+            key, row = out
+            block = self._blocks.get(key)
+            if block is None:
+                block = self._blocks[key] = {}
+            thread = block.get(row.question_id)
+            if thread is None:
+                thread = block[row.question_id] = _new_thread()
+            self._threads.add(thread, row)
+
+    def batch_done(self):
+        blocks, self._blocks = self._blocks, {}
+        return list(blocks.items())
+
+
 class _DecideEach(beam.DoFn):
     """_Decide as a DoFn, for typed posts given to ExtractStackExchangePairs directly (tests)."""
 
@@ -258,11 +286,15 @@ class Threads:
     def settle(self, thread: list, final: bool = False) -> None:
         """Once a question copy is known (or at the end): resolve the answers whose reason waited for it,
         keep one copy per answer id, and fold every answer but the top `cap` and the accepted ones."""
+        hand = thread[_HAND]
         if not final and thread[_Q] is None and not thread[_DROPPED]:
             return
+        if not thread[_FOLDED] and (not hand or len(hand) == 1 and not (hand[0].if_accepted or
+                                                                       hand[0].if_not_accepted)):
+            return  # nothing to resolve, fold or deduplicate
         claims = thread[_CLAIMS]
         drops, best = {}, {}
-        for post in thread[_HAND]:
+        for post in hand:
             if post.if_accepted or post.if_not_accepted:
                 reason = post.if_accepted if post.post_id in claims else post.if_not_accepted
                 if reason:
@@ -305,24 +337,30 @@ class ThreadsFn(beam.CombineFn):
     def create_accumulator(self):
         return {}
 
-    def add_input(self, block, post):
-        thread = block.get(post.question_id)
+    def add_input(self, block, value):
+        if type(value) is dict:  # a read batch's threads of this block (_DecideInBatch)
+            self._merge_into(block, value)
+            return block
+        thread = block.get(value.question_id)
         if thread is None:
-            thread = block[post.question_id] = _new_thread()
-        self._threads.add(thread, post)
+            thread = block[value.question_id] = _new_thread()
+        self._threads.add(thread, value)
         return block
 
     def merge_accumulators(self, blocks):
         blocks = iter(blocks)
         merged = next(blocks)
         for block in blocks:
-            for question_id, thread in block.items():
-                mine = merged.get(question_id)
-                if mine is None:
-                    merged[question_id] = thread
-                else:
-                    self._threads.merge(mine, thread)
+            self._merge_into(merged, block)
         return merged
+
+    def _merge_into(self, merged: dict, block: dict) -> None:
+        for question_id, thread in block.items():
+            mine = merged.get(question_id)
+            if mine is None:
+                merged[question_id] = thread
+            else:
+                self._threads.merge(mine, thread)
 
     def compact(self, block):
         return block
@@ -365,30 +403,13 @@ class _BlockCoder(beam.coders.Coder):
         return True
 
 
-class _CountsPerBundle(beam.DoFn):
-    """Outcomes summed over a bundle, sent once as (outcome, n) on "outcomes" when it ends."""
-
-    def start_bundle(self):
-        self._counts = {}
-
-    def add(self, outcome: str, n: int = 1):
-        if n:
-            self._counts[outcome] = self._counts.get(outcome, 0) + n
-
-    def finish_bundle(self):
-        for outcome, n in sorted(self._counts.items()):
-            accounting.count(outcome, n)
-            yield beam.pvalue.TaggedOutput(OUTCOMES, GlobalWindows.windowed_value((outcome, n)))
-        self._counts = {}
-
-
 def _as_post(site: str, row: Post) -> stackexchange.StackExchangePost:
     parent = row.question_id if row.role == ANSWER else None
     return stackexchange.StackExchangePost(site, row.post_id, row.role, parent, row.accepted_id, row.score,
                                            row.created_utc, row.last_activity_utc, row.text)
 
 
-class MakePairs(_CountsPerBundle):
+class MakePairs(accounting.CountsPerBundle):
     """A block of threads -> their pairs as (pair_id, (pair row, pairs of its question)), and the fates
     of their records as counts: extra copies duplicate_record, a question no_answer when it has no
     pair, answers not chosen not_selected_answer, answers of an absent question question_missing or
@@ -396,6 +417,7 @@ class MakePairs(_CountsPerBundle):
     a kept pair of it outranks."""
 
     def __init__(self, config: stackexchange.StackExchangeConfig):
+        super().__init__()
         self._config = config
 
     def process(self, block):
@@ -459,7 +481,7 @@ class SmallestPair(beam.CombineFn):
         return acc
 
 
-class KeptPairs(_CountsPerBundle):
+class KeptPairs(accounting.CountsPerBundle):
     """(pair_id, the SmallestPair result) -> the kept pair; its answer used and every other candidate's
     answer duplicate_pair (an answer is in one pair at most); so for a question with this one pair;
     a question with several gets a used event ("fates") for ResolveFates."""
@@ -479,7 +501,7 @@ class KeptPairs(_CountsPerBundle):
 
 
 class ExtractStackExchangePairs(beam.PTransform):
-    """The read's {"records": (block key, Post), "outcomes"} (or typed posts, tests) ->
+    """The read's {"records": (block key, {question id: thread}), "outcomes"} (or typed posts, tests) ->
     {"pairs", "outcomes"}: every post gets exactly one outcome.
 
     Two keyed stages, both combiners: the threads per block of question ids (ThreadsFn: a block's
@@ -506,12 +528,14 @@ class ExtractStackExchangePairs(beam.PTransform):
             | "OnePerPairId" >> beam.CombinePerKey(SmallestPair())
             | "KeptPairs" >> beam.ParDo(KeptPairs()).with_outputs(OUTCOMES, "fates", main="pairs")
         )
-        resolved = (
-            (made.fates, kept.fates)
-            | "ContestedFates" >> beam.Flatten()
-            | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
-        )
-        outcomes = (early, made[OUTCOMES], kept[OUTCOMES], resolved) | "Outcomes" >> beam.Flatten()
+        counted = [early, made[OUTCOMES], kept[OUTCOMES]]
+        if config.top_n > 1:  # only a question with several pairs has fates to resolve per key
+            counted.append(
+                (made.fates, kept.fates)
+                | "ContestedFates" >> beam.Flatten()
+                | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
+            )
+        outcomes = tuple(counted) | "Outcomes" >> beam.Flatten()
         return {"pairs": kept.pairs, "outcomes": outcomes}
 
 
@@ -525,7 +549,7 @@ JOB = job.SourceJob(
     reader=lambda config: ReadPostsXml(),
     parse=_Parser,
     extract=ExtractStackExchangePairs,
-    decide=_Decide,
+    decide=_DecideInBatch,
     splittable=is_uncompressed,
     split_bytes=lambda config: config.split_mb << 20,
     manifest_extra=_sites,
