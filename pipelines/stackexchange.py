@@ -482,7 +482,7 @@ class SmallestPair(beam.CombineFn):
 
 
 class KeptPairs(accounting.CountsPerBundle):
-    """(pair_id, the SmallestPair result) -> the kept pair; its answer used and every other candidate's
+    """(pair_id, the SmallestPair result) -> the kept pair (a pair_row tuple); its answer used and every other candidate's
     answer duplicate_pair (an answer is in one pair at most); so for a question with this one pair;
     a question with several gets a used event ("fates") for ResolveFates."""
 
@@ -497,12 +497,13 @@ class KeptPairs(accounting.CountsPerBundle):
         else:
             self.add(duplicate, single)
             yield beam.pvalue.TaggedOutput("fates", (row[_QUERY_ID], reasons.USED))
-        yield accounting.pair_of_row(row)
+        yield row
 
 
 class ExtractStackExchangePairs(beam.PTransform):
     """The read's {"records": (block key, {question id: thread}), "outcomes"} (or typed posts, tests) ->
-    {"pairs", "outcomes"}: every post gets exactly one outcome.
+    {"pair_rows" (the pairs as accounting.pair_row tuples, what the sink takes), "outcomes"}: every post
+    gets exactly one outcome.
 
     Two keyed stages, both combiners: the threads per block of question ids (ThreadsFn: a block's
     accumulator crosses the shuffle, never its posts one by one) and the pair dedup per pair_id
@@ -536,7 +537,7 @@ class ExtractStackExchangePairs(beam.PTransform):
                 | "Resolve" >> accounting.ResolveFates(FATE_PRIORITY)
             )
         outcomes = tuple(counted) | "Outcomes" >> beam.Flatten()
-        return {"pairs": kept.pairs, "outcomes": outcomes}
+        return {"pair_rows": kept.pairs, "outcomes": outcomes}
 
 
 def _sites(inputs, _config) -> dict:

@@ -11,6 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 import pipelines.stackexchange
 import sources.stackexchange
+from pipelines import accounting
 from sources.demo_inputs.stackexchange import (BILLION_LAUGHS, XXE, generate_rows, posts_xml, write_bytes,
                                                write_demo_dumps)
 from sources.formats.readers import RawLine, iter_lines
@@ -36,7 +37,9 @@ def a(post_id, parent, score):
     return sources.stackexchange.post_from_row(row, SITE, CONFIG)
 
 
-def ids(pair):
+def ids(row):
+    """(question id, answer id) of a pair as the job hands it to the sink (accounting.pair_row)."""
+    pair = accounting.pair_of_row(row)
     return (pair["query_id"].rsplit("/", 1)[1], pair["passage_id"].rsplit("/", 1)[1])
 
 
@@ -61,7 +64,7 @@ def test_join_picks_accepted_or_best_upvoted_and_accounts_for_every_post(pipelin
     ]
     with pipeline as p:
         out = p | beam.Create(posts) | pipelines.stackexchange.ExtractStackExchangePairs(CONFIG)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("1", "12"), ("2", "23")]), label="pairs")
+        assert_that(out["pair_rows"] | beam.Map(ids), equal_to([("1", "12"), ("2", "23")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 4), ("dropped/not_selected_answer", 1), ("dropped/low_score", 4), ("dropped/no_answer", 2),
             ("dropped/question_missing", 1), ("dropped/too_short", 1), ("dropped/parent_dropped", 1),
@@ -73,7 +76,7 @@ def test_hot_question_keeps_accepted_plus_top_n_in_bounded_memory(pipeline):
     posts = [q(1, accepted=5000)] + [a(1000 + i, 1, i) for i in range(1, 401)] + [a(5000, 1, 1)]
     with pipeline as p:
         out = p | beam.Create(posts) | pipelines.stackexchange.ExtractStackExchangePairs(config)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("1", "5000"), ("1", "1400")]), label="pairs")
+        assert_that(out["pair_rows"] | beam.Map(ids), equal_to([("1", "5000"), ("1", "1400")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([("used", 3), ("dropped/not_selected_answer", 399)]),
                     label="outcomes")
 
@@ -199,7 +202,7 @@ def test_meta_sites_and_closed_questions_are_counted_with_their_own_reasons(pipe
     ]
     with pipeline as p:
         out = p | beam.Create(posts) | pipelines.stackexchange.ExtractStackExchangePairs(config)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("9", "91")]), label="pairs")
+        assert_that(out["pair_rows"] | beam.Map(ids), equal_to([("9", "91")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 2), ("dropped/meta_site", 2), ("dropped/closed_question", 1), ("dropped/parent_dropped", 1)]),
             label="outcomes")
@@ -216,7 +219,7 @@ def test_duplicate_pairs_leave_one_and_a_question_with_another_kept_pair_is_used
              q(30, title=title), answer_row(301, 30, 4, same)]  # q/30's only pair is a duplicate
     with pipeline as p:
         out = p | beam.Create(posts) | pipelines.stackexchange.ExtractStackExchangePairs(config)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("10", "101"), ("2", "22")]), label="pairs")
+        assert_that(out["pair_rows"] | beam.Map(ids), equal_to([("10", "101"), ("2", "22")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([("used", 4), ("dropped/duplicate_pair", 3)]),
                     label="outcomes")
 
