@@ -93,6 +93,19 @@ class _WriteShard(beam.DoFn):
         yield {"path": name, "rows": versions.write_table(versions.join(self._directory, name), table)}
 
 
+class _WriteEmptyShards(beam.DoFn):
+    """num_shards -> the shards of no row (an empty table each), given the shards written."""
+
+    def __init__(self, writer: _WriteShard, prefix: str):
+        self._writer, self._prefix = writer, prefix
+
+    def process(self, num_shards, written):
+        names = {shard["path"] for shard in written}
+        for index in range(num_shards):
+            if versions.shard_name(self._prefix, index, num_shards) not in names:
+                yield from self._writer.process((index, [None]), num_shards)
+
+
 class WriteShards(beam.PTransform):
     """Rows -> deterministic Parquet shards; outputs one {"path", "rows"} per shard written.
 
@@ -116,16 +129,17 @@ class WriteShards(beam.PTransform):
         keyed = rows | "AssignShard" >> beam.Map(
             lambda row, n: (shard_of(sort_key(row), n), pack(row) if pack else row),
             n=beam.pvalue.AsSingleton(num_shards))
-        # Every shard index gets an (empty) entry, so empty shards are written too.
-        empties = num_shards | "AllShardIndexes" >> beam.FlatMap(lambda n: [(i, None) for i in range(n)])
-        grouped = (
-            (keyed, empties)
-            | "Merge" >> beam.Flatten()
+        writer = _WriteShard(self._directory, self._prefix, self._schema, self._sort, self._unpack)
+        written = (
+            keyed
             | "GroupByShard" >> beam.GroupByKey()
+            | "Write" >> beam.ParDo(writer, num_shards=beam.pvalue.AsSingleton(num_shards))
         )
-        return grouped | "Write" >> beam.ParDo(
-            _WriteShard(self._directory, self._prefix, self._schema, self._sort, self._unpack),
-            num_shards=beam.pvalue.AsSingleton(num_shards))
+        # A shard index no row went to is written empty, once the others are (no Flatten of the rows
+        # with empty entries: a runner that materialises a Flatten would copy every row once more).
+        empty = num_shards | "WriteEmptyShards" >> beam.ParDo(_WriteEmptyShards(writer, self._prefix),
+                                                              written=beam.pvalue.AsList(written))
+        return (written, empty) | "AllShards" >> beam.Flatten()
 
 
 class _PublishVersion(beam.DoFn):
