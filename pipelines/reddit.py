@@ -181,7 +181,8 @@ class ThreadFn(beam.CombineFn):
         return (None, False, [], [])
 
     def _capped(self, node, top, others):
-        top.sort(key=_reply_rank, reverse=True)
+        if len(top) > 1:
+            top.sort(key=_reply_rank, reverse=True)
         if len(top) > self._cap:
             if node is None:
                 others = others + [r[FULLNAME] for r in top[self._cap:]]
@@ -201,6 +202,9 @@ class ThreadFn(beam.CombineFn):
         return (node, True, top, others)
 
     def merge_accumulators(self, accs):
+        accs = list(accs)
+        if len(accs) == 1:  # most keys: one accumulator per parent (Beam merges even a single one)
+            return self.compact(accs[0])
         node, dropped, top, others = None, False, [], []
         for a_node, a_dropped, a_top, a_others in accs:
             node = node if a_node is None else a_node
@@ -212,12 +216,16 @@ class ThreadFn(beam.CombineFn):
 
     def compact(self, acc):
         node, dropped, top, others = acc
+        if len(top) <= 1 and (node is None or not others):  # nothing to rank or cut: most keys
+            return acc
         top, others = self._capped(node, list(top), others)
         return (node, dropped, top, others)
 
     def extract_output(self, acc):
         node, dropped, top, others = self.compact(acc)
-        return (node, dropped, top, sorted(others))  # the same output whatever the runner's merge order
+        if len(others) > 1:
+            others = sorted(others)  # the same output whatever the runner's merge order
+        return (node, dropped, top, others)
 
 
 class MakePairs(beam.DoFn):
