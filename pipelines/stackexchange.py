@@ -17,7 +17,9 @@ the question's own AcceptedAnswerId -, the top-N answers, counts for the rest) -
 by pair_id (a combiner). The fates leave as
 (outcome, n) counts (no_answer, not_selected_answer, question_missing, parent_dropped,
 duplicate_record, used, duplicate_pair); only a question with several pairs (--top_n > 1) is
-resolved per key (used if one of its pairs was kept, else duplicate_pair).
+resolved per key (used if one of its pairs was kept, else duplicate_pair). A copy of a post (two
+dumps of one site) that a rule drops counts under that rule; duplicate_record is counted among the
+kept copies, for answers as for questions.
 """
 
 import itertools
