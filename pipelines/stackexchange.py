@@ -232,7 +232,7 @@ class _DecideEach(beam.DoFn):
 
 
 # A thread, a list: [best question copy or None, question copies, a dropped copy seen, AcceptedAnswerIds
-# of every copy, answers in hand, ids of kept answers folded into counts, extra answer copies,
+# of every copy, answers in hand, kept answers folded into counts (_folded_entry), extra answer copies,
 # (drop reason, n) of answers whose reason waited for the question].
 _Q, _COPIES, _DROPPED, _CLAIMS, _HAND, _FOLDED, _DUPS, _DROPS = range(8)
 
@@ -247,11 +247,12 @@ class Threads:
 
     Once a copy of the question (kept or dropped) is in, a thread holds its top `cap` answers by
     rank (score >= --min_score) and the answers a copy names accepted; every other kept answer is
-    folded into its id (a later copy of it is a duplicate_record). Before that any answer may be the
+    folded into its id and copy rank (_folded_entry). Before that any answer may be the
     accepted one, so they are held: in dump order a question precedes its answers, so that is the
     few answers cut off by a read batch boundary (all of them only for a question not in the
-    input). A second copy of an answer (overlapping dumps) keeps the most recently active copy among
-    those in hand; one already folded counts as the duplicate.
+    input). Of two copies of an answer (overlapping dumps) the most recently active stays, the other
+    is a duplicate_record, whether folded or in hand; a copy in the top that a more recent one
+    (ranked lower) replaces leaves a place no folded answer takes back (not exact then, and rare).
     """
 
     def __init__(self, cap: int, min_score: int):
@@ -312,21 +313,34 @@ class Threads:
                 best[post.post_id] = post
         if drops:
             thread[_DROPS] = _add_counts(thread[_DROPS], list(drops.items()))
-        folded = list(thread[_FOLDED])
+        folded = thread[_FOLDED]
         if folded:
-            seen = set(folded)
-            dups = [i for i in best if i in seen]
-            for i in dups:  # already folded: this copy is the extra one
-                del best[i]
-            thread[_DUPS] += len(dups) + len(folded) - len(seen)
-            if len(seen) < len(folded):
-                folded = sorted(seen)
+            by_id = {}
+            for entry in folded:  # a copy folded twice: one is the extra
+                kept = by_id.get(entry[0])
+                if kept is not None:
+                    thread[_DUPS] += 1
+                by_id[entry[0]] = entry if kept is None or tuple(entry) > tuple(kept) else kept
+            for post_id in [i for i in best if i in by_id]:
+                thread[_DUPS] += 1  # of a copy in hand and a folded one, the more recent stays
+                if _folded_entry(best[post_id]) > tuple(by_id[post_id]):
+                    del by_id[post_id]
+                else:
+                    del best[post_id]
+            folded = list(by_id.values()) if len(by_id) < len(folded) else list(folded)
+        else:
+            folded = []
         top = sorted((p for p in best.values() if p.post_id not in claims and p.score >= self._min_score),
                      key=answer_rank, reverse=True)
         for post in top[self._cap:]:
-            folded.append(post.post_id)
+            folded.append(_folded_entry(post))
             del best[post.post_id]
         thread[_HAND], thread[_FOLDED] = list(best.values()), folded
+
+
+def _folded_entry(post: Post) -> Tuple[int, int, int, int]:
+    """What a folded answer keeps: its id and its copy rank but the text (a later copy is compared to it)."""
+    return (post.post_id, post.last_activity_utc or 0, post.created_utc or 0, post.score)
 
 
 class ThreadsFn(beam.CombineFn):
@@ -391,7 +405,7 @@ class _BlockCoder(beam.coders.Coder):
         thread = beam.coders.TupleCoder([
             beam.coders.NullableCoder(POST_CODER), beam.coders.VarIntCoder(), beam.coders.BooleanCoder(),
             beam.coders.ListCoder(beam.coders.VarIntCoder()), beam.coders.ListCoder(POST_CODER),
-            beam.coders.ListCoder(beam.coders.VarIntCoder()), beam.coders.VarIntCoder(),
+            beam.coders.ListCoder(beam.coders.TupleCoder([beam.coders.VarIntCoder()] * 4)), beam.coders.VarIntCoder(),
             beam.coders.ListCoder(beam.coders.TupleCoder([beam.coders.StrUtf8Coder(), beam.coders.VarIntCoder()]))])
         self._list = beam.coders.ListCoder(beam.coders.TupleCoder([beam.coders.VarIntCoder(), thread]))
 

@@ -270,3 +270,29 @@ def test_threads_combiner_holds_top_n_plus_accepted_whatever_the_order_and_the_s
     for _, row in rows:  # the question first, as in a dump: the hand never grows past 2 * top_n + claims + 4
         ordered = fn.add_input(ordered, row)
         assert len(ordered[1][4]) <= 2 * 2 + 1 + 4
+
+
+def test_of_two_copies_of_an_answer_the_more_recent_wins_whether_the_other_was_folded_or_not():
+    """Two dumps of one site: answer 12's newer copy (score 9) beats answer 11 (score 5), while its older
+    copy (score 4) ranks below it; whichever copy comes first, and in whichever bundle, the newer one is the pair's."""
+    import itertools
+
+    Post = pipelines.stackexchange.Post
+    question = Post(1, 10, 10, None, 3, 100, 500, "What is dry hopping and why do brewers do it?", "", "")
+    a11 = Post(2, 10, 11, None, 5, 200, 600, "Eleven: hops after fermentation.", "", "")
+    old12 = Post(2, 10, 12, None, 4, 300, 700, "Twelve, as first written.", "", "")
+    new12 = Post(2, 10, 12, None, 9, 300, 900, "Twelve, as edited later.", "", "")
+    fn, threads = pipelines.stackexchange.ThreadsFn(cap=1, min_score=1), pipelines.stackexchange.Threads(1, 1)
+    for order in itertools.permutations([question, a11, old12, new12]):
+        for cut in range(1, 4):
+            accumulators = []
+            for part in (order[:cut], order[cut:]):
+                acc = fn.create_accumulator()
+                for post in part:
+                    acc = fn.add_input(acc, post)
+                for thread in acc.values():  # as a bundle with many answers does: fold what is not in the top
+                    threads.settle(thread)
+                accumulators.append(acc)
+            thread = fn.extract_output(fn.merge_accumulators(accumulators))[10]
+            assert [p.text for p in thread[4]] == ["Twelve, as edited later."], (order, cut)
+            assert [entry[0] for entry in thread[5]] == [11] and thread[6] == 1, (order, cut)
