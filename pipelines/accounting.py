@@ -239,12 +239,14 @@ class DedupPairs(beam.PTransform):
     both its records duplicate_pair, the kept one marks them used, and ResolveFates ranks used first,
     so no group of copies is ever held in memory. `candidate_fates=False`: only the kept pairs' used
     events, for a source whose pair maker already sent each candidate's records a duplicate_pair
-    event of its own (one event per record and role instead of two more per pair).
+    event of its own (one event per record and role instead of two more per pair). `rows=True`:
+    the kept pairs leave as pair_row tuples under "pair_rows" (what the sink takes; no dict with a
+    datetime to pickle where the sink materialises them).
     """
 
-    def __init__(self, candidate_fates: bool = True):
+    def __init__(self, candidate_fates: bool = True, rows: bool = False):
         super().__init__()
-        self._candidate_fates = candidate_fates
+        self._candidate_fates, self._rows = candidate_fates, rows
 
     def expand(self, pairs):
         def candidate_fates(pair):
@@ -255,12 +257,23 @@ class DedupPairs(beam.PTransform):
             yield (pair["query_id"], reasons.USED)
             yield (pair["passage_id"], reasons.USED)
 
-        kept = (
+        best = (
             pairs
             | "KeyByPairId" >> beam.Map(lambda p: (p["pair_id"], pair_row(p)))
             | "OnePerPairId" >> beam.CombinePerKey(_SmallestPair())
-            | "DropKey" >> beam.Map(lambda kv: pair_of_row(kv[1]))
         )
+        if self._rows:
+            def used_row_fates(row):
+                yield (row[_QUERY_ID], reasons.USED)
+                yield (row[_PASSAGE_ID], reasons.USED)
+
+            kept_rows = best | "DropKey" >> beam.Map(lambda kv: kv[1])
+            fates = kept_rows | "UsedFates" >> beam.FlatMap(used_row_fates)
+            if self._candidate_fates:
+                candidates = pairs | "CandidateFates" >> beam.FlatMap(candidate_fates)
+                fates = (candidates, fates) | "PairFates" >> beam.Flatten()
+            return {"pair_rows": kept_rows, "fates": fates}
+        kept = best | "DropKey" >> beam.Map(lambda kv: pair_of_row(kv[1]))
         if not self._candidate_fates:
             return {"pairs": kept, "fates": kept | "UsedFates" >> beam.FlatMap(used_fates)}
         fates = (
