@@ -280,8 +280,9 @@ def _detect(text: str) -> str:
 
 
 class ExtractRedditPairs(beam.PTransform):
-    """The read's {"records": (fullname, Node) of kept posts and dropped markers (Decide, in the read
-    batch), "outcomes": (outcome, n)} -> {"pairs", "outcomes"}: every post gets exactly one outcome.
+    """The read's {"records": (fullname, node) of kept posts and dropped markers (Decide, in the read
+    batch), "outcomes": (outcome, n)} (or typed posts: tests) -> {"pair_rows" (the kept pairs as
+    accounting.pair_row tuples, what the sink takes), "outcomes"}: every post gets exactly one outcome.
 
     Two keyed stages carry a slim node (a plain tuple): one copy per fullname (GroupByKey: a fullname
     has a copy or two, never hot), then the thread per parent key (a combiner: the parent and its
@@ -310,7 +311,7 @@ class ExtractRedditPairs(beam.PTransform):
         )
         threads = unique.keyed | "Threads" >> beam.CombinePerKey(ThreadFn(config.top_n + SPARE_REPLIES))
         made = threads | "MakePairs" >> beam.ParDo(MakePairs(config)).with_outputs("fates", main="pairs")
-        deduped = made.pairs | "DedupPairs" >> accounting.DedupPairs(candidate_fates=False)
+        deduped = made.pairs | "DedupPairs" >> accounting.DedupPairs(candidate_fates=False, rows=True)
         corrections = (
             (made.fates, deduped["fates"])
             | "AllFates" >> beam.Flatten()
@@ -322,7 +323,7 @@ class ExtractRedditPairs(beam.PTransform):
             | "Net" >> accounting.NetOutcomes()
         )
         outcomes = (early, counted) | "Outcomes" >> beam.Flatten()
-        return {"pairs": deduped["pairs"], "outcomes": outcomes}
+        return {"pair_rows": deduped["pair_rows"], "outcomes": outcomes}
 
 
 class _Parser:

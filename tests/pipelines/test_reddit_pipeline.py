@@ -13,7 +13,7 @@ import zstandard
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import reddit
-from pipelines.accounting import CLEANUP_NAMESPACE
+from pipelines.accounting import CLEANUP_NAMESPACE, pair_of_row
 from pipelines.inputs import NoInputFiles
 from schemas.versions import VersionExists
 from sources.demo_inputs.reddit import write_zst_ndjson
@@ -40,6 +40,11 @@ def extract(pipeline, records, config=RedditConfig()):
     return posts | reddit.ExtractRedditPairs(config)
 
 
+def pairs_of(out):
+    """The job's kept pairs (pair_row tuples) as pair dicts."""
+    return out["pair_rows"] | "AsDicts" >> beam.Map(pair_of_row)
+
+
 def ids(pair):
     return (pair["query_id"], pair["passage_id"])
 
@@ -60,7 +65,7 @@ def test_joins_post_comment_and_comment_reply(pipeline):
     ]
     with pipeline as p:
         out = extract(p, records)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_a"), ("t1_a", "t1_r")]), label="pairs")
+        assert_that(pairs_of(out) | beam.Map(ids), equal_to([("t3_s1", "t1_a"), ("t1_a", "t1_r")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 3), ("dropped/not_top_reply", 1), ("dropped/parent_missing", 1),
             ("dropped/parent_dropped", 1), ("dropped/deleted", 1)]), label="outcomes")
@@ -70,7 +75,7 @@ def test_top_n_keeps_best_scores_and_counts_the_rest(pipeline):
     records = [sub(1)] + [com(f"c{i}", "t3_s1", score=i + 1) for i in range(6)]
     with pipeline as p:
         out = extract(p, records, RedditConfig(top_n=2))
-        assert_that(out["pairs"] | beam.Map(lambda x: x["passage_id"]), equal_to(["t1_c5", "t1_c4"]), label="top")
+        assert_that(pairs_of(out) | beam.Map(lambda x: x["passage_id"]), equal_to(["t1_c5", "t1_c4"]), label="top")
         assert_that(counted(out["outcomes"]), equal_to([("used", 3), ("dropped/not_top_reply", 4)]), label="n")
 
 
@@ -78,7 +83,7 @@ def test_non_top_reply_that_is_itself_a_parent_counts_once_as_used(pipeline):
     records = [sub(1), com("best", "t3_s1", score=50), com("loser", "t3_s1", score=2), com("r", "t1_loser")]
     with pipeline as p:
         out = extract(p, records)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_best"), ("t1_loser", "t1_r")]), label="p")
+        assert_that(pairs_of(out) | beam.Map(ids), equal_to([("t3_s1", "t1_best"), ("t1_loser", "t1_r")]), label="p")
         assert_that(counted(out["outcomes"]), equal_to([("used", 4)]), label="n")
 
 
@@ -89,7 +94,7 @@ def test_duplicate_records_and_duplicate_pairs(pipeline):
                com("d1", "t3_s2", body=same), com("d2", "t3_s3", body=same)]  # identical pair text
     with pipeline as p:
         out = extract(p, records)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_a"), ("t3_s2", "t1_d1")]), label="p")
+        assert_that(pairs_of(out) | beam.Map(ids), equal_to([("t3_s1", "t1_a"), ("t3_s2", "t1_d1")]), label="p")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 4), ("dropped/duplicate_record", 1), ("dropped/duplicate_pair", 2)]), label="n")
 
@@ -103,7 +108,7 @@ def test_hot_thread_of_50k_comments_goes_through_the_combiner(pipeline):
     with pipeline as p:
         posts = p | beam.Create([parse_post(r, config) for r in records], reshuffle=False)
         out = posts | reddit.ExtractRedditPairs(config)
-        assert_that(out["pairs"] | beam.Map(lambda x: x["score"]), equal_to([50_000, 49_999, 49_998]), label="top")
+        assert_that(pairs_of(out) | beam.Map(lambda x: x["score"]), equal_to([50_000, 49_999, 49_998]), label="top")
         assert_that(counted(out["outcomes"]), equal_to([("used", 4), ("dropped/not_top_reply", 49_997)]), label="n")
 
 
@@ -116,7 +121,7 @@ def test_replies_of_an_absent_parent_each_get_one_outcome_and_a_parent_role_stil
     with pipeline as p:
         posts = p | beam.Create([parse_post(r, config) for r in records], reshuffle=False)
         out = posts | reddit.ExtractRedditPairs(config)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t1_m1", "t1_child")]), label="pairs")
+        assert_that(pairs_of(out) | beam.Map(ids), equal_to([("t1_m1", "t1_child")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 2), ("dropped/parent_missing", 4_499), ("dropped/low_score", 500)]), label="n")
 
@@ -127,7 +132,7 @@ def test_a_parent_below_min_score_may_be_a_query_when_asked(pipeline):
     config = RedditConfig(parent_min_score=-1000, english_only=False)
     with pipeline as p:
         out = extract(p, records, config)
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t1_low", "t1_r")]), label="pairs")
+        assert_that(pairs_of(out) | beam.Map(ids), equal_to([("t1_low", "t1_r")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 2), ("dropped/no_reply", 1), ("dropped/low_score", 1)]), label="outcomes")
 
@@ -143,7 +148,7 @@ def test_a_short_top_reply_and_a_reply_that_only_copies_its_query_give_way(pipel
         out = extract(p, records, RedditConfig(english_only=False))
         # the quip is no passage, so p (next best) is s1's; p's two copies, cut of p's words, are too
         # short, so its next reply (a spare of Top.PerKey) is its passage
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_p"), ("t1_p", "t1_long")]), label="pairs")
+        assert_that(pairs_of(out) | beam.Map(ids), equal_to([("t3_s1", "t1_p"), ("t1_p", "t1_long")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([
             ("used", 3), ("dropped/too_few_words", 1), ("dropped/repeats_query", 2)]), label="outcomes")
 
@@ -152,7 +157,7 @@ def test_spare_replies_that_are_not_needed_stay_not_top_replies(pipeline):
     records = [sub(1)] + [com(f"r{i}", "t3_s1", score=10 - i) for i in range(4)]
     with pipeline as p:
         out = extract(p, records, RedditConfig(english_only=False))
-        assert_that(out["pairs"] | beam.Map(ids), equal_to([("t3_s1", "t1_r0")]), label="pairs")
+        assert_that(pairs_of(out) | beam.Map(ids), equal_to([("t3_s1", "t1_r0")]), label="pairs")
         assert_that(counted(out["outcomes"]), equal_to([("used", 2), ("dropped/not_top_reply", 3)]), label="outcomes")
 
 
