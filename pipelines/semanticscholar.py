@@ -4,43 +4,52 @@
         [--citation_pairs title-title] [--max_citations_per_paper 50]
 
 On the shared job (pipelines.job): JSON lines (any of the five record kinds, told apart by their
-fields), split by kind inside the read batch (split_record: unresolved and self-citations are counts
-per batch) -> ExtractSemanticScholarPairs. Every element between stages is a plain tuple of str/int
-(Beam's FastPrimitivesCoder writes it natively; nothing is pickled), keyed by a paper id or pair_id:
+fields), keyed by paper inside the read batch (split_record: a part by its paper id, a citation row
+or a legacy record's outbound citation by its citing id; unresolved and self-citations are counts
+per batch) -> ExtractSemanticScholarPairs, three keyed stages and the paper fates. Every element
+between stages is a plain tuple of str/int (Beam's FastPrimitivesCoder writes it natively; nothing
+is pickled), and no stage is fed by a Flatten (the in-process runner copies a Flatten's input):
 
-    parts --merge per paper id (a combiner)--> JudgePapers: every rule once per paper
-        -> its (title, abstract) pair; what a citation needs of it as the citing end (query text,
-           year) and as the cited end (passage text, score, lang), or why it cannot be one
-    references (citation rows, a legacy record's outbound citations) + citing ends
-        --group per citing id--> one copy per row; each edge carries its citing end
-    edges + cited ends --per cited id, the --max_citations_per_paper edges with the smallest hash
-        and the cited end (a combiner)--> citation pairs, or the row's reason
-    all pairs --one per pair_id (a combiner: the smallest (query_id, passage_id))--> the pairs
+    PerPaper (a combiner per paper id): its parts merged, its own references
+      -> JudgePapers: every rule once per paper (language ID once per text), one copy per row;
+         per reference an edge (cap rank, citing id, row or legacy, the citing end: query text and
+         year, or why it cannot be one) keyed by the cited id; the paper's own value keyed by itself:
+         its cited end (passage text, score, lang, or why not), its (title, abstract) pair, and its
+         records and base fate while a pair may still use it
+    PerCited (a combiner per paper id): its own value and the --max_citations_per_paper edges with
+        the smallest hash (2 x cap held at most, whatever the citations)
+      -> Pairs: its (title, abstract) pair and citation pairs as candidates; a row's reason
+    OnePairPerId (a combiner): the smallest (query_id, passage_id) per pair_id, and the rows behind
+        its candidates -> Winners: the pairs (pair_row tuples, to the sink)
+    BestFatePerPaper (a combiner): a paper's records, base fate and the notices of its pairs
 
-No worker holds a paper's whole citing list: the cap is a combiner, and the citing group holds a
-paper's own references. Only the texts a pair needs travel with an edge; a paper's whole record
-never joins.
+No worker holds a paper's whole citing list: the cap is a combiner, and a paper's combiner holds
+its own references. Only the texts a pair needs travel with an edge; a paper's whole record never
+joins anything.
 
 Accounting: every record of a paper (papers, abstracts, s2orc, legacy) ends as the paper does (used,
 or why not; a second record of the same kind is duplicate_record); every citation row as used or
 why not. Outcomes that are certain where they are decided leave as (outcome, n) counts per bundle:
 a row's copies, over_cap, a missing or refused end, whether its pair was kept (the pair_id combiner
 counts the rows behind its candidates), a paper that can be in no pair. Only a paper that may be
-in a pair waits for its fate, in one combiner per paper id: its records and base fate, and "used"
-or "duplicate_pair" from the pairs it is in (sent once per paper and bundle).
+in a pair waits for its fate: its records and base fate, "duplicate_pair" when a citation pair
+takes it and "used" from the kept pairs (each notice once per paper and bundle).
 """
 
-from typing import Any
+import calendar
+import functools
+from typing import Any, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
 
 from pipelines import accounting, job
-from pipelines.accounting import pair_of_row, pair_row
+from pipelines.accounting import pair_row
 from pipelines.options import source_options
 from pipelines.read import OUTCOMES, Counted, LineFileReader
 from pipelines.transforms import dropped_outcome
 from schemas import reasons
+from schemas.pairs import make_pair_id
 from sources import semanticscholar
 from sources.text.abstract_text import not_an_abstract
 
@@ -62,6 +71,9 @@ FATE_PRIORITY = [
 ]
 RANK = {fate: i for i, fate in enumerate(FATE_PRIORITY)}
 USED_RANK, DUPLICATE_RANK = RANK[reasons.USED], RANK[reasons.DROP_DUPLICATE_PAIR]
+# each fate's outcome string, made once (a stage adds hundreds of thousands)
+OUTCOME = {fate: reasons.USED if fate == reasons.USED else accounting.dropped(fate)
+           for fate in FATE_PRIORITY + [reasons.DROP_DUPLICATE_RECORD, reasons.DROP_SELF_CITATION]}
 FATES = "fates"
 ROW, LEGACY = 0, 1  # an edge's order after its rank: a row before a legacy record's copy of the same edge
 NOTIFIED_PER_BUNDLE = 100_000  # (paper id, fate) notices remembered per bundle, so each is sent once
@@ -74,9 +86,9 @@ def split_record(record):
     row)). Unresolved and self-citations end here, counted per batch."""
     if isinstance(record, semanticscholar.Citation):
         if record.cited is None:
-            yield Counted(accounting.dropped(reasons.DROP_CITED_MISSING))
+            yield Counted(OUTCOME[reasons.DROP_CITED_MISSING])
         elif record.cited == record.citing:
-            yield Counted(accounting.dropped(reasons.DROP_SELF_CITATION))
+            yield Counted(OUTCOME[reasons.DROP_SELF_CITATION])
         else:
             yield (record.citing, (record.cited, 1))
         return
@@ -154,15 +166,29 @@ class _CountsAndNotices(beam.DoFn):
 def _record_outcomes(fate: str, records, add):
     """A paper's records as outcomes: one per kind gets the paper's fate, the others of that kind are
     duplicate_record."""
-    outcome = reasons.USED if fate == reasons.USED else accounting.dropped(fate)
+    outcome = OUTCOME[fate]
     for _, count in records:
         add(outcome)
-        add(accounting.dropped(reasons.DROP_DUPLICATE_RECORD), count - 1)
+        add(OUTCOME[reasons.DROP_DUPLICATE_RECORD], count - 1)
 
 
-def _candidate(pair: dict, rows: int):
-    """A pair on its way to the pair_id combiner: (pair_id, (pair as a tuple, citation rows behind it))."""
-    return (pair["pair_id"], (pair_row(pair), rows))
+@functools.lru_cache(maxsize=4096)
+def _new_year(year: int) -> Tuple[int, int]:
+    """pair_row's created_at of January 1st of `year` (UTC): (epoch seconds, microseconds)."""
+    return (calendar.timegm((year, 1, 1, 0, 0, 0)), 0)
+
+
+def _citation_row(citing: str, query: str, year: Optional[int], cited: str, passage: str, score: Optional[int],
+                  fields: Tuple[str, str], lang: str) -> Tuple:
+    """pair_row(sources.semanticscholar.citation_pair(...)), built as the tuple (no dict, no datetime
+    on the way): what every citation candidate is made as."""
+    if not query or not query.strip():
+        raise ValueError("pair query is empty")
+    if not passage or not passage.strip():
+        raise ValueError("pair passage is empty")
+    return (make_pair_id(semanticscholar.SOURCE, query, passage), semanticscholar.SOURCE, semanticscholar.CITATION,
+            query, passage, f"{citing}/{fields[0]}", f"{cited}/{fields[1]}", lang,
+            None if score is None else int(score), _new_year(year) if year else None)
 
 
 class _JudgePaper(_CountsAndNotices):
@@ -194,11 +220,11 @@ class _JudgePaper(_CountsAndNotices):
             if not is_row:
                 legacy.append(cited)
             elif cited in rows:
-                self.add(accounting.dropped(reasons.DROP_DUPLICATE_RECORD))
+                self.add(OUTCOME[reasons.DROP_DUPLICATE_RECORD])
             else:
                 rows.add(cited)
         if not self._citations:  # no pairs from citations: a row is over_cap (the cap is 0 there)
-            self.add(accounting.dropped(reasons.DROP_OVER_CAP), len(rows))
+            self.add(OUTCOME[reasons.DROP_OVER_CAP], len(rows))
             return
         rank = semanticscholar.cap_rank
         for cited in rows:
@@ -290,7 +316,7 @@ class _Pairs(_CountsAndNotices):
     paper that has no pair of its own is told duplicate_pair (used comes from the winners)."""
 
     def __init__(self, config: semanticscholar.SemanticScholarConfig):
-        self._config = config
+        self._fields = semanticscholar.citation_fields(config) if config.citation_pairs != "none" else ("", "")
 
     def process(self, kv):
         cited, (own, edges, rows_seen) = kv
@@ -298,21 +324,20 @@ class _Pairs(_CountsAndNotices):
         if pair is not None:
             yield (pair[0], (pair, 0))
         rows_in = sum(1 for e in edges if e[2] == ROW)
-        self.add(accounting.dropped(reasons.DROP_OVER_CAP), rows_seen - rows_in)
+        self.add(OUTCOME[reasons.DROP_OVER_CAP], rows_seen - rows_in)
         paired = False
         if type(end) is not tuple:  # missing (None) or refused
-            self.add(accounting.dropped(reasons.DROP_CITED_MISSING if end is None else end), rows_in)
+            self.add(OUTCOME[reasons.DROP_CITED_MISSING if end is None else end], rows_in)
         else:
             passage, score, lang, cited_made = end
-            config = self._config
             for _, citing, order, citing_end in edges:
                 if type(citing_end) is not tuple:
                     if order == ROW:
-                        self.add(accounting.dropped(citing_end))
+                        self.add(OUTCOME[citing_end])
                     continue
                 query, year, citing_made = citing_end
-                yield _candidate(semanticscholar.citation_pair(citing, query, year, cited, passage, score, config,
-                                                               lang), 1 if order == ROW else 0)
+                row = _citation_row(citing, query, year, cited, passage, score, self._fields, lang)
+                yield (row[0], (row, 1 if order == ROW else 0))
                 paired = True
                 if not citing_made:
                     yield from self.notice(citing, DUPLICATE_RANK)
@@ -357,18 +382,18 @@ class _OnePairPerId(beam.CombineFn):
 
 
 class _Winners(_CountsAndNotices):
-    """(pair_id, (kept pair, a row behind it, rows behind all)) -> the pair; its rows' outcomes
+    """(pair_id, (kept pair, a row behind it, rows behind all)) -> the pair (a pair_row tuple); its rows' outcomes
     (used for the kept one, duplicate_pair for the others); "used" to the papers it joins."""
 
     def process(self, kv):
         _, (row, kept_row, rows) = kv
-        self.add(reasons.USED, kept_row)
-        self.add(accounting.dropped(reasons.DROP_DUPLICATE_PAIR), rows - kept_row)
+        self.add(OUTCOME[reasons.USED], kept_row)
+        self.add(OUTCOME[reasons.DROP_DUPLICATE_PAIR], rows - kept_row)
         query_paper, passage_paper = row[_QUERY_ID].split("/")[0], row[_PASSAGE_ID].split("/")[0]
         yield from self.notice(query_paper, USED_RANK)
         if passage_paper != query_paper:
             yield from self.notice(passage_paper, USED_RANK)
-        yield pair_of_row(row)
+        yield row
 
 
 class _BestFate(beam.CombineFn):
@@ -399,7 +424,8 @@ class _PaperOutcomes(_CountsAndNotices):
 
 
 class ExtractSemanticScholarPairs(beam.PTransform):
-    """Typed records -> {"pairs", "outcomes"}: every record gets exactly one outcome."""
+    """Typed records (or the read's dict) -> {"pair_rows": pairs as pipelines.accounting.pair_row tuples,
+    "outcomes"}: every record gets exactly one outcome."""
 
     def __init__(self, config: semanticscholar.SemanticScholarConfig):
         super().__init__()
@@ -435,7 +461,7 @@ class ExtractSemanticScholarPairs(beam.PTransform):
             | "PaperOutcomes" >> beam.ParDo(_PaperOutcomes()).with_outputs(OUTCOMES)
         )
         outcomes = (early, judged[OUTCOMES], candidates[OUTCOMES], winners[OUTCOMES], papers[OUTCOMES])
-        return {"pairs": winners.pairs, "outcomes": outcomes | "Outcomes" >> beam.Flatten()}
+        return {"pair_rows": winners.pairs, "outcomes": outcomes | "Outcomes" >> beam.Flatten()}
 
 
 class _Parser:

@@ -13,7 +13,7 @@ import pytest
 
 import pipelines.semanticscholar
 import sources.semanticscholar
-from pipelines.accounting import CLEANUP_NAMESPACE
+from pipelines.accounting import CLEANUP_NAMESPACE, pair_row
 from tests.pipelines.conftest import run_counting
 
 LEGACY = "semanticscholar/s2orc-v2020-07-05/metadata-sample.part1-of-2.jsonl"
@@ -179,3 +179,76 @@ def test_abstract_cleanup_is_counted(tmp_path, shared_data):
     )
     cleanup = {name: n for (ns, name), n in counters.items() if ns == CLEANUP_NAMESPACE}
     assert cleanup == {"abstract_breaks_joined": 1, "abstract_latex_unescaped": 1, "abstract_cut_to_last_sentence": 1}
+
+
+def test_a_paper_used_by_a_citation_and_a_lost_duplicate_each_get_one_outcome(tmp_path, shared_data):
+    """A paper with no abstract is used by its citation pair; a paper copied under another id loses
+    its (title, abstract) pair and its citation pair to the original, and so does the row behind it."""
+    records = real_papers(shared_data, 4)
+    ids = [r["paper_id"] for r in records]
+    copy = dict(records[1], paper_id="999999999")
+    no_abstract = dict(records[3], abstract=None)
+    papers = [{"corpusid": int(r["paper_id"]), "title": r["title"], "year": r["year"]}
+              for r in records[:3] + [no_abstract, copy]]
+    abstracts = [{"corpusid": int(r["paper_id"]), "abstract": r["abstract"]} for r in records[:3] + [copy]]
+    rows = [(ids[3], ids[0]), (copy["paper_id"], ids[2]), (ids[1], ids[2])]
+    write_jsonl_gz(tmp_path / "s2ag" / "papers" / "p.jsonl.gz", papers)
+    write_jsonl_gz(tmp_path / "s2ag" / "abstracts" / "a.jsonl.gz", abstracts)
+    write_jsonl_gz(tmp_path / "s2ag" / "citations" / "c.jsonl.gz",
+                   [{"citingcorpusid": a, "citedcorpusid": b} for a, b in rows])
+    _, pairs, counts = run(tmp_path, str(tmp_path / "s2ag" / "*" / "*.jsonl.gz"))
+
+    original = min(ids[1], copy["paper_id"], key=lambda pid: f"{pid}/title")  # the smaller query_id is kept
+    assert sorted((p["subsource"], p["query_id"].split("/")[0]) for p in pairs) == sorted(
+        [("title-abstract", ids[0]), ("title-abstract", original), ("title-abstract", ids[2]),
+         ("citation", ids[3]), ("citation", original)])
+    lost = copy["paper_id"] if original == ids[1] else ids[1]
+    # used: 3 papers x (papers + abstracts), the paper with no abstract, 2 rows; the copy's 2 records
+    # and its row are duplicate_pair
+    assert counts["records_read"] == 5 + 4 + 3 and lost in (ids[1], copy["paper_id"])
+    assert counts["records_used"] == 9 and counts["records_dropped"] == {"duplicate_pair": 3}
+
+
+def test_a_row_and_a_legacy_copy_of_it_are_one_citation(tmp_path, shared_data):
+    """A legacy record's outbound citation that is also an S2AG row: at a cap of 1 the row takes the
+    slot (before the legacy copy), so its own fate decides: one pair and used, or cited_missing."""
+    records = real_papers(shared_data, 2)
+    ids = [r["paper_id"] for r in records]
+    legacy = dict(records[0], outbound_citations=[ids[1], "424242"])
+    folder = tmp_path / "mixed"
+    write_jsonl_gz(folder / "legacy.jsonl.gz", [legacy])
+    write_jsonl_gz(folder / "papers.jsonl.gz", [{"corpusid": int(ids[1]), "title": records[1]["title"]}])
+    write_jsonl_gz(folder / "abstracts.jsonl.gz", [{"corpusid": int(ids[1]), "abstract": records[1]["abstract"]}])
+    write_jsonl_gz(folder / "citations.jsonl.gz", [{"citingcorpusid": ids[0], "citedcorpusid": cited}
+                                                   for cited in (ids[1], "424242")])
+    _, pairs, counts = run(tmp_path, str(folder / "*.jsonl.gz"), "v1", "--max_citations_per_paper", "1")
+    assert sorted(p["subsource"] for p in pairs) == ["citation", "title-abstract", "title-abstract"]
+    assert counts["records_used"] == 4 and counts["records_dropped"] == {"cited_missing": 1}
+
+
+def test_the_cap_holds_at_most_twice_its_edges_whatever_the_citations():
+    """A cited paper with 20,000 citations: the combiner keeps 2 x cap edges at most and ends with
+    the cap smallest (rank, citing id, row before legacy), counting every row."""
+    cap = pipelines.semanticscholar._CitedAndEdges(3)
+    edges = [(sources.semanticscholar.cap_rank(str(i), "7") - pipelines.semanticscholar.RANK_OFFSET, str(i),
+              pipelines.semanticscholar.ROW, "citing_missing") for i in range(20_000)]
+    halves = []
+    for part in (edges[:10_000], edges[10_000:]):
+        acc = cap.create_accumulator()
+        for edge in part:
+            acc = cap.add_input(acc, edge)
+            assert len(acc[1]) < 6
+        halves.append(acc)
+    own, kept, rows = cap.extract_output(cap.merge_accumulators(halves))
+    assert own is None and rows == 20_000 and kept == sorted(edges)[:3]
+
+
+@pytest.mark.parametrize("year, score", [(2019, 4), (1066, None), (None, 0)])
+def test_citation_candidates_are_the_pair_rows_of_citation_pairs(year, score):
+    config = sources.semanticscholar.SemanticScholarConfig(citation_pairs="title-abstract")
+    made = pipelines.semanticscholar._citation_row("12", "A query title", year, "34", "A passage.", score,
+                                                   ("title", "abstract"), "en")
+    assert made == pair_row(sources.semanticscholar.citation_pair("12", "A query title", year, "34", "A passage.",
+                                                                  score, config, "en"))
+    with pytest.raises(ValueError):
+        pipelines.semanticscholar._citation_row("12", " ", year, "34", "A passage.", score, ("title", "title"), "en")

@@ -113,3 +113,30 @@ def test_settings_are_checked():
         "abstract",
     )
     json.dumps(semanticscholar.SemanticScholarConfig().__dict__)
+
+
+def test_paper_verdicts_are_the_rules_verdicts_each_rule_asked_once(shared_data):
+    """paper_verdicts gives what title_abstract_drop and endpoint_drop give, on the real S2ORC 2020
+    records, in each citation form; a rule two lists share (the title's language ID) runs once."""
+    path = shared_data / "semanticscholar" / "s2orc-v2020-07-05" / "metadata-sample.part1-of-2.jsonl"
+    papers = [semanticscholar.paper_of(semanticscholar.decode_line(line)) for line in open(path, "rb")][:150]
+    for form in ("title-title", "title-abstract", "abstract-abstract"):
+        config = semanticscholar.SemanticScholarConfig(citation_pairs=form)
+        citing_field, cited_field = semanticscholar.citation_fields(config)
+        for paper in papers:
+            verdicts = semanticscholar.paper_verdicts(paper, config)
+            assert verdicts.title_abstract == semanticscholar.title_abstract_drop(paper, config)
+            assert verdicts.citing == semanticscholar.endpoint_drop(paper, citing_field, config)
+            assert verdicts.cited == semanticscholar.endpoint_drop(paper, cited_field, config)
+
+    asked = []
+
+    class Counting:
+        def __call__(self, paper):
+            asked.append(paper.paper_id)
+
+    rule = Counting()
+    seen = {}
+    for _ in range(3):
+        assert semanticscholar.first_drop_once(papers[0], (rule,), seen) is None
+    assert asked == [papers[0].paper_id]
