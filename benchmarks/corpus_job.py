@@ -1,7 +1,10 @@
 """The corpus job (dedup + decontamination): records/s per core, the largest worker's memory as the
 corpus grows, and near-duplicate recall and precision on planted near-copies.
 
-    python benchmarks/corpus_job.py [--base_pairs 10000] [--scales 1,4,16] [--output benchmarks/results/corpus_job.md]
+    python benchmarks/corpus_job.py [--base_pairs 10000] [--scales 1,4,16] [--output /tmp/corpus_job.md]
+
+It prints its table (and writes it to --output when given); benchmarks/results/corpus_job.md is kept by hand,
+one section per round, so the script never overwrites it.
 
 Inputs are generated (sources/demo_inputs/corpus.py): two sources of unrelated passages, plus per
 1,000 pairs about 10 exact duplicates, 10 repeated passages, 25 near-copies with 1-10% of their
@@ -178,7 +181,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max_workers", type=int, default=MAX_WORKERS,
                         help="the first series' W is min(scale, this)")
     parser.add_argument("--fixed_workers", type=int, default=2, help="the second series' workers (0: skip it)")
-    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "corpus_job.md"))
+    parser.add_argument("--output", default=None, help="also write the table here (default: print it only)")
     parser.add_argument("--plain_copy", nargs="+", help=argparse.SUPPRESS)  # the baseline, run as a subprocess
     parser.add_argument("--plain_out", help=argparse.SUPPRESS)
     parser.add_argument("--plain_shards", type=int, help=argparse.SUPPRESS)
@@ -256,7 +259,7 @@ def write_markdown(path, base, scales, results, plain, quality):
               "the job as for the plain copy that only reads and writes: FnApiRunner hands each worker a whole "
               "stage's share as one bundle and buffers it through its local data plane, which Dataflow's bounded "
               "bundles do not. The job's own state per worker is bounded by design: keyed stages are numpy chunks "
-              "per key partition (about 100k pairs or 1M bucket entries each, from the input's row count), "
+              "per key partition (about 10k pairs or 100k bucket entries each, from the input's row count), "
               "combined by array CombineFns that keep one row per key, the pool at most 2 x pool_size entries, and "
               "no stage groups copies or bucket members. The runner's memory is this runner's in-process shuffle."]
     fixed_runs = sorted((r[0], r[2], r[5]) for r in results if r[1] != min(r[0], MAX_WORKERS))
@@ -264,7 +267,8 @@ def write_markdown(path, base, scales, results, plain, quality):
         (s0, n0, c0), (s1, n1, c1) = fixed_runs[0], fixed_runs[-1]
         lines += ["", f"Marginal rate with W fixed: ({n1:,} - {n0:,}) pairs / ({c1:.0f} - {c0:.0f}) CPU s = "
                       f"{(n1 - n0) / max(1e-9, c1 - c0):,.0f} pairs/s per core ({s0}x to {s1}x)."]
-    pathlib.Path(path).write_text("\n".join(lines) + "\n")
+    if path:
+        pathlib.Path(path).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
