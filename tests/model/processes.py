@@ -9,6 +9,7 @@ import pathlib
 import random
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -25,9 +26,18 @@ def kill_moment_rng():
 
 
 def start_command(module, argv):
-    """`python -m module argv...` from the repository root; stderr kept for failure messages."""
-    return subprocess.Popen([sys.executable, "-m", module, *map(str, argv)], cwd=REPO,
-                            env={**os.environ, **CHILD_ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """`python -m module argv...` from the repository root; stderr kept in a file for failure messages
+    (a pipe read only at the end would fill up with a long log and stall the child)."""
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen([sys.executable, "-m", module, *map(str, argv)], cwd=REPO,
+                               env={**os.environ, **CHILD_ENV}, stdout=subprocess.DEVNULL, stderr=log)
+    process.log = log
+    return process
+
+
+def log_tail(process, chars=2000) -> str:
+    process.log.seek(0)
+    return process.log.read().decode(errors="replace")[-chars:]
 
 
 def wait_until(condition, process, timeout=120.0, poll=0.002):
@@ -36,7 +46,7 @@ def wait_until(condition, process, timeout=120.0, poll=0.002):
     while not condition():
         if process.poll() is not None:
             raise AssertionError(f"exited ({process.returncode}) before the moment to kill it: "
-                                 f"{process.stderr.read().decode()[-2000:]}")
+                                 f"{log_tail(process)}")
         if time.monotonic() > deadline:
             process.kill()
             raise AssertionError("timed out waiting for the moment to kill it")
@@ -47,5 +57,5 @@ def kill_9(process):
     """SIGKILL, reaped (so its pid is gone), and checked to have died by it, not finished."""
     process.kill()
     process.wait()
-    process.stderr.close()
+    process.log.close()
     assert process.returncode == -9, f"finished ({process.returncode}) before the kill"

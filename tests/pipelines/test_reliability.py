@@ -94,9 +94,12 @@ def test_finding_4_two_concurrent_writers_give_one_clean_version(tmp_path):
     write_zst_ndjson(str(tmp_path / "RC.zst"), records)
     argv = [sys.executable, "-m", "pipelines.reddit", "--input", str(tmp_path / "RC.zst"), "--output",
             str(tmp_path / "out"), "--version", "v1", "--any_language"]
-    runs = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
-    results = [(p.wait(timeout=300), p.stderr.read()) for p in runs]
+    # Logs go to files, not pipes: a run whose log outgrew a pipe nobody reads until it exits would hang.
+    logs = [tmp_path / f"run{i}.log" for i in range(2)]
+    with open(logs[0], "w") as first, open(logs[1], "w") as second:
+        runs = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log) for log in (first, second)]
+        codes_in_order = [p.wait(timeout=300) for p in runs]
+    results = [(code, log.read_text()) for code, log in zip(codes_in_order, logs)]
     codes = sorted(code for code, _ in results)
     assert codes[0] == 0
     if codes[1] != 0:  # the usual case: the second launch met the first one's claim (or its version)
