@@ -1,7 +1,8 @@
 """Beam's overhead per source: each Beam job against a plain in-process loop doing the same work.
 
-    python benchmarks/beam_overhead.py [--sources reddit,semanticscholar,stackexchange,wikipedia,commoncrawl]
+    python benchmarks/beam_overhead.py [--sources reddit,semanticscholar,stackexchange,wikipedia,commoncrawl,corpus]
                                        [--modes inprocess,multi] [--label after] [--profile SOURCE]
+                                       [--corpus_pairs 160000] [--no_write]
 
 Inputs are the ones the per-source benchmarks generate (same sizes): a Pushshift-style RS/RC pair
 of ~233k lines, the S2ORC sample rewritten as S2AG papers/abstracts/citations 60 times (~233k
@@ -17,7 +18,10 @@ imports to the end of the step; the machine is shared, so wall time is not used.
           Parquet file;
   beam    the Beam job (python -m pipelines.<source>) on the FnApiRunner, in process (`inprocess`)
           and with `--direct_running_mode=multi_processing --direct_num_workers=2` (`multi`).
-The corpus job's rate is read from benchmarks/results/corpus_job.md (its own benchmark).
+The corpus job (`corpus`) runs on its own benchmark's input at 16x (benchmarks/corpus_job.py: 160k
+pairs with planted copies, near-copies and evaluation leaks) with that benchmark's settings; its floor
+reads every pair shard into Arrow, and it has no plain loop (its goal is a rate: pairs/s per core).
+Common Crawl's HTML pages (2xx HTML responses, what its goal counts) come from its manifest.
 Appends a table to benchmarks/results/beam_overhead.md under "## <label>", and prints it.
 """
 
@@ -27,7 +31,6 @@ import gzip
 import json
 import os
 import platform
-import re
 import resource
 import shutil
 import subprocess
@@ -40,7 +43,12 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "beam_overhead.md")
-SOURCES = ["reddit", "semanticscholar", "stackexchange", "wikipedia", "commoncrawl"]
+SOURCES = ["reddit", "semanticscholar", "stackexchange", "wikipedia", "commoncrawl", "corpus"]
+# The corpus job's input: its own benchmark's 16x (benchmarks/corpus_job.py), two sources of pairs,
+# decontaminated against the shipped evaluation set, with that benchmark's settings.
+CORPUS_PAIRS = 160_000
+CORPUS_EVAL = os.path.join(ROOT, "filtering", "eval_sets", "beir-dbpedia-entity-subset")
+CORPUS_ARGS = ["--decontaminate", CORPUS_EVAL, "--pool_size", "10000", "--num_shards", "32", "--no_report"]
 MULTI = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 
 # Full dumps, as assumed for the projections (records as each job counts them).
@@ -57,7 +65,7 @@ DUMPS = {
 # ---- inputs -------------------------------------------------------------------------------------
 
 
-def make_inputs(source: str, directory: str) -> dict:
+def make_inputs(source: str, directory: str, corpus_pairs: int = 0) -> dict:
     """Writes the source's benchmark input under directory; {"paths", "records", "xml_mib"}."""
     os.makedirs(directory, exist_ok=True)
     if source == "reddit":
@@ -97,6 +105,13 @@ def make_inputs(source: str, directory: str) -> dict:
                 shutil.copyfile(path, copy)
                 paths.append(copy)
         return {"paths": paths, "records": None}
+    if source == "corpus":  # the corpus job's own benchmark input: planted copies, near-copies, eval leaks
+        import pathlib
+
+        import corpus_job
+
+        dirs, _, pairs = corpus_job.make_inputs(pathlib.Path(directory), corpus_pairs, pathlib.Path(CORPUS_EVAL))
+        return {"paths": [str(d) for d in dirs], "records": pairs}
     raise ValueError(source)
 
 
@@ -275,6 +290,15 @@ def plain_wikipedia(paths, out):
     return _write_pairs(wikipedia.pairs_in_memory(pages), out)
 
 
+def floor_corpus(paths):
+    """Every pair shard of the input versions read into Arrow (the corpus job's decompress + parse)."""
+    import pyarrow.parquet as pq
+
+    from schemas import versions
+
+    return sum(pq.read_table(shard.path).num_rows for path in paths for shard in versions.pair_shards(path))
+
+
 def floor_commoncrawl(paths):
     from fastwarc.warc import ArchiveIterator
 
@@ -339,15 +363,32 @@ def plain_commoncrawl(paths, out):
     return _write_pairs(_dedup([commoncrawl.make_web_pair(p) for p in passages.values()]), out)
 
 
+# Sources with a plain loop doing the job's work; the corpus job has none (its goal is a rate).
+PLAIN_LOOPS = ("reddit", "semanticscholar", "stackexchange", "wikipedia", "commoncrawl")
+
+
+NOT_A_PAGE = ("dns_record", "not_html", "http_status")  # Common Crawl drops of records that are no HTML page
+
+
+def job_module(source):
+    return "pipelines.ccpairs" if source == "corpus" else f"pipelines.{source}"
+
+
 def beam_job(source, paths, out, extra):
     import importlib
 
-    module = importlib.import_module(f"pipelines.{source}")
+    module = importlib.import_module(job_module(source))
     argv = [a for p in paths for a in ("--input", p)] + ["--output", out, "--version", "bench", "--overwrite"] + extra
+    if source == "corpus":
+        argv += CORPUS_ARGS
     directory = module.run(argv)
     with open(os.path.join(directory, "manifest.json")) as handle:
         counts = json.load(handle)["counts"]
-    return {"records": counts["records_read"], "pairs": counts["pairs"]}
+    result = {"records": counts["records_read"], "pairs": counts["pairs"]}
+    if source == "commoncrawl":  # HTML pages: 2xx HTML responses, what the Common Crawl goal counts
+        result["pages"] = counts["records_read"] - sum(
+            n for reason, n in counts["records_dropped"].items() if reason in NOT_A_PAGE or reason.startswith("warc_"))
+    return result
 
 
 def _cpu():
@@ -359,7 +400,7 @@ def child(source, step, workdir, profile_to=None):
     """Runs one step in this (fresh) process and prints {"cpu", "wall", ...} as JSON."""
     import importlib
 
-    importlib.import_module(f"pipelines.{source}")  # imports are not the step's cost
+    importlib.import_module(job_module(source))  # imports are not the step's cost
     import pyarrow.parquet  # noqa: F401
     inputs = json.load(open(os.path.join(workdir, "inputs.json")))
     paths, out = inputs["paths"], os.path.join(workdir, f"out-{step}")
@@ -400,17 +441,6 @@ def run_child(source, step, workdir, profile_to=None):
 # ---- the table ----------------------------------------------------------------------------------
 
 
-def corpus_rate():
-    """pairs/s per core of the corpus job's largest 2-worker run in benchmarks/results/corpus_job.md."""
-    path = os.path.join(ROOT, "benchmarks", "results", "corpus_job.md")
-    rate = None
-    for line in open(path):
-        cells = [c.strip() for c in line.split("|")]
-        if len(cells) > 8 and re.fullmatch(r"\d+x", cells[1] or "") and cells[2] == "2":
-            rate = float(cells[7].replace(",", ""))
-    return rate
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", default=",".join(SOURCES))
@@ -421,6 +451,7 @@ def main(argv=None):
     parser.add_argument("--child", nargs=3, metavar=("SOURCE", "STEP", "WORKDIR"))
     parser.add_argument("--profile_to", default=None)
     parser.add_argument("--no_write", action="store_true")
+    parser.add_argument("--corpus_pairs", type=int, default=CORPUS_PAIRS)
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child, profile_to=args.profile_to)
@@ -431,10 +462,10 @@ def main(argv=None):
     try:
         for source in [s for s in args.sources.split(",") if s]:
             directory = os.path.join(work, source)
-            inputs = make_inputs(source, os.path.join(directory, "in"))
+            inputs = make_inputs(source, os.path.join(directory, "in"), args.corpus_pairs)
             json.dump(inputs, open(os.path.join(directory, "inputs.json"), "w"))
             row = {"source": source}
-            for step in ["floor", "plain"] + modes:
+            for step in ["floor"] + (["plain"] if source in PLAIN_LOOPS else []) + modes:
                 profile_to = f"/tmp/beam_overhead_{source}.prof" if step == "inprocess" and args.profile == source \
                     else None
                 row[step] = run_child(source, step, directory, profile_to)
@@ -464,13 +495,18 @@ over plain decompress + parse; core-hours, the whole dump at the in-process rate
 """
 
 
+def _cell(row, step, fmt="{:.1f}"):
+    return fmt.format(row[step]["cpu"]) if step in row else "-"
+
+
 def render(rows, modes, label):
     lines = [f"## {label}", "", f"{datetime.date.today().isoformat()}, {os.cpu_count()} cores (shared), "
              f"Python {platform.python_version()}.", "",
              "| source | records | floor CPU s | plain CPU s | " + " | ".join(f"Beam {m} CPU s" for m in modes)
-             + " | records/s per core (Beam) | " + " | ".join(f"Beam/plain {m}" for m in modes)
-             + " | Beam/floor | full dump | core-hours |",
-             "|---|---:|---:|---:|" + "---:|" * len(modes) + "---:|" + "---:|" * len(modes) + "---:|---|---:|"]
+             + " | " + " | ".join(f"records/s per core, Beam {m}" for m in modes) + " | "
+             + " | ".join(f"Beam/plain {m}" for m in modes) + " | Beam/floor | full dump | core-hours |",
+             "|---|---:|---:|---:|" + "---:|" * len(modes) * 3 + "---:|---|---:|"]
+    goals = []
     for row in rows:
         source, n = row["source"], row["records"]
         first = row[modes[0]] if modes else row["plain"]
@@ -480,17 +516,22 @@ def render(rows, modes, label):
             hours = size / (row["xml_mib"] / first["cpu"]) / 3600
         else:
             hours = size / rate / 3600
+        ratios = [f"{row[m]['cpu'] / row['plain']['cpu']:.2f}x" if "plain" in row else "-" for m in modes]
         lines.append(
-            f"| {source} | {n:,} | {row['floor']['cpu']:.1f} | {row['plain']['cpu']:.1f} | "
-            + " | ".join(f"{row[m]['cpu']:.1f}" for m in modes) + f" | {rate:,.0f} | "
-            + " | ".join(f"{row[m]['cpu'] / row['plain']['cpu']:.2f}x" for m in modes)
+            f"| {source} | {n:,} | {_cell(row, 'floor')} | {_cell(row, 'plain')} | "
+            + " | ".join(_cell(row, m) for m in modes) + " | "
+            + " | ".join(f"{n / row[m]['cpu']:,.0f}" for m in modes) + " | " + " | ".join(ratios)
             + f" | {first['cpu'] / row['floor']['cpu']:.1f}x | {what} | {hours:,.0f} |")
-    rate = corpus_rate()
-    if rate:
-        size, unit, what = DUMPS["corpus"]
-        lines.append(f"| corpus job (benchmarks/results/corpus_job.md, 2 workers) | | | | " + " | " * len(modes)
-                     + f"{rate:,.0f} pairs/s | " + " | " * len(modes) + f" | {what} | {size / rate / 3600:,.0f} |")
-    return "\n".join(lines) + "\n"
+        if "plain" in row:
+            goals.append(f"- {source}: Beam/plain {' / '.join(ratios)} ({' / '.join(modes)}; goal at most 1.5x)")
+        if source == "commoncrawl" and "pages" in first:
+            goals.append(f"- commoncrawl: {first['pages']:,} HTML pages (2xx responses) at "
+                         + " / ".join(f"{row[m]['pages'] / row[m]['cpu']:,.0f}" for m in modes)
+                         + f" pages/s per core ({' / '.join(modes)}; goal 1,000)")
+        if source == "corpus":
+            goals.append(f"- corpus: {n:,} pairs at " + " / ".join(f"{n / row[m]['cpu']:,.0f}" for m in modes)
+                         + f" pairs/s per core ({' / '.join(modes)}; goal 5,000; no plain loop: its goal is a rate)")
+    return "\n".join(lines + [""] + goals) + "\n"
 
 
 if __name__ == "__main__":
