@@ -88,22 +88,23 @@ def plain_copy(dirs, out: str, num_shards: int, workers: int) -> None:
 
     from pipelines import ccpairs
 
-    _, units = ccpairs.lineage_of(dirs)
+    lineage, units = ccpairs.lineage_of(dirs)
+    layout = ccpairs.input_layout(lineage, num_shards)
     options = PipelineOptions(["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"])
 
-    def every_pair(table):  # the verdict's output when nothing is dropped
-        ids = np.array([p.encode() for p in table.column("pair_id").to_pylist()])
-        sources = table.column("source").to_pylist()
-        yield ids, np.array([s.encode() for s in sources])
-        for source in set(sources):
-            yield beam.pvalue.TaggedOutput("counts", (source, sources.count(source)))
+    def by_shard(table):  # Prepare's rows, and the verdict's kept ids when nothing is dropped
+        ids = table.column("pair_id").to_pylist()
+        shards = ccpairs._shards_of(ids, table.column("source").to_pylist(), layout)
+        encoded = np.array([p.encode() for p in ids])
+        for shard, (rows,) in ccpairs.split_by_partition(shards, np.arange(len(ids))):
+            yield shard, table.take(rows)
+            yield beam.pvalue.TaggedOutput("kept", (shard, encoded[rows]))
 
     with beam.Pipeline(runner=FnApiRunner(), options=options) as pipeline:
         tables = (pipeline | beam.Create(units) | beam.Reshuffle()
                   | beam.ParDo(ccpairs.ReadPairShards()).with_outputs("read", main="tables"))["tables"]
-        kept = tables | "Kept" >> beam.FlatMap(every_pair).with_outputs("counts", main="kept")
-        {"rows": tables, "kept": kept["kept"], "kept_counts": kept["counts"]} | ccpairs.WriteSourceShards(
-            out, num_shards, 0)
+        rows = tables | "ByShard" >> beam.FlatMap(by_shard).with_outputs("kept", main="rows")
+        {"rows": rows["rows"], "kept": rows["kept"]} | ccpairs.WriteSourceShards(out, layout, 0)
 
 
 def run_job(dirs, out: pathlib.Path, eval_folder: pathlib.Path, num_shards: int, workers: int, plain: bool = False):

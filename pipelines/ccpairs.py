@@ -29,22 +29,24 @@ passage thus has a better candidate, and the best of every candidate group survi
 
 How records travel (issue 25): Beam's cost is per element, so no stage sends one element per pair.
   Read + Prepare   one read batch (<= 10,000 rows of a row group) is one Arrow table; one fused step
-                   decontaminates it and computes every pair's keys, rank and LSH band keys with numpy
-                   over the batch (MinHasher.band_blobs, EvalSet.reasons; the passages' words are hashed
-                   once for both, WordHashes).
+                   decontaminates it and computes every pair's keys, rank, LSH band keys and shard with
+                   numpy over the batch (MinHasher.band_blobs, EvalSet.reasons; the passages' words are
+                   hashed once for both, WordHashes). The shard layout comes from the input manifests'
+                   pairs per source (input_layout, known at launch), so the shard is known here.
   keyed stages     numpy chunks (keys, ranks, payload) keyed by a partition of the key space
                    (Partitions: ~10k pairs or 100k bucket entries per partition, from the input's row
                    count); array CombineFns (BestPerKeyFn, SumPerKeyFn) keep the best rank / the sum
                    per key, so a hot key is one row of a chunk; pre-combined per batch and per worker.
-  verdict          one CoGroupByKey by pair_id partition of stubs (pair_id, source) and each stage's
-                   winner ids (JoinMarks): kept ids and outcome counts, never full pairs.
-  writer           the full records (tables from Prepare, decontaminated rows already out) shuffle once,
-                   to their shard (its source's layout from the kept counts, a side input), where the
-                   shard's kept ids filter them; the writer also counts the stats (per distinct source,
+  verdict          one CoGroupByKey by pair_id partition of stubs (pair_id, source, shard) and each stage's
+                   winner ids (JoinMarks): kept ids by shard and outcome counts, never full pairs.
+  writer           the full records (tables from Prepare keyed by shard, decontaminated rows already out)
+                   shuffle once, straight to their shard, where the shard's kept ids filter them; the
+                   writer also counts the stats (per distinct source,
                    subsource, lang and lengths) and draws the shard's pool sample (one sort of its text
                    hashes), combined into pool.parquet (BottomK, plain tuples, no default side input).
-A shard writer holds its shard's input rows, dropped ones included: at most MAX_ROWS_PER_SHARD kept rows
-plus the duplicates of them.
+A shard writer holds its shard's input rows, dropped ones included: a source's shards are sized by its
+input pairs (sink.shard_count: about MAX_ROWS_PER_SHARD input rows at most), so the bound holds for the
+rows the writer holds, not only the kept ones (a shard holds fewer kept pairs when the dedup drops some).
 """
 
 import dataclasses
@@ -360,8 +362,10 @@ class PreparePairs(beam.DoFn):
     Ranks are corpus_keys.rank_bytes; keys are 128-bit digests; all columns are numpy arrays.
     """
 
-    def __init__(self, config: "CorpusSettings", eval_folders: List[str], partitions: Partitions, eval_set=None):
+    def __init__(self, config: "CorpusSettings", eval_folders: List[str], partitions: Partitions, eval_set=None, *,
+                 layout: Mapping[str, Tuple[int, int]]):
         self._config, self._folders, self._partitions = config, list(eval_folders), partitions
+        self._layout = dict(layout)
         self._shared = shared.Shared()
         self._eval, self._hasher = eval_set, None  # eval_set: read at launch and shipped, when small
 
@@ -376,11 +380,13 @@ class PreparePairs(beam.DoFn):
             self._hasher = self._shared.acquire(lambda: _Holder(MinHasher(params)), tag=repr(params)).value
 
     def process(self, table: pa.Table):
-        yield from prepare_table(table, self._config, self._partitions, self._eval, self._hasher)
+        yield from prepare_table(table, self._config, self._partitions, self._layout, self._eval, self._hasher)
 
 
-def prepare_table(table: pa.Table, config: "CorpusSettings", partitions: Partitions, eval_set=None, hasher=None):
-    """PreparePairs' work on one table (a generator of its outputs)."""
+def prepare_table(table: pa.Table, config: "CorpusSettings", partitions: Partitions, layout, eval_set=None,
+                  hasher=None):
+    """PreparePairs' work on one table (a generator of its outputs); `layout` is the shard layout (shard_layout
+    of the input pairs per source, known at launch), so each pair's shard is computed here, once."""
     if not table.num_rows:
         return
     ids = table.column("pair_id").to_pylist()
@@ -405,11 +411,14 @@ def prepare_table(table: pa.Table, config: "CorpusSettings", partitions: Partiti
             table = table.filter(pa.array(mask))
     if not len(keep):
         return
-    yield table
+    shards = _shards_of([ids[i] for i in keep], [sources[i] for i in keep], layout)
+    for shard, (rows,) in split_by_partition(shards, np.arange(len(shards))):
+        if shard >= 0:
+            yield shard, table.take(pa.array(rows))
     n_keys = partitions.keys
     pair_ids = _byte_array([ids[i].encode("utf-8") for i in keep])
     for part, chunk in split_by_partition(pair_id_partition(pair_ids, n_keys), pair_ids,
-                                          _byte_array([sources[i].encode("utf-8") for i in keep])):
+                                          _byte_array([sources[i].encode("utf-8") for i in keep]), shards):
         yield beam.pvalue.TaggedOutput("stubs", (part, chunk))
     ranks = _byte_array([rank_bytes(scores[i], ids[i]) for i in keep])
     keys = [both_keys(queries[i], passages[i]) for i in keep]
@@ -519,8 +528,8 @@ class NearDuplicateWinners(beam.PTransform):
 
 
 class ApplyStages(beam.PTransform):
-    """{"stubs", and per stage (reason: winner pair_ids by pair_id partition), in order} ->
-    {"kept": (pair_ids, sources) chunks, "outcomes"}.
+    """{"stubs" ((pair_ids, sources, shards) by pair_id partition), and per stage (reason: winner pair_ids by
+    pair_id partition), in order} -> {"kept": (shard, its kept pair_ids), "outcomes"}.
 
     One join by pair_id partition: a pair is kept when every stage marked it a winner, else dropped
     with the reason of the first stage that did not. Each partition holds about ROWS_PER_PARTITION pairs.
@@ -538,7 +547,7 @@ class ApplyStages(beam.PTransform):
             stubs = list(group["stubs"])
             if not stubs:
                 return
-            pair_ids, sources = _concat(stubs)
+            pair_ids, sources, shards = _concat(stubs)
             lost = np.full(len(pair_ids), len(reasons), dtype=np.int64)
             for i in range(len(reasons) - 1, -1, -1):  # the first stage lost wins
                 marks = list(group[reasons[i]])
@@ -551,23 +560,22 @@ class ApplyStages(beam.PTransform):
                 name = source.decode("utf-8")
                 if stage == len(reasons):
                     yield beam.pvalue.TaggedOutput("outcomes", ((name, schemas.reasons.USED), n))
-                    yield beam.pvalue.TaggedOutput("kept_counts", (name, n))
                 else:
                     yield dropped(name, reasons[stage], n)
-            kept = lost == len(reasons)
-            if kept.any():
-                yield pair_ids[kept], sources[kept]
+            kept = (lost == len(reasons)) & (shards >= 0)
+            for shard, (ids,) in split_by_partition(shards[kept], pair_ids[kept]):
+                yield shard, ids
 
         tagged = {"stubs": pcolls["stubs"]}
         tagged.update((reason, pcolls[reason]) for reason in reasons)
         return (tagged
                 | "JoinMarks" >> beam.CoGroupByKey()
-                | "Verdict" >> beam.FlatMap(verdict).with_outputs("outcomes", "kept_counts", main="kept"))
+                | "Verdict" >> beam.FlatMap(verdict).with_outputs("outcomes", main="kept"))
 
 
 class Deduplicate(beam.PTransform):
-    """PreparePairs' outputs -> {"kept": (pair_ids, sources) chunks, "outcomes", "kept_counts"}: exact
-    pair text, repeated passages, near duplicates."""
+    """PreparePairs' outputs -> {"kept": (shard, its kept pair_ids), "outcomes"}: exact pair text, repeated
+    passages, near duplicates."""
 
     def __init__(self, config: "CorpusSettings", partitions: Partitions):
         super().__init__()
@@ -671,22 +679,16 @@ def _shards_of(pair_ids: Iterable[str], sources: Iterable[str], layout) -> np.nd
     return np.array(out, dtype=np.int64)
 
 
-class AssignRowShards(beam.DoFn):
-    """A table of pairs -> (shard, its rows in that shard) per shard it touches."""
-
-    def process(self, table, layout):
-        shards = _shards_of(table.column("pair_id").to_pylist(), table.column("source").to_pylist(), layout)
-        for shard, (rows,) in split_by_partition(shards, np.arange(len(shards))):
-            if shard >= 0:
-                yield shard, table.take(pa.array(rows))
-
-
-def assign_kept_shards(chunk, layout):
-    """(kept pair_ids, sources) -> (shard, its kept pair_ids) per shard."""
-    pair_ids, sources = chunk
-    shards = _shards_of([p.decode("utf-8") for p in pair_ids.tolist()],
-                        [s.decode("utf-8") for s in sources.tolist()], layout)
-    yield from ((shard, ids) for shard, (ids,) in split_by_partition(shards, pair_ids))
+def input_layout(lineage: List[Mapping[str, Any]], num_shards: int = 0) -> Dict[str, Tuple[int, int]]:
+    """The shard layout from the input manifests' pairs per source (known at launch, so Prepare computes each
+    pair's shard): a source's shards are sized by its input pairs, so a shard holds at most what
+    shard_layout allows of them, however many pairs the dedup drops (a source left with no kept pair
+    writes empty shards)."""
+    rows: Dict[str, int] = {}
+    for entry in lineage:
+        for source, n in entry["pairs_by_source"].items():
+            rows[source] = rows.get(source, 0) + n
+    return shard_layout(rows, num_shards)
 
 
 def shard_stats_and_pool(table: pa.Table, pool_size: int):
@@ -703,11 +705,12 @@ class _WriteSourceShard(beam.DoFn):
     """(shard, {"rows": tables of pairs, "kept": pair_id chunks, "empty"}) -> the shard written (its kept
     pairs, sorted by pair_id), its stats counts ("stats") and its pool sample ("pool")."""
 
-    def __init__(self, directory: str, pool_size: int):
-        self._directory, self._pool_size = directory, pool_size
+    def __init__(self, directory: str, layout: Mapping[str, Tuple[int, int]], pool_size: int):
+        self._directory, self._layout, self._pool_size = directory, dict(layout), pool_size
 
-    def process(self, element, layout):
+    def process(self, element):
         index, group = element
+        layout = self._layout
         source = next(s for s, (start, n) in layout.items() if start <= index < start + n)
         name = versions.shard_name("pairs", index, total_shards(layout))
         tables = list(group["rows"])
@@ -730,27 +733,21 @@ class _WriteSourceShard(beam.DoFn):
 
 
 class WriteSourceShards(beam.PTransform):
-    """Full pairs (tables) + the verdict's kept pair_ids + kept pairs per source -> deterministic Parquet
-    shards, each holding one source's kept pairs (sorted by pair_id); outputs "shards" (entries),
-    "stats" ((kind, source, value), n) and "pool" (per-shard samples)."""
+    """{"rows": (shard, a table of its pairs), "kept": (shard, the verdict's kept pair_ids)} -> deterministic
+    Parquet shards of `layout` (input_layout), each holding one source's kept pairs (sorted by pair_id);
+    outputs "shards" (entries), "stats" ((kind, source, value), n) and "pool" (per-shard samples).
+    The full records cross the shuffle once: Prepare already keyed them by shard."""
 
-    def __init__(self, directory: str, num_shards: int, pool_size: int):
+    def __init__(self, directory: str, layout: Mapping[str, Tuple[int, int]], pool_size: int):
         super().__init__()
-        self._directory, self._num_shards, self._pool_size = directory, num_shards, pool_size
+        self._directory, self._layout, self._pool_size = directory, dict(layout), pool_size
 
     def expand(self, pcolls):
-        num_shards = self._num_shards
-        layout = (pcolls["kept_counts"]
-                  | "RowsPerSource" >> beam.CombinePerKey(sum)
-                  | "AsDict" >> beam.combiners.ToDict()
-                  | "Layout" >> beam.Map(shard_layout, num_shards))
-        side = beam.pvalue.AsSingleton(layout)
-        rows = pcolls["rows"] | "AssignShard" >> beam.ParDo(AssignRowShards(), layout=side)
-        kept = pcolls["kept"] | "AssignKept" >> beam.FlatMap(assign_kept_shards, layout=side)
-        empties = layout | "EveryShard" >> beam.FlatMap(lambda lay: [(i, None) for i in range(total_shards(lay))])
-        return ({"rows": rows, "kept": kept, "empty": empties}
+        empties = pcolls["rows"].pipeline | "EveryShard" >> beam.Create(
+            [(i, None) for i in range(total_shards(self._layout))])
+        return ({"rows": pcolls["rows"], "kept": pcolls["kept"], "empty": empties}
                 | "GroupByShard" >> beam.CoGroupByKey()
-                | "Write" >> beam.ParDo(_WriteSourceShard(self._directory, self._pool_size), layout=side).with_outputs(
+                | "Write" >> beam.ParDo(_WriteSourceShard(self._directory, self._layout, self._pool_size)).with_outputs(
                     "stats", "pool", main="shards"))
 
 
@@ -850,16 +847,17 @@ def build_corpus(
     staging = claim.staging_dir
     total_rows = sum(unit[2] for unit in units)
     partitions = Partitions.for_rows(total_rows, config.lsh().bands)
+    layout = input_layout(lineage, num_shards)
     read = (pipeline
             | "Units" >> beam.Create(units)
             | "SpreadUnits" >> beam.Reshuffle()
             | "Read" >> beam.ParDo(ReadPairShards(total_rows)).with_outputs("read", main="tables"))
-    prepared = read["tables"] | "Prepare" >> beam.ParDo(PreparePairs(config, eval_folders, partitions, eval_set)).with_outputs(
+    prepared = read["tables"] | "Prepare" >> beam.ParDo(PreparePairs(config, eval_folders, partitions, eval_set, layout=layout)).with_outputs(
         "outcomes", "stubs", "pair_text", "passages", "candidates", main="rows")
     verdict = ({tag: prepared[tag] for tag in ("stubs", "pair_text", "passages", "candidates")}
                | "Deduplicate" >> Deduplicate(config, partitions))
-    written = ({"rows": prepared["rows"], "kept": verdict["kept"], "kept_counts": verdict["kept_counts"]}
-               | "WriteShards" >> WriteSourceShards(staging, num_shards, config.pool_size))
+    written = ({"rows": prepared["rows"], "kept": verdict["kept"]}
+               | "WriteShards" >> WriteSourceShards(staging, layout, config.pool_size))
 
     outcomes = ((prepared["outcomes"], verdict["outcomes"])
                 | "AllOutcomes" >> beam.Flatten()
@@ -871,7 +869,7 @@ def build_corpus(
     stat_counts = (written["stats"]
                    | "CountStats" >> beam.CombinePerKey(sum)
                    | "StatsAsDict" >> beam.combiners.ToDict())
-    expected_shards = num_shards or math.ceil(total_rows / DEFAULT_ROWS_PER_SHARD)
+    expected_shards = total_shards(layout)
     pool_file = (written["pool"]
                  | "BottomK" >> beam.CombineGlobally(BottomKCombineFn(config.pool_size)).with_fanout(
                      pool_fanout(expected_shards)).without_defaults()  # every shard (even empty) gives a sample

@@ -266,3 +266,20 @@ def test_case_12_an_input_of_another_major_schema_version_is_refused(tmp_path, s
             ccpairs.lineage_of(inputs)
     else:
         assert [entry["schema_version"] for entry in ccpairs.lineage_of(inputs)[0]] == ["2.1.0", "2.0.0"]
+
+
+def test_a_source_that_loses_every_pair_writes_empty_shards_of_its_input_layout(tmp_path):
+    """The shard layout is the input manifests' (known at launch): a source whose every pair is an exact copy
+    of a better-scored pair of another source keeps its shards, empty, and the counts still add up."""
+    pairs, _ = planted_corpus(n_plain=30, seed=3)
+    copies = [dict(p, source="stackexchange", pair_id=p["pair_id"] + "-copy", score=-1) for p in pairs["reddit"]]
+    inputs = write_sources(tmp_path / "sources", {"reddit": pairs["reddit"], "stackexchange": copies})
+    version_dir = run_job(inputs, tmp_path / "out", "empty", "--no_report", "--num_shards", "4")
+    manifest = versions.read_manifest(version_dir)
+    by_source = {}
+    for shard in manifest["shards"]:
+        by_source.setdefault(shard["source"], []).append(shard["rows"])
+    assert sorted(by_source) == ["reddit", "stackexchange"]
+    assert sum(by_source["reddit"]) == 30 and by_source["stackexchange"] == [0, 0]
+    counts = manifest["source_counts"]["stackexchange"]
+    assert counts["pairs_kept"] == 0 and counts["dropped"] == {reasons.DROP_DUPLICATE_PAIR_TEXT: 30}

@@ -10,7 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from filtering import pool
 from filtering.corpus_keys import pair_rank, rank_bytes
-from pipelines import ccpairs
+from pipelines import ccpairs, sink
 from pipelines.options import parse_options
 from schemas import reasons, versions
 from schemas.pairs import PAIR_SCHEMA, make_pair
@@ -74,6 +74,21 @@ def test_shard_layout_gives_each_source_its_own_shards():
     assert ccpairs.shard_layout({"a": 0}) == {"": (0, 1)}
 
 
+def test_the_layout_is_sized_by_the_input_manifests_pairs_and_bounds_every_shard(monkeypatch):
+    """Known at launch (so Prepare computes each pair's shard once): a source's shards come from its input
+    pairs, dropped ones included, so no shard holds more than MAX_ROWS_PER_SHARD rows whatever the dedup keeps."""
+    lineage = [{"pairs_by_source": {"b": 100, "a": 300}}, {"pairs_by_source": {"c": 0}}]
+    assert ccpairs.input_layout(lineage, num_shards=8) == {"a": (0, 6), "b": (6, 2)}
+    assert ccpairs.input_layout([]) == {"": (0, 1)}
+    monkeypatch.setattr(sink, "MAX_ROWS_PER_SHARD", 40)
+    layout = ccpairs.input_layout(lineage, num_shards=2)
+    assert layout == {"a": (0, 8), "b": (8, 3)}
+    ids = [f"a{i}" for i in range(300)] + [f"b{i}" for i in range(100)]
+    shards = ccpairs._shards_of(ids, ["a"] * 300 + ["b"] * 100, layout)
+    assert set(shards[:300].tolist()) == set(range(8)) and set(shards[300:].tolist()) == set(range(8, 11))
+    assert np.bincount(shards).max() <= 2 * 40  # blake2b spreads the ids; the count bounds the mean
+
+
 def test_a_hot_bucket_keeps_one_survivor(pipeline):
     """500 pages sharing one boilerplate passage (each with its own page number) and one unrelated
     passage: the best-ranked copy survives, every other is a near duplicate. The shared buckets are
@@ -84,12 +99,12 @@ def test_a_hot_bucket_keeps_one_survivor(pipeline):
     config = ccpairs.CorpusSettings()
     tables = [pa.Table.from_pylist(pairs[i:i + 50], schema=PAIR_SCHEMA) for i in range(0, len(pairs), 50)]
     prepared = pipeline | beam.Create(tables) | beam.ParDo(
-        ccpairs.PreparePairs(config, [], ccpairs.Partitions())).with_outputs(
+        ccpairs.PreparePairs(config, [], ccpairs.Partitions(), layout={"reddit": (0, 2)})).with_outputs(
         "outcomes", "stubs", "pair_text", "passages", "candidates", main="rows")
     result = ({tag: prepared[tag] for tag in ("stubs", "pair_text", "passages", "candidates")}
               | ccpairs.Deduplicate(config, ccpairs.Partitions()))
     by_id = {p["pair_id"]: p["passage_id"] for p in pairs}
-    kept = result["kept"] | "Ids" >> beam.FlatMap(lambda chunk: [by_id[i.decode()] for i in chunk[0].tolist()])
+    kept = result["kept"] | "Ids" >> beam.FlatMap(lambda kv: [by_id[i.decode()] for i in kv[1].tolist()])
     assert_that(kept, equal_to(["p499", "p999"]))
     assert_that(result["outcomes"] | "Sum" >> beam.CombinePerKey(sum),
                 equal_to([(("reddit", "dropped/" + reasons.DROP_NEAR_DUPLICATE), 499), (("reddit", "used"), 2)]),
@@ -125,13 +140,13 @@ def test_a_small_evaluation_set_is_read_once_at_launch_and_shipped(tmp_path, mon
     folder = _beir(tmp_path / "b", ["find w1"], [" ".join(f"w{i}" for i in range(40))], qrels=["d0"])
     summary, shipped = ccpairs.read_eval_folders([folder], 13)
     assert summary[0]["queries"] == 1 and shipped is not None and shipped.ngrams.size == 28
-    fn = ccpairs.PreparePairs(ccpairs.CorpusSettings(), [folder], ccpairs.Partitions(), shipped)
+    fn = ccpairs.PreparePairs(ccpairs.CorpusSettings(), [folder], ccpairs.Partitions(), shipped, layout={})
     fn.setup()
     assert fn._eval is shipped  # not read again
     monkeypatch.setattr(ccpairs, "SHIPPED_EVAL_NGRAMS", 10)  # a large set: each worker reads the folders
     summary_again, none = ccpairs.read_eval_folders([folder], 13)
     assert none is None and summary_again == summary
-    fn = ccpairs.PreparePairs(ccpairs.CorpusSettings(), [folder], ccpairs.Partitions(), none)
+    fn = ccpairs.PreparePairs(ccpairs.CorpusSettings(), [folder], ccpairs.Partitions(), none, layout={})
     fn.setup()
     assert (fn._eval.ngrams == shipped.ngrams).all()
     assert ccpairs.read_eval_folders([], 13) == ([], None)
