@@ -98,20 +98,72 @@ class BottomKSample:
         self._best = {entry[0]: PoolEntry(*entry) for entry in entries}
 
 
-def bottom_k_rows(hashes: np.ndarray, sources: Sequence[str], passage_ids: Sequence[str], passages: Sequence[str],
-                  size: int) -> List[tuple]:
-    """The entries a BottomKSample(size) keeps when offered every row (as plain tuples, smallest hash
-    first), from the rows' text hashes (uint64) with numpy: one sort, and Python only for the kept
-    rows (and for the rows that share a hash, where the smallest entry represents it)."""
+def bottom_k_indices(hashes: np.ndarray, sources: Sequence[str], passage_ids: Sequence[str], passages: Sequence[str],
+                     size: int) -> List[tuple]:
+    """(text_hash, source, passage_id, row) of the entries a BottomKSample(size) keeps when offered every row
+    (smallest hash first), from the rows' text hashes (uint64) with numpy: one sort, and Python only for the
+    kept rows (and for the rows that share a hash, where the smallest entry represents it)."""
     order = np.argsort(hashes, kind="stable")
     ordered = hashes[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.empty(0, np.int64)
     ends = np.r_[starts[1:], len(ordered)]
     values, rows, out = ordered.tolist(), order.tolist(), []
     for a, b in zip(starts[:size].tolist(), ends[:size].tolist()):
-        entries = ((values[a], sources[i], passage_ids[i], passages[i]) for i in rows[a:b])
-        out.append(next(entries) if b - a == 1 else min(entries))
+        if b - a == 1:
+            i = rows[a]
+        else:
+            i = min(rows[a:b], key=lambda r: (sources[r], passage_ids[r], passages[r]))
+        out.append((values[a], sources[i], passage_ids[i], i))
     return out
+
+
+def bottom_k_rows(hashes: np.ndarray, sources: Sequence[str], passage_ids: Sequence[str], passages: Sequence[str],
+                  size: int) -> List[tuple]:
+    """The entries a BottomKSample(size) keeps when offered every row, as plain tuples, smallest hash first."""
+    return [(h, s, p, passages[i]) for h, s, p, i in bottom_k_indices(hashes, sources, passage_ids, passages, size)]
+
+
+class PoolIdSample:
+    """BottomKSample without the passages: per kept text hash its best (source, passage_id) and where the
+    rows with that (source, passage_id) lie (locations, e.g. (shard, row) of a written shard), so a sample
+    of the pool_size smallest hashes holds a few ids per entry, however many samples a merge takes; the
+    passages of the winners are read once, where the pool is written (the passage is the last tie-break:
+    the locations of a tie are all kept, usually one).
+
+    Memory: at most `size` entries."""
+
+    def __init__(self, size: int):
+        if size < 0:
+            raise ValueError("pool size must be >= 0")
+        self.size = int(size)
+        self._heap: List[int] = []  # negated hashes
+        self._best: Dict[int, tuple] = {}  # hash -> (source, passage_id, locations tuple)
+
+    def offer(self, key: int, source: str, passage_id: str, locations: tuple) -> None:
+        current = self._best.get(key)
+        if current is not None:
+            if (source, passage_id) < current[:2]:
+                self._best[key] = (source, passage_id, tuple(locations))
+            elif (source, passage_id) == current[:2]:
+                self._best[key] = (source, passage_id, tuple(sorted(set(current[2]) | set(locations))))
+            return
+        if len(self._heap) < self.size:
+            heapq.heappush(self._heap, -key)
+        elif self.size and key < -self._heap[0]:
+            evicted = -heapq.heapreplace(self._heap, -key)
+            del self._best[evicted]
+        else:
+            return
+        self._best[key] = (source, passage_id, tuple(locations))
+
+    def merge(self, other: "PoolIdSample") -> "PoolIdSample":
+        for key, (source, passage_id, locations) in other._best.items():
+            self.offer(key, source, passage_id, locations)
+        return self
+
+    def entries(self) -> List[tuple]:
+        """(key, source, passage_id, locations), smallest hash first."""
+        return sorted((h,) + rest for h, rest in self._best.items())
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,9 @@ How records travel (issue 25): Beam's cost is per element, so no stage sends one
                    shuffle once, straight to their shard, where the shard's kept ids filter them; the
                    writer also counts the stats (per distinct source,
                    subsource, lang and lengths) and draws the shard's pool sample (one sort of its text
-                   hashes), combined into pool.parquet (BottomK, plain tuples, no default side input).
+                   hashes: ids and (shard, row), no passage text), combined (BottomK: PoolIdsCombineFn,
+                   plain tuples, no default side input); WritePool reads the winners' passages back from
+                   the written shards once and writes pool.parquet.
 A shard writer holds its shard's input rows, dropped ones included: a source's shards are sized by its
 input pairs (sink.shard_count: about MAX_ROWS_PER_SHARD input rows at most), so the bound holds for the
 rows the writer holds, not only the kept ones (a shard holds fewer kept pairs when the dedup drops some).
@@ -601,19 +603,20 @@ class Deduplicate(beam.PTransform):
 
 # ---- the pool ----
 
-class BottomKCombineFn(beam.CombineFn):
-    """The filter's passage pool as a combiner: each worker keeps at most `size` entries. An input is
-    one entry or a list of them (a shard writer's own sample)."""
+class PoolIdsCombineFn(beam.CombineFn):
+    """The filter's passage pool as a combiner, without passage text: a shard writer's sample is a list of
+    (text hash, source, passage_id, ((shard, row),)); each accumulator keeps at most `size` of them
+    (pool.PoolIdSample), so a merge of many samples holds ids only, never their passages."""
 
     def __init__(self, size: int):
         self._size = size
 
     def create_accumulator(self):
-        return pool.BottomKSample(self._size)
+        return pool.PoolIdSample(self._size)
 
-    def add_input(self, acc, entry):
-        for one in (entry if isinstance(entry, list) else [entry]):
-            acc.offer(pool.PoolEntry(*one))
+    def add_input(self, acc, sample):
+        for entry in sample:
+            acc.offer(*entry)
         return acc
 
     def merge_accumulators(self, accumulators):
@@ -624,23 +627,40 @@ class BottomKCombineFn(beam.CombineFn):
         return merged
 
     def extract_output(self, acc):
-        return [tuple(entry) for entry in acc.entries()]  # plain tuples: Beam encodes them without pickle
+        return acc.entries()  # plain tuples: Beam encodes them without pickle
 
 
 def pool_fanout(expected_shards: int) -> int:
-    """Intermediate merges of the pool's BottomK: every worker's (or shard's) sample holds up to
-    pool_size entries with their passages, so one merge of all of them grows with the corpus (at
-    16x with 16 SDK workers it was the largest worker's peak, +520 MiB). With a fanout of
-    sqrt(shards), no merge takes more than about sqrt(shards) samples."""
+    """Intermediate merges of the pool's combine: with a fanout of sqrt(shards), no merge takes more than
+    about sqrt(shards) samples (each up to pool_size entries, ids only)."""
     return max(2, math.ceil(math.sqrt(max(1, expected_shards))))
 
 
+def pool_passages(directory: str, layout: Mapping[str, Tuple[int, int]], entries) -> List[pool.PoolEntry]:
+    """The pool's entries with their passages, read back from the written shards: each shard that holds a
+    winner is read once (its passage column), so only the pool_size winners' passages are ever held.
+    A winner with several locations (the same source and passage_id in several rows) takes the smallest
+    passage, BottomKSample's tie-break."""
+    by_shard: Dict[int, List[int]] = {}
+    for _, _, _, locations in entries:
+        for shard, row in locations:
+            by_shard.setdefault(shard, []).append(row)
+    total = total_shards(layout)
+    texts: Dict[Tuple[int, int], str] = {}
+    for shard, rows in sorted(by_shard.items()):
+        path = versions.join(directory, versions.shard_name("pairs", shard, total))
+        column = versions.open_parquet(path).read(columns=["passage"]).column("passage")
+        texts.update(zip(((shard, row) for row in rows), column.take(pa.array(rows)).to_pylist()))
+    return [pool.PoolEntry(key, source, passage_id, min(texts[at] for at in locations))
+            for key, source, passage_id, locations in entries]
+
+
 class _WritePool(beam.DoFn):
-    def __init__(self, directory: str):
-        self._directory = directory
+    def __init__(self, directory: str, layout: Mapping[str, Tuple[int, int]]):
+        self._directory, self._layout = directory, dict(layout)
 
     def process(self, entries):
-        drawn = pool.Pool(tuple(pool.PoolEntry(*entry) for entry in entries))
+        drawn = pool.Pool(tuple(sorted(pool_passages(self._directory, self._layout, entries))))
         rows = versions.write_table(versions.join(self._directory, pool.POOL_NAME), drawn.to_table())
         yield {"path": pool.POOL_NAME, "rows": rows}
 
@@ -691,14 +711,15 @@ def input_layout(lineage: List[Mapping[str, Any]], num_shards: int = 0) -> Dict[
     return shard_layout(rows, num_shards)
 
 
-def shard_stats_and_pool(table: pa.Table, pool_size: int):
-    """The stats counts and the pool sample of one written shard's pairs (plain tuples: Beam encodes
-    them without pickle)."""
+def shard_stats_and_pool(table: pa.Table, pool_size: int, shard: int):
+    """The stats counts and the pool sample of one written shard's pairs (index `shard`, rows in written
+    order): (text hash, source, passage_id, ((shard, row),)) plain tuples, no passage text."""
     sources, subsources, langs, queries, passages, passage_ids = (
         table.column(c).to_pylist() for c in ("source", "subsource", "lang", "query", "passage", "passage_id"))
     counts = corpus_stats.count_stats(sources, subsources, langs, queries, passages)
     hashes = np.fromiter(map(text_hash, passages), dtype=np.uint64, count=len(passages))
-    return counts, pool.bottom_k_rows(hashes, sources, passage_ids, passages, pool_size)
+    return counts, [(key, source, passage_id, ((shard, row),)) for key, source, passage_id, row
+                    in pool.bottom_k_indices(hashes, sources, passage_ids, passages, pool_size)]
 
 
 class _WriteSourceShard(beam.DoFn):
@@ -725,7 +746,7 @@ class _WriteSourceShard(beam.DoFn):
         entry = {"path": name, "rows": versions.write_table(versions.join(self._directory, name), table)}
         if source:
             entry["source"] = source
-        counts, sample = shard_stats_and_pool(table, self._pool_size)
+        counts, sample = shard_stats_and_pool(table, self._pool_size, index)
         for key, n in counts.items():
             yield beam.pvalue.TaggedOutput("stats", (key, n))
         yield beam.pvalue.TaggedOutput("pool", sample)
@@ -871,9 +892,9 @@ def build_corpus(
                    | "StatsAsDict" >> beam.combiners.ToDict())
     expected_shards = total_shards(layout)
     pool_file = (written["pool"]
-                 | "BottomK" >> beam.CombineGlobally(BottomKCombineFn(config.pool_size)).with_fanout(
+                 | "BottomK" >> beam.CombineGlobally(PoolIdsCombineFn(config.pool_size)).with_fanout(
                      pool_fanout(expected_shards)).without_defaults()  # every shard (even empty) gives a sample
-                 | "WritePool" >> beam.ParDo(_WritePool(staging)))
+                 | "WritePool" >> beam.ParDo(_WritePool(staging, layout)))
     shards = written["shards"]
 
     options = manifest_options(config, eval_folders, num_shards)

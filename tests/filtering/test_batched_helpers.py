@@ -7,11 +7,12 @@ import pickle
 import random
 
 import numpy as np
+import pytest
 
 from filtering import corpus_stats
 from filtering.corpus_keys import best_per_key, key_order, sum_per_key
 from filtering.decontamination import WordHashes, _word_cache, load_eval_set, ngram_hash_array
-from filtering.pool import BottomKSample, PoolEntry, bottom_k_rows
+from filtering.pool import BottomKSample, PoolEntry, PoolIdSample, bottom_k_indices, bottom_k_rows
 from schemas import reasons
 from sources.text.ngrams import words
 from tests.filtering.test_decontamination import _beir
@@ -83,6 +84,37 @@ def test_bottom_k_rows_is_the_bottom_k_sample_of_every_row():
             sample.offer(PoolEntry(*row))
         got = bottom_k_rows(np.array(hashes, dtype=np.uint64), sources, ids, passages, size)
         assert got == [tuple(e) for e in sample.entries()]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_id_sample_of_shards_with_passages_read_back_is_the_bottom_k_sample(seed):
+    """Shards' samples without passage text (ids and (shard, row)), merged in any order, then the winners'
+    passages looked up: the same entries as BottomKSample offered every row, ties (one hash, source and
+    passage_id in several shards with other passages) included."""
+    rng = random.Random(seed)
+    shards = []
+    for _ in range(rng.randrange(1, 7)):
+        n = rng.randrange(0, 80)
+        shards.append(([rng.randrange(0, 50) for _ in range(n)], [rng.choice("ab") for _ in range(n)],
+                       [f"p{rng.randrange(0, 4)}" for _ in range(n)], [f"text {rng.randrange(0, 4)}" for _ in range(n)]))
+    for size in (0, 1, 7, 100):
+        expected = BottomKSample(size)
+        samples = []
+        for index, (hashes, sources, ids, passages) in enumerate(shards):
+            for row in zip(hashes, sources, ids, passages):
+                expected.offer(PoolEntry(*row))
+            sample = PoolIdSample(size)
+            for key, source, passage_id, row in bottom_k_indices(np.array(hashes, dtype=np.uint64), sources, ids,
+                                                                 passages, size):
+                sample.offer(key, source, passage_id, ((index, row),))
+            samples.append(sample)
+        rng.shuffle(samples)
+        merged = samples[0]
+        for sample in samples[1:]:
+            merged.merge(pickle.loads(pickle.dumps(sample)))
+        got = [(key, source, passage_id, min(shards[i][3][row] for i, row in locations))
+               for key, source, passage_id, locations in merged.entries()]
+        assert got == [tuple(e) for e in expected.entries()]
 
 
 def test_stats_counted_per_combination_equal_the_per_pair_counts():

@@ -62,10 +62,11 @@ def test_best_and_sum_per_key_are_combiners_that_agree_with_pair_rank(seed):
 @pytest.mark.parametrize("seed", range(5))
 def test_bottom_k_is_a_combiner(seed):
     rng = random.Random(seed)
-    entries = [pool.pool_entry(f"text {rng.randint(0, 60)}", f"id{i}", "reddit") for i in range(200)]
-    fn = ccpairs.BottomKCombineFn(10)
-    assert scrambled(fn, entries, rng) == sequential(fn, entries)
-    assert len(sequential(fn, entries)) == 10
+    entries = [pool.pool_entry(f"text {rng.randint(0, 60)}", f"id{i % 50}", "reddit") for i in range(200)]
+    samples = [[(e.text_hash, e.source, e.passage_id, ((i // 20, i % 20),))] for i, e in enumerate(entries)]
+    fn = ccpairs.PoolIdsCombineFn(10)
+    assert scrambled(fn, samples, rng) == sequential(fn, samples)
+    assert len(sequential(fn, samples)) == 10
 
 
 def test_shard_layout_gives_each_source_its_own_shards():
