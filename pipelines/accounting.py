@@ -183,6 +183,7 @@ class NetOutcomes(beam.PTransform):
 
 _CREATED_AT = PAIR_COLUMNS.index("created_at")
 _QUERY_ID, _PASSAGE_ID = PAIR_COLUMNS.index("query_id"), PAIR_COLUMNS.index("passage_id")
+PAIR_QUERY_ID, PAIR_PASSAGE_ID = _QUERY_ID, _PASSAGE_ID  # where a pair_row holds its records' keys
 _UTC = _dt.timezone.utc
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 
@@ -241,12 +242,16 @@ class DedupPairs(beam.PTransform):
     events, for a source whose pair maker already sent each candidate's records a duplicate_pair
     event of its own (one event per record and role instead of two more per pair). `rows=True`:
     the kept pairs leave as pair_row tuples under "pair_rows" (what the sink takes; no dict with a
-    datetime to pickle where the sink materialises them).
+    datetime to pickle where the sink materialises them). `fates=False` (with rows=True and
+    candidate_fates=False): no "fates" at all, for a source that derives the used events from the
+    kept rows itself (Reddit: in blocks of record keys).
     """
 
-    def __init__(self, candidate_fates: bool = True, rows: bool = False):
+    def __init__(self, candidate_fates: bool = True, rows: bool = False, fates: bool = True):
         super().__init__()
-        self._candidate_fates, self._rows = candidate_fates, rows
+        self._candidate_fates, self._rows, self._fates = candidate_fates, rows, fates
+        if not fates and (candidate_fates or not rows):
+            raise ValueError("fates=False needs rows=True and candidate_fates=False")
 
     def expand(self, pairs):
         def candidate_fates(pair):
@@ -268,6 +273,8 @@ class DedupPairs(beam.PTransform):
                 yield (row[_PASSAGE_ID], reasons.USED)
 
             kept_rows = best | "DropKey" >> beam.Map(lambda kv: kv[1])
+            if not self._fates:
+                return {"pair_rows": kept_rows}
             fates = kept_rows | "UsedFates" >> beam.FlatMap(used_row_fates)
             if self._candidate_fates:
                 candidates = pairs | "CandidateFates" >> beam.FlatMap(candidate_fates)
