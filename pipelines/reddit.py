@@ -9,14 +9,19 @@ and its top-N replies -> pairs -> dedup by pair_id. Between stages a post is a p
 fields (FastPrimitivesCoder), not a pickled dataclass.
 
 Outcomes: every kept post's default fate (no_reply, its refusal, not_top_reply) is counted where its
-copy is chosen; only a post that may end better sends a small fate event, one per role at most (its
+copy is chosen; only a post that may end better has a small fate event, one per role at most (its
 own thread made a pair; its parent's thread paired it, found it repeating its query, or has no
-parent), plus the dedup's used events, and ResolveAgainstDefaults moves it from default to best.
+parent), plus the dedup's used events. Events travel in blocks of fullnames (fate_block: kind and
+base-36 id // FATE_BLOCK), one element per block a stage touched in its bundle, into one combiner per
+block (FateBlockFn: best and default rank per fullname), and BlockCorrections moves each record from
+its default to its best fate as (outcome, n) counts.
 """
 
+import re
 from typing import Any, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
 
 from pipelines import accounting, job
 from pipelines.options import source_options
@@ -228,26 +233,89 @@ class ThreadFn(beam.CombineFn):
         return (node, dropped, top, others)
 
 
+# Fate events travel in blocks of fullnames: the key is the kind and the base-36 id // FATE_BLOCK
+# (every event of one fullname lands in the same block), and a stage sends one element per block it
+# touched in its bundle, holding many (fullname, best rank, default rank) entries, instead of one
+# element per event. A block's state is one entry per fullname, so at most FATE_BLOCK entries.
+FATE_BLOCK_BITS = 10
+FATE_BLOCK = 1 << FATE_BLOCK_BITS
+FATE_RANK = {fate: i for i, fate in enumerate(FATE_PRIORITY)}
+NO_DEFAULT = len(FATE_PRIORITY)  # an event that names no default fate (the dedup's used)
+_BASE36_ID = re.compile(r"[0-9a-z]{1,13}")
+# Entries a stage holds before it sends its blocks early: its memory stays bounded whatever the bundle.
+HELD_FATES_MAX = 50_000
+
+
+def fate_block(fullname: str) -> str:
+    """The block of a fullname's fate events: "t1_" + hex(id // FATE_BLOCK) for a base-36 id; any other
+    name is a block of its own (a block never holds more than FATE_BLOCK names)."""
+    kind, sep, name = fullname.partition("_")
+    if sep and _BASE36_ID.fullmatch(name):
+        return "%s_%x" % (kind, int(name, 36) >> FATE_BLOCK_BITS)
+    return "=" + fullname
+
+
+class FateBlocks:
+    """Fate events of one bundle grouped by fate_block: add(fullname, best rank, default rank), then
+    `blocks()` (block key, [entries]) once the bundle ends, or `full` says to send them early."""
+
+    def __init__(self, held_max: int = HELD_FATES_MAX):
+        self._blocks, self._held, self._held_max = {}, 0, held_max
+
+    def add(self, fullname: str, best: int, default: int) -> None:
+        key = fate_block(fullname)
+        block = self._blocks.get(key)
+        if block is None:
+            block = self._blocks[key] = []
+        block.append((fullname, best, default))
+        self._held += 1
+
+    @property
+    def full(self) -> bool:
+        return self._held >= self._held_max
+
+    def blocks(self):
+        blocks, self._blocks, self._held = self._blocks, {}, 0
+        return sorted(blocks.items())
+
+
+def _windowed_blocks(blocks: FateBlocks, tag: Optional[str]):
+    for block in blocks.blocks():
+        value = GlobalWindows.windowed_value(block)
+        yield value if tag is None else beam.pvalue.TaggedOutput(tag, value)
+
+
 class MakePairs(beam.DoFn):
     """A thread (parent, its top_n + SPARE_REPLIES best replies) -> pairs of its top_n best usable
-    replies, and ("fates") an event (fullname, (fate, default fate)) for each record that may end
-    better than the default counted for it: both records of a pair made (duplicate_pair, which the
-    dedup's used outranks; the parent once), a reply left too short once cut of what it copies from
-    its query (repeats_query), the replies of an absent parent (parent_missing or parent_dropped).
-    Spares not needed keep their default (not_top_reply): no event."""
+    replies, and ("fates", in blocks: FateBlocks) an event (fullname, fate, default fate) for each
+    record that may end better than the default counted for it: both records of a pair made
+    (duplicate_pair, which the dedup's used outranks; the parent once), a reply left too short once
+    cut of what it copies from its query (repeats_query), the replies of an absent parent
+    (parent_missing or parent_dropped). Spares not needed keep their default (not_top_reply): no event."""
 
     def __init__(self, config: reddit.RedditConfig):
         self._config = config
 
+    def start_bundle(self):
+        self._fates = FateBlocks()
+
     def process(self, thread):
-        _, (parent, dropped, replies, others) = thread
+        fates = self._fates
+        yield from self._thread(thread[1], fates)
+        if fates.full:
+            yield from _windowed_blocks(fates, "fates")
+
+    def finish_bundle(self):
+        yield from _windowed_blocks(self._fates, "fates")
+
+    def _thread(self, thread, fates: FateBlocks):
+        parent, dropped, replies, others = thread
         if parent is None:
-            replies = [as_node(r) for r in replies]
-            fate = (reasons.DROP_PARENT_DROPPED if dropped else reasons.DROP_PARENT_MISSING, NOT_TOP)
+            fate = FATE_RANK[reasons.DROP_PARENT_DROPPED if dropped else reasons.DROP_PARENT_MISSING]
             for reply in replies:
-                yield beam.pvalue.TaggedOutput("fates", (reply.fullname, fate))
+                fates.add(reply[FULLNAME], fate, NOT_TOP)
             for fullname in others:
-                yield beam.pvalue.TaggedOutput("fates", (fullname, fate))
+                fates.add(fullname, fate, NOT_TOP)
             return
         parent, made = as_node(parent), 0
         for reply in map(as_node, replies):
@@ -257,20 +325,83 @@ class MakePairs(beam.DoFn):
             if cut:
                 accounting.count_cleanup(reddit.COPIED_QUERY_WORDS_CUT, cut)
             if passage is None:
-                yield beam.pvalue.TaggedOutput("fates", (reply.fullname, REPEATS))
+                fates.add(reply.fullname, REPEATS, NOT_TOP)
                 continue
             lang = "en" if self._config.english_only else _detect(passage)
             made += 1
-            yield beam.pvalue.TaggedOutput("fates", (reply.fullname, PAIR_CANDIDATE))
+            fates.add(reply.fullname, DUPLICATE_PAIR, NOT_TOP)
             yield reddit.make_reddit_pair(parent, reply, lang, passage)
         if made:
-            yield beam.pvalue.TaggedOutput("fates", (parent.fullname, (reasons.DROP_DUPLICATE_PAIR,
-                                                                       default_fate(parent))))
+            fates.add(parent.fullname, DUPLICATE_PAIR, FATE_RANK[default_fate(parent)])
 
 
-NOT_TOP = reasons.DROP_NOT_TOP_REPLY  # the default fate of every comment that may be a passage
-PAIR_CANDIDATE = (reasons.DROP_DUPLICATE_PAIR, NOT_TOP)
-REPEATS = (reasons.DROP_REPEATS_QUERY, NOT_TOP)
+NOT_TOP = FATE_RANK[reasons.DROP_NOT_TOP_REPLY]  # the default fate of every comment that may be a passage
+DUPLICATE_PAIR = FATE_RANK[reasons.DROP_DUPLICATE_PAIR]
+REPEATS = FATE_RANK[reasons.DROP_REPEATS_QUERY]
+USED = FATE_RANK[reasons.USED]
+
+
+class UsedFates(beam.DoFn):
+    """Kept pair rows -> the used event of both their records, in blocks (FateBlocks)."""
+
+    def start_bundle(self):
+        self._fates = FateBlocks()
+
+    def process(self, row):
+        fates = self._fates
+        fates.add(row[accounting.PAIR_QUERY_ID], USED, NO_DEFAULT)
+        fates.add(row[accounting.PAIR_PASSAGE_ID], USED, NO_DEFAULT)
+        if fates.full:
+            yield from _windowed_blocks(fates, None)
+
+    def finish_bundle(self):
+        yield from _windowed_blocks(self._fates, None)
+
+
+class FateBlockFn(beam.CombineFn):
+    """Per fate block: {fullname: (best rank, default rank)} over every event of the block's fullnames
+    (at most FATE_BLOCK of them, so bounded however many events a fullname gets)."""
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, block, entries):
+        for fullname, best, default in entries:
+            seen = block.get(fullname)
+            if seen is None:
+                block[fullname] = (best, default)
+            elif best < seen[0] or default < seen[1]:
+                block[fullname] = (min(best, seen[0]), min(default, seen[1]))
+        return block
+
+    def merge_accumulators(self, blocks):
+        blocks = iter(blocks)
+        merged = next(blocks)
+        for block in blocks:
+            self.add_input(merged, [(k, b, d) for k, (b, d) in block.items()])
+        return merged
+
+    def extract_output(self, block):
+        return block
+
+
+class BlockCorrections(accounting.CountsPerBundle):
+    """(block, {fullname: (best, default)}) -> corrections summed per bundle: a record whose best fate
+    beats its default moves, (best, +1) and (default, -1); one whose events name no default is (best, +1)
+    (as accounting.ResolveAgainstDefaults, per block instead of per record)."""
+
+    def __init__(self):
+        super().__init__(counters=False)
+        self._outcomes = [reasons.USED if f == reasons.USED else accounting.dropped(f) for f in FATE_PRIORITY]
+
+    def process(self, kv):
+        outcomes = self._outcomes
+        for best, default in kv[1].values():
+            if best != default:
+                self.add(outcomes[best])
+                if default < NO_DEFAULT:
+                    self.add(outcomes[default], -1)
+        return ()
 
 
 def _detect(text: str) -> str:
@@ -288,8 +419,8 @@ class ExtractRedditPairs(beam.PTransform):
     has a copy or two, never hot), then the thread per parent key (a combiner: the parent and its
     top_n + SPARE_REPLIES replies); then the pair dedup. Outcomes: each kept post's default fate is
     a count (OneCopy); a post that may end better (in a pair, repeating its query, under an absent
-    parent) sends one small event per role, and ResolveAgainstDefaults moves it from its default
-    to its best fate."""
+    parent) has one small event per role, sent in blocks of fullnames (FateBlocks) to one combiner
+    per block (FateBlockFn), and BlockCorrections moves it from its default to its best fate."""
 
     def __init__(self, config: reddit.RedditConfig):
         super().__init__()
@@ -311,12 +442,15 @@ class ExtractRedditPairs(beam.PTransform):
         )
         threads = unique.keyed | "Threads" >> beam.CombinePerKey(ThreadFn(config.top_n + SPARE_REPLIES))
         made = threads | "MakePairs" >> beam.ParDo(MakePairs(config)).with_outputs("fates", main="pairs")
-        deduped = made.pairs | "DedupPairs" >> accounting.DedupPairs(candidate_fates=False, rows=True)
+        deduped = made.pairs | "DedupPairs" >> accounting.DedupPairs(candidate_fates=False, rows=True, fates=False)
+        used = deduped["pair_rows"] | "UsedFates" >> beam.ParDo(UsedFates())
         corrections = (
-            (made.fates, deduped["fates"])
+            (made.fates, used)
             | "AllFates" >> beam.Flatten()
-            | "Resolve" >> accounting.ResolveAgainstDefaults(FATE_PRIORITY)
-        )
+            | "FatesPerBlock" >> beam.CombinePerKey(FateBlockFn())
+            | "Resolve" >> beam.ParDo(BlockCorrections()).with_outputs(accounting.CountsPerBundle.OUTCOMES,
+                                                                          main="none")
+        )[accounting.CountsPerBundle.OUTCOMES]
         counted = (
             (unique.outcomes, corrections)
             | "KeptOutcomes" >> beam.Flatten()
