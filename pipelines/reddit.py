@@ -3,9 +3,10 @@
     python -m pipelines.reddit --input 'RC_*.zst' --input 'RS_*.zst' --output out/ [--top_n 1]
 
 On the shared job (pipelines.job): files of NDJSON lines -> typed posts, and inside the read batch
-Reddit's rules (Decide: a dropped post is an (outcome, n) count plus a key marker, a kept one a slim
-node) -> ExtractRedditPairs: one copy per fullname -> per parent key one combiner holding the parent
-and its top-N replies -> pairs -> dedup by pair_id. Between stages a post is a plain tuple of Node's
+Reddit's rules (Decide: a dropped post is an (outcome, n) count plus a marker, a kept one a slim node;
+the batch's posts leave grouped by block of fullnames, one element per block, not one per post) ->
+ExtractRedditPairs: one copy per fullname (one combiner per block of fullnames) -> per parent key one
+combiner holding the parent and its top-N replies -> pairs -> dedup by pair_id. Between stages a post is a plain tuple of Node's
 fields (FastPrimitivesCoder), not a pickled dataclass.
 
 Outcomes: every kept post's default fate (no_reply, its refusal, not_top_reply) is counted where its
@@ -94,27 +95,87 @@ def _reply_rank(node: tuple):
 
 
 class Decide:
-    """Reddit's rules inside the read batch (pipelines.read.ParseBatch): a typed post -> (fullname,
-    Node) when kept; a dropped post -> its outcome as a count and (fullname, dropped marker), so that
-    its replies learn that their parent was dropped."""
+    """Reddit's rules inside the read batch (pipelines.read.ParseBatch): a typed post -> (block of its
+    fullname, {fullname: copy}) where a copy is (Node, 1) when kept; a dropped post -> its outcome as a
+    count and a dropped marker (None, 0), so that its replies learn that their parent was dropped.
+    The batch's copies are held per block and leave after its last record (`batch_done`): one element
+    per block of fullnames the batch touched (about two per batch of 500 lines), not one per post."""
 
     def __init__(self, config: reddit.RedditConfig):
         self._config = config
+        self._blocks = {}
 
     def __call__(self, post: reddit.RedditPost):
         config = self._config
         reason = reddit.drop_reason(post, config)
         if reason is None:
-            yield (post.fullname, _node(post, config))
+            self._hold(post.fullname, (_node(post, config), 1))
             return
         if reason == reasons.DROP_BOT_AUTHOR:
             accounting.count_cleanup(reddit.bot_rule(post.author, config))
         yield Counted(accounting.dropped(reason))
-        yield (post.fullname, _dropped_marker(post.fullname))
+        self._hold(post.fullname, DROPPED_COPY)
+
+    def _hold(self, fullname: str, copy: tuple) -> None:
+        key = fate_block(fullname)
+        block = self._blocks.get(key)
+        if block is None:
+            self._blocks[key] = {fullname: copy}
+            return
+        seen = block.get(fullname)
+        block[fullname] = copy if seen is None else merged_copy(seen, copy)
+
+    def batch_done(self):
+        blocks, self._blocks = self._blocks, {}
+        return sorted(blocks.items())
+
+
+# A fullname's copies: (its best kept Node or None, how many kept copies); only dropped ones: (None, 0).
+DROPPED_COPY = (None, 0)
+
+
+def _better_copy(a: tuple, b: tuple) -> tuple:
+    """The copy that wins (sources.reddit.copy_rank_key; a full tie goes to the smaller repr, so the
+    choice never depends on the order of arrival)."""
+    rank_a, rank_b = copy_rank(as_node(a)), copy_rank(as_node(b))
+    if rank_a != rank_b:
+        return a if rank_a > rank_b else b
+    return a if repr(a) <= repr(b) else b
+
+
+def merged_copy(a: tuple, b: tuple) -> tuple:
+    node_a, node_b = a[0], b[0]
+    node = node_b if node_a is None else node_a if node_b is None else _better_copy(node_a, node_b)
+    return (node, a[1] + b[1])
+
+
+class CopiesFn(beam.CombineFn):
+    """Per block of fullnames: {fullname: (best kept Node or None, kept copies)}, merged over the read
+    batches' blocks: at most FATE_BLOCK fullnames, one entry each however many copies it has."""
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, block, copies):
+        for fullname, copy in copies.items():
+            seen = block.get(fullname)
+            block[fullname] = copy if seen is None else merged_copy(seen, copy)
+        return block
+
+    def merge_accumulators(self, blocks):
+        blocks = iter(blocks)
+        merged = next(blocks)
+        for block in blocks:
+            self.add_input(merged, block)
+        return merged
+
+    def extract_output(self, block):
+        return block
 
 
 class _DecideEach(accounting.CountsPerBundle):
-    """Decide as a DoFn over typed posts (the graph without the shared read, e.g. in tests)."""
+    """Decide as a DoFn over typed posts (the graph without the shared read, e.g. in tests): one block
+    element per post."""
 
     def __init__(self, config: reddit.RedditConfig):
         super().__init__()
@@ -122,10 +183,8 @@ class _DecideEach(accounting.CountsPerBundle):
 
     def process(self, post):
         for out in self._decide(post):
-            if type(out) is Counted:
-                self.add(out.outcome, out.n)
-            else:
-                yield out
+            self.add(out.outcome, out.n)
+        yield from self._decide.batch_done()
 
 
 def default_fate(node: tuple) -> str:
@@ -138,10 +197,11 @@ def default_fate(node: tuple) -> str:
 
 
 class OneCopy(accounting.CountsPerBundle):
-    """(fullname, [Node]) -> the best copy as a parent (keyed by itself) and, for a comment that may
-    be a passage, as a reply (keyed by its parent); a fullname that was only dropped -> its marker,
-    so its replies learn it. Counted here ("outcomes", per bundle): the post's default fate and
-    duplicate_record per other copy; only a better fate travels later, as a fate event."""
+    """(block, {fullname: (best Node or None, kept copies)}) -> per fullname the best copy as a parent
+    (keyed by itself) and, for a comment that may be a passage, as a reply (keyed by its parent); a
+    fullname that was only dropped -> its marker, so its replies learn it. Counted here ("outcomes",
+    per bundle): the post's default fate and duplicate_record per other copy; only a better fate
+    travels later, as a fate event."""
 
     def __init__(self):
         super().__init__(counters=False)
@@ -149,25 +209,21 @@ class OneCopy(accounting.CountsPerBundle):
         self._defaults = {}
 
     def process(self, kv):
-        key, nodes = kv
-        kept = [n for n in nodes if n[ROLE] != DROPPED]
-        if not kept:
-            yield (key, _dropped_marker(key))
-            return
-        if len(kept) > 1:
-            best = max(kept, key=lambda n: copy_rank(as_node(n)))
-            self.add(self._duplicate, len(kept) - 1)
-        else:
-            best = kept[0]
-        fate = default_fate(best)
-        outcome = self._defaults.get(fate)
-        if outcome is None:
-            outcome = self._defaults[fate] = accounting.dropped(fate)
-        self.add(outcome)
-        best = (PARENT,) + best[1:4] + (None,) + best[5:]  # the copy is chosen: its raw text is no longer needed
-        yield (key, best)
-        if not best[REFUSAL]:
-            yield (best[PARENT_ID], (REPLY,) + best[1:])
+        for key, (best, copies) in sorted(kv[1].items()):  # a block: at most FATE_BLOCK fullnames
+            if best is None:
+                yield (key, _dropped_marker(key))
+                continue
+            if copies > 1:
+                self.add(self._duplicate, copies - 1)
+            fate = default_fate(best)
+            outcome = self._defaults.get(fate)
+            if outcome is None:
+                outcome = self._defaults[fate] = accounting.dropped(fate)
+            self.add(outcome)
+            best = (PARENT,) + tuple(best[1:4]) + (None,) + tuple(best[5:])  # chosen: its raw text is not needed
+            yield (key, best)
+            if not best[REFUSAL]:
+                yield (best[PARENT_ID], (REPLY,) + best[1:])
 
 
 class ThreadFn(beam.CombineFn):
@@ -411,12 +467,13 @@ def _detect(text: str) -> str:
 
 
 class ExtractRedditPairs(beam.PTransform):
-    """The read's {"records": (fullname, node) of kept posts and dropped markers (Decide, in the read
+    """The read's {"records": (block, {fullname: copy}) of kept posts and dropped markers (Decide, in the read
     batch), "outcomes": (outcome, n)} (or typed posts: tests) -> {"pair_rows" (the kept pairs as
     accounting.pair_row tuples, what the sink takes), "outcomes"}: every post gets exactly one outcome.
 
-    Two keyed stages carry a slim node (a plain tuple): one copy per fullname (GroupByKey: a fullname
-    has a copy or two, never hot), then the thread per parent key (a combiner: the parent and its
+    Two keyed stages carry a slim node (a plain tuple): one copy per fullname (a combiner per block of
+    fullnames, CopiesFn: the read batch sends one element per block; a fullname is one entry however
+    many copies it has), then the thread per parent key (a combiner: the parent and its
     top_n + SPARE_REPLIES replies); then the pair dedup. Outcomes: each kept post's default fate is
     a count (OneCopy); a post that may end better (in a pair, repeating its query, under an absent
     parent) has one small event per role, sent in blocks of fullnames (FateBlocks) to one combiner
@@ -437,7 +494,7 @@ class ExtractRedditPairs(beam.PTransform):
             records, early = decided.records, decided.outcomes
         unique = (
             records
-            | "OneCopyPerId" >> beam.GroupByKey()
+            | "OneCopyPerId" >> beam.CombinePerKey(CopiesFn())  # per block of fullnames
             | "BestCopy" >> beam.ParDo(OneCopy()).with_output_types(keyed).with_outputs("outcomes", main="keyed")
         )
         threads = unique.keyed | "Threads" >> beam.CombinePerKey(ThreadFn(config.top_n + SPARE_REPLIES))

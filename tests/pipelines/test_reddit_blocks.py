@@ -1,12 +1,15 @@
-"""Reddit's fate events in blocks of fullnames: the block of a name, a stage's bounded buffer, the
-per-block combiner (one entry per fullname, whatever the number of events or the merge order) and
-the corrections it yields."""
+"""Reddit's blocks of fullnames: the block of a name; copies of a post grouped in the read batch and
+merged per block (one entry per fullname whatever its copies, the same best copy in any order); fate
+events: a stage's bounded buffer, the per-block combiner (one entry per fullname, whatever the number
+of events or the merge order) and the corrections it yields."""
 
 import itertools
 import random
 
 from pipelines import reddit
+from pipelines.read import Counted
 from schemas import reasons
+from sources.reddit import RedditConfig, parse_post
 
 USED, DUP, NOT_TOP, MISSING = (reddit.FATE_RANK[f] for f in (
     reasons.USED, reasons.DROP_DUPLICATE_PAIR, reasons.DROP_NOT_TOP_REPLY, reasons.DROP_PARENT_MISSING))
@@ -55,3 +58,42 @@ def test_corrections_move_each_record_from_its_default_to_its_best_fate():
                          "t1_d": (NOT_TOP, NOT_TOP)}))
     counts = {wv.value[0]: wv.value[1] for wv in (out.value for out in fn.finish_bundle())}
     assert counts == {"used": 2, "dropped/parent_missing": 1, "dropped/not_top_reply": -2}
+
+
+def _node(fullname, score, text="some text", parent="t3_p"):
+    return (reddit.PARENT, fullname, parent, "sub", None, text, score, 100, "")
+
+
+def test_copies_of_a_fullname_are_one_entry_of_its_block_and_the_best_wins_in_any_order():
+    fn = reddit.CopiesFn()
+    copies = [{"t1_hot": (_node("t1_hot", i % 50), 1)} for i in range(100_000)]
+    copies += [{"t1_hot": (_node("t1_hot", 49, text="z tie"), 1)}, {"t1_hot": reddit.DROPPED_COPY},
+               {"t1_hou": reddit.DROPPED_COPY},
+               {"t1_hot": ((reddit.PARENT, "t1_hot", "t3_q", "other", None, "z tie", 49, 100, ""), 1)}]  # a full tie
+    results = set()
+    for seed in (1, 2):
+        random.Random(seed).shuffle(copies)
+        for cut in (1, 999):
+            accs = [fn.create_accumulator() for _ in range(0, len(copies), cut)]
+            for i, copy in enumerate(copies):
+                fn.add_input(accs[i // cut], copy)
+            block = fn.extract_output(fn.merge_accumulators(accs))
+            assert len(block) == 2
+            results.add(tuple(sorted(block.items())))
+    assert results == {(("t1_hot", (_node("t1_hot", 49, text="z tie"), 100_002)), ("t1_hou", (None, 0)))}
+
+
+def test_the_read_batch_holds_its_copies_per_block_and_counts_its_drops():
+    config = RedditConfig(english_only=False)
+    decide = reddit.Decide(config)
+    body = "a reply long enough to be a passage with more than twenty words " * 2
+    posts = [{"id": name, "parent_id": "t3_p", "link_id": "t3_p", "author": "a", "body": body, "score": 5,
+              "created_utc": 100, "subreddit": "s"} for name in ("a1", "a1", "a2", "zzzz")]
+    posts.append(dict(posts[0], id="a3", body="[deleted]"))
+    out = [o for post in posts for o in decide(parse_post(post, config))]
+    assert [type(o) for o in out] == [Counted]
+    blocks = dict(decide.batch_done())
+    assert sorted(blocks) == ["t1_0", "t1_" + format(int("zzzz", 36) >> 10, "x")]
+    assert {name: copy[1] for name, copy in blocks["t1_0"].items()} == {"t1_a1": 2, "t1_a2": 1, "t1_a3": 0}
+    assert blocks["t1_0"]["t1_a3"] == reddit.DROPPED_COPY
+    assert decide.batch_done() == []
