@@ -22,7 +22,7 @@ from model.embed import Embedder, load_encoder  # noqa: E402
 from model.pairs_io import pairs_from_texts, write_pair_version  # noqa: E402
 from tests.filtering.conftest import tiny_model  # noqa: E402
 from tests.model.conftest import make_texts  # noqa: E402
-from tests.model.processes import kill_9, kill_moment_rng, start_command, wait_until  # noqa: E402
+from tests.model.processes import finish, kill_9, kill_moment_rng, start_command, wait_until  # noqa: E402
 
 
 
@@ -138,8 +138,8 @@ def test_two_workers_on_the_same_shards_write_the_reference_version(setup):
     # refused ("a complete version"); with the same options it keeps the other's outputs.
     workers = [start_command("filtering.filter_pairs", argv(setup, "twins", "--overwrite")) for _ in range(2)]
     for worker in workers:
-        _, err = worker.communicate(timeout=300)
-        assert worker.returncode == 0, err.decode()[-2000:]
+        err = finish(worker)
+        assert worker.returncode == 0, err[-2000:]
     assert_same_as_reference(setup, "twins")
 
 
@@ -163,8 +163,8 @@ def started_together(*argvs):
     workers = [start_command("filtering.filter_pairs", argv) for argv in argvs]
     results = []
     for worker in workers:
-        _, err = worker.communicate(timeout=300)
-        results.append((worker.returncode, err.decode()))
+        err = finish(worker)
+        results.append((worker.returncode, err))
     return results
 
 

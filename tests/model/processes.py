@@ -36,8 +36,18 @@ def start_command(module, argv):
 
 
 def log_tail(process, chars=2000) -> str:
+    """The last `chars` characters of its stderr (all with None)."""
     process.log.seek(0)
-    return process.log.read().decode(errors="replace")[-chars:]
+    text = process.log.read().decode(errors="replace")
+    return text if chars is None else text[-chars:]
+
+
+def finish(process, timeout=300.0) -> str:
+    """Wait for a started command to end; its whole stderr."""
+    process.wait(timeout=timeout)
+    text = log_tail(process, chars=None)
+    process.log.close()
+    return text
 
 
 def wait_until(condition, process, timeout=120.0, poll=0.002):
