@@ -5,9 +5,10 @@
 On the shared job (pipelines.job): files of NDJSON lines -> typed posts, and inside the read batch
 Reddit's rules (Decide: a dropped post is an (outcome, n) count plus a marker, a kept one a slim node;
 the batch's posts leave grouped by block of fullnames, one element per block, not one per post) ->
-ExtractRedditPairs: one copy per fullname (one combiner per block of fullnames) -> per parent key one
-combiner holding the parent and its top-N replies -> pairs -> dedup by pair_id. Between stages a post is a plain tuple of Node's
-fields (FastPrimitivesCoder), not a pickled dataclass.
+ExtractRedditPairs: one copy per fullname (one combiner per block of fullnames) -> threads in blocks of
+parent fullnames (one combiner per block, per parent key the parent and its top-N replies; OneCopy sends
+one element per block it touched in its bundle) -> pairs -> dedup by pair_id. Between stages a post
+is a plain tuple of Node's fields (FastPrimitivesCoder), not a pickled dataclass.
 
 Outcomes: every kept post's default fate (no_reply, its refusal, not_top_reply) is counted where its
 copy is chosen; only a post that may end better has a small fate event, one per role at most (its
@@ -199,7 +200,8 @@ def default_fate(node: tuple) -> str:
 class OneCopy(accounting.CountsPerBundle):
     """(block, {fullname: (best Node or None, kept copies)}) -> per fullname the best copy as a parent
     (keyed by itself) and, for a comment that may be a passage, as a reply (keyed by its parent); a
-    fullname that was only dropped -> its marker, so its replies learn it. Counted here ("outcomes",
+    fullname that was only dropped -> its marker, so its replies learn it. These (thread key, node)
+    entries leave in blocks of thread keys (FateBlocks), one element per block per bundle. Counted here ("outcomes",
     per bundle): the post's default fate and duplicate_record per other copy; only a better fate
     travels later, as a fate event."""
 
@@ -208,8 +210,23 @@ class OneCopy(accounting.CountsPerBundle):
         self._duplicate = accounting.dropped(reasons.DROP_DUPLICATE_RECORD)
         self._defaults = {}
 
+    def start_bundle(self):
+        super().start_bundle()
+        self._threads = FateBlocks()  # (thread key, node) entries per block of thread keys
+
+    def finish_bundle(self):
+        yield from super().finish_bundle()
+        yield from _windowed_blocks(self._threads, None)
+
     def process(self, kv):
-        for key, (best, copies) in sorted(kv[1].items()):  # a block: at most FATE_BLOCK fullnames
+        threads = self._threads
+        for out in self._copies(kv[1]):
+            threads.add_entry(*out)
+        if threads.full:
+            yield from _windowed_blocks(threads, None)
+
+    def _copies(self, block):
+        for key, (best, copies) in sorted(block.items()):  # a block: at most FATE_BLOCK fullnames
             if best is None:
                 yield (key, _dropped_marker(key))
                 continue
@@ -319,11 +336,15 @@ class FateBlocks:
         self._blocks, self._held, self._held_max = {}, 0, held_max
 
     def add(self, fullname: str, best: int, default: int) -> None:
+        self.add_entry(fullname, best, default)
+
+    def add_entry(self, fullname: str, *value) -> None:
+        """Any entry (fullname, ...) in the block of its fullname (OneCopy: (thread key, node))."""
         key = fate_block(fullname)
         block = self._blocks.get(key)
         if block is None:
             block = self._blocks[key] = []
-        block.append((fullname, best, default))
+        block.append((fullname,) + value)
         self._held += 1
 
     @property
@@ -341,8 +362,44 @@ def _windowed_blocks(blocks: FateBlocks, tag: Optional[str]):
         yield value if tag is None else beam.pvalue.TaggedOutput(tag, value)
 
 
+class ThreadsPerBlockFn(beam.CombineFn):
+    """Per block of thread keys (the parents' fullnames): {parent key: ThreadFn accumulator}, from
+    OneCopy's blocks of (thread key, node) entries. At most FATE_BLOCK parents per block, each thread
+    as bounded as in ThreadFn."""
+
+    def __init__(self, cap: int):
+        self._thread = ThreadFn(cap)
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, block, entries):
+        thread = self._thread
+        for key, node in entries:
+            acc = block.get(key)
+            block[key] = thread.add_input(thread.create_accumulator() if acc is None else acc, node)
+        return block
+
+    def merge_accumulators(self, blocks):
+        blocks = iter(blocks)
+        merged, thread = next(blocks), self._thread
+        for block in blocks:
+            for key, acc in block.items():
+                seen = merged.get(key)
+                merged[key] = acc if seen is None else thread.merge_accumulators([seen, acc])
+        return merged
+
+    def compact(self, block):
+        compact = self._thread.compact
+        return {key: compact(acc) for key, acc in block.items()}
+
+    def extract_output(self, block):
+        extract = self._thread.extract_output
+        return {key: extract(acc) for key, acc in block.items()}
+
+
 class MakePairs(beam.DoFn):
-    """A thread (parent, its top_n + SPARE_REPLIES best replies) -> pairs of its top_n best usable
+    """A block of threads, each (parent, its top_n + SPARE_REPLIES best replies) -> pairs of its top_n best usable
     replies, and ("fates", in blocks: FateBlocks) an event (fullname, fate, default fate) for each
     record that may end better than the default counted for it: both records of a pair made
     (duplicate_pair, which the dedup's used outranks; the parent once), a reply left too short once
@@ -355,9 +412,10 @@ class MakePairs(beam.DoFn):
     def start_bundle(self):
         self._fates = FateBlocks()
 
-    def process(self, thread):
-        fates = self._fates
-        yield from self._thread(thread[1], fates)
+    def process(self, block):
+        fates, threads = self._fates, block[1]
+        for key in sorted(threads):
+            yield from self._thread(threads[key], fates)
         if fates.full:
             yield from _windowed_blocks(fates, "fates")
 
@@ -473,11 +531,12 @@ class ExtractRedditPairs(beam.PTransform):
 
     Two keyed stages carry a slim node (a plain tuple): one copy per fullname (a combiner per block of
     fullnames, CopiesFn: the read batch sends one element per block; a fullname is one entry however
-    many copies it has), then the thread per parent key (a combiner: the parent and its
-    top_n + SPARE_REPLIES replies); then the pair dedup. Outcomes: each kept post's default fate is
-    a count (OneCopy); a post that may end better (in a pair, repeating its query, under an absent
-    parent) has one small event per role, sent in blocks of fullnames (FateBlocks) to one combiner
-    per block (FateBlockFn), and BlockCorrections moves it from its default to its best fate."""
+    many copies it has), then the thread per parent key (one combiner per block of parent keys,
+    ThreadsPerBlockFn: per parent the parent and its top_n + SPARE_REPLIES replies); then the pair
+    dedup. Outcomes: each kept post's default fate is a count (OneCopy); a post that may end better (in
+    a pair, repeating its query, under an absent parent) has one small event per role, sent in blocks of
+    fullnames (FateBlocks) to one combiner per block (FateBlockFn), and BlockCorrections moves it from
+    its default to its best fate."""
 
     def __init__(self, config: reddit.RedditConfig):
         super().__init__()
@@ -497,7 +556,7 @@ class ExtractRedditPairs(beam.PTransform):
             | "OneCopyPerId" >> beam.CombinePerKey(CopiesFn())  # per block of fullnames
             | "BestCopy" >> beam.ParDo(OneCopy()).with_output_types(keyed).with_outputs("outcomes", main="keyed")
         )
-        threads = unique.keyed | "Threads" >> beam.CombinePerKey(ThreadFn(config.top_n + SPARE_REPLIES))
+        threads = unique.keyed | "Threads" >> beam.CombinePerKey(ThreadsPerBlockFn(config.top_n + SPARE_REPLIES))
         made = threads | "MakePairs" >> beam.ParDo(MakePairs(config)).with_outputs("fates", main="pairs")
         deduped = made.pairs | "DedupPairs" >> accounting.DedupPairs(candidate_fates=False, rows=True, fates=False)
         used = deduped["pair_rows"] | "UsedFates" >> beam.ParDo(UsedFates())

@@ -97,3 +97,23 @@ def test_the_read_batch_holds_its_copies_per_block_and_counts_its_drops():
     assert {name: copy[1] for name, copy in blocks["t1_0"].items()} == {"t1_a1": 2, "t1_a2": 1, "t1_a3": 0}
     assert blocks["t1_0"]["t1_a3"] == reddit.DROPPED_COPY
     assert decide.batch_done() == []
+
+
+def test_a_block_of_threads_keeps_a_hot_parent_to_its_cap_in_any_merge_order():
+    fn, cap = reddit.ThreadsPerBlockFn(3), 3
+    replies = [("t1_p", (reddit.REPLY, "t1_r%d" % i, "t1_p", "s", None, "text %d" % i, i, 100, ""))
+               for i in range(100_000)]
+    entries = replies + [("t1_p", _node("t1_p", 1, parent="t3_x")), ("t1_q", (reddit.REPLY, "t1_z", "t1_q", "s", None,
+                                                                           "t", 5, 100, ""))]
+    results = set()
+    for seed, cut in ((1, 1000), (2, 33_333)):
+        random.Random(seed).shuffle(entries)
+        accs = [fn.compact(fn.add_input(fn.create_accumulator(), entries[i:i + cut]))
+                for i in range(0, len(entries), cut)]
+        block = fn.extract_output(fn.merge_accumulators(accs))
+        parent, dropped, top, others = block["t1_p"]
+        assert parent == _node("t1_p", 1, parent="t3_x") and not dropped and others == []
+        assert [r[6] for r in top] == [99_999, 99_998, 99_997][:cap]
+        assert block["t1_q"][0] is None and [r[1] for r in block["t1_q"][2]] == ["t1_z"]
+        results.add(repr(sorted(block.items())))
+    assert len(results) == 1
