@@ -2,10 +2,9 @@
 
     FilterRecords       typed records -> kept, dropped outcomes, dropped keys (a source's rules)
     OneCopyPerKey       the same record seen twice (overlapping dumps) -> the best copy; the rest counted
-    TopRepliesPerParent parents + replies -> per parent its top-N replies (Beam's Top.PerKey, a combiner,
-                        so a thread with 100k replies never sits in one worker's memory), pinned
-                        replies (an accepted answer), and the fate of replies whose parent is
-                        missing or was dropped, all in one CoGroupByKey
+
+(Threads of replies per parent are source-specific combiners: Reddit's and Stack Exchange's run in
+blocks of keys, so a thread with 100k replies never sits in one worker's memory.)
 
 Outcomes are the strings the manifest counts (pipelines.accounting); fates are (record key, reason)
 events resolved per record by accounting.ResolveFates.
@@ -189,64 +188,3 @@ class OneCopyPerKey(beam.PTransform):
             | "BestCopy" >> beam.CombinePerKey(_KeepBestPacked())
             | "CountCopies" >> beam.FlatMap(emit).with_outputs("outcomes", main="records")
         )
-
-
-class TopRepliesPerParent(beam.PTransform):
-    """{"parents": records, "replies": records, "dropped_keys": keys of dropped parents,
-    ["pinned": replies that must be offered whatever their rank]} ->
-    {"threads": (parent, pinned replies, top-N replies best first), "fates": (reply key, fate)}.
-
-    `parent_key(parent)` and `reply_key(reply)` are records' own ids; `parent_of(reply)` is the id of
-    the record it answers. Replies not `eligible` are no candidates for the top N (but still
-    count as children for the parent check). A reply whose parent is absent gets
-    `missing_fate`, one whose parent was dropped gets parent_dropped.
-    """
-
-    def __init__(self, *, top_n: int, rank: Callable[[Any], Any], parent_key: Callable[[Any], str],
-                 reply_key: Callable[[Any], str], parent_of: Callable[[Any], str],
-                 eligible: Callable[[Any], bool] = lambda reply: True,
-                 missing_fate: str = reasons.DROP_PARENT_MISSING):
-        super().__init__()
-        self._top_n, self._rank, self._eligible = top_n, rank, eligible
-        self._parent_key, self._reply_key, self._parent_of = parent_key, reply_key, parent_of
-        self._missing_fate = missing_fate
-
-    def expand(self, pcolls):
-        parent_key, reply_key, parent_of = self._parent_key, self._reply_key, self._parent_of
-        replies = pcolls["replies"]
-        pipeline = replies.pipeline
-        rank = self._rank
-        top = (
-            replies
-            | "Eligible" >> beam.Filter(self._eligible)
-            | "ByParent" >> beam.Map(lambda r: (parent_of(r), (rank(r), pack(r))))
-            | "TopN" >> beam.combiners.Top.PerKey(self._top_n, key=operator.itemgetter(0))
-        )
-        pinned = pcolls.get("pinned")
-        if pinned is None:
-            pinned = pipeline | "NoPinned" >> beam.Create([])
-        joined = {
-            "parent": pcolls["parents"] | "KeyParents" >> beam.Map(lambda p: (parent_key(p), pack(p))),
-            "top": top,
-            "pinned": pinned | "KeyPinned" >> beam.Map(lambda r: (parent_of(r), pack(r))),
-            "dropped": pcolls["dropped_keys"] | "KeyDropped" >> beam.Map(lambda k: (k, True)),
-            "children": replies | "ChildIds" >> beam.Map(lambda r: (parent_of(r), reply_key(r))),
-        } | "JoinParents" >> beam.CoGroupByKey()
-        return joined | "Threads" >> beam.ParDo(_Thread(self._missing_fate)).with_outputs("fates", main="threads")
-
-
-class _Thread(beam.DoFn):
-    def __init__(self, missing_fate: str):
-        self._missing_fate = missing_fate
-
-    def process(self, kv):
-        _, groups = kv
-        parents = list(groups["parent"])
-        if parents:
-            tops = list(groups["top"])
-            yield (unpack(parents[0]), [unpack(p) for p in groups["pinned"]],
-                   [unpack(packed) for _, packed in tops[0]] if tops else [])
-            return
-        fate = reasons.DROP_PARENT_DROPPED if any(True for _ in groups["dropped"]) else self._missing_fate
-        for child in groups["children"]:
-            yield beam.pvalue.TaggedOutput("fates", (child, fate))

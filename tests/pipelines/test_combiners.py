@@ -10,7 +10,6 @@ import random
 
 import apache_beam as beam
 import pytest
-from apache_beam.transforms.combiners import TopCombineFn
 from apache_beam.transforms.core import CallableWrapperCombineFn
 
 from pipelines import accounting
@@ -64,7 +63,6 @@ def answer(i, score, created):
 
 
 RNG = random.Random(0)
-REPLIES = [post(i, RNG.randint(-2, 6), RNG.randint(0, 3)) for i in range(120)]
 ANSWERS = [answer(i, RNG.randint(-1, 4), RNG.randint(0, 3)) for i in range(1, 121)]
 FATES = [RNG.choice(PR.FATE_PRIORITY) for _ in range(120)]
 PAIRS = [{"query_id": f"q{RNG.randint(0, 5)}", "passage_id": f"p{i}"} for i in range(120)]  # (ids) are unique per pair
@@ -77,8 +75,6 @@ FATE_EVENTS = [RNG.choice([fate, (fate, RNG.choice(PR.FATE_PRIORITY[2:]))]) for 
 
 
 COMBINERS = {
-    "top replies (Top.PerKey in TopRepliesPerParent)": (TopCombineFn(3, key=SR.reply_rank_key), REPLIES),
-    "top answers (Top.PerKey in TopRepliesPerParent)": (TopCombineFn(2, key=SS.answer_rank_key), ANSWERS),
     "one copy per record (OneCopyPerKey)": (KeepBest(PR.copy_rank), COPIES),
     "one copy per question (OneCopyPerKey)": (KeepBest(SS.copy_rank_key), ANSWERS + ANSWERS[:30]),
     "best fate (ResolveFates)": (CallableWrapperCombineFn(accounting.BestFate(PR.FATE_PRIORITY)), FATES),
