@@ -14,6 +14,8 @@ from apache_beam.transforms.core import CallableWrapperCombineFn
 
 from pipelines import accounting
 from pipelines import reddit as PR
+from pipelines import semanticscholar as PS
+from pipelines import stackexchange as PSE
 from pipelines.transforms import KeepBest, _KeepBestPacked, pack
 from schemas.pairs import PAIR_COLUMNS
 from sources import reddit as SR
@@ -71,6 +73,10 @@ THREAD_REPLIES = [(PR.REPLY, f"t1_{i}", "t3_s", "sub", None, f"text {i}", RNG.ra
                   for i in range(120)]
 THREAD_PARENT = (PR.PARENT, "t3_s", "", "sub", None, "title", 3, 0, PR.SUBMISSION)
 DROPPED_MARKER = (PR.DROPPED, "t3_s", "", "", None, "", None, None, "")
+PAIR_ROWS = [tuple(p.get(c) for c in PAIR_COLUMNS) for p in PAIRS]
+PAIR_CANDIDATES = [(row, RNG.randint(0, 1)) for row in PAIR_ROWS + PAIR_ROWS[:30]]  # an edge twice: a row, a legacy copy
+THREAD_PAIRS = [(row, 1 + int(row[PAIR_COLUMNS.index("query_id")][1:]) % 3) for row in PAIR_ROWS + PAIR_ROWS[:30]]
+PAPER_FATES = [(RNG.randrange(len(PS.FATE_PRIORITY)), ()) for _ in range(119)] + [(3, (("papers", 1), ("abstracts", 2)))]
 FATE_EVENTS = [RNG.choice([fate, (fate, RNG.choice(PR.FATE_PRIORITY[2:]))]) for fate in FATES]
 
 
@@ -84,8 +90,10 @@ COMBINERS = {
     "thread of a parent (Reddit ThreadFn)": (PR.ThreadFn(3), THREAD_REPLIES + [THREAD_PARENT]),
     "thread of an absent parent (Reddit ThreadFn)": (PR.ThreadFn(3), THREAD_REPLIES + [DROPPED_MARKER]),
     "best fate and default (ResolveAgainstDefaults)": (accounting._BestAndDefault(PR.FATE_PRIORITY), FATE_EVENTS),
-    "one pair per pair_id (DedupPairs)": (accounting._SmallestPair(),
-                                          [tuple(p.get(c) for c in PAIR_COLUMNS) for p in PAIRS]),
+    "one pair per pair_id (DedupPairs)": (accounting._SmallestPair(), PAIR_ROWS),
+    "one pair per pair_id, rows behind it (Semantic Scholar)": (PS._OnePairPerId(), PAIR_CANDIDATES),
+    "one pair per pair_id, pairs of its question (Stack Exchange)": (PSE.SmallestPair(), THREAD_PAIRS),
+    "best fate of a paper (Semantic Scholar)": (PS._BestFate(), PAPER_FATES),
 }
 
 
