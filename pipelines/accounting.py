@@ -85,6 +85,7 @@ class CountsPerBundle(beam.DoFn):
     `counters=False` leaves the Beam counters to a later NetOutcomes (for corrections, n < 0)."""
 
     OUTCOMES = "outcomes"
+    _counters = True  # a subclass with its own __init__ need not call this one
 
     def __init__(self, counters: bool = True):
         self._counters = counters
@@ -102,70 +103,6 @@ class CountsPerBundle(beam.DoFn):
                     count(outcome, n)
                 yield beam.pvalue.TaggedOutput(self.OUTCOMES, GlobalWindows.windowed_value((outcome, n)))
         self._counts = {}
-
-
-class _BestAndDefault(beam.CombineFn):
-    """A record's events (fate, or (fate, default fate)) -> (rank of its best fate, rank of its default
-    fate or len(priority) when no event named one)."""
-
-    def __init__(self, priority: Sequence[str]):
-        BestFate(priority)  # checks the names
-        self._rank = {fate: i for i, fate in enumerate(priority)}
-        self._none = len(priority)
-
-    def create_accumulator(self):
-        return (self._none, self._none)
-
-    def add_input(self, acc, event):
-        rank = self._rank
-        if type(event) is str:
-            best = rank[event]
-            return (best, acc[1]) if best < acc[0] else acc
-        best, default = rank[event[0]], rank[event[1]]
-        return (min(best, acc[0]), min(default, acc[1]))
-
-    def merge_accumulators(self, accs):
-        best = default = self._none
-        for a_best, a_default in accs:
-            best, default = min(best, a_best), min(default, a_default)
-        return (best, default)
-
-    def extract_output(self, acc):
-        return acc
-
-
-class _Corrections(CountsPerBundle):
-    def __init__(self, priority: Sequence[str]):
-        super().__init__(counters=False)
-        self._outcomes = [reasons.USED if f == reasons.USED else dropped(f) for f in priority]
-
-    def process(self, kv):
-        best, default = kv[1]
-        if best != default:
-            self.add(self._outcomes[best])
-            if default < len(self._outcomes):
-                self.add(self._outcomes[default], -1)
-        return ()
-
-
-class ResolveAgainstDefaults(beam.PTransform):
-    """(record_key, fate | (fate, default)) events -> (outcome, n) counts per bundle, for a source that
-    counted every record's default fate already (as a count, when the record was first seen) and
-    sends events only for records that may end better: a record whose best event beats its default
-    moves, as (best, +1) and (default, -1); one whose events name no default is (best, +1). The
-    counts are corrections (n may be negative): sum them with the defaults through NetOutcomes."""
-
-    def __init__(self, priority: Sequence[str]):
-        super().__init__()
-        self._priority = list(priority)
-
-    def expand(self, events):
-        return (
-            events
-            | "BestAndDefault" >> beam.CombinePerKey(_BestAndDefault(self._priority))
-            | "Corrections" >> beam.ParDo(_Corrections(self._priority)).with_outputs(CountsPerBundle.OUTCOMES,
-                                                                                       main="none")
-        )[CountsPerBundle.OUTCOMES]
 
 
 class NetOutcomes(beam.PTransform):

@@ -502,7 +502,7 @@ class FateBlockFn(beam.CombineFn):
 class BlockCorrections(accounting.CountsPerBundle):
     """(block, {fullname: (best, default)}) -> corrections summed per bundle: a record whose best fate
     beats its default moves, (best, +1) and (default, -1); one whose events name no default is (best, +1)
-    (as accounting.ResolveAgainstDefaults, per block instead of per record)."""
+    (summed with the defaults by accounting.NetOutcomes)."""
 
     def __init__(self):
         super().__init__(counters=False)

@@ -41,7 +41,6 @@ import functools
 from typing import Any, Optional, Tuple
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
 
 from pipelines import accounting, job
 from pipelines.accounting import pair_row
@@ -137,17 +136,14 @@ class _PaperAndReferences(beam.CombineFn):
         return acc
 
 
-class _CountsAndNotices(beam.DoFn):
+class _CountsAndNotices(accounting.CountsPerBundle):
     """A DoFn whose certain outcomes are summed over its bundle and leave once as (outcome, n) on
-    "outcomes", and whose fate notices to papers ((paper id, (fate rank, ()))) go once per paper,
-    fate and bundle (a paper in 50 pairs is told once that it is used)."""
+    "outcomes" (accounting.CountsPerBundle), and whose fate notices to papers ((paper id, (fate rank,
+    ()))) go once per paper, fate and bundle (a paper in 50 pairs is told once that it is used)."""
 
     def start_bundle(self):
-        self._counts, self._noticed = {}, set()
-
-    def add(self, outcome: str, n: int = 1):
-        if n:
-            self._counts[outcome] = self._counts.get(outcome, 0) + n
+        super().start_bundle()
+        self._noticed = set()
 
     def notice(self, paper_id: str, rank: int):
         if (paper_id, rank) not in self._noticed:
@@ -157,10 +153,8 @@ class _CountsAndNotices(beam.DoFn):
             yield beam.pvalue.TaggedOutput(FATES, (paper_id, (rank, ())))
 
     def finish_bundle(self):
-        for outcome, n in sorted(self._counts.items()):
-            accounting.count(outcome, n)
-            yield beam.pvalue.TaggedOutput(OUTCOMES, GlobalWindows.windowed_value((outcome, n)))
-        self._counts, self._noticed = {}, set()
+        yield from super().finish_bundle()
+        self._noticed = set()
 
 
 def _record_outcomes(fate: str, records, add):

@@ -77,7 +77,6 @@ PAIR_ROWS = [tuple(p.get(c) for c in PAIR_COLUMNS) for p in PAIRS]
 PAIR_CANDIDATES = [(row, RNG.randint(0, 1)) for row in PAIR_ROWS + PAIR_ROWS[:30]]  # an edge twice: a row, a legacy copy
 THREAD_PAIRS = [(row, 1 + int(row[PAIR_COLUMNS.index("query_id")][1:]) % 3) for row in PAIR_ROWS + PAIR_ROWS[:30]]
 PAPER_FATES = [(RNG.randrange(len(PS.FATE_PRIORITY)), ()) for _ in range(119)] + [(3, (("papers", 1), ("abstracts", 2)))]
-FATE_EVENTS = [RNG.choice([fate, (fate, RNG.choice(PR.FATE_PRIORITY[2:]))]) for fate in FATES]
 
 
 COMBINERS = {
@@ -89,7 +88,6 @@ COMBINERS = {
         _KeepBestPacked(), [(PR.copy_rank(p), pack(p), ) for p in COPIES]),
     "thread of a parent (Reddit ThreadFn)": (PR.ThreadFn(3), THREAD_REPLIES + [THREAD_PARENT]),
     "thread of an absent parent (Reddit ThreadFn)": (PR.ThreadFn(3), THREAD_REPLIES + [DROPPED_MARKER]),
-    "best fate and default (ResolveAgainstDefaults)": (accounting._BestAndDefault(PR.FATE_PRIORITY), FATE_EVENTS),
     "one pair per pair_id (DedupPairs)": (accounting._SmallestPair(), PAIR_ROWS),
     "one pair per pair_id, rows behind it (Semantic Scholar)": (PS._OnePairPerId(), PAIR_CANDIDATES),
     "one pair per pair_id, pairs of its question (Stack Exchange)": (PSE.SmallestPair(), THREAD_PAIRS),
