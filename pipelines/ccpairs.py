@@ -948,4 +948,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the job of the module imported under its own name: a class defined here then pickles as
+    # pipelines.ccpairs.X, which SDK workers (multi-processing, Dataflow) import; __main__.X they cannot.
+    from pipelines import ccpairs as job_module
+
+    job_module.main()

@@ -300,4 +300,8 @@ build_pipeline, run, main = job.entry_points(JOB)
 
 
 if __name__ == "__main__":
-    main()
+    # Run the job of the module imported under its own name: a class defined here then pickles as
+    # pipelines.commoncrawl.X, which SDK workers (multi-processing, Dataflow) import; __main__.X they cannot.
+    from pipelines import commoncrawl as job_module
+
+    job_module.main()

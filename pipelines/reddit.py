@@ -28,6 +28,7 @@ from apache_beam.transforms.window import GlobalWindows
 from pipelines import accounting, job
 from pipelines.options import source_options
 from pipelines.read import Counted, LineFileReader
+from pipelines.transforms import PerKeyInBlock
 from schemas import reasons
 from sources import reddit
 
@@ -150,28 +151,12 @@ def merged_copy(a: tuple, b: tuple) -> tuple:
     return (node, a[1] + b[1])
 
 
-class CopiesFn(beam.CombineFn):
+class CopiesFn(PerKeyInBlock):
     """Per block of fullnames: {fullname: (best kept Node or None, kept copies)}, merged over the read
     batches' blocks: at most FATE_BLOCK fullnames, one entry each however many copies it has."""
 
-    def create_accumulator(self):
-        return {}
-
-    def add_input(self, block, copies):
-        for fullname, copy in copies.items():
-            seen = block.get(fullname)
-            block[fullname] = copy if seen is None else merged_copy(seen, copy)
-        return block
-
-    def merge_accumulators(self, blocks):
-        blocks = iter(blocks)
-        merged = next(blocks)
-        for block in blocks:
-            self.add_input(merged, block)
-        return merged
-
-    def extract_output(self, block):
-        return block
+    def merge_state(self, seen, new):
+        return merged_copy(seen, new)
 
 
 class _DecideEach(accounting.CountsPerBundle):
@@ -362,16 +347,13 @@ def _windowed_blocks(blocks: FateBlocks, tag: Optional[str]):
         yield value if tag is None else beam.pvalue.TaggedOutput(tag, value)
 
 
-class ThreadsPerBlockFn(beam.CombineFn):
+class ThreadsPerBlockFn(PerKeyInBlock):
     """Per block of thread keys (the parents' fullnames): {parent key: ThreadFn accumulator}, from
     OneCopy's blocks of (thread key, node) entries. At most FATE_BLOCK parents per block, each thread
     as bounded as in ThreadFn."""
 
     def __init__(self, cap: int):
         self._thread = ThreadFn(cap)
-
-    def create_accumulator(self):
-        return {}
 
     def add_input(self, block, entries):
         thread = self._thread
@@ -380,14 +362,8 @@ class ThreadsPerBlockFn(beam.CombineFn):
             block[key] = thread.add_input(thread.create_accumulator() if acc is None else acc, node)
         return block
 
-    def merge_accumulators(self, blocks):
-        blocks = iter(blocks)
-        merged, thread = next(blocks), self._thread
-        for block in blocks:
-            for key, acc in block.items():
-                seen = merged.get(key)
-                merged[key] = acc if seen is None else thread.merge_accumulators([seen, acc])
-        return merged
+    def merge_state(self, seen, new):
+        return self._thread.merge_accumulators([seen, new])
 
     def compact(self, block):
         compact = self._thread.compact
@@ -472,12 +448,9 @@ class UsedFates(beam.DoFn):
         yield from _windowed_blocks(self._fates, None)
 
 
-class FateBlockFn(beam.CombineFn):
+class FateBlockFn(PerKeyInBlock):
     """Per fate block: {fullname: (best rank, default rank)} over every event of the block's fullnames
     (at most FATE_BLOCK of them, so bounded however many events a fullname gets)."""
-
-    def create_accumulator(self):
-        return {}
 
     def add_input(self, block, entries):
         for fullname, best, default in entries:
@@ -488,15 +461,8 @@ class FateBlockFn(beam.CombineFn):
                 block[fullname] = (min(best, seen[0]), min(default, seen[1]))
         return block
 
-    def merge_accumulators(self, blocks):
-        blocks = iter(blocks)
-        merged = next(blocks)
-        for block in blocks:
-            self.add_input(merged, [(k, b, d) for k, (b, d) in block.items()])
-        return merged
-
-    def extract_output(self, block):
-        return block
+    def merge_state(self, seen, new):
+        return (min(seen[0], new[0]), min(seen[1], new[1]))
 
 
 class BlockCorrections(accounting.CountsPerBundle):
@@ -600,4 +566,8 @@ build_pipeline, run, main = job.entry_points(JOB)
 
 
 if __name__ == "__main__":
-    main()
+    # Run the job of the module imported under its own name: a class defined here then pickles as
+    # pipelines.reddit.X, which SDK workers (multi-processing, Dataflow) import; __main__.X they cannot.
+    from pipelines import reddit as job_module
+
+    job_module.main()

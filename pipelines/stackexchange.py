@@ -31,6 +31,7 @@ from pipelines import accounting, job
 from pipelines.options import source_options
 from pipelines.read import OUTCOMES, Counted, Raw, UnitReader, lines_of, open_unit
 from pipelines.splits import ReadUnit, is_uncompressed
+from pipelines.transforms import PerKeyInBlock
 from schemas import reasons
 from sources import stackexchange
 from sources.errors import RejectRecord
@@ -343,40 +344,25 @@ def _folded_entry(post: Post) -> Tuple[int, int, int, int]:
     return (post.post_id, post.last_activity_utc or 0, post.created_utc or 0, post.score)
 
 
-class ThreadsFn(beam.CombineFn):
+class ThreadsFn(PerKeyInBlock):
     """Per block key: {question id: thread} of the block's threads (see Threads), each in bounded
     memory, so a block is bounded too (at most THREAD_BLOCK threads)."""
 
     def __init__(self, cap: int, min_score: int):
         self._threads = Threads(cap, min_score)
 
-    def create_accumulator(self):
-        return {}
-
     def add_input(self, block, value):
         if type(value) is dict:  # a read batch's threads of this block (_DecideInBatch)
-            self._merge_into(block, value)
-            return block
+            return self.merge_block(block, value)
         thread = block.get(value.question_id)
         if thread is None:
             thread = block[value.question_id] = _new_thread()
         self._threads.add(thread, value)
         return block
 
-    def merge_accumulators(self, blocks):
-        blocks = iter(blocks)
-        merged = next(blocks)
-        for block in blocks:
-            self._merge_into(merged, block)
-        return merged
-
-    def _merge_into(self, merged: dict, block: dict) -> None:
-        for question_id, thread in block.items():
-            mine = merged.get(question_id)
-            if mine is None:
-                merged[question_id] = thread
-            else:
-                self._threads.merge(mine, thread)
+    def merge_state(self, seen, new):
+        self._threads.merge(seen, new)
+        return seen
 
     def compact(self, block):
         return block
@@ -577,4 +563,8 @@ build_pipeline, run, main = job.entry_points(JOB)
 
 
 if __name__ == "__main__":
-    main()
+    # Run the job of the module imported under its own name: a class defined here then pickles as
+    # pipelines.stackexchange.X, which SDK workers (multi-processing, Dataflow) import; __main__.X they cannot.
+    from pipelines import stackexchange as job_module
+
+    job_module.main()

@@ -188,3 +188,38 @@ class OneCopyPerKey(beam.PTransform):
             | "BestCopy" >> beam.CombinePerKey(_KeepBestPacked())
             | "CountCopies" >> beam.FlatMap(emit).with_outputs("outcomes", main="records")
         )
+
+
+class PerKeyInBlock(beam.CombineFn):
+    """Per block key: {record key: state}, merged key by key with `merge_state(seen, new) -> state`.
+
+    For stages that move keys in blocks (a range of ids per element, not an element per record):
+    the combiner of a block holds one bounded state per record key, so a block is bounded by its
+    key range however many elements name it. `add_input` takes a {key: state} of the same kind
+    (a read batch's or a bundle's block); a subclass whose inputs differ overrides it."""
+
+    def create_accumulator(self):
+        return {}
+
+    def merge_state(self, seen, new):
+        raise NotImplementedError
+
+    def merge_block(self, block: dict, other: dict) -> dict:
+        merge = self.merge_state
+        for key, state in other.items():
+            seen = block.get(key)
+            block[key] = state if seen is None else merge(seen, state)
+        return block
+
+    def add_input(self, block, states):
+        return self.merge_block(block, states)
+
+    def merge_accumulators(self, blocks):
+        blocks = iter(blocks)
+        merged = next(blocks)
+        for block in blocks:
+            self.merge_block(merged, block)
+        return merged
+
+    def extract_output(self, block):
+        return block
