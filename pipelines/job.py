@@ -5,7 +5,10 @@ and parsed, and the composite transform that turns typed records into pairs and 
 
     JOB = SourceJob(name="reddit", options_class=RedditOptions, reader=lambda c: LineFileReader("reddit"),
                     parse=lambda c: RedditParser(c), extract=lambda c: ExtractRedditPairs(c))
-    if __name__ == "__main__": main(JOB)
+    build_pipeline, run, main = entry_points(JOB)
+    if __name__ == "__main__":  # hand over to the module imported by name, so its classes pickle as
+        from pipelines import reddit as job_module  # pipelines.reddit.X, not __main__.X (SDK workers)
+        job_module.main()
 
 Everything else is shared: strict flags, glob expansion (a glob matching nothing stops the job
 before it starts), planning units (byte ranges for splittable files), the read/parse stage,
