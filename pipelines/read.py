@@ -164,6 +164,16 @@ class Counted(NamedTuple):
     tag: str = OUTCOMES
 
 
+def _summing_counts(outputs, counts: dict):
+    """A decide function's outputs, less its Counted ones, which are summed into counts by (tag, outcome)."""
+    for out in outputs:
+        if type(out) is Counted:
+            key = (out.tag, out.outcome)
+            counts[key] = counts.get(key, 0) + out.n
+        else:
+            yield out
+
+
 class ParseBatch(beam.DoFn):
     """(path, [Raw]) -> typed records, or rejects with the parser's reason (one odd record never kills the job).
     A record's `cleanup` ((what its text cleanup changed, how often), ...) is counted here for every source.
@@ -188,20 +198,10 @@ class ParseBatch(beam.DoFn):
             if isinstance(record, beam.pvalue.TaggedOutput):
                 yield record
                 continue
-            for out in decide(record):
-                if type(out) is Counted:
-                    key = (out.tag, out.outcome)
-                    counts[key] = counts.get(key, 0) + out.n
-                else:
-                    yield out
+            yield from _summing_counts(decide(record), counts)
         batch_done = getattr(decide, "batch_done", None)  # a decide() that groups a batch's records yields them here
         if batch_done is not None:
-            for out in batch_done():
-                if type(out) is Counted:
-                    key = (out.tag, out.outcome)
-                    counts[key] = counts.get(key, 0) + out.n
-                else:
-                    yield out
+            yield from _summing_counts(batch_done(), counts)
         for (tag, outcome), n in sorted(counts.items()):
             if tag == OUTCOMES:
                 count(outcome, n)
